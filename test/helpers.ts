@@ -1,0 +1,47 @@
+/** Shared test helpers: tokens for local users, authed requests, problem checks. */
+import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import { signLocalSession } from "../worker/auth/local-idp";
+import { createServices, type Services } from "../worker/services";
+
+export const API = "http://api.test";
+
+export function tokenFor(user: string, opts: { ttlSeconds?: number; nowSeconds?: number; claims?: Record<string, unknown> } = {}): Promise<string> {
+  const key = env.LOCAL_IDP_PRIVATE_KEY;
+  if (!key) throw new Error("LOCAL_IDP_PRIVATE_KEY missing in test env");
+  return signLocalSession({ privateKeyPem: key, user, azp: env.APP_ORIGIN, ...opts });
+}
+
+export async function api(path: string, init: RequestInit & { user?: string; token?: string } = {}): Promise<Response> {
+  const { user, token, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  const bearer = token ?? (user ? await tokenFor(user) : undefined);
+  if (bearer) headers.set("authorization", `Bearer ${bearer}`);
+  return SELF.fetch(`${API}${path}`, { ...rest, headers });
+}
+
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** Asserts an RFC 9457 problem with the given status and code; returns the body. */
+export async function expectProblem(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toContain("application/problem+json");
+  const body = await json(res);
+  expect(body["code"]).toBe(code);
+  expect(body["status"]).toBe(status);
+  expect(String(body["requestId"])).toMatch(/^req_/);
+  return body;
+}
+
+export function services(overrides: Partial<Services> = {}): Services {
+  return createServices(env, overrides);
+}
+
+/** Signs the user in once (creating the row) and returns the user's internal id. */
+export async function signIn(user: string): Promise<string> {
+  const res = await api("/v1/me", { user });
+  expect(res.status).toBe(200);
+  return (await json<{ id: string }>(res)).id;
+}

@@ -1,0 +1,34 @@
+/**
+ * Fresh keys for each test run, made in Node when vitest starts: nothing
+ * secret is committed, and tests get the same secret shapes production has.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+
+export interface TestSecrets {
+  CLERK_JWT_KEY: string;
+  LOCAL_IDP_PRIVATE_KEY: string;
+  MASTER_KEYS: string;
+  URL_SIGNING_KEYS: string;
+  HPKE_KEYS: string;
+  CLERK_WEBHOOK_SECRET: string;
+  CREEM_WEBHOOK_SECRET: string;
+}
+
+export function makeSecrets(): TestSecrets {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const hpke = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const hpkeOld = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ring = (current: string, keys: Record<string, unknown>) => JSON.stringify({ current, keys });
+  return {
+    CLERK_JWT_KEY: rsa.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    LOCAL_IDP_PRIVATE_KEY: rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    MASTER_KEYS: ring("kek-test-2", { "kek-test-1": randomBytes(32).toString("base64"), "kek-test-2": randomBytes(32).toString("base64") }),
+    URL_SIGNING_KEYS: ring("url-test-2", { "url-test-1": randomBytes(32).toString("base64"), "url-test-2": randomBytes(32).toString("base64") }),
+    HPKE_KEYS: ring("hpke-test-2", {
+      "hpke-test-1": hpkeOld.privateKey.export({ format: "jwk" }),
+      "hpke-test-2": hpke.privateKey.export({ format: "jwk" }),
+    }),
+    CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+    CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
+  };
+}

@@ -1,0 +1,50 @@
+/** The Worker refuses to run with the local identity provider outside development. */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../worker/app";
+import type { Bindings } from "../../worker/env";
+import { loadConfig } from "../../worker/env";
+
+function withEnv(overrides: Partial<Bindings>): Bindings {
+  return { ...env, ...overrides };
+}
+
+describe("configuration check", () => {
+  it("refuses the local identity provider in production", () => {
+    expect(() => loadConfig(withEnv({ ENVIRONMENT: "production", PUBLIC_API_URL: "https://api.example" }))).toThrow(/LOCAL_IDP_PRIVATE_KEY is set but ENVIRONMENT is production/);
+  });
+
+  it("refuses it in staging too, and every request fails closed", async () => {
+    const app = createApp();
+    const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "alice" }), headers: { "content-type": "application/json" } }, withEnv({ ENVIRONMENT: "staging" }));
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { code: string; detail?: string };
+    expect(body.code).toBe("misconfigured");
+    expect(JSON.stringify(body)).not.toContain("PRIVATE");
+  });
+
+  it("names a missing secret", () => {
+    expect(() => loadConfig(withEnv({ MASTER_KEYS: undefined }))).toThrow(/MASTER_KEYS is missing/);
+  });
+
+  it("without the local key, dev routes do not exist outside development", async () => {
+    const app = createApp();
+    const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "alice" }), headers: { "content-type": "application/json" } }, withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }));
+    expect(res.status).toBe(404);
+  });
+
+  it("in development the local provider mints tokens that verify", async () => {
+    const app = createApp();
+    const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "bob" }), headers: { "content-type": "application/json" } }, env);
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    const me = await app.request("/v1/me", { headers: { authorization: `Bearer ${token}` } }, env);
+    expect(me.status).toBe(200);
+  });
+
+  it("production requires its provider secrets", () => {
+    expect(() =>
+      loadConfig(withEnv({ ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", FAL_KEY: undefined })),
+    ).toThrow(/FAL_KEY is required in production/);
+  });
+});

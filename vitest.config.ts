@@ -1,0 +1,41 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+import { makeSecrets } from "./test/keys.ts";
+
+const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // No test may reach the network: anything not faked in-process fails loudly.
+        outboundService: (request: Request) =>
+          new Response(`test network: unexpected outbound request to ${new URL(request.url).origin}`, { status: 599 }),
+        bindings: {
+          ...makeSecrets(),
+          // Clerk's SDK captures fetch at import time unless NODE_ENV is test.
+          NODE_ENV: "test",
+          APP_ORIGIN: "http://app.test",
+          PUBLIC_API_URL: "http://api.test",
+          CLERK_AUTHORIZED_PARTIES: "http://app.test",
+          FAL_QUEUE_URL: "https://queue.fal.run",
+          FAL_JWKS_URL: "https://rest.alpha.fal.ai/.well-known/jwks.json",
+          FAL_KEY: "test-fal-key-id:test-fal-key-secret",
+          CREEM_API_URL: "https://test-api.creem.io",
+          CREEM_API_KEY: "creem_test_key",
+          CREEM_PRODUCTS: JSON.stringify({ prod_small: { credits: 10, name: "10 credits", price: "€4.99" } }),
+          TEST_MIGRATIONS: migrations,
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["worker/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["test/e2e/**", "node_modules/**"],
+    setupFiles: ["./test/setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * createApp(): middleware, routes, error formatting. Each resource is a
+ * sub-router mounted under /v1; the OpenAPI document is generated from the
+ * routes' zod schemas and served at /v1/openapi.json.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { loadConfig, ConfigError, type AppEnv } from "./env";
+import { AppError, problemResponse } from "./errors";
+import { requestId } from "./middleware/request-id";
+import { services } from "./middleware/services";
+import { devRoutes } from "./routes/dev";
+import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
+
+export const API_INFO = {
+  title: "BabyPic API",
+  version: "1.0.0",
+  description:
+    "Privacy-first AI baby generator. Authenticate with a Clerk session token or an API key (`Authorization: Bearer bp_...`). " +
+    "Errors are RFC 9457 problem details with a stable `code`.",
+};
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use("*", requestId);
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        formAction: ["'none'"],
+      },
+      strictTransportSecurity: "max-age=63072000; includeSubDomains; preload",
+      referrerPolicy: "no-referrer",
+      crossOriginOpenerPolicy: "same-origin",
+      // The SPA (same site, possibly another origin) loads images from /v1/files.
+      crossOriginResourcePolicy: "same-site",
+      xFrameOptions: "DENY",
+      permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+    }),
+  );
+  app.use("/v1/*", async (c, next) => {
+    // CORS only for the configured SPA origin; misconfiguration surfaces in onError.
+    let origin: string | null = null;
+    try {
+      origin = loadConfig(c.env).APP_ORIGIN;
+    } catch {
+      origin = null;
+    }
+    return cors({
+      origin: (o) => (origin && o === origin ? o : null),
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Upload-Id", "X-Upload-Key-Id", "X-Support-Reason"],
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+      exposeHeaders: ["Location", "Retry-After", "X-Request-Id", "Content-Disposition"],
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use("*", services);
+
+  app.route("/v1", healthRoutes);
+  app.route("/v1", meRoutes);
+  app.use("/v1/dev/*", async (c, next) => {
+    if (c.get("services").config.ENVIRONMENT !== "development") throw new AppError("not_found");
+    await next();
+  });
+  app.route("/v1", devRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
+  });
+  app.doc31("/v1/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: API_INFO,
+    servers: [{ url: c.get("services").config.PUBLIC_API_URL }],
+  }));
+
+  app.notFound((c) => problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
+
+  app.onError((err, c) => {
+    const rid = c.get("requestId") ?? "req_unknown";
+    if (err instanceof AppError) return problemResponse(err, rid, c.req.path);
+    if (err instanceof ConfigError) {
+      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: err.problems, requestId: rid }));
+      return problemResponse(new AppError("misconfigured"), rid, c.req.path);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : "bad_request";
+      return problemResponse(new AppError(code, err.message || undefined), rid, c.req.path);
+    }
+    console.error(JSON.stringify({ level: "error", event: "unhandled", requestId: rid, name: err.name, message: err.message }));
+    return problemResponse(new AppError("internal", `Something went wrong. Quote request id ${rid} if you contact us.`), rid, c.req.path);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,26 @@
+/** Scopes an API key can carry. A browser session has all of them. */
+export const SCOPES = [
+  "photos:read",
+  "photos:write",
+  "generations:read",
+  "generations:write",
+  "account:read",
+  "billing:write",
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is calling, after authentication. `userId` is our internal id. */
+export interface AuthContext {
+  userId: string;
+  externalId: string;
+  via: "session" | "api_key";
+  /** API key id for `api_key`, session id (or subject) for `session`. */
+  actorId: string;
+  /** null means every scope (a browser session). */
+  scopes: ReadonlySet<Scope> | null;
+  isAdmin: boolean;
+}
+
+export function hasScope(auth: AuthContext, scope: Scope): boolean {
+  return auth.scopes === null || auth.scopes.has(scope);
+}

@@ -1,0 +1,229 @@
+/**
+ * The one source of truth for D1. `npm run db:generate` turns changes here into
+ * SQL migrations under migrations/. Rows hold no photo bytes and no keys: D1
+ * Time Travel can restore any minute of the last 30 days (see
+ * docs/decisions/0002-keys-in-r2.md), so anything secret lives in R2.
+ * Times are Unix milliseconds.
+ */
+
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () => integer("created_at").notNull();
+
+export const users = sqliteTable("users", {
+  /** Internal random id ("usr_..."): the only user key used anywhere else. */
+  id: text("id").primaryKey(),
+  /** Identity provider subject (Clerk `sub`). Never used as a foreign key. */
+  externalId: text("external_id").notNull().unique(),
+  email: text("email"),
+  createdAt: createdAt(),
+  /** Days to keep parent photos after their generation finishes: 0, 7 or 30. */
+  keepPhotosDays: integer("keep_photos_days").notNull().default(0),
+  consentVersion: text("consent_version"),
+  consentAt: integer("consent_at"),
+  /** Until when support staff may see this user's photos (user-granted). */
+  supportAccessUntil: integer("support_access_until"),
+});
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** 1-based position in the user's chain. */
+    seq: integer("seq").notNull(),
+    at: integer("at").notNull(),
+    actorType: text("actor_type", { enum: ["user", "api_key", "system", "support"] }).notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    requestId: text("request_id"),
+    /** Client IP truncated to /24 (IPv4) or /48 (IPv6). */
+    ipPrefix: text("ip_prefix"),
+    userAgent: text("user_agent"),
+    /** JSON object with non-secret details (e.g. support reason). */
+    detail: text("detail"),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [uniqueIndex("audit_user_seq").on(t.userId, t.seq)],
+);
+
+export const securityLog = sqliteTable(
+  "security_log",
+  {
+    id: text("id").primaryKey(),
+    at: integer("at").notNull(),
+    kind: text("kind").notNull(),
+    ipPrefix: text("ip_prefix"),
+    requestId: text("request_id"),
+    userId: text("user_id"),
+    detail: text("detail"),
+  },
+  (t) => [index("security_kind_at").on(t.kind, t.at)],
+);
+
+/** Every encrypted R2 object we hold: parent photos, generated images, exports. */
+export const objects = sqliteTable(
+  "objects",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    kind: text("kind", { enum: ["photo", "output", "export"] }).notNull(),
+    /** R2 key: `u/<userId>/<kind>/<id>`; opaque, no names. */
+    r2Key: text("r2_key").notNull(),
+    contentType: text("content_type").notNull(),
+    /** Plaintext size in bytes. */
+    bytes: integer("bytes").notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    generationId: text("generation_id"),
+    /** Client-chosen id bound into the HPKE associated data; unique stops replay. */
+    uploadId: text("upload_id").unique(),
+    createdAt: createdAt(),
+    /** When retention deletes it (null: kept until the user deletes it). */
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [
+    index("objects_user_kind").on(t.userId, t.kind, t.createdAt),
+    index("objects_generation").on(t.generationId),
+    index("objects_expires").on(t.expiresAt),
+  ],
+);
+
+export const generations = sqliteTable(
+  "generations",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    motherPhotoId: text("mother_photo_id"),
+    fatherPhotoId: text("father_photo_id"),
+    /** JSON of the validated options (gender, ageGroup, resemblance, images). */
+    options: text("options").notNull(),
+    status: text("status", { enum: ["queued", "submitted", "completed", "failed", "canceled"] }).notNull(),
+    stage: text("stage").notNull(),
+    model: text("model").notNull(),
+    providerRequestId: text("provider_request_id"),
+    cost: integer("cost").notNull(),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** SHA-256 of the canonical request body, to spot key reuse with another body. */
+    requestHash: text("request_hash").notNull(),
+    queuePosition: integer("queue_position"),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: createdAt(),
+    submittedAt: integer("submitted_at"),
+    completedAt: integer("completed_at"),
+    deadlineAt: integer("deadline_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("generations_idem").on(t.userId, t.idempotencyKey),
+    index("generations_user_created").on(t.userId, t.createdAt),
+    index("generations_status_deadline").on(t.status, t.deadlineAt),
+    index("generations_provider_req").on(t.providerRequestId),
+  ],
+);
+
+/** Append-only credits ledger; balance = SUM(delta). */
+export const ledger = sqliteTable(
+  "ledger",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    delta: integer("delta").notNull(),
+    reason: text("reason", {
+      enum: ["free_grant", "reserve", "refund", "purchase", "purchase_reversal", "adjustment"],
+    }).notNull(),
+    /** Unique per source event (generation id, Creem event id, ...). */
+    reference: text("reference").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("ledger_reason_ref").on(t.reason, t.reference), index("ledger_user").on(t.userId, t.createdAt)],
+);
+
+export const payments = sqliteTable("payments", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull(),
+  /** Creem transaction/checkout id; card data never reaches us. */
+  providerTxnId: text("provider_txn_id").notNull().unique(),
+  productId: text("product_id"),
+  credits: integer("credits").notNull(),
+  amount: integer("amount"),
+  currency: text("currency"),
+  status: text("status").notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Processed webhook deliveries, for idempotency on the provider's event id. */
+export const webhookEvents = sqliteTable("webhook_events", {
+  id: text("id").primaryKey(),
+  provider: text("provider").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    name: text("name").notNull(),
+    /** First characters of the secret, to recognise it in lists. */
+    prefix: text("prefix").notNull(),
+    /** Hex SHA-256 of the whole secret; the secret itself is never stored. */
+    hash: text("hash").notNull().unique(),
+    scopes: text("scopes").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at"),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_user").on(t.userId)],
+);
+
+export const exportsTable = sqliteTable(
+  "exports",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    status: text("status", { enum: ["queued", "building", "ready", "failed"] }).notNull(),
+    progress: integer("progress").notNull().default(0),
+    objectId: text("object_id"),
+    error: text("error"),
+    createdAt: createdAt(),
+    completedAt: integer("completed_at"),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("exports_user").on(t.userId, t.createdAt)],
+);
+
+/** Proof of deletion without personal data: ids are hashed. */
+export const deletionReceipts = sqliteTable("deletion_receipts", {
+  id: text("id").primaryKey(),
+  subjectHash: text("subject_hash").notNull(),
+  kind: text("kind", { enum: ["photo", "generation", "account", "export"] }).notNull(),
+  counts: text("counts").notNull(),
+  createdAt: createdAt(),
+});
+
+/** An account deletion in progress; the sweep finishes interrupted ones. */
+export const tombstones = sqliteTable("tombstones", {
+  userId: text("user_id").primaryKey(),
+  externalId: text("external_id").notNull(),
+  stage: text("stage").notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Outgoing mail when no provider is configured (local development). */
+export const outbox = sqliteTable("outbox", {
+  id: text("id").primaryKey(),
+  recipient: text("recipient").notNull(),
+  subject: text("subject").notNull(),
+  body: text("body").notNull(),
+  createdAt: createdAt(),
+});
+

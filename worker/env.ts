@@ -1,0 +1,197 @@
+/**
+ * Bindings, request variables and the zod check of vars and secrets.
+ * The check runs once per isolate (memoized per env object); a missing or
+ * malformed value fails every request with `misconfigured` and a log line that
+ * names the variable (never its value).
+ */
+import { z } from "zod";
+import type { AuthContext } from "./auth/types";
+import type { JobMessage } from "./queue/messages";
+import type { Services } from "./services";
+
+export interface Bindings {
+  DB: D1Database;
+  BUCKET: R2Bucket;
+  JOBS: Queue<JobMessage>;
+  RL_WRITE: RateLimit;
+  RL_READ: RateLimit;
+  RL_IP: RateLimit;
+  ENVIRONMENT: string;
+  APP_ORIGIN: string;
+  PUBLIC_API_URL: string;
+  CLERK_AUTHORIZED_PARTIES: string;
+  FAL_MODEL: string;
+  FAL_QUEUE_URL: string;
+  FAL_JWKS_URL: string;
+  FREE_CREDITS: string;
+  GENERATION_COST: string;
+  SIGNED_URL_TTL_SECONDS: string;
+  MAX_UPLOAD_BYTES: string;
+  ADMIN_USER_IDS: string;
+  CREEM_API_URL: string;
+  CREEM_TEST_MODE: string;
+  CREEM_PRODUCTS: string;
+  // Secrets (wrangler secret put / .dev.vars). Optional at the type level so
+  // that the zod check below, not a crash, reports what is missing.
+  CLERK_JWT_KEY?: string;
+  CLERK_SECRET_KEY?: string;
+  CLERK_WEBHOOK_SECRET?: string;
+  MASTER_KEYS?: string;
+  URL_SIGNING_KEYS?: string;
+  HPKE_KEYS?: string;
+  LOCAL_IDP_PRIVATE_KEY?: string;
+  FAL_KEY?: string;
+  CREEM_API_KEY?: string;
+  CREEM_WEBHOOK_SECRET?: string;
+  MAIL_API_KEY?: string;
+  MAIL_FROM?: string;
+  NODE_ENV?: string;
+}
+
+export interface AppVariables {
+  requestId: string;
+  services: Services;
+  auth: AuthContext;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: AppVariables;
+}
+
+const csv = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const intString = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+function jsonString<T extends z.ZodType>(schema: T) {
+  return z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be JSON" });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+}
+
+/** `{"current":"kid","keys":{"kid":"<value>"}}`: a key ring with rotation. */
+function keyRing<T extends z.ZodType>(value: T) {
+  return jsonString(
+    z
+      .object({ current: z.string().min(1), keys: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), value) })
+      .refine((r) => r.current in r.keys, "current must name one of keys"),
+  );
+}
+
+const base64Key32 = z.string().refine((s) => {
+  try {
+    return atob(s).length === 32;
+  } catch {
+    return false;
+  }
+}, "must be 32 random bytes in base64");
+
+const p256PrivateJwk = z.object({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256"),
+  x: z.string(),
+  y: z.string(),
+  d: z.string(),
+});
+export type P256PrivateJwk = z.infer<typeof p256PrivateJwk>;
+
+const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });
+
+export const ConfigSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "staging", "production"]),
+    APP_ORIGIN: z.url(),
+    PUBLIC_API_URL: z.url(),
+    CLERK_AUTHORIZED_PARTIES: csv,
+    CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be a PEM public key" }),
+    CLERK_SECRET_KEY: z.string().optional(),
+    CLERK_WEBHOOK_SECRET: z.string().optional(),
+    MASTER_KEYS: keyRing(base64Key32),
+    URL_SIGNING_KEYS: keyRing(base64Key32),
+    HPKE_KEYS: keyRing(p256PrivateJwk),
+    LOCAL_IDP_PRIVATE_KEY: z.string().optional(),
+    FAL_KEY: z.string().optional(),
+    FAL_MODEL: z.string().min(1),
+    FAL_QUEUE_URL: z.url(),
+    FAL_JWKS_URL: z.url(),
+    FREE_CREDITS: intString(0, 1000),
+    GENERATION_COST: intString(1, 100),
+    SIGNED_URL_TTL_SECONDS: intString(30, 3600),
+    MAX_UPLOAD_BYTES: intString(1024, 50_000_000),
+    ADMIN_USER_IDS: csv,
+    CREEM_API_URL: z.url(),
+    CREEM_TEST_MODE: z.enum(["true", "false"]).transform((v) => v === "true"),
+    CREEM_PRODUCTS: jsonString(z.record(z.string(), creemProduct)),
+    CREEM_API_KEY: z.string().optional(),
+    CREEM_WEBHOOK_SECRET: z.string().optional(),
+    MAIL_API_KEY: z.string().optional(),
+    MAIL_FROM: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    // The local identity provider mints sessions for anyone; it must never
+    // exist outside local development (see docs/decisions/0001).
+    if (c.LOCAL_IDP_PRIVATE_KEY && c.ENVIRONMENT !== "development") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["LOCAL_IDP_PRIVATE_KEY"],
+        message: `is set but ENVIRONMENT is ${c.ENVIRONMENT}; the local identity provider only runs in development`,
+      });
+    }
+    if (c.ENVIRONMENT === "production") {
+      for (const name of ["FAL_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const) {
+        if (!c[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+      }
+      if (!c.PUBLIC_API_URL.startsWith("https://")) {
+        ctx.addIssue({ code: "custom", path: ["PUBLIC_API_URL"], message: "must be https in production" });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses and caches the config; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Bindings): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const raw = env as unknown as Record<string, unknown>;
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.length ? String(i.path[0]) : "config";
+        return i.code !== "custom" && (raw[name] === undefined || raw[name] === "") ? `${name} is missing` : `${name} ${i.message}`;
+      }),
+    );
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

@@ -1,0 +1,13 @@
+/** Worker entry: wiring only. */
+import { createApp } from "./app";
+import type { Bindings } from "./env";
+import { handleQueue } from "./queue/consumer";
+import { handleScheduled } from "./scheduled";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env, ctx) => handleQueue(batch, env, ctx),
+  scheduled: (controller, env, ctx) => handleScheduled(controller, env, ctx),
+} satisfies ExportedHandler<Bindings>;

@@ -1,0 +1,84 @@
+/**
+ * Authentication for every protected route: a Clerk (or local, in
+ * development) session JWT, or an integrator API key (`bp_...`). Failures are
+ * one generic 401 on the wire; the reason goes to the security log.
+ */
+import { createMiddleware } from "hono/factory";
+import { authenticateApiKey } from "../auth/api-keys";
+import { verifySession } from "../auth/session";
+import { hasScope, type AuthContext, type Scope } from "../auth/types";
+import type { AppEnv } from "../env";
+import { AppError } from "../errors";
+import { requestMeta } from "../lib/request-meta";
+import { appendAudit } from "../services/audit";
+import { logSecurityEvent } from "../services/security-log";
+import { ensureUser } from "../services/users";
+
+export interface AuthOptions {
+  /** Scope an API key must hold for this route. Sessions hold every scope. */
+  scope?: Scope;
+  /** Only a browser session may call this (API key management, account deletion). */
+  sessionOnly?: boolean;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
+
+export function requireAuth(opts: AuthOptions = {}) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const s = c.get("services");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const fail = async (reason: string): Promise<never> => {
+      await logSecurityEvent(s.db, "auth_failed", meta, s.now(), { reason, path: c.req.path });
+      throw new AppError("unauthorized", "A valid session token or API key is required.");
+    };
+
+    const header = c.req.header("authorization");
+    if (!header) return fail("missing-header");
+    const match = BEARER.exec(header);
+    const token = match?.[1];
+    if (!token) return fail("malformed-header");
+
+    let auth: AuthContext;
+    if (token.startsWith("bp_")) {
+      if (opts.sessionOnly) return fail("api-key-on-session-route");
+      const result = await authenticateApiKey(s.db, token, s.now());
+      if (!result.ok) return fail(result.reason);
+      auth = result.auth;
+      auth.isAdmin = false;
+      await appendAudit(
+        s.db,
+        {
+          userId: auth.userId,
+          actor: { type: "api_key", id: auth.actorId },
+          action: "api_key.used",
+          target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
+          meta,
+        },
+        s.now(),
+      );
+    } else {
+      const result = await verifySession(token, s.config);
+      if (!result.ok) return fail(result.reason);
+      const { user, created } = await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      if (created) {
+        await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
+      }
+      const role = result.claims["role"] ?? (result.claims["metadata"] as Record<string, unknown> | undefined)?.["role"];
+      auth = {
+        userId: user.id,
+        externalId: result.subject,
+        via: "session",
+        actorId: user.id,
+        scopes: null,
+        isAdmin: role === "admin" || s.config.ADMIN_USER_IDS.includes(result.subject),
+      };
+    }
+
+    if (opts.scope && !hasScope(auth, opts.scope)) {
+      await logSecurityEvent(s.db, "scope_denied", meta, s.now(), { reason: opts.scope, userId: auth.userId, path: c.req.path });
+      throw new AppError("insufficient_scope", `This API key lacks the "${opts.scope}" scope.`);
+    }
+    c.set("auth", auth);
+    await next();
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Thin dispatcher: parse each message with zod, hand it to a service, then
+ * ack it or retry it with exponential backoff. Unparseable messages are acked
+ * (retrying cannot fix them) and logged without their body.
+ */
+import type { Bindings } from "../env";
+import { createServices, type Services } from "../services";
+import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
+
+export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
+
+/** Each job kind and the service function that runs it. */
+const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {};
+
+export function backoffSeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.max(0, attempts - 1) * 5);
+}
+
+export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings, _ctx: ExecutionContext): Promise<void> {
+  const s = createServices(env);
+  const deadLetter = batch.queue.endsWith("-dlq");
+  for (const message of batch.messages) {
+    const parsed = JobMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      console.error(JSON.stringify({ level: "error", event: "queue.bad_message", queue: batch.queue, id: message.id }));
+      message.ack();
+      continue;
+    }
+    const handler = handlers[parsed.data.kind];
+    if (!handler) {
+      console.error(JSON.stringify({ level: "error", event: "queue.no_handler", kind: parsed.data.kind }));
+      message.ack();
+      continue;
+    }
+    try {
+      await handler(s, parsed.data, { attempts: message.attempts, deadLetter });
+      message.ack();
+    } catch (err) {
+      console.error(
+        JSON.stringify({ level: "error", event: "queue.retry", kind: parsed.data.kind, attempts: message.attempts, error: String(err) }),
+      );
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/** Queue message bodies, parsed with zod by the consumer (never trusted as typed). */
+import { z } from "zod";
+
+export const JobMessageSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("generation.submit"), generationId: z.string() }),
+  z.object({ kind: z.literal("generation.poll"), generationId: z.string(), attempt: z.number().int().min(0).default(0) }),
+  z.object({ kind: z.literal("generation.finalize"), generationId: z.string() }),
+  z.object({ kind: z.literal("export.build"), exportId: z.string() }),
+  z.object({ kind: z.literal("account.delete"), userId: z.string() }),
+]);
+
+export type JobMessage = z.input<typeof JobMessageSchema>;
+export type ParsedJobMessage = z.output<typeof JobMessageSchema>;

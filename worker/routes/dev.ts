@@ -1,0 +1,49 @@
+/**
+ * Local identity provider endpoints. Mounted only when ENVIRONMENT is
+ * development (see createApp); the config check also refuses to start if its
+ * key is configured anywhere else.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { LOCAL_USERS, signLocalSession } from "../auth/local-idp";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+
+const LocalUserId = z.enum(LOCAL_USERS.map((u) => u.id) as [string, ...string[]]);
+
+export const devRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/dev/users",
+      tags: ["development"],
+      summary: "Local users to sign in as (development only)",
+      responses: {
+        200: {
+          description: "Local users",
+          content: { "application/json": { schema: z.object({ users: z.array(z.object({ id: z.string(), name: z.string(), email: z.string() })) }) } },
+        },
+      },
+    }),
+    (c) => c.json({ users: LOCAL_USERS.map((u) => ({ id: u.id, name: u.name, email: u.email })) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/dev/session",
+      tags: ["development"],
+      summary: "Mint a Clerk-shaped session token for a local user (development only)",
+      request: { body: { content: { "application/json": { schema: z.object({ user: LocalUserId }) } }, required: true } },
+      responses: {
+        200: { description: "A session JWT", content: { "application/json": { schema: z.object({ token: z.string(), expiresAt: z.string() }) } } },
+      },
+    }),
+    async (c) => {
+      const { config } = c.get("services");
+      const key = config.LOCAL_IDP_PRIVATE_KEY;
+      if (config.ENVIRONMENT !== "development" || !key) throw new AppError("not_found");
+      const { user } = c.req.valid("json");
+      const ttl = 3600;
+      const token = await signLocalSession({ privateKeyPem: key, user, azp: config.APP_ORIGIN, ttlSeconds: ttl });
+      return c.json({ token, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }, 200);
+    },
+  );

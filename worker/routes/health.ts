@@ -1,0 +1,17 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../lib/router";
+
+const HealthSchema = z
+  .object({ status: z.literal("ok"), environment: z.string(), time: z.string() })
+  .openapi("Health", { example: { status: "ok", environment: "production", time: "2026-11-27T06:00:00.000Z" } });
+
+export const healthRoutes = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    tags: ["meta"],
+    summary: "Liveness check",
+    responses: { 200: { description: "The API is up", content: { "application/json": { schema: HealthSchema } } } },
+  }),
+  (c) => c.json({ status: "ok" as const, environment: c.get("services").config.ENVIRONMENT, time: new Date().toISOString() }, 200),
+);

@@ -1,0 +1,57 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+import { requireAuth } from "../middleware/auth";
+import { balanceOf } from "../services/users";
+import { authErrors, bearerSecurity } from "../schemas/common";
+
+export const MeSchema = z
+  .object({
+    id: z.string().openapi({ example: "usr_9f86d081884c7d659a2feaa0c55ad015" }),
+    email: z.string().nullable(),
+    createdAt: z.string(),
+    credits: z.number().int(),
+    keepPhotosDays: z.union([z.literal(0), z.literal(7), z.literal(30)]),
+    consent: z.object({ version: z.string(), at: z.string() }).nullable(),
+    supportAccessUntil: z.string().nullable(),
+    isAdmin: z.boolean(),
+    via: z.enum(["session", "api_key"]),
+  })
+  .openapi("Me");
+
+export const meRoutes = createRouter();
+
+meRoutes.use("/me", requireAuth({ scope: "account:read" }));
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me",
+    tags: ["account"],
+    summary: "The signed-in user (created on first use)",
+    security: bearerSecurity,
+    responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    const user = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
+    if (!user) throw new AppError("not_found");
+    const keep = user.keepPhotosDays === 7 || user.keepPhotosDays === 30 ? user.keepPhotosDays : 0;
+    return c.json(
+      {
+        id: user.id,
+        email: user.email,
+        createdAt: new Date(user.createdAt).toISOString(),
+        credits: await balanceOf(s.db, user.id),
+        keepPhotosDays: keep,
+        consent: user.consentVersion && user.consentAt ? { version: user.consentVersion, at: new Date(user.consentAt).toISOString() } : null,
+        supportAccessUntil: user.supportAccessUntil ? new Date(user.supportAccessUntil).toISOString() : null,
+        isAdmin: auth.isAdmin,
+        via: auth.via,
+      },
+      200,
+    );
+  },
+);

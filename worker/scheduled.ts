@@ -1,0 +1,26 @@
+/** Cron entry: runs every retention and recovery sweep (DESIGN.md §4, §6, §7). */
+import type { Bindings } from "./env";
+import { createServices, type Services } from "./services";
+
+export type Sweep = (s: Services) => Promise<void>;
+/** Every sweep the cron runs, in order. */
+const sweeps: { name: string; run: Sweep }[] = [];
+
+/** Runs every sweep; one failing sweep does not stop the others. */
+export async function runSweeps(s: Services): Promise<{ name: string; ok: boolean }[]> {
+  const results: { name: string; ok: boolean }[] = [];
+  for (const sweep of sweeps) {
+    try {
+      await sweep.run(s);
+      results.push({ name: sweep.name, ok: true });
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", event: "sweep.failed", sweep: sweep.name, error: String(err) }));
+      results.push({ name: sweep.name, ok: false });
+    }
+  }
+  return results;
+}
+
+export async function handleScheduled(_controller: ScheduledController, env: Bindings, _ctx: ExecutionContext): Promise<void> {
+  await runSweeps(createServices(env));
+}

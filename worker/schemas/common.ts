@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode } from "../errors";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    detail: z.string().optional(),
+    requestId: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem", {
+    example: {
+      type: "https://babypic.app/problems/not-found",
+      title: "Not found",
+      status: 404,
+      code: "not_found",
+      requestId: "req_4f1c2a9e0b7d4c3a8e6f5d4c3b2a1908",
+    },
+  });
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Error responses shared by authenticated routes. */
+export const authErrors = {
+  401: problem("Missing, expired or invalid credentials (`unauthorized`)."),
+  403: problem("The API key lacks the needed scope (`insufficient_scope`)."),
+  429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
+} as const;
+
+export const notFound = { 404: problem("No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all.") };
+export const badRequest = { 400: problem("Invalid input (`validation_failed` lists the fields).") };
+export { problem };
+
+export const bearerSecurity = [{ bearer: [] }];
+
+/** Cursor pagination: opaque cursor from `nextCursor`, newest first. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+  cursor: z.string().max(200).optional(),
+});

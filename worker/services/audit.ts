@@ -1,0 +1,158 @@
+/**
+ * Per-user, hash-chained audit log (DESIGN.md §9). Each entry stores the hash
+ * of the previous one, and its own hash covers every field plus that link, so
+ * editing, inserting or removing an entry breaks the chain from there on.
+ * Never put tokens, signatures, keys or image bytes in `detail`.
+ */
+import { and, asc, desc, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { auditLog } from "../db/schema";
+import { sha256Hex } from "../lib/bytes";
+import { newId } from "../lib/ids";
+import type { RequestMeta } from "../lib/request-meta";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export const AUDIT_ACTIONS = [
+  "account.created",
+  "account.viewed",
+  "account.deleted",
+  "consent.given",
+  "consent.withdrawn",
+  "settings.changed",
+  "photo.uploaded",
+  "photo.listed",
+  "photo.viewed",
+  "photo.deleted",
+  "generation.created",
+  "generation.listed",
+  "generation.viewed",
+  "generation.completed",
+  "generation.failed",
+  "generation.deleted",
+  "link.issued",
+  "link.used",
+  "file.downloaded",
+  "export.requested",
+  "export.ready",
+  "export.downloaded",
+  "export.deleted",
+  "audit.viewed",
+  "api_key.created",
+  "api_key.revoked",
+  "api_key.used",
+  "billing.checkout",
+  "billing.credited",
+  "billing.reversed",
+  "support.accessed",
+  "support.grant_changed",
+  "retention.deleted",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type ActorType = "user" | "api_key" | "system" | "support";
+export type AuditDetail = Record<string, string | number | boolean | null>;
+
+export interface AuditEvent {
+  userId: string;
+  actor: { type: ActorType; id: string | null };
+  action: AuditAction;
+  target?: { type: string; id: string } | undefined;
+  detail?: AuditDetail | undefined;
+  meta?: RequestMeta | undefined;
+}
+
+export type AuditRow = typeof auditLog.$inferSelect;
+
+/** The exact bytes hashed for an entry; changing this breaks existing chains. */
+export function entryHashInput(row: Omit<AuditRow, "id" | "hash">): string {
+  return JSON.stringify([
+    "audit-v1",
+    row.userId,
+    row.seq,
+    row.at,
+    row.actorType,
+    row.actorId,
+    row.action,
+    row.targetType,
+    row.targetId,
+    row.requestId,
+    row.ipPrefix,
+    row.userAgent,
+    row.detail,
+    row.prevHash,
+  ]);
+}
+
+/**
+ * Appends one entry. D1 serialises writes; two concurrent appends for the same
+ * user race on the unique (user_id, seq) index and the loser retries on top.
+ */
+export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<AuditRow> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const last = await db
+      .select({ seq: auditLog.seq, hash: auditLog.hash })
+      .from(auditLog)
+      .where(eq(auditLog.userId, ev.userId))
+      .orderBy(desc(auditLog.seq))
+      .limit(1)
+      .get();
+    const base = {
+      userId: ev.userId,
+      seq: (last?.seq ?? 0) + 1,
+      at: now,
+      actorType: ev.actor.type,
+      actorId: ev.actor.id,
+      action: ev.action,
+      targetType: ev.target?.type ?? null,
+      targetId: ev.target?.id ?? null,
+      requestId: ev.meta?.requestId ?? null,
+      ipPrefix: ev.meta?.ipPrefix ?? null,
+      userAgent: ev.meta?.userAgent ?? null,
+      detail: ev.detail ? JSON.stringify(ev.detail) : null,
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const row: AuditRow = { id: newId("aud"), ...base, hash: await sha256Hex(entryHashInput(base)) };
+    try {
+      await db.insert(auditLog).values(row);
+      return row;
+    } catch (err) {
+      if (!String(err).includes("UNIQUE")) throw err;
+    }
+  }
+  throw new Error("audit append kept colliding");
+}
+
+export type ChainResult = { ok: true; entries: number } | { ok: false; seq: number; reason: "hash-mismatch" | "broken-link" | "gap" };
+
+/** Verifies a user's whole chain, oldest first. */
+export async function verifyChain(rows: readonly AuditRow[]): Promise<ChainResult> {
+  let prev = GENESIS_HASH;
+    let expectedSeq = 1;
+    for (const row of rows) {
+      if (row.seq !== expectedSeq) return { ok: false, seq: row.seq, reason: "gap" };
+      if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: "broken-link" };
+      const { id: _id, hash, ...rest } = row;
+      void _id;
+      if ((await sha256Hex(entryHashInput(rest))) !== hash) return { ok: false, seq: row.seq, reason: "hash-mismatch" };
+      prev = hash;
+      expectedSeq++;
+    }
+    return { ok: true, entries: rows.length };
+}
+
+export async function loadChain(db: Db, userId: string): Promise<AuditRow[]> {
+  return db.select().from(auditLog).where(eq(auditLog.userId, userId)).orderBy(asc(auditLog.seq)).all();
+}
+
+/** Newest first, cursor = the last seq seen. */
+export async function pageAudit(db: Db, userId: string, limit: number, beforeSeq?: number): Promise<AuditRow[]> {
+  return db
+    .select()
+    .from(auditLog)
+    .where(beforeSeq ? and(eq(auditLog.userId, userId), lt(auditLog.seq, beforeSeq)) : eq(auditLog.userId, userId))
+    .orderBy(desc(auditLog.seq))
+    .limit(limit)
+    .all();
+}
+

@@ -1,0 +1,25 @@
+/**
+ * Services placed on the request context by one middleware (and built the
+ * same way by the queue and cron handlers). Tests build them with their own
+ * clock or fakes through `overrides`.
+ */
+import { createDb, type Db } from "../db/client";
+import { loadConfig, type Bindings, type Config } from "../env";
+
+export interface Services {
+  env: Bindings;
+  config: Config;
+  db: Db;
+  /** Milliseconds since the epoch; injectable so retention tests can move time. */
+  now: () => number;
+}
+
+export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {
+  return {
+    env,
+    config: loadConfig(env),
+    db: createDb(env.DB),
+    now: () => Date.now(),
+    ...overrides,
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Users are created on first authenticated use. The internal id is random;
+ * the identity provider's subject is kept only in `external_id`.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { ledger, users } from "../db/schema";
+import { newId } from "../lib/ids";
+
+export type UserRow = typeof users.$inferSelect;
+
+export async function findUserByExternalId(db: Db, externalId: string): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.externalId, externalId)).get();
+}
+
+/**
+ * Returns the user for this subject, creating it (and its free-credit grant,
+ * through the same ledger as purchases) in one batch on first use. Two racing
+ * first requests both end up with the same row: the insert ignores the
+ * conflict and the grant is unique per user.
+ */
+export async function ensureUser(
+  db: Db,
+  externalId: string,
+  email: string | null,
+  now: number,
+  freeCredits: number,
+): Promise<{ user: UserRow; created: boolean }> {
+  const existing = await findUserByExternalId(db, externalId);
+  if (existing) return { user: existing, created: false };
+  const id = newId("usr");
+  const grant = db
+    .select({
+      id: sql<string>`${newId("led")}`.as("id"),
+      userId: users.id,
+      delta: sql<number>`${freeCredits}`.as("delta"),
+      reason: sql<"free_grant">`'free_grant'`.as("reason"),
+      reference: users.id,
+      createdAt: sql<number>`${now}`.as("created_at"),
+    })
+    .from(users)
+    .where(and(eq(users.externalId, externalId), sql`${freeCredits} > 0`));
+  await db.batch([
+    db.insert(users).values({ id, externalId, email, createdAt: now }).onConflictDoNothing(),
+    db.insert(ledger).select(grant).onConflictDoNothing(),
+  ]);
+  const user = await findUserByExternalId(db, externalId);
+  if (!user) throw new Error("user creation failed");
+  return { user, created: user.id === id };
+}
+
+export async function balanceOf(db: Db, userId: string): Promise<number> {
+  const row = await db
+    .select({ total: sql<number>`COALESCE(SUM(${ledger.delta}), 0)` })
+    .from(ledger)
+    .where(eq(ledger.userId, userId))
+    .get();
+  return Number(row?.total ?? 0);
+}
