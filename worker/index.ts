@@ -2,6 +2,7 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
 import { handleQueue } from "./queue/consumer";
+import type { JobMessage } from "./queue/messages";
 import { handleScheduled } from "./scheduled";
 
 const app = createApp();
@@ -10,4 +11,4 @@ export default {
   fetch: app.fetch,
   queue: (batch, env, ctx) => handleQueue(batch, env, ctx),
   scheduled: (controller, env, ctx) => handleScheduled(controller, env, ctx),
-} satisfies ExportedHandler<Bindings>;
+} satisfies ExportedHandler<Bindings, JobMessage>;

@@ -69,7 +69,7 @@ describe("session tokens: attacks", () => {
       true,
       ["sign", "verify"],
     );
-    const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", other.privateKey)) as ArrayBuffer);
+    const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", (other as CryptoKeyPair).privateKey)) as ArrayBuffer);
     let bin = "";
     for (const b of pkcs8) bin += String.fromCharCode(b);
     const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(bin)}\n-----END PRIVATE KEY-----`;

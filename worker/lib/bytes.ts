@@ -2,7 +2,7 @@
 const enc = new TextEncoder();
 
 export function utf8(s: string): Uint8Array<ArrayBuffer> {
-  return enc.encode(s);
+  return enc.encode(s) as Uint8Array<ArrayBuffer>;
 }
 
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {

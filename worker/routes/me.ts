@@ -38,7 +38,7 @@ meRoutes.openapi(
     const auth = c.get("auth");
     const user = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
     if (!user) throw new AppError("not_found");
-    const keep = user.keepPhotosDays === 7 || user.keepPhotosDays === 30 ? user.keepPhotosDays : 0;
+    const keep: 0 | 7 | 30 = user.keepPhotosDays === 7 || user.keepPhotosDays === 30 ? user.keepPhotosDays : 0;
     return c.json(
       {
         id: user.id,
