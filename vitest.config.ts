@@ -5,7 +5,7 @@ import { makeSecrets } from "./test/keys.ts";
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
-export default defineConfig({
+const workerProject = defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
@@ -32,10 +32,25 @@ export default defineConfig({
     }),
   ],
   test: {
+    name: "worker",
     include: ["worker/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: ["test/e2e/**", "node_modules/**"],
+    exclude: ["test/e2e/**", "test/node/**", "node_modules/**"],
     setupFiles: ["./test/setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
+});
+
+// Tests that need Node itself (OpenAPI lint, scripts, the local Fal server).
+const nodeProject = defineConfig({
+  test: {
+    name: "node",
+    include: ["test/node/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 60_000,
+  },
+});
+
+export default defineConfig({
+  test: { projects: [workerProject, nodeProject] },
 });
