@@ -5,6 +5,7 @@
  */
 import { createDb, type Db } from "../db/client";
 import { loadConfig, type Bindings, type Config } from "../env";
+import type { RateLimiter } from "../middleware/rate-limit";
 
 export interface Services {
   env: Bindings;
@@ -12,6 +13,8 @@ export interface Services {
   db: Db;
   /** Milliseconds since the epoch; injectable so retention tests can move time. */
   now: () => number;
+  /** Overrides the Workers Rate Limiting bindings (tests inject a fake to prove 429s). */
+  rateLimiter?: RateLimiter;
 }
 
 export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {

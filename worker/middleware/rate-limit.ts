@@ -1,0 +1,87 @@
+/**
+ * Rate limits through the Workers Rate Limiting bindings (wrangler.toml
+ * `[[ratelimits]]`): RL_WRITE and RL_READ per credential (the signed-in user,
+ * or the API key), RL_IP per client address for webhooks and unauthenticated
+ * routes. Over the limit: `429` problem+json `rate_limited` with `Retry-After`
+ * (RFC 9110 §10.2.3; RFC 6585 §4).
+ *
+ * Usage: `rateLimit("write")` after `requireAuth(...)`; `rateLimit("ip")` on
+ * routes without authentication.
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv, Bindings } from "../env";
+import { AppError } from "../errors";
+import { requestMeta } from "../lib/request-meta";
+import { logSecurityEvent } from "../services/security-log";
+
+export type RateLimitKind = "write" | "read" | "ip";
+
+export interface RateLimitDecision {
+  success: boolean;
+  /** Seconds until the window that refused this call has rolled over. */
+  retryAfter: number;
+}
+
+/** A limiter service; the default wraps the bindings, tests pass a fake through Services. */
+export interface RateLimiter {
+  limit(kind: RateLimitKind, key: string): Promise<RateLimitDecision>;
+}
+
+/**
+ * The bindings count in fixed windows of the configured period (60 s in
+ * wrangler.toml) and only answer success or not, so a refused caller is told
+ * to come back after one full period: never earlier than the window resets.
+ */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+export function bindingRateLimiter(env: Pick<Bindings, "RL_WRITE" | "RL_READ" | "RL_IP">): RateLimiter {
+  const bindings: Record<RateLimitKind, RateLimit> = { write: env.RL_WRITE, read: env.RL_READ, ip: env.RL_IP };
+  return {
+    async limit(kind, key) {
+      const { success } = await bindings[kind].limit({ key });
+      return { success, retryAfter: RATE_LIMIT_PERIOD_SECONDS };
+    },
+  };
+}
+
+/** The client address as Cloudflare's edge reports it; never client-chosen headers like X-Forwarded-For. */
+export function clientIp(req: Request): string {
+  return req.headers.get("cf-connecting-ip") ?? "unknown";
+}
+
+/**
+ * Which bucket a request counts against. Per credential: a browser session
+ * counts against its user, an API key against the key itself, so one noisy
+ * integration cannot exhaust another key; keys per user are capped (see
+ * routes/api-keys.ts) so this does not multiply a user's budget without bound.
+ */
+export function rateLimitKey(c: Context<AppEnv>, kind: RateLimitKind): string {
+  if (kind === "ip") return `ip:${clientIp(c.req.raw)}`;
+  const auth = c.get("auth");
+  return auth.via === "api_key" ? `${kind}:key:${auth.actorId}` : `${kind}:user:${auth.userId}`;
+}
+
+export function rateLimit(kind: RateLimitKind) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const s = c.get("services");
+    if (kind !== "ip" && !c.get("auth")) {
+      // A programming error (rateLimit placed before requireAuth); fail closed.
+      throw new Error(`rateLimit("${kind}") needs requireAuth first`);
+    }
+    const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
+    const decision = await limiter.limit(kind, rateLimitKey(c, kind));
+    if (!decision.success) {
+      const auth = kind === "ip" ? undefined : c.get("auth");
+      await logSecurityEvent(s.db, "rate_limited", requestMeta(c.req.raw, c.get("requestId")), s.now(), {
+        reason: kind,
+        userId: auth?.userId ?? null,
+        path: c.req.path,
+      });
+      throw new AppError("rate_limited", "Too many requests; retry after the number of seconds in Retry-After.", {
+        retryAfter: decision.retryAfter,
+      });
+    }
+    await next();
+  });
+}
