@@ -5,6 +5,7 @@
  * Never put tokens, signatures, keys or image bytes in `detail`.
  */
 import { and, asc, desc, eq, lt } from "drizzle-orm";
+import type { AuthContext } from "../auth/types";
 import type { Db } from "../db/client";
 import { auditLog } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
@@ -63,6 +64,11 @@ export interface AuditEvent {
 }
 
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/** The audit actor for an authenticated caller: the user, or the API key acting for them. */
+export function auditActor(auth: Pick<AuthContext, "via" | "userId" | "actorId">): AuditEvent["actor"] {
+  return auth.via === "api_key" ? { type: "api_key", id: auth.actorId } : { type: "user", id: auth.userId };
+}
 
 /** The exact bytes hashed for an entry; changing this breaks existing chains. */
 export function entryHashInput(row: Omit<AuditRow, "id" | "hash">): string {
