@@ -3,8 +3,10 @@
  * users' ids, so that probing and enumeration are visible. Holds no tokens or
  * signatures, only the kind, a reason code, the truncated IP and request id.
  */
+import { and, desc, eq, gte, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { securityLog } from "../db/schema";
+import { apiKeys, exportsTable, generations, objects, securityLog } from "../db/schema";
+import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 
@@ -28,4 +30,67 @@ export async function logSecurityEvent(
   };
   await db.insert(securityLog).values(row);
   console.warn(JSON.stringify({ level: "warn", event: "security", kind, reason: detail.reason, requestId: meta.requestId }));
+}
+
+/** Tables whose rows belong to one user and are looked up by id from a URL. */
+const OWNED = {
+  objects: { table: objects, id: objects.id, owner: objects.userId },
+  generations: { table: generations, id: generations.id, owner: generations.userId },
+  exports: { table: exportsTable, id: exportsTable.id, owner: exportsTable.userId },
+  api_keys: { table: apiKeys, id: apiKeys.id, owner: apiKeys.userId },
+} as const;
+export type OwnedTable = keyof typeof OWNED;
+
+/**
+ * Call when a lookup by id scoped to the caller found nothing; throw what it
+ * returns. If the id exists under another owner the attempt is logged as
+ * `not_found_probe` (so enumeration shows up), but the wire says 404
+ * `not_found` either way, exactly as for an id that never existed.
+ */
+export async function notFoundFor(
+  s: { db: Db; now: () => number },
+  where: { table: OwnedTable; id: string; userId: string; meta: RequestMeta; path?: string },
+): Promise<AppError> {
+  const t = OWNED[where.table];
+  const other = await s.db
+    .select({ owner: t.owner })
+    .from(t.table)
+    .where(and(eq(t.id, where.id), ne(t.owner, where.userId)))
+    .get();
+  if (other) {
+    await logSecurityEvent(s.db, "not_found_probe", where.meta, s.now(), {
+      reason: where.table,
+      userId: where.userId,
+      ...(where.path ? { path: where.path } : {}),
+    });
+  }
+  return new AppError("not_found");
+}
+
+export interface SecurityCount {
+  kind: SecurityEventKind;
+  ipPrefix: string | null;
+  count: number;
+}
+
+/** Recent events grouped by kind and IP prefix, most frequent first (for alerting and tests). */
+export async function countSecurityEvents(
+  db: Db,
+  opts: { since: number; kind?: SecurityEventKind; ipPrefix?: string },
+): Promise<SecurityCount[]> {
+  const n = sql<number>`count(*)`;
+  const rows = await db
+    .select({ kind: securityLog.kind, ipPrefix: securityLog.ipPrefix, count: n })
+    .from(securityLog)
+    .where(
+      and(
+        gte(securityLog.at, opts.since),
+        opts.kind ? eq(securityLog.kind, opts.kind) : undefined,
+        opts.ipPrefix ? eq(securityLog.ipPrefix, opts.ipPrefix) : undefined,
+      ),
+    )
+    .groupBy(securityLog.kind, securityLog.ipPrefix)
+    .orderBy(desc(n))
+    .all();
+  return rows.map((r) => ({ kind: r.kind as SecurityEventKind, ipPrefix: r.ipPrefix, count: Number(r.count) }));
 }
