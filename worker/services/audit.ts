@@ -30,6 +30,7 @@ export const AUDIT_ACTIONS = [
   "generation.viewed",
   "generation.completed",
   "generation.failed",
+  "generation.canceled",
   "generation.deleted",
   "link.issued",
   "link.used",
