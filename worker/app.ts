@@ -10,10 +10,17 @@ import { secureHeaders } from "hono/secure-headers";
 import { loadConfig, ConfigError, type AppEnv } from "./env";
 import { AppError, problemResponse } from "./errors";
 import { requestId } from "./middleware/request-id";
+import { rateLimit } from "./middleware/rate-limit";
 import { services } from "./middleware/services";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { billingRoutes } from "./routes/billing";
+import { docsRoutes } from "./routes/docs";
+import { creemWebhookRoutes } from "./routes/webhooks-creem";
 import { devRoutes } from "./routes/dev";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
+import { accountRoutes } from "./routes/account";
+import { supportAccessRoutes, supportRoutes } from "./routes/support";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -22,6 +29,24 @@ export const API_INFO = {
     "Privacy-first AI baby generator. Authenticate with a Clerk session token or an API key (`Authorization: Bearer bp_...`). " +
     "Errors are RFC 9457 problem details with a stable `code`.",
 };
+
+/** The OpenAPI document's top level; the paths come from the mounted routes. */
+export function documentConfig(serverUrl: string) {
+  return { openapi: "3.1.0", info: API_INFO, servers: [{ url: serverUrl, description: "This deployment" }] };
+}
+
+/** Routes without a credential, limited per client IP (webhooks, public reads, signed file links). */
+const PER_IP_PATHS = [
+  "/v1/health",
+  "/v1/openapi.json",
+  "/v1/docs",
+  "/v1/keys/upload",
+  "/v1/privacy",
+  "/v1/files/*",
+  "/v1/billing/packs",
+  "/v1/webhooks/*",
+  "/v1/dev/*",
+];
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -44,6 +69,9 @@ export function createApp() {
       crossOriginResourcePolicy: "same-site",
       xFrameOptions: "DENY",
       permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+      // A route that sets its own, stricter or page-specific header (the
+      // docs page's nonce CSP, files' `sandbox`) keeps it.
+      overwrite: false,
     }),
   );
   app.use("/v1/*", async (c, next) => {
@@ -63,25 +91,29 @@ export function createApp() {
     })(c, next);
   });
   app.use("*", services);
+  for (const path of PER_IP_PATHS) app.use(path, rateLimit("ip"));
 
   app.route("/v1", healthRoutes);
   app.route("/v1", meRoutes);
+  app.route("/v1", accountRoutes);
+  app.route("/v1", supportRoutes);
+  app.route("/v1", supportAccessRoutes);
   app.use("/v1/dev/*", async (c, next) => {
     if (c.get("services").config.ENVIRONMENT !== "development") throw new AppError("not_found");
     await next();
   });
   app.route("/v1", devRoutes);
+  app.route("/v1", billingRoutes);
+  app.route("/v1", creemWebhookRoutes);
+  app.route("/v1", apiKeyRoutes);
+  app.route("/v1", docsRoutes((c) => app.getOpenAPI31Document(documentConfig(c.get("services").config.PUBLIC_API_URL))));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
     description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
   });
-  app.doc31("/v1/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: API_INFO,
-    servers: [{ url: c.get("services").config.PUBLIC_API_URL }],
-  }));
+  app.doc31("/v1/openapi.json", (c) => documentConfig(c.get("services").config.PUBLIC_API_URL));
 
   app.notFound((c) => problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
 

@@ -1,0 +1,73 @@
+/** Rows for access tests, written straight to D1 (no upload or model run needed). */
+import { eq } from "drizzle-orm";
+import { generateApiKeySecret, hashApiKey } from "../../worker/auth/api-keys";
+import type { Scope } from "../../worker/auth/types";
+import { apiKeys, auditLog, generations, objects } from "../../worker/db/schema";
+import { newId } from "../../worker/lib/ids";
+import type { AuditRow } from "../../worker/services/audit";
+import { services } from "../helpers";
+
+/** Creates an API key row (stored as its SHA-256, as the app does) and returns the secret. */
+export async function insertApiKey(userId: string, scopes: readonly Scope[], opts: { expiresAt?: number | null } = {}): Promise<{ id: string; secret: string }> {
+  const secret = generateApiKeySecret();
+  const id = newId("key");
+  await services()
+    .db.insert(apiKeys)
+    .values({
+      id,
+      userId,
+      name: "test key",
+      prefix: secret.slice(0, 11),
+      hash: await hashApiKey(secret),
+      scopes: JSON.stringify(scopes),
+      createdAt: Date.now(),
+      expiresAt: opts.expiresAt ?? null,
+    });
+  return { id, secret };
+}
+
+export async function insertGeneration(userId: string, status: "queued" | "submitted" | "completed" | "failed" | "canceled" = "completed"): Promise<string> {
+  const id = newId("gen");
+  const now = Date.now();
+  await services()
+    .db.insert(generations)
+    .values({
+      id,
+      userId,
+      options: JSON.stringify({ gender: "girl", ageGroup: "baby", images: 1 }),
+      status,
+      stage: status,
+      model: "test/model",
+      cost: 1,
+      idempotencyKey: newId("req"),
+      requestHash: "0".repeat(64),
+      createdAt: now,
+      deadlineAt: now + 600_000,
+      completedAt: status === "completed" ? now : null,
+    });
+  return id;
+}
+
+/** An objects row without bytes in R2: enough for metadata listings and link signing. */
+export async function insertObjectRow(userId: string, kind: "photo" | "output", generationId: string | null = null): Promise<string> {
+  const id = newId(kind === "photo" ? "pho" : "img");
+  await services()
+    .db.insert(objects)
+    .values({
+      id,
+      userId,
+      kind,
+      r2Key: `u/${userId}/${kind}/${id}`,
+      contentType: "image/jpeg",
+      bytes: 1234,
+      width: 512,
+      height: 512,
+      generationId,
+      createdAt: Date.now(),
+    });
+  return id;
+}
+
+export async function auditRows(userId: string): Promise<AuditRow[]> {
+  return services().db.select().from(auditLog).where(eq(auditLog.userId, userId)).orderBy(auditLog.seq).all();
+}

@@ -1,0 +1,195 @@
+/**
+ * Support access (issue 5 §4, DESIGN.md §9): admin-only, a stated reason on
+ * every call, metadata only unless the user granted a time window, and every
+ * access visible to the user in their own activity log.
+ */
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { users } from "../../worker/db/schema";
+import { api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
+
+const REASON = "Ticket 4411: generation stuck in queued";
+const withReason = (reason: string = REASON) => ({ "x-support-reason": reason });
+
+let alice = "";
+let carol = "";
+let photoId = "";
+let outputId = "";
+
+interface AuditPage {
+  items: { action: string; actor: { type: string; id: string | null; reason: string | null }; summary: string }[];
+}
+
+async function latestSupportEntry() {
+  const page = await json<AuditPage>(await api("/v1/account/audit?limit=10", { user: "alice" }));
+  return page.items.find((e) => e.action === "support.accessed");
+}
+
+beforeAll(async () => {
+  alice = await signIn("alice");
+  carol = await signIn("carol");
+  await signIn("bob");
+  const gen = await insertGeneration(alice, "completed");
+  await insertGeneration(alice, "failed");
+  photoId = await insertObjectRow(alice, "photo");
+  outputId = await insertObjectRow(alice, "output", gen);
+});
+
+describe("support: happy", () => {
+  it("carol (ADMIN_USER_IDS) is an admin; alice is not", async () => {
+    expect((await json<{ isAdmin: boolean }>(await api("/v1/me", { user: "carol" }))).isAdmin).toBe(true);
+    expect((await json<{ isAdmin: boolean }>(await api("/v1/me", { user: "alice" }))).isAdmin).toBe(false);
+  });
+
+  it("a session with role admin in its claims is an admin", async () => {
+    const res = await api(`/v1/support/users/${alice}`, {
+      token: await tokenFor("dave", { claims: { metadata: { role: "admin" } } }),
+      headers: withReason(),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("account summary: counts and states, no email, no image ids; audited in alice's log with the reason", async () => {
+    const res = await api(`/v1/support/users/${alice}`, { user: "carol", headers: withReason() });
+    expect(res.status).toBe(200);
+    const body = await json<{ id: string; counts: { photos: number; outputs: number; generations: Record<string, number> } }>(res);
+    expect(body.id).toBe(alice);
+    expect(body.counts.photos).toBe(1);
+    expect(body.counts.outputs).toBe(1);
+    expect(body.counts.generations).toMatchObject({ completed: 1, failed: 1, queued: 0 });
+    const raw = JSON.stringify(body);
+    expect(raw).not.toContain("alice@example.test");
+    expect(raw).not.toContain(photoId);
+    expect(raw).not.toContain(outputId);
+
+    const entry = await latestSupportEntry();
+    expect(entry?.actor).toEqual({ type: "support", id: carol, reason: REASON });
+    expect(entry?.summary).toBe(`Support viewed your account summary because: ${REASON}`);
+  });
+
+  it("generation states without images or options", async () => {
+    const res = await api(`/v1/support/users/${alice}/generations`, { user: "carol", headers: withReason("Checking why a generation failed") });
+    expect(res.status).toBe(200);
+    const body = await json<{ items: { status: string; outputs: number }[] }>(res);
+    expect(body.items.map((g) => g.status).sort()).toEqual(["completed", "failed"]);
+    expect(body.items.find((g) => g.status === "completed")?.outputs).toBe(1);
+    expect(JSON.stringify(body)).not.toContain("url");
+    const entry = await latestSupportEntry();
+    expect(entry?.summary).toBe("Support viewed the states of your generations because: Checking why a generation failed");
+  });
+});
+
+describe("support: photos need the user's grant", () => {
+  it("refused without a grant (403), and the refused attempt shows in alice's log", async () => {
+    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
+    const entry = await latestSupportEntry();
+    expect(entry?.summary).toBe(`Support viewed your photos and results (refused: you had not granted access) because: ${REASON}`);
+  });
+
+  it("allowed inside the window alice granted, with signed links; the grant itself is audited", async () => {
+    const grant = await api("/v1/me/support-access", {
+      method: "PUT",
+      user: "alice",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ hours: 2 }),
+    });
+    expect(grant.status).toBe(200);
+    const { supportAccessUntil } = await json<{ supportAccessUntil: string }>(grant);
+    const ahead = Date.parse(supportAccessUntil) - Date.now();
+    expect(ahead).toBeGreaterThan(3_600_000);
+    expect(ahead).toBeLessThanOrEqual(2 * 3_600_000);
+    const rows = await auditRows(alice);
+    expect(rows.some((r) => r.action === "support.grant_changed" && r.actorType === "user")).toBe(true);
+
+    const res = await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() });
+    expect(res.status).toBe(200);
+    const body = await json<{ items: { id: string; kind: string; url: string; expiresAt: string }[] }>(res);
+    expect(body.items.map((i) => i.id).sort()).toEqual([outputId, photoId].sort());
+    for (const item of body.items) {
+      expect(item.url).toContain(`/v1/files/${item.id}?`);
+      expect(new URL(item.url).searchParams.get("sig")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Date.parse(item.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
+    }
+    const after = await auditRows(alice);
+    const issued = after.filter((r) => r.action === "link.issued" && r.actorType === "support");
+    expect(issued.length).toBe(1);
+    expect(issued[0]?.detail).toContain(REASON);
+    expect((await latestSupportEntry())?.summary).toBe(`Support viewed your photos and results because: ${REASON}`);
+  });
+
+  it("refused again once alice revokes the grant", async () => {
+    const del = await api("/v1/me/support-access", { method: "DELETE", user: "alice" });
+    expect(del.status).toBe(200);
+    expect(await json(del)).toEqual({ supportAccessUntil: null });
+    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
+  });
+
+  it("refused after the window ends", async () => {
+    await services().db.update(users).set({ supportAccessUntil: Date.now() - 1000 }).where(eq(users.id, alice));
+    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
+  });
+});
+
+describe("support: errors", () => {
+  it.each([
+    ["missing", undefined],
+    ["too short", "because"],
+    ["only spaces", "             "],
+    ["too long", "x".repeat(501)],
+  ])("reason %s: 400 naming the header, nothing audited", async (_label, reason) => {
+    const before = (await auditRows(alice)).length;
+    const res = await api(`/v1/support/users/${alice}`, { user: "carol", headers: reason === undefined ? {} : withReason(reason) });
+    const body = await expectProblem(res, 400, "validation_failed");
+    expect(JSON.stringify(body["errors"])).toContain("x-support-reason");
+    expect((await auditRows(alice)).length).toBe(before);
+  });
+
+  it("unknown user id: 404", async () => {
+    await expectProblem(await api("/v1/support/users/usr_00000000000000000000000000000000", { user: "carol", headers: withReason() }), 404, "not_found");
+  });
+
+  it.each([[0], [73], [1.5], ["24"]])("grant hours %s: 400", async (hours) => {
+    const res = await api("/v1/me/support-access", {
+      method: "PUT",
+      user: "alice",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ hours }),
+    });
+    await expectProblem(res, 400, "validation_failed");
+  });
+});
+
+describe("support: security", () => {
+  it("a non-admin gets 404 for every support route, the same as an unknown route, and nothing is logged as support", async () => {
+    const before = (await auditRows(alice)).length;
+    for (const path of [`/v1/support/users/${alice}`, `/v1/support/users/${alice}/generations`, `/v1/support/users/${alice}/images`]) {
+      const body = await expectProblem(await api(path, { user: "bob", headers: withReason() }), 404, "not_found");
+      const unknown = await expectProblem(await api("/v1/support/nothing-here", { user: "bob", headers: withReason() }), 404, "not_found");
+      expect(body["detail"]).toBe(unknown["detail"]);
+    }
+    expect((await auditRows(alice)).length).toBe(before);
+  });
+
+  it("an API key never acts as staff, even carol's", async () => {
+    const key = await insertApiKey(carol, ["account:read", "photos:read", "generations:read"]);
+    await expectProblem(await api(`/v1/support/users/${alice}`, { token: key.secret, headers: withReason() }), 401, "unauthorized");
+  });
+
+  it("an API key cannot grant support access", async () => {
+    const key = await insertApiKey(alice, ["account:read", "photos:write"]);
+    const res = await api("/v1/me/support-access", {
+      method: "PUT",
+      token: key.secret,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ hours: 72 }),
+    });
+    await expectProblem(res, 401, "unauthorized");
+    const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
+    expect(row?.supportAccessUntil === null || (row?.supportAccessUntil ?? 0) < Date.now()).toBe(true);
+  });
+
+  it("no credentials: 401", async () => {
+    await expectProblem(await api(`/v1/support/users/${alice}`, { headers: withReason() }), 401, "unauthorized");
+  });
+});

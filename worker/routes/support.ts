@@ -1,0 +1,253 @@
+/**
+ * Support access (DESIGN.md §9).
+ *
+ * `/v1/support/...` is for staff with the admin role (Clerk session claim
+ * `role: "admin"` or `metadata.role`, or ADMIN_USER_IDS). Everyone else gets
+ * 404 `not_found`, so the family does not advertise itself and a probe looks
+ * like any unknown route. Browser sessions only: an API key never acts as
+ * staff. Each call needs `X-Support-Reason` (10..500 chars) and is appended
+ * to the affected user's audit log with that reason. Photos and results are
+ * shown only inside a window the user granted with `PUT /v1/me/support-access`.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+import { requestMeta } from "../lib/request-meta";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import {
+  findUser,
+  generationStates,
+  imagesForSupport,
+  MAX_GRANT_HOURS,
+  recordSupportAccess,
+  setSupportGrant,
+  supportGrantActive,
+  userSummary,
+} from "../services/support";
+
+export const SUPPORT_REASON_MIN = 10;
+export const SUPPORT_REASON_MAX = 500;
+
+const staffOnly = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
+  await next();
+});
+
+const ReasonHeaders = z.object({
+  "x-support-reason": z
+    .string()
+    .trim()
+    .min(SUPPORT_REASON_MIN, `state why you need access (at least ${SUPPORT_REASON_MIN} characters)`)
+    .max(SUPPORT_REASON_MAX)
+    .openapi({
+      param: { name: "X-Support-Reason", in: "header", required: true },
+      description: "Why you are accessing this user's data; shown to the user in their activity log.",
+      example: "Ticket 4411: user reports a generation stuck in queued",
+    }),
+});
+
+const UserParams = z.object({
+  userId: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: "userId", in: "path" }, example: "usr_9f86d081884c7d659a2feaa0c55ad015" }),
+});
+
+const staffErrors = {
+  ...badRequest,
+  ...authErrors,
+  ...notFound,
+} as const;
+
+const SupportUserSchema = z
+  .object({
+    id: z.string(),
+    createdAt: z.string(),
+    consented: z.boolean(),
+    keepPhotosDays: z.number().int(),
+    credits: z.number().int(),
+    supportAccessUntil: z.string().nullable(),
+    counts: z.object({
+      photos: z.number().int(),
+      outputs: z.number().int(),
+      exports: z.number().int(),
+      apiKeys: z.number().int(),
+      generations: z.record(z.string(), z.number().int()),
+    }),
+  })
+  .openapi("SupportUserSummary");
+
+const SupportGenerationSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(["queued", "submitted", "completed", "failed", "canceled"]),
+    stage: z.string(),
+    model: z.string(),
+    attempts: z.number().int(),
+    errorCode: z.string().nullable(),
+    createdAt: z.string(),
+    submittedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    deadlineAt: z.string(),
+    outputs: z.number().int(),
+  })
+  .openapi("SupportGeneration");
+
+const SupportImageSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["photo", "output"]),
+    generationId: z.string().nullable(),
+    contentType: z.string(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    createdAt: z.string(),
+    url: z.string().openapi({ description: "Signed link, valid until expiresAt (at most 1 hour)." }),
+    expiresAt: z.string(),
+  })
+  .openapi("SupportImage");
+
+const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
+
+export const supportRoutes = createRouter();
+
+supportRoutes.use("/support/*", requireAuth({ sessionOnly: true }), staffOnly, rateLimit("read"));
+
+/** The reason from the validated header, and the target user or a plain 404. */
+async function staffContext(c: Context<AppEnv>, userId: string, reason: string) {
+  const s = c.get("services");
+  const user = await findUser(s, userId);
+  if (!user) throw new AppError("not_found");
+  return { s, user, staff: c.get("auth"), reason, meta: requestMeta(c.req.raw, c.get("requestId")) };
+}
+
+supportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/support/users/{userId}",
+    tags: ["support"],
+    summary: "Staff: a user's account metadata (counts and states, no images)",
+    security: bearerSecurity,
+    request: { params: UserParams, headers: ReasonHeaders },
+    responses: { 200: { description: "Metadata", content: { "application/json": { schema: SupportUserSchema } } }, ...staffErrors },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid("param");
+    const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
+    const summary = await userSummary(s, user);
+    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed: "your account summary", allowed: true, meta });
+    return c.json(summary, 200);
+  },
+);
+
+supportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/support/users/{userId}/generations",
+    tags: ["support"],
+    summary: "Staff: a user's generations and their states (no images)",
+    security: bearerSecurity,
+    request: { params: UserParams, headers: ReasonHeaders, query: LimitQuery },
+    responses: {
+      200: {
+        description: "Generation states, newest first",
+        content: { "application/json": { schema: z.object({ items: z.array(SupportGenerationSchema) }) } },
+      },
+      ...staffErrors,
+    },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid("param");
+    const { limit } = c.req.valid("query");
+    const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
+    const items = await generationStates(s, user.id, limit);
+    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed: "the states of your generations", allowed: true, meta });
+    return c.json({ items }, 200);
+  },
+);
+
+supportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/support/users/{userId}/images",
+    tags: ["support"],
+    summary: "Staff: a user's photos and results, only while the user has granted support access",
+    security: bearerSecurity,
+    request: { params: UserParams, headers: ReasonHeaders, query: LimitQuery },
+    responses: {
+      200: { description: "Images with signed links", content: { "application/json": { schema: z.object({ items: z.array(SupportImageSchema) }) } } },
+      ...staffErrors,
+      403: problem("The user has not granted support access, or the grant has expired (`forbidden`)."),
+    },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid("param");
+    const { limit } = c.req.valid("query");
+    const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
+    const viewed = "your photos and results";
+    if (!supportGrantActive(user, s.now())) {
+      // Recorded too: the user should see that support tried, and why.
+      await recordSupportAccess(s, { staff, userId: user.id, reason, viewed, allowed: false, meta });
+      throw new AppError("forbidden", "The user has not granted support access to their images, or the grant has expired.");
+    }
+    const items = await imagesForSupport(s, { staff, userId: user.id, reason, meta }, limit);
+    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed, allowed: true, meta, detail: { count: items.length } });
+    return c.json({ items }, 200);
+  },
+);
+
+/** The user's side: grant or revoke support access to their images. */
+export const supportAccessRoutes = createRouter();
+
+const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
+
+supportAccessRoutes.use("/me/support-access", requireAuth({ sessionOnly: true }), rateLimit("write"));
+supportAccessRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/me/support-access",
+    tags: ["account"],
+    summary: "Let support staff see your photos and results for a number of hours",
+    description: "Browser sessions only. Every staff access, granted or not, appears in your activity log with the stated reason.",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema: z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) }) } },
+      },
+    },
+    responses: {
+      200: { description: "The grant", content: { "application/json": { schema: GrantSchema } } },
+      ...badRequest,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const { hours } = c.req.valid("json");
+    const until = await setSupportGrant(c.get("services"), c.get("auth"), hours, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
+  },
+);
+
+supportAccessRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me/support-access",
+    tags: ["account"],
+    summary: "Revoke support access to your photos and results now",
+    security: bearerSecurity,
+    responses: {
+      200: { description: "Revoked", content: { "application/json": { schema: GrantSchema } } },
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    await setSupportGrant(c.get("services"), c.get("auth"), null, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json({ supportAccessUntil: null }, 200);
+  },
+);

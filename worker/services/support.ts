@@ -1,0 +1,229 @@
+/**
+ * Support access (DESIGN.md §9): staff with the admin role see a user's
+ * metadata, never their photos or results unless the user granted access for
+ * a time window, and every call lands in the user's own audit log as actor
+ * `support` with the reason the staff member gave.
+ */
+import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import type { AuthContext } from "../auth/types";
+import { apiKeys, exportsTable, generations, objects, users } from "../db/schema";
+import type { RequestMeta } from "../lib/request-meta";
+import { appendAudit } from "./audit";
+import type { Services } from "./index";
+import { signedUrlFor, type SignedUrl } from "./signed-links";
+import { balanceOf, type UserRow } from "./users";
+
+/** Longest window a user can grant, in hours. */
+export const MAX_GRANT_HOURS = 72;
+
+export type GenerationStatus = (typeof generations.$inferSelect)["status"];
+const STATUSES: readonly GenerationStatus[] = ["queued", "submitted", "completed", "failed", "canceled"];
+
+export function supportGrantActive(user: Pick<UserRow, "supportAccessUntil">, now: number): boolean {
+  return user.supportAccessUntil !== null && user.supportAccessUntil > now;
+}
+
+export async function findUser(s: Services, userId: string): Promise<UserRow | undefined> {
+  return s.db.select().from(users).where(eq(users.id, userId)).get();
+}
+
+export interface SupportAccess {
+  staff: AuthContext;
+  userId: string;
+  reason: string;
+  /** Shown to the user: "Support viewed <viewed> because: <reason>". */
+  viewed: string;
+  allowed: boolean;
+  meta: RequestMeta;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+/** Appends `support.accessed` to the user's (not the staff member's) audit log. */
+export async function recordSupportAccess(s: Services, a: SupportAccess): Promise<void> {
+  await appendAudit(
+    s.db,
+    {
+      userId: a.userId,
+      actor: { type: "support", id: a.staff.userId },
+      action: "support.accessed",
+      target: { type: "user", id: a.userId },
+      detail: { reason: a.reason, viewed: a.viewed, allowed: a.allowed, ...a.detail },
+      meta: a.meta,
+    },
+    s.now(),
+  );
+}
+
+export interface UserSummary {
+  id: string;
+  createdAt: string;
+  consented: boolean;
+  keepPhotosDays: number;
+  credits: number;
+  supportAccessUntil: string | null;
+  counts: {
+    photos: number;
+    outputs: number;
+    exports: number;
+    apiKeys: number;
+    generations: Record<GenerationStatus, number>;
+  };
+}
+
+/** Metadata only: counts and states, no email, no images. */
+export async function userSummary(s: Services, user: UserRow): Promise<UserSummary> {
+  const [objectCounts, genCounts, exportCount, keyCount, credits] = await Promise.all([
+    s.db.select({ kind: objects.kind, n: count() }).from(objects).where(eq(objects.userId, user.id)).groupBy(objects.kind).all(),
+    s.db.select({ status: generations.status, n: count() }).from(generations).where(eq(generations.userId, user.id)).groupBy(generations.status).all(),
+    s.db.select({ n: count() }).from(exportsTable).where(eq(exportsTable.userId, user.id)).get(),
+    s.db
+      .select({ n: count() })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, user.id), sql`${apiKeys.revokedAt} IS NULL`))
+      .get(),
+    balanceOf(s.db, user.id),
+  ]);
+  const byStatus = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<GenerationStatus, number>;
+  for (const g of genCounts) byStatus[g.status] = g.n;
+  const kindCount = (k: "photo" | "output") => objectCounts.find((o) => o.kind === k)?.n ?? 0;
+  return {
+    id: user.id,
+    createdAt: new Date(user.createdAt).toISOString(),
+    consented: user.consentAt !== null,
+    keepPhotosDays: user.keepPhotosDays,
+    credits,
+    supportAccessUntil: user.supportAccessUntil ? new Date(user.supportAccessUntil).toISOString() : null,
+    counts: { photos: kindCount("photo"), outputs: kindCount("output"), exports: exportCount?.n ?? 0, apiKeys: keyCount?.n ?? 0, generations: byStatus },
+  };
+}
+
+export interface GenerationMeta {
+  id: string;
+  status: GenerationStatus;
+  stage: string;
+  model: string;
+  attempts: number;
+  errorCode: string | null;
+  createdAt: string;
+  submittedAt: string | null;
+  completedAt: string | null;
+  deadlineAt: string;
+  outputs: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Generation states for troubleshooting; no options, photos or outputs. */
+export async function generationStates(s: Services, userId: string, limit: number): Promise<GenerationMeta[]> {
+  const rows = await s.db
+    .select({
+      id: generations.id,
+      status: generations.status,
+      stage: generations.stage,
+      model: generations.model,
+      attempts: generations.attempts,
+      errorCode: generations.errorCode,
+      createdAt: generations.createdAt,
+      submittedAt: generations.submittedAt,
+      completedAt: generations.completedAt,
+      deadlineAt: generations.deadlineAt,
+    })
+    .from(generations)
+    .where(eq(generations.userId, userId))
+    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .limit(limit)
+    .all();
+  const outputs = await s.db
+    .select({ generationId: objects.generationId, n: count() })
+    .from(objects)
+    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, rows.length ? rows.map((r) => r.id) : [""])))
+    .groupBy(objects.generationId)
+    .all();
+  return rows.map((r) => ({
+    ...r,
+    outputs: outputs.find((o) => o.generationId === r.id)?.n ?? 0,
+    createdAt: new Date(r.createdAt).toISOString(),
+    submittedAt: iso(r.submittedAt),
+    completedAt: iso(r.completedAt),
+    deadlineAt: new Date(r.deadlineAt).toISOString(),
+  }));
+}
+
+export interface SupportImage extends SignedUrl {
+  id: string;
+  kind: "photo" | "output";
+  generationId: string | null;
+  contentType: string;
+  width: number | null;
+  height: number | null;
+  createdAt: string;
+}
+
+/**
+ * Photos and results with short-lived links signed for the owner. Call only
+ * after checking the user's grant; the links are audited as issued by support.
+ */
+export async function imagesForSupport(s: Services, a: Omit<SupportAccess, "viewed" | "allowed">, limit: number): Promise<SupportImage[]> {
+  const rows = await s.db
+    .select()
+    .from(objects)
+    .where(and(eq(objects.userId, a.userId), sql`${objects.kind} IN ('photo', 'output')`))
+    .orderBy(desc(objects.createdAt), desc(objects.id))
+    .limit(limit)
+    .all();
+  const images: SupportImage[] = [];
+  for (const r of rows) {
+    if (r.kind === "export") continue;
+    const link = await signedUrlFor(s, { objectId: r.id, ownerId: a.userId, disposition: "inline" });
+    images.push({
+      id: r.id,
+      kind: r.kind,
+      generationId: r.generationId,
+      contentType: r.contentType,
+      width: r.width,
+      height: r.height,
+      createdAt: new Date(r.createdAt).toISOString(),
+      ...link,
+    });
+  }
+  if (images.length > 0) {
+    await appendAudit(
+      s.db,
+      {
+        userId: a.userId,
+        actor: { type: "support", id: a.staff.userId },
+        action: "link.issued",
+        target: { type: "objects", id: images.map((i) => i.id).join(",").slice(0, 2000) },
+        detail: { reason: a.reason, disposition: "inline", count: images.length, expiresAt: images[0]?.expiresAt ?? null },
+        meta: a.meta,
+      },
+      s.now(),
+    );
+  }
+  return images;
+}
+
+/** Sets (or, with `hours` null, revokes) the user's support grant and audits the change. */
+export async function setSupportGrant(
+  s: Services,
+  auth: AuthContext,
+  hours: number | null,
+  meta: RequestMeta,
+): Promise<number | null> {
+  const now = s.now();
+  const until = hours === null ? null : now + Math.min(Math.max(hours, 1), MAX_GRANT_HOURS) * 3_600_000;
+  await s.db.update(users).set({ supportAccessUntil: until }).where(eq(users.id, auth.userId));
+  await appendAudit(
+    s.db,
+    {
+      userId: auth.userId,
+      actor: { type: "user", id: auth.userId },
+      action: "support.grant_changed",
+      target: { type: "user", id: auth.userId },
+      detail: hours === null ? { granted: false, until: null } : { granted: true, hours, until: new Date(until ?? now).toISOString() },
+      meta,
+    },
+    now,
+  );
+  return until;
+}
