@@ -2,11 +2,12 @@
  * Integrator API keys: `bp_` + 32 random bytes (base64url). Only the SHA-256
  * of the secret is stored, so a database leak yields no usable key.
  */
-import { eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { apiKeys } from "../db/schema";
 import { base64UrlEncode, sha256Hex } from "../lib/bytes";
+import { newId } from "../lib/ids";
 import { SCOPES, type AuthContext, type Scope } from "./types";
 
 export const KEY_PREFIX = "bp_";
@@ -42,4 +43,91 @@ export async function authenticateApiKey(db: Db, secret: string, now: number): P
       isAdmin: false,
     },
   };
+}
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** Keys a user may hold at once (not revoked, not expired); bounds the per-key rate-limit budget too. */
+export const MAX_ACTIVE_KEYS = 10;
+
+/** Characters of the secret kept for display ("bp_" + 8): 48 of its 256 bits, useless to an attacker. */
+export const DISPLAY_PREFIX_LENGTH = 11;
+
+export type CreateApiKeyResult = { ok: true; row: ApiKeyRow; secret: string } | { ok: false; reason: "too-many-keys" };
+
+/**
+ * Creates a key and returns its secret, the only time it exists outside the
+ * caller's hands (stored as SHA-256 only). The insert is conditional on the
+ * user's active-key count so two racing creations cannot pass the cap.
+ */
+export async function createApiKey(
+  db: Db,
+  input: { userId: string; name: string; scopes: readonly Scope[]; expiresAt: number | null },
+  now: number,
+): Promise<CreateApiKeyResult> {
+  const secret = generateApiKeySecret();
+  const row: ApiKeyRow = {
+    id: newId("key"),
+    userId: input.userId,
+    name: input.name,
+    prefix: secret.slice(0, DISPLAY_PREFIX_LENGTH),
+    hash: await hashApiKey(secret),
+    scopes: JSON.stringify([...new Set(input.scopes)]),
+    createdAt: now,
+    expiresAt: input.expiresAt,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  const res = await db.run(sql`
+    INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, expires_at, last_used_at, revoked_at)
+    SELECT ${row.id}, ${row.userId}, ${row.name}, ${row.prefix}, ${row.hash}, ${row.scopes}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL
+    WHERE (SELECT COUNT(*) FROM api_keys
+           WHERE user_id = ${row.userId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})) < ${MAX_ACTIVE_KEYS}`);
+  if ((res.meta.changes ?? 0) === 0) return { ok: false, reason: "too-many-keys" };
+  return { ok: true, row, secret };
+}
+
+/** The user's keys, newest first (revoked ones included, so the list explains past access). */
+export async function listApiKeys(db: Db, userId: string, limit: number, before?: { createdAt: number; id: string }): Promise<ApiKeyRow[]> {
+  const owner = eq(apiKeys.userId, userId);
+  return db
+    .select()
+    .from(apiKeys)
+    .where(
+      before
+        ? and(owner, sql`(${apiKeys.createdAt} < ${before.createdAt} OR (${apiKeys.createdAt} = ${before.createdAt} AND ${apiKeys.id} < ${before.id}))`)
+        : owner,
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(limit)
+    .all();
+}
+
+export type RevokeResult = { ok: true; revokedNow: boolean; row: ApiKeyRow } | { ok: false };
+
+/**
+ * Revokes one of the user's keys. Ownership is part of the query, so another
+ * user's key id behaves exactly like a missing one. Revoking twice is a no-op.
+ */
+export async function revokeApiKey(db: Db, userId: string, keyId: string, now: number): Promise<RevokeResult> {
+  const updated = await db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId), sql`${apiKeys.revokedAt} IS NULL`))
+    .returning()
+    .get();
+  if (updated) return { ok: true, revokedNow: true, row: updated };
+  const existing = await db.select().from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, userId))).get();
+  return existing ? { ok: true, revokedNow: false, row: existing } : { ok: false };
+}
+
+/** Scopes stored with a key; unknown names (from an older scope list) are dropped. */
+export function parseScopes(stored: string): Scope[] {
+  try {
+    const parsed = z.array(z.string()).safeParse(JSON.parse(stored));
+    if (!parsed.success) return [];
+    return SCOPES.filter((scope) => parsed.data.includes(scope));
+  } catch {
+    return [];
+  }
 }

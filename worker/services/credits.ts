@@ -4,7 +4,7 @@
  * purchase can never be applied twice however often a message or webhook is
  * redelivered.
  */
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { ledger } from "../db/schema";
 import { newId } from "../lib/ids";
@@ -45,26 +45,67 @@ export async function refundReservation(db: Db, reference: string, now: number):
   return (res.meta.changes ?? 0) > 0;
 }
 
-/** Appends one ledger entry; returns false if (reason, reference) was already recorded. */
-export async function appendLedger(
-  db: Db,
-  entry: { userId: string; delta: number; reason: LedgerReason; reference: string },
-  now: number,
-): Promise<boolean> {
-  const res = await db
+export interface LedgerEntry {
+  userId: string;
+  delta: number;
+  reason: LedgerReason;
+  reference: string;
+}
+
+/** One ledger entry as a statement for `db.batch`, so it lands atomically with its source event; a repeat is ignored. */
+export function ledgerEntryStatement(db: Db, entry: LedgerEntry, now: number) {
+  return db
     .insert(ledger)
     .values({ id: newId("led"), ...entry, createdAt: now })
-    .onConflictDoNothing()
-    .run();
+    .onConflictDoNothing();
+}
+
+/** Appends one ledger entry; returns false if (reason, reference) was already recorded. */
+export async function appendLedger(db: Db, entry: LedgerEntry, now: number): Promise<boolean> {
+  const res = await ledgerEntryStatement(db, entry, now).run();
   return (res.meta.changes ?? 0) > 0;
 }
 
-/** Newest first; cursor is the created_at of the last row seen. */
-export async function ledgerPage(db: Db, userId: string, limit: number, before?: number): Promise<LedgerRow[]> {
+/**
+ * Reverses a purchase exactly once (a Creem refund), as a statement for
+ * `db.batch`: copies the purchased amount negated, unique on
+ * (purchase_reversal, reference), and does nothing if there is no such
+ * purchase. The balance may go below zero if the credits were already spent;
+ * reservations then fail until it is positive again.
+ */
+export function purchaseReversalStatement(db: Db, reference: string, now: number) {
+  return db.run(sql`
+    INSERT OR IGNORE INTO ledger (id, user_id, delta, reason, reference, created_at)
+    SELECT ${newId("led")}, user_id, -delta, 'purchase_reversal', reference, ${now}
+    FROM ledger WHERE reason = 'purchase' AND reference = ${reference}`);
+}
+
+/** The ledger entry for (reason, reference), if any. */
+export async function ledgerEntry(db: Db, reason: LedgerReason, reference: string): Promise<LedgerRow | undefined> {
   return db
     .select()
     .from(ledger)
-    .where(before ? and(eq(ledger.userId, userId), lt(ledger.createdAt, before)) : eq(ledger.userId, userId))
+    .where(and(eq(ledger.reason, reason), eq(ledger.reference, reference)))
+    .get();
+}
+
+/** Position of the last row seen; (created_at, id) is unique, so no row is skipped or repeated. */
+export interface LedgerCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** Newest first, strictly after `after` in that order. */
+export async function ledgerPage(db: Db, userId: string, limit: number, after?: LedgerCursor): Promise<LedgerRow[]> {
+  const owner = eq(ledger.userId, userId);
+  return db
+    .select()
+    .from(ledger)
+    .where(
+      after
+        ? and(owner, or(lt(ledger.createdAt, after.createdAt), and(eq(ledger.createdAt, after.createdAt), lt(ledger.id, after.id))))
+        : owner,
+    )
     .orderBy(desc(ledger.createdAt), desc(ledger.id))
     .limit(limit)
     .all();

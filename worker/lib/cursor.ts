@@ -1,0 +1,33 @@
+/**
+ * Opaque keyset cursors for lists ordered newest first by (created_at, id):
+ * the pair is unique, so a page boundary never skips or repeats a row the way
+ * a timestamp-only cursor would when two rows share a millisecond.
+ */
+import { AppError } from "../errors";
+import { base64UrlDecode, base64UrlEncode, utf8 } from "./bytes";
+
+export interface KeysetCursor {
+  createdAt: number;
+  id: string;
+}
+
+export function encodeKeysetCursor(c: KeysetCursor): string {
+  return base64UrlEncode(utf8(`${c.createdAt}.${c.id}`));
+}
+
+/** Parses a cursor made by encodeKeysetCursor whose id has `idPrefix`; anything else is a 400 naming `cursor`. */
+export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCursor {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64UrlDecode(cursor));
+  } catch {
+    text = "";
+  }
+  const m = /^(\d{1,15})\.([a-z]{3}_[0-9a-f]{32})$/.exec(text);
+  const createdAt = m?.[1];
+  const id = m?.[2];
+  if (!createdAt || !id || !id.startsWith(`${idPrefix}_`)) {
+    throw new AppError("validation_failed", "The cursor is not valid.", { errors: [{ field: "cursor", message: "use nextCursor from the previous page" }] });
+  }
+  return { createdAt: Number(createdAt), id };
+}

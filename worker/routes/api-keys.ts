@@ -1,0 +1,214 @@
+/**
+ * Integrator API keys: created, listed and revoked by the user from a browser
+ * session only. An API key never manages keys (it gets the same 401 as any
+ * other credential a route does not accept), so a leaked key cannot mint
+ * itself successors or hide by revoking others.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, parseScopes, revokeApiKey, type ApiKeyRow } from "../auth/api-keys";
+import { SCOPES } from "../auth/types";
+import { apiKeys } from "../db/schema";
+import { AppError } from "../errors";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { createRouter } from "../lib/router";
+import { requestMeta } from "../lib/request-meta";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { appendAudit } from "../services/audit";
+import { logSecurityEvent } from "../services/security-log";
+
+const DAY_MS = 86_400_000;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const ScopeEnum = z.enum(SCOPES).openapi({ description: "What the key may do; a browser session has every scope." });
+
+const ApiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: "The first characters of the secret, to recognise it." }),
+    scopes: z.array(ScopeEnum),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    expiresAt: z.string().nullable().openapi({ format: "date-time" }),
+    lastUsedAt: z.string().nullable().openapi({ format: "date-time" }),
+    revokedAt: z.string().nullable().openapi({ format: "date-time" }),
+  })
+  .openapi("ApiKey");
+
+const example = {
+  id: "key_5d41402abc4b2a76b9719d911017c592",
+  name: "My integration",
+  prefix: "bp_Xq3t9LkA",
+  scopes: ["photos:write", "generations:write", "generations:read"],
+  createdAt: "2026-11-27T06:00:00.000Z",
+  expiresAt: "2027-02-25T06:00:00.000Z",
+  lastUsedAt: null,
+  revokedAt: null,
+};
+
+const CreatedApiKey = ApiKey.extend({
+  secret: z.string().openapi({ description: "The key itself, `bp_...`. Shown once: only its SHA-256 is stored." }),
+}).openapi("CreatedApiKey", { example: { ...example, secret: "bp_Xq3t9LkA8mZr2VwPq0cY7uH1sJ4dF6gT5bN8eK3oL0" } });
+
+const ApiKeyList = z.object({ keys: z.array(ApiKey), nextCursor: z.string().nullable() }).openapi("ApiKeyList", { example: { keys: [example], nextCursor: null } });
+
+const CreateApiKey = z
+  .object({
+    name: z.string().trim().min(1).max(64).openapi({ example: "My integration" }),
+    scopes: z.array(ScopeEnum).min(1).max(SCOPES.length),
+    expiresInDays: z.number().int().min(1).max(365).optional().openapi({ description: "Omit for a key that never expires.", example: 90 }),
+  })
+  .strict()
+  .openapi("CreateApiKeyRequest", { example: { name: "My integration", scopes: ["photos:write", "generations:write", "generations:read"], expiresInDays: 90 } });
+
+const KeyParams = z.object({
+  id: z
+    .string()
+    .regex(/^key_[0-9a-f]{32}$/)
+    .openapi({ param: { name: "id", in: "path" }, example: "key_5d41402abc4b2a76b9719d911017c592" }),
+});
+
+function view(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: parseScopes(row.scopes),
+    createdAt: new Date(row.createdAt).toISOString(),
+    expiresAt: iso(row.expiresAt),
+    lastUsedAt: iso(row.lastUsedAt),
+    revokedAt: iso(row.revokedAt),
+  };
+}
+
+const sessionOnly = requireAuth({ sessionOnly: true });
+const sessionOnlyErrors = {
+  401: problem("Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only."),
+  429: authErrors[429],
+};
+
+export const apiKeyRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/api-keys",
+      tags: ["api-keys"],
+      operationId: "createApiKey",
+      summary: "Create an API key (session only)",
+      description: `Returns the secret once. At most ${MAX_ACTIVE_KEYS} active keys per user.`,
+      security: bearerSecurity,
+      middleware: [sessionOnly, rateLimit("write")] as const,
+      request: { body: { content: { "application/json": { schema: CreateApiKey } }, required: true } },
+      responses: {
+        201: { description: "The new key, with its secret", content: { "application/json": { schema: CreatedApiKey } } },
+        ...badRequest,
+        ...sessionOnlyErrors,
+        409: problem(`Already ${MAX_ACTIVE_KEYS} active keys (\`conflict\`); revoke one first.`),
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const body = c.req.valid("json");
+      const now = s.now();
+      const result = await createApiKey(
+        s.db,
+        { userId: auth.userId, name: body.name, scopes: body.scopes, expiresAt: body.expiresInDays ? now + body.expiresInDays * DAY_MS : null },
+        now,
+      );
+      if (!result.ok) throw new AppError("conflict", `You already have ${MAX_ACTIVE_KEYS} active API keys; revoke one first.`);
+      await appendAudit(
+        s.db,
+        {
+          userId: auth.userId,
+          actor: { type: "user", id: auth.userId },
+          action: "api_key.created",
+          target: { type: "api_key", id: result.row.id },
+          detail: { name: result.row.name, scopes: parseScopes(result.row.scopes).join(" "), expiresAt: iso(result.row.expiresAt) },
+          meta: requestMeta(c.req.raw, c.get("requestId")),
+        },
+        now,
+      );
+      c.header("cache-control", "no-store");
+      return c.json({ ...view(result.row), secret: result.secret }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/api-keys",
+      tags: ["api-keys"],
+      operationId: "listApiKeys",
+      summary: "List API keys (session only)",
+      description: "Newest first, revoked and expired keys included.",
+      security: bearerSecurity,
+      middleware: [sessionOnly, rateLimit("read")] as const,
+      request: { query: PageQuery },
+      responses: {
+        200: { description: "The keys (never their secrets)", content: { "application/json": { schema: ApiKeyList } } },
+        ...badRequest,
+        ...sessionOnlyErrors,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listApiKeys(s.db, c.get("auth").userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "key") : undefined);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return c.json({ keys: page.map(view), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/api-keys/{id}",
+      tags: ["api-keys"],
+      operationId: "revokeApiKey",
+      summary: "Revoke an API key (session only)",
+      description: "The key stops working at once. Revoking an already revoked key is a no-op.",
+      security: bearerSecurity,
+      middleware: [sessionOnly, rateLimit("write")] as const,
+      request: { params: KeyParams },
+      responses: {
+        204: { description: "Revoked" },
+        ...badRequest,
+        ...sessionOnlyErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const now = s.now();
+      const result = await revokeApiKey(s.db, auth.userId, c.req.valid("param").id, now);
+      if (!result.ok) {
+        const someoneElses = await s.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, c.req.valid("param").id)).get();
+        if (someoneElses) {
+          await logSecurityEvent(s.db, "not_found_probe", requestMeta(c.req.raw, c.get("requestId")), now, {
+            reason: "api-key-of-another-user",
+            userId: auth.userId,
+            path: c.req.path,
+          });
+        }
+        throw new AppError("not_found");
+      }
+      if (result.revokedNow) {
+        await appendAudit(
+          s.db,
+          {
+            userId: auth.userId,
+            actor: { type: "user", id: auth.userId },
+            action: "api_key.revoked",
+            target: { type: "api_key", id: result.row.id },
+            detail: { name: result.row.name },
+            meta: requestMeta(c.req.raw, c.get("requestId")),
+          },
+          now,
+        );
+      }
+      return c.body(null, 204);
+    },
+  );

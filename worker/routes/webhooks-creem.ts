@@ -1,0 +1,133 @@
+/**
+ * `POST /v1/webhooks/creem`: Creem's signed payment events. The signature is
+ * checked over the raw bytes before anything is parsed; failures get one
+ * generic 401 and a security-log entry with the reason (never the signature).
+ * Rate limited per client IP in createApp, like every unauthenticated route.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+import { requestMeta } from "../lib/request-meta";
+import { problem } from "../schemas/common";
+import { applyCreemEvent } from "../services/billing";
+import { CreemEventEnvelope, verifyCreemSignature } from "../services/creem";
+import { logSecurityEvent } from "../services/security-log";
+
+/** Creem events are a few KiB; anything far larger is not one. */
+export const MAX_WEBHOOK_BYTES = 64 * 1024;
+
+const Ack = z
+  .object({
+    received: z.literal(true),
+    outcome: z.enum(["credited", "reversed", "duplicate", "ignored"]).openapi({
+      description: "`duplicate`: this event id (or its checkout) was already applied; `ignored`: an event type or state we do not act on.",
+    }),
+  })
+  .openapi("WebhookAck", { example: { received: true, outcome: "credited" } });
+
+/** Documented as a plain JSON Schema: a zod body here would make the validator consume and re-serialise the raw bytes the signature covers. */
+const creemEventSchema = {
+  type: "object" as const,
+  required: ["id", "eventType", "object"],
+  properties: {
+    id: { type: "string" as const, description: "Creem event id; processing is idempotent on it." },
+    eventType: { type: "string" as const, description: "`checkout.completed` credits, `refund.created` reverses; others are acknowledged." },
+    created_at: { type: "integer" as const },
+    object: { type: "object" as const, description: "The checkout or refund." },
+  },
+  example: {
+    id: "evt_5WHHcZPv7VS0YUsberIuOz",
+    eventType: "checkout.completed",
+    created_at: 1728734325927,
+    object: {
+      id: "ch_4l0N34kxo16AhRKUHFUuXr",
+      object: "checkout",
+      request_id: "req_4f1c2a9e0b7d4c3a8e6f5d4c3b2a1908",
+      status: "completed",
+      order: { id: "ord_4aDwWXjMLpes4Kj4XqNnUA", amount: 499, currency: "EUR", status: "paid" },
+      metadata: { userId: "usr_9f86d081884c7d659a2feaa0c55ad015" },
+    },
+  },
+};
+
+async function readCapped(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+export const creemWebhookRoutes = createRouter().openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks/creem",
+    tags: ["webhooks"],
+    operationId: "creemWebhook",
+    summary: "Creem payment events (called by Creem)",
+    description:
+      "Verifies `creem-signature` (hex HMAC-SHA256 of the raw body with the webhook secret), then applies `checkout.completed` " +
+      "(credits the pack) and `refund.created` (reverses it once). Idempotent on the event id. Not for integrators.",
+    request: {
+      headers: z.object({
+        "creem-signature": z.string().optional().openapi({ description: "Hex HMAC-SHA256 of the raw body.", example: "9f2c…" }),
+      }),
+      body: { content: { "application/json": { schema: creemEventSchema } }, required: true },
+    },
+    responses: {
+      200: { description: "Processed (or already processed)", content: { "application/json": { schema: Ack } } },
+      400: problem("Not JSON, or not a Creem event (`bad_request`, `validation_failed`)."),
+      401: problem("Missing or wrong signature (`invalid_signature`)."),
+      409: problem("A refund arrived before its purchase (`conflict`); Creem redelivers it later."),
+      413: problem("Body over 64 KiB (`payload_too_large`)."),
+      429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const secret = s.config.CREEM_WEBHOOK_SECRET;
+    if (!secret) {
+      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CREEM_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
+      throw new AppError("misconfigured");
+    }
+    const raw = await readCapped(c.req.raw, MAX_WEBHOOK_BYTES);
+    const check = await verifyCreemSignature(secret, raw, c.req.header("creem-signature"));
+    if (!check.ok) {
+      await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `creem:${check.reason}`, path: c.req.path });
+      throw new AppError("invalid_signature", "The creem-signature header does not match the body.");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw));
+    } catch {
+      throw new AppError("bad_request", "The body is not UTF-8 JSON.");
+    }
+    const envelope = CreemEventEnvelope.safeParse(json);
+    if (!envelope.success) {
+      throw new AppError("validation_failed", "The body is not a Creem event.", {
+        errors: envelope.error.issues.map((i) => ({ field: i.path.length ? i.path.join(".") : "body", message: i.message })),
+      });
+    }
+    const outcome = await applyCreemEvent(s, envelope.data, meta);
+    return c.json({ received: true as const, outcome: outcome.status }, 200);
+  },
+);
