@@ -1,0 +1,119 @@
+// The local Fal server's "model": a clearly labelled, NON-AI preview made
+// from the two parent photos (a weighted blend with both parents inset),
+// encoded as JPEG. Pure JavaScript (jpeg-js, pngjs) so it runs anywhere Node
+// does. WebP parents (no pure-JS decoder here) become a neutral panel.
+import jpeg from "jpeg-js";
+import pngjs from "pngjs";
+import { drawText, textWidth } from "./font.mjs";
+
+export const PREVIEW_WIDTH = 512;
+export const PREVIEW_HEIGHT = 608;
+const FACE = 512;
+const BAND = PREVIEW_HEIGHT - FACE;
+export const PREVIEW_LABEL = "PREVIEW — NOT AI";
+
+/** Parses `data:<type>;base64,<payload>`; returns null for anything else. */
+export function parseDataUri(uri) {
+  if (typeof uri !== "string") return null;
+  const m = /^data:([a-z0-9.+/-]+);base64,([A-Za-z0-9+/=\s]+)$/i.exec(uri);
+  if (!m) return null;
+  return { contentType: m[1].toLowerCase(), bytes: Buffer.from(m[2], "base64") };
+}
+
+/** Decodes JPEG or PNG bytes to RGBA; null when the format is not decodable here. */
+export function decodeImage(bytes) {
+  try {
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 50, maxMemoryUsageInMB: 512 });
+      return { width: img.width, height: img.height, data: img.data };
+    }
+    if (bytes[0] === 0x89 && bytes[1] === 0x50) {
+      const img = pngjs.PNG.sync.read(Buffer.from(bytes));
+      return { width: img.width, height: img.height, data: img.data };
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** Samples `img` cover-scaled into a size x size square (nearest neighbour, optional mirror). */
+function coverSampler(img, size, mirror) {
+  if (!img) return () => [180, 180, 190];
+  const scale = Math.max(size / img.width, size / img.height);
+  const ox = (img.width - size / scale) / 2;
+  const oy = (img.height - size / scale) / 2;
+  return (x, y) => {
+    const sx = Math.min(img.width - 1, Math.max(0, Math.floor(ox + (mirror ? size - 1 - x : x) / scale)));
+    const sy = Math.min(img.height - 1, Math.max(0, Math.floor(oy + y / scale)));
+    const i = (sy * img.width + sx) * 4;
+    return [img.data[i], img.data[i + 1], img.data[i + 2]];
+  };
+}
+
+function fillRect(rgba, w, x0, y0, x1, y1, color) {
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * w + x) * 4;
+      rgba[i] = color[0];
+      rgba[i + 1] = color[1];
+      rgba[i + 2] = color[2];
+      rgba[i + 3] = 255;
+    }
+  }
+}
+
+/**
+ * Builds one preview: `fatherWeight` (0..1) blends the parents, `variant`
+ * mirrors and nudges the blend so several images differ. Returns JPEG bytes.
+ */
+export function composePreview({ mother, father, fatherWeight = 0.5, variant = 0, caption = "" }) {
+  const w = PREVIEW_WIDTH;
+  const h = PREVIEW_HEIGHT;
+  const rgba = new Uint8Array(w * h * 4);
+  const weight = Math.min(1, Math.max(0, fatherWeight + (variant % 2 === 0 ? 0 : 0.1) * (variant % 4 === 1 ? 1 : -1)));
+  const m = coverSampler(mother, FACE, variant % 2 === 1);
+  const f = coverSampler(father, FACE, variant % 2 === 1);
+  for (let y = 0; y < FACE; y++) {
+    for (let x = 0; x < FACE; x++) {
+      const a = m(x, y);
+      const b = f(x, y);
+      const i = (y * w + x) * 4;
+      // A soft warm tint marks it as a composite, not a photo.
+      rgba[i] = Math.min(255, Math.round(a[0] * (1 - weight) + b[0] * weight) + 12);
+      rgba[i + 1] = Math.round(a[1] * (1 - weight) + b[1] * weight);
+      rgba[i + 2] = Math.round(a[2] * (1 - weight) + b[2] * weight);
+      rgba[i + 3] = 255;
+    }
+  }
+  // Both parents inset, so it is obvious what the picture was made from.
+  const thumb = 112;
+  for (const [img, x0] of [
+    [mother, 12],
+    [father, FACE - thumb - 12],
+  ]) {
+    fillRect(rgba, w, x0 - 3, 9, x0 + thumb + 3, 12 + thumb + 3, [255, 255, 255]);
+    const s = coverSampler(img, thumb, false);
+    for (let y = 0; y < thumb; y++) {
+      for (let x = 0; x < thumb; x++) {
+        const [r, g, b] = s(x, y);
+        const i = ((12 + y) * w + (x0 + x)) * 4;
+        rgba[i] = r;
+        rgba[i + 1] = g;
+        rgba[i + 2] = b;
+        rgba[i + 3] = 255;
+      }
+    }
+  }
+  // The label band: impossible to mistake for a model output.
+  fillRect(rgba, w, 0, FACE, w, h, [24, 24, 28]);
+  fillRect(rgba, w, 0, FACE, w, FACE + 6, [250, 204, 21]);
+  const big = 4;
+  drawText(rgba, w, h, PREVIEW_LABEL, Math.round((w - textWidth(PREVIEW_LABEL, big)) / 2), FACE + 20, big, [255, 255, 255]);
+  if (caption) {
+    const small = 2;
+    const text = caption.toUpperCase().slice(0, 40);
+    drawText(rgba, w, h, text, Math.round((w - textWidth(text, small)) / 2), FACE + BAND - 26, small, [200, 200, 210]);
+  }
+  return Buffer.from(jpeg.encode({ data: rgba, width: w, height: h }, 85).data);
+}
