@@ -6,7 +6,7 @@
  */
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { ledger } from "../db/schema";
+import { ledger, users } from "../db/schema";
 import { newId } from "../lib/ids";
 
 export type LedgerReason = (typeof ledger.$inferInsert)["reason"];
@@ -18,10 +18,25 @@ export type LedgerRow = typeof ledger.$inferSelect;
  * and check `reservationMade` afterwards.
  */
 export function reserveStatement(db: Db, userId: string, cost: number, reference: string, now: number) {
-  return db.run(sql`
-    INSERT OR IGNORE INTO ledger (id, user_id, delta, reason, reference, created_at)
-    SELECT ${newId("led")}, ${userId}, ${-cost}, 'reserve', ${reference}, ${now}
-    WHERE (SELECT COALESCE(SUM(delta), 0) FROM ledger WHERE user_id = ${userId}) >= ${cost}`);
+  // A query builder, not db.run(sql``): drizzle's D1 batch cannot bind the
+  // parameters of raw statements. Selecting the user's own row yields the one
+  // row to insert, filtered by the balance check.
+  return db
+    .insert(ledger)
+    .select(
+      db
+        .select({
+          id: sql<string>`${newId("led")}`.as("id"),
+          userId: users.id,
+          delta: sql<number>`${-cost}`.as("delta"),
+          reason: sql<"reserve">`'reserve'`.as("reason"),
+          reference: sql<string>`${reference}`.as("reference"),
+          createdAt: sql<number>`${now}`.as("created_at"),
+        })
+        .from(users)
+        .where(and(eq(users.id, userId), sql`(SELECT COALESCE(SUM(${ledger.delta}), 0) FROM ${ledger} WHERE ${ledger.userId} = ${userId}) >= ${cost}`)),
+    )
+    .onConflictDoNothing();
 }
 
 export async function reservationMade(db: Db, reference: string): Promise<boolean> {
@@ -74,10 +89,24 @@ export async function appendLedger(db: Db, entry: LedgerEntry, now: number): Pro
  * reservations then fail until it is positive again.
  */
 export function purchaseReversalStatement(db: Db, reference: string, now: number) {
-  return db.run(sql`
-    INSERT OR IGNORE INTO ledger (id, user_id, delta, reason, reference, created_at)
-    SELECT ${newId("led")}, user_id, -delta, 'purchase_reversal', reference, ${now}
-    FROM ledger WHERE reason = 'purchase' AND reference = ${reference}`);
+  // A query builder, not db.run(sql``): drizzle's D1 batch cannot bind the
+  // parameters of raw statements.
+  return db
+    .insert(ledger)
+    .select(
+      db
+        .select({
+          id: sql<string>`${newId("led")}`.as("id"),
+          userId: ledger.userId,
+          delta: sql<number>`-${ledger.delta}`.as("delta"),
+          reason: sql<"purchase_reversal">`'purchase_reversal'`.as("reason"),
+          reference: ledger.reference,
+          createdAt: sql<number>`${now}`.as("created_at"),
+        })
+        .from(ledger)
+        .where(and(eq(ledger.reason, "purchase"), eq(ledger.reference, reference))),
+    )
+    .onConflictDoNothing();
 }
 
 /** The ledger entry for (reason, reference), if any. */
