@@ -1,0 +1,256 @@
+/**
+ * The user's data rights over the whole account: exports (GDPR Art. 15/20)
+ * under `/v1/account/exports` and account deletion (Art. 17) at
+ * `DELETE /v1/account`. Browser sessions only: an integrator's API key can
+ * neither take everything out in one go nor delete the account.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt } from "drizzle-orm";
+import { exportsTable } from "../db/schema";
+import { AppError } from "../errors";
+import { base64UrlDecode, base64UrlEncode, utf8 } from "../lib/bytes";
+import { requestMeta } from "../lib/request-meta";
+import { createRouter } from "../lib/router";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { auditActor } from "../services/audit";
+import { deleteAccount, deleteExport, type DeletionReceipt } from "../services/deletion";
+import { requestExport, type ExportRow } from "../services/export";
+import { notFoundFor } from "../services/security-log";
+import { issueSignedUrl } from "../services/signed-links";
+
+export const ReceiptSchema = z
+  .object({
+    id: z.string().openapi({ example: "rcp_0f3c5e7a9b1d2f4a6c8e0a2b4d6f8a1c" }),
+    kind: z.enum(["photo", "generation", "account", "export"]),
+    subjectHash: z.string().openapi({ description: "SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else." }),
+    counts: z.record(z.string(), z.number().int()).openapi({ example: { generations: 1, outputs: 2, exports: 0 } }),
+    deletedAt: z.string().openapi({ example: "2026-11-27T06:00:00.000Z" }),
+  })
+  .openapi("DeletionReceipt");
+
+const ExportSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(["queued", "building", "ready", "failed"]),
+    progress: z.number().int().min(0).max(100),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+    expiresAt: z.string().openapi({ description: "The export and its ZIP are deleted at this time (1 hour after it is ready)." }),
+    error: z.string().nullable(),
+    download: z
+      .object({ url: z.string(), expiresAt: z.string() })
+      .nullable()
+      .openapi({ description: "A signed link to the ZIP (attachment), when ready. Valid for at most 1 hour." }),
+  })
+  .openapi("Export");
+
+const ExportPage = z.object({ items: z.array(ExportSchema), nextCursor: z.string().nullable() }).openapi("ExportPage");
+
+const ExportId = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "exp_4f1c2a9e0b7d4c3a8e6f5d4c3b2a1908" }) });
+
+const DeleteAccountBody = z
+  .object({
+    confirm: z.literal("DELETE").openapi({ description: 'Type "DELETE" to confirm. Deletion cannot be undone.' }),
+  })
+  .strict()
+  .openapi("DeleteAccount");
+
+const AccountDeleted = z
+  .object({
+    status: z.enum(["deleted", "pending"]).openapi({
+      description: "`pending`: the key is destroyed or about to be and the rest is finished by the next sweep, within minutes.",
+    }),
+    receipt: ReceiptSchema,
+  })
+  .openapi("AccountDeleted");
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function serializeReceipt(r: DeletionReceipt): z.infer<typeof ReceiptSchema> {
+  return { id: r.id, kind: r.kind, subjectHash: r.subjectHash, counts: r.counts, deletedAt: r.deletedAt };
+}
+
+function serializeExport(row: ExportRow, download: { url: string; expiresAt: string } | null): z.infer<typeof ExportSchema> {
+  return {
+    id: row.id,
+    status: row.status,
+    progress: row.progress,
+    createdAt: new Date(row.createdAt).toISOString(),
+    completedAt: iso(row.completedAt),
+    expiresAt: new Date(row.expiresAt).toISOString(),
+    error: row.error,
+    download,
+  };
+}
+
+function encodeCursor(row: Pick<ExportRow, "createdAt" | "id">): string {
+  return base64UrlEncode(utf8(`exports:${row.createdAt}:${row.id}`));
+}
+
+function decodeCursor(cursor: string): number {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64UrlDecode(cursor));
+  } catch {
+    text = "";
+  }
+  const m = /^exports:(\d{1,15}):[A-Za-z0-9_]{1,64}$/.exec(text);
+  if (!m?.[1]) throw new AppError("validation_failed", "The cursor is not valid.", { errors: [{ field: "cursor", message: "is not a cursor from nextCursor" }] });
+  return Number(m[1]);
+}
+
+export const accountDataRoutes = createRouter();
+
+accountDataRoutes.use("/account/exports", requireAuth({ sessionOnly: true }));
+accountDataRoutes.use("/account/exports/*", requireAuth({ sessionOnly: true }));
+
+accountDataRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/account/exports",
+    tags: ["account"],
+    summary: "Export all your data as a ZIP (GDPR Art. 15/20)",
+    description:
+      "Queues a job that builds a ZIP of everything we hold about you: `manifest.json` (SHA-256 of every file), `account.json`, " +
+      "`generations/<id>/` (metadata and decrypted images), `audit-log.json`, `payments.json`, `privacy.json`. Poll the export until " +
+      "`ready`, then download it through `download.url`. One export runs at a time: asking again returns the running one.",
+    security: bearerSecurity,
+    middleware: [rateLimit("write")] as const,
+    responses: {
+      202: { description: "Queued (or already running)", content: { "application/json": { schema: ExportSchema } } },
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const auth = c.get("auth");
+    const { row } = await requestExport(c.get("services"), {
+      userId: auth.userId,
+      actor: auditActor(auth),
+      meta: requestMeta(c.req.raw, c.get("requestId")),
+    });
+    c.header("location", `/v1/account/exports/${row.id}`);
+    return c.json(serializeExport(row, null), 202);
+  },
+);
+
+accountDataRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/account/exports",
+    tags: ["account"],
+    summary: "Your exports, newest first",
+    security: bearerSecurity,
+    request: { query: PageQuery },
+    responses: {
+      200: { description: "A page of exports (without download links; get one export for its link)", content: { "application/json": { schema: ExportPage } } },
+      ...badRequest,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const { limit, cursor } = c.req.valid("query");
+    const userId = c.get("auth").userId;
+    const before = cursor ? decodeCursor(cursor) : null;
+    const rows = await s.db
+      .select()
+      .from(exportsTable)
+      .where(before === null ? eq(exportsTable.userId, userId) : and(eq(exportsTable.userId, userId), lt(exportsTable.createdAt, before)))
+      .orderBy(desc(exportsTable.createdAt), desc(exportsTable.id))
+      .limit(limit + 1)
+      .all();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }, 200);
+  },
+);
+
+accountDataRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/account/exports/{id}",
+    tags: ["account"],
+    summary: "One export: progress, and a download link once ready",
+    description: "When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`).",
+    security: bearerSecurity,
+    request: { params: ExportId },
+    responses: {
+      200: { description: "The export", content: { "application/json": { schema: ExportSchema } } },
+      ...notFound,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    const { id } = c.req.valid("param");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const row = await s.db
+      .select()
+      .from(exportsTable)
+      .where(and(eq(exportsTable.id, id), eq(exportsTable.userId, auth.userId)))
+      .get();
+    if (!row || row.expiresAt <= s.now()) throw await notFoundFor(s, { table: "exports", id, userId: auth.userId, meta, path: c.req.path });
+    const download = row.status === "ready" && row.objectId ? await issueSignedUrl(s, { auth, objectId: row.objectId, disposition: "attachment", meta }) : null;
+    return c.json(serializeExport(row, download), 200);
+  },
+);
+
+accountDataRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/account/exports/{id}",
+    tags: ["account"],
+    summary: "Delete an export now (it would expire within the hour anyway)",
+    security: bearerSecurity,
+    request: { params: ExportId },
+    responses: {
+      200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
+      ...notFound,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    const { id } = c.req.valid("param");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const receipt = await deleteExport(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
+    if (!receipt) throw await notFoundFor(s, { table: "exports", id, userId: auth.userId, meta, path: c.req.path });
+    return c.json(serializeReceipt(receipt), 200);
+  },
+);
+
+accountDataRoutes.use("/account", requireAuth({ sessionOnly: true }));
+
+accountDataRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/account",
+    tags: ["account"],
+    summary: "Delete your account and everything in it (GDPR Art. 17)",
+    description:
+      "Destroys your data key first (every copy of your photos and results becomes unreadable at once), revokes API keys, deletes every " +
+      'file and record, asks Clerk to delete your sign-in identity, and emails a confirmation. Body: `{"confirm": "DELETE"}`. ' +
+      "Only an anonymous receipt (counts and time) remains. Browser sessions only. Signing in again later starts a new, empty account.",
+    security: bearerSecurity,
+    middleware: [rateLimit("write")] as const,
+    request: { body: { content: { "application/json": { schema: DeleteAccountBody } }, required: true } },
+    responses: {
+      200: { description: "Deleted, or deletion under way (`pending`)", content: { "application/json": { schema: AccountDeleted } } },
+      ...badRequest,
+      ...authErrors,
+      500: problem("The deletion could not start (`internal`); nothing was deleted, try again."),
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    c.req.valid("json");
+    const result = await deleteAccount(s, auth.userId, { source: "user" });
+    if (!result) throw new AppError("not_found");
+    return c.json({ status: result.status, receipt: serializeReceipt(result.receipt) }, 200);
+  },
+);

@@ -1,0 +1,44 @@
+/**
+ * `GET /v1/privacy`: the machine-readable privacy facts (GDPR Art. 13/14
+ * information, Art. 28 sub-processors), built from the same constants the
+ * retention sweeps enforce (lib/privacy-facts.ts), so the published rules
+ * cannot drift from the code. Public: no authentication.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../lib/router";
+import { privacyFacts } from "../lib/privacy-facts";
+
+export const PrivacySchema = z
+  .object({
+    termsVersion: z.string(),
+    purposes: z.array(z.object({ purpose: z.string(), legalBasis: z.string() })),
+    subProcessors: z.array(
+      z.object({ name: z.string(), purpose: z.string(), dataCategories: z.array(z.string()), when: z.string(), url: z.string() }),
+    ),
+    retention: z.array(
+      z.object({
+        id: z.string(),
+        data: z.string(),
+        rule: z.string(),
+        seconds: z.number().int().nullable().openapi({ description: "null: kept until the user deletes it." }),
+      }),
+    ),
+    dataCategories: z.array(z.object({ category: z.string(), items: z.array(z.string()), retention: z.string() })),
+    rights: z.array(z.object({ right: z.string(), article: z.string(), how: z.string() })),
+    limits: z.array(z.string()),
+  })
+  .openapi("Privacy");
+
+export const privacyRoutes = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/privacy",
+    tags: ["privacy"],
+    summary: "Sub-processors, retention rules, data categories and rights (public)",
+    responses: { 200: { description: "The privacy facts", content: { "application/json": { schema: PrivacySchema } } } },
+  }),
+  (c) => {
+    c.header("cache-control", "public, max-age=300");
+    return c.json(privacyFacts(c.get("services").config.SIGNED_URL_TTL_SECONDS), 200);
+  },
+);

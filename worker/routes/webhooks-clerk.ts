@@ -1,0 +1,107 @@
+/**
+ * `POST /v1/webhooks/clerk`: Clerk's identity events, delivered by Svix.
+ * Verified with Clerk's own helper (`verifyWebhook`, Standard Webhooks:
+ * HMAC-SHA256 over `svix-id.svix-timestamp.body`, timestamp within 5 minutes,
+ * so a replayed or stale delivery fails). Failures get one generic 401 and a
+ * security-log entry with a reason code, never the signature.
+ *
+ * `user.deleted` runs the same account deletion as `DELETE /v1/account`; it
+ * is idempotent on the Svix message id and on the tombstone. Other event
+ * types are acknowledged and ignored.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { verifyWebhook } from "@clerk/backend/webhooks";
+import { eq } from "drizzle-orm";
+import { users, webhookEvents } from "../db/schema";
+import { AppError } from "../errors";
+import { requestMeta } from "../lib/request-meta";
+import { createRouter } from "../lib/router";
+import { problem } from "../schemas/common";
+import { deleteAccount } from "../services/deletion";
+import { logSecurityEvent } from "../services/security-log";
+
+/** Clerk events are small; a body far larger is not one. */
+export const MAX_CLERK_WEBHOOK_BYTES = 256 * 1024;
+
+const Ack = z
+  .object({
+    received: z.literal(true),
+    outcome: z.enum(["deleted", "pending", "unknown_user", "duplicate", "ignored"]).openapi({
+      description:
+        "`deleted`/`pending`: the account is deleted (or its deletion is under way and will finish); `unknown_user`: no account for that identity; " +
+        "`duplicate`: this delivery was already processed; `ignored`: an event type we do not act on.",
+    }),
+  })
+  .openapi("ClerkWebhookAck");
+
+const UserDeleted = z.object({ type: z.literal("user.deleted"), data: z.object({ id: z.string().min(1).max(200), deleted: z.boolean().optional() }) });
+
+const clerkEventSchema = {
+  type: "object" as const,
+  required: ["type", "data"],
+  properties: { type: { type: "string" as const, example: "user.deleted" }, data: { type: "object" as const } },
+};
+
+export const clerkWebhookRoutes = createRouter().openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks/clerk",
+    tags: ["webhooks"],
+    operationId: "clerkWebhook",
+    summary: "Clerk identity events (called by Clerk via Svix)",
+    description: "Verifies the Svix signature headers, then deletes the account on `user.deleted`. Not for integrators.",
+    request: {
+      headers: z.object({
+        "svix-id": z.string().optional(),
+        "svix-timestamp": z.string().optional(),
+        "svix-signature": z.string().optional(),
+      }),
+      body: { content: { "application/json": { schema: clerkEventSchema } }, required: true },
+    },
+    responses: {
+      200: { description: "Processed (or already processed)", content: { "application/json": { schema: Ack } } },
+      401: problem("Missing, stale or wrong signature (`invalid_signature`)."),
+      413: problem("Body too large (`payload_too_large`)."),
+      429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const secret = s.config.CLERK_WEBHOOK_SECRET;
+    if (!secret) {
+      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CLERK_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
+      throw new AppError("misconfigured");
+    }
+    const declared = Number(c.req.header("content-length") ?? "0");
+    if (declared > MAX_CLERK_WEBHOOK_BYTES) throw new AppError("payload_too_large");
+
+    let event: { type: string; data: unknown };
+    try {
+      event = await verifyWebhook(c.req.raw, { signingSecret: secret });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : "";
+      const reason = /missing required webhook headers/i.test(msg)
+        ? "unsigned"
+        : /timestamp/i.test(msg)
+          ? "stale-or-future-timestamp"
+          : "bad-signature";
+      await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `clerk:${reason}`, path: c.req.path });
+      throw new AppError("invalid_signature", "The Svix signature headers do not match the body.");
+    }
+
+    // The id is signed (it is part of the MAC input), so it is safe to dedupe on.
+    const deliveryId = `clerk:${c.req.header("svix-id") ?? ""}`;
+    const parsed = UserDeleted.safeParse(event);
+    if (!parsed.success) return c.json({ received: true as const, outcome: "ignored" as const }, 200);
+
+    const seen = await s.db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.id, deliveryId)).get();
+    if (seen) return c.json({ received: true as const, outcome: "duplicate" as const }, 200);
+
+    const user = await s.db.select({ id: users.id }).from(users).where(eq(users.externalId, parsed.data.data.id)).get();
+    let outcome: "deleted" | "pending" | "unknown_user" = "unknown_user";
+    if (user) outcome = (await deleteAccount(s, user.id, { source: "clerk_webhook" }))?.status ?? "deleted";
+    await s.db.insert(webhookEvents).values({ id: deliveryId, provider: "clerk", receivedAt: s.now() }).onConflictDoNothing();
+    return c.json({ received: true as const, outcome }, 200);
+  },
+);

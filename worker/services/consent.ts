@@ -1,0 +1,68 @@
+/**
+ * Consent (GDPR Art. 7 and Art. 9(2)(a): photos of faces are biometric-adjacent
+ * and the people pictured are not always the user). Before any upload or
+ * generation the user confirms they have the consent of the people pictured
+ * and accepts the current terms version; we store the version and the time.
+ * Withdrawing clears both, which stops processing at once (Art. 7(3)).
+ */
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { AppError } from "../errors";
+import { TERMS_VERSION } from "../lib/privacy-facts";
+import type { RequestMeta } from "../lib/request-meta";
+import { appendAudit, type AuditEvent } from "./audit";
+import type { Services } from "./index";
+
+export interface ConsentState {
+  version: string;
+  at: number;
+  current: boolean;
+}
+
+export async function consentOf(s: Services, userId: string): Promise<ConsentState | null> {
+  const row = await s.db.select({ v: users.consentVersion, at: users.consentAt }).from(users).where(eq(users.id, userId)).get();
+  if (!row?.v || row.at === null) return null;
+  return { version: row.v, at: row.at, current: row.v === TERMS_VERSION };
+}
+
+/** True if the user has consented to the current terms; processing needs this. */
+export async function hasCurrentConsent(s: Services, userId: string): Promise<boolean> {
+  return (await consentOf(s, userId))?.current === true;
+}
+
+type Actor = AuditEvent["actor"];
+
+export async function giveConsent(s: Services, userId: string, actor: Actor, meta: RequestMeta): Promise<ConsentState> {
+  const at = s.now();
+  await s.db.update(users).set({ consentVersion: TERMS_VERSION, consentAt: at }).where(eq(users.id, userId));
+  await appendAudit(s.db, { userId, actor, action: "consent.given", detail: { termsVersion: TERMS_VERSION, peopleConsent: true }, meta }, at);
+  return { version: TERMS_VERSION, at, current: true };
+}
+
+export async function withdrawConsent(s: Services, userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
+  const before = await consentOf(s, userId);
+  await s.db.update(users).set({ consentVersion: null, consentAt: null }).where(eq(users.id, userId));
+  await appendAudit(s.db, { userId, actor, action: "consent.withdrawn", detail: { termsVersion: before?.version ?? null }, meta }, s.now());
+}
+
+/**
+ * Route middleware for anything that starts processing photos (uploads,
+ * generations). Put it after requireAuth. Refuses with 403 `consent_required`
+ * when consent is missing, withdrawn or given to older terms.
+ */
+export const requireConsent = createMiddleware<AppEnv>(async (c, next) => {
+  const s = c.get("services");
+  const state = await consentOf(s, c.get("auth").userId);
+  if (!state?.current) {
+    throw new AppError(
+      "consent_required",
+      state
+        ? `Terms changed to version ${TERMS_VERSION}; confirm them again with POST /v1/me/consent before uploading or generating.`
+        : "Confirm you have the consent of the people pictured and accept the terms with POST /v1/me/consent first.",
+      { termsVersion: TERMS_VERSION, consentUrl: "/v1/me/consent" },
+    );
+  }
+  await next();
+});

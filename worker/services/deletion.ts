@@ -1,0 +1,434 @@
+/**
+ * Deletion (DESIGN.md §6; GDPR Art. 17). Every deletion returns a receipt and
+ * stores it in `deletion_receipts`: what kind, how many of each thing, when,
+ * and a SHA-256 of the subject id, never the id itself nor anything personal,
+ * so the receipt outlives the account without identifying anyone. Whoever
+ * holds the id can check a receipt by hashing it the same way.
+ *
+ * Account deletion runs in stages recorded on a tombstone row. Each stage is
+ * idempotent, so a deletion interrupted anywhere is finished by running it
+ * again from the top: the account.delete job and the cron sweep both do that.
+ * The user's data key is destroyed first, so from that moment everything left
+ * anywhere (R2, a copy, a backup) is unreadable ("crypto-shredding").
+ */
+import { createClerkClient } from "@clerk/backend";
+import { isClerkAPIResponseError } from "@clerk/backend/errors";
+import { and, asc, count, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
+import {
+  apiKeys,
+  auditLog,
+  deletionReceipts,
+  exportsTable,
+  generations,
+  ledger,
+  objects,
+  payments,
+  securityLog,
+  tombstones,
+  users,
+} from "../db/schema";
+import { sha256Hex } from "../lib/bytes";
+import { newId } from "../lib/ids";
+import type { RequestMeta } from "../lib/request-meta";
+import { appendAudit, type AuditEvent } from "./audit";
+import { refundReservation } from "./credits";
+import type { Services } from "./index";
+import { createMailer } from "./mailer";
+import { deleteObjects, shredUserKey, userPrefixes } from "./storage";
+
+export type ReceiptKind = (typeof deletionReceipts.$inferSelect)["kind"];
+
+export interface DeletionReceipt {
+  id: string;
+  kind: ReceiptKind;
+  /** SHA-256 hex of `<kind>|<id>`: lets the holder of the id match the receipt, reveals nothing else. */
+  subjectHash: string;
+  counts: Record<string, number>;
+  /** ISO 8601. */
+  deletedAt: string;
+}
+
+export function subjectHash(kind: ReceiptKind, id: string): Promise<string> {
+  return sha256Hex(`babypic-deletion-v1|${kind}|${id}`);
+}
+
+function toReceipt(row: typeof deletionReceipts.$inferSelect): DeletionReceipt {
+  let counts: Record<string, number>;
+  try {
+    counts = JSON.parse(row.counts) as Record<string, number>;
+  } catch {
+    counts = {};
+  }
+  return { id: row.id, kind: row.kind, subjectHash: row.subjectHash, counts, deletedAt: new Date(row.createdAt).toISOString() };
+}
+
+function receiptRow(kind: ReceiptKind, hash: string, counts: Record<string, number>, at: number) {
+  return { id: newId("rcp"), subjectHash: hash, kind, counts: JSON.stringify(counts), createdAt: at };
+}
+
+async function storeReceipt(s: Services, kind: ReceiptKind, subjectId: string, counts: Record<string, number>): Promise<DeletionReceipt> {
+  const row = receiptRow(kind, await subjectHash(kind, subjectId), counts, s.now());
+  await s.db.insert(deletionReceipts).values(row);
+  return toReceipt(row);
+}
+
+export async function findReceipt(s: Services, id: string): Promise<DeletionReceipt | null> {
+  const row = await s.db.select().from(deletionReceipts).where(eq(deletionReceipts.id, id)).get();
+  return row ? toReceipt(row) : null;
+}
+
+export interface Actor {
+  userId: string;
+  actor: AuditEvent["actor"];
+  meta?: RequestMeta | undefined;
+}
+
+/**
+ * Removes the user's exports that may contain an item created at
+ * `itemCreatedAt`: every export not yet ready, and every ready one finished
+ * after the item existed. A build still running finds its row gone and
+ * throws its ZIP away (see export.ts).
+ */
+export async function deleteExportsContaining(s: Services, userId: string, itemCreatedAt: number): Promise<number> {
+  const rows = await s.db
+    .select({ id: exportsTable.id, objectId: exportsTable.objectId })
+    .from(exportsTable)
+    .where(
+      and(
+        eq(exportsTable.userId, userId),
+        or(ne(exportsTable.status, "ready"), isNull(exportsTable.completedAt), sql`${exportsTable.completedAt} >= ${itemCreatedAt}`),
+      ),
+    )
+    .all();
+  if (rows.length === 0) return 0;
+  const objectIds = rows.flatMap((r) => (r.objectId ? [r.objectId] : []));
+  if (objectIds.length) await deleteObjects(s, userId, objectIds);
+  await s.db.delete(exportsTable).where(
+    and(
+      eq(exportsTable.userId, userId),
+      inArray(
+        exportsTable.id,
+        rows.map((r) => r.id),
+      ),
+    ),
+  );
+  return rows.length;
+}
+
+/** Deletes one parent photo; null if the caller owns no such photo. */
+export async function deletePhoto(s: Services, who: Actor, photoId: string): Promise<DeletionReceipt | null> {
+  const row = await s.db
+    .select({ id: objects.id, createdAt: objects.createdAt })
+    .from(objects)
+    .where(and(eq(objects.id, photoId), eq(objects.userId, who.userId), eq(objects.kind, "photo")))
+    .get();
+  if (!row) return null;
+  const exportsRemoved = await deleteExportsContaining(s, who.userId, row.createdAt);
+  await deleteObjects(s, who.userId, [row.id]);
+  // Generations keep no dangling reference to a photo that no longer exists.
+  await s.db.batch([
+    s.db.update(generations).set({ motherPhotoId: null }).where(and(eq(generations.userId, who.userId), eq(generations.motherPhotoId, row.id))),
+    s.db.update(generations).set({ fatherPhotoId: null }).where(and(eq(generations.userId, who.userId), eq(generations.fatherPhotoId, row.id))),
+  ]);
+  const receipt = await storeReceipt(s, "photo", row.id, { photos: 1, exports: exportsRemoved });
+  await appendAudit(
+    s.db,
+    { userId: who.userId, actor: who.actor, action: "photo.deleted", target: { type: "photo", id: row.id }, detail: { receipt: receipt.id }, meta: who.meta },
+    s.now(),
+  );
+  return receipt;
+}
+
+/**
+ * Deletes one generation and its generated images; null if the caller owns
+ * no such generation. One still queued or running is refunded (the ledger
+ * refund is unique per generation, so a racing failure cannot refund twice).
+ * Parent photos follow their own retention rule and stay listed under /v1/photos.
+ */
+export async function deleteGeneration(s: Services, who: Actor, generationId: string): Promise<DeletionReceipt | null> {
+  const gen = await s.db
+    .select({ id: generations.id, status: generations.status, createdAt: generations.createdAt })
+    .from(generations)
+    .where(and(eq(generations.id, generationId), eq(generations.userId, who.userId)))
+    .get();
+  if (!gen) return null;
+  const outputs = await s.db
+    .select({ id: objects.id })
+    .from(objects)
+    .where(and(eq(objects.userId, who.userId), eq(objects.generationId, gen.id), ne(objects.kind, "photo")))
+    .all();
+  const exportsRemoved = await deleteExportsContaining(s, who.userId, gen.createdAt);
+  if (outputs.length) {
+    await deleteObjects(
+      s,
+      who.userId,
+      outputs.map((o) => o.id),
+    );
+  }
+  const refunded = gen.status === "queued" || gen.status === "submitted" ? await refundReservation(s.db, gen.id, s.now()) : false;
+  await s.db.delete(generations).where(and(eq(generations.id, gen.id), eq(generations.userId, who.userId)));
+  const receipt = await storeReceipt(s, "generation", gen.id, { generations: 1, outputs: outputs.length, exports: exportsRemoved });
+  await appendAudit(
+    s.db,
+    {
+      userId: who.userId,
+      actor: who.actor,
+      action: "generation.deleted",
+      target: { type: "generation", id: gen.id },
+      detail: { receipt: receipt.id, outputs: outputs.length, refunded },
+      meta: who.meta,
+    },
+    s.now(),
+  );
+  return receipt;
+}
+
+/** Deletes one export and its ZIP; null if the caller owns no such export. */
+export async function deleteExport(s: Services, who: Actor, exportId: string): Promise<DeletionReceipt | null> {
+  const row = await s.db
+    .select({ id: exportsTable.id, objectId: exportsTable.objectId })
+    .from(exportsTable)
+    .where(and(eq(exportsTable.id, exportId), eq(exportsTable.userId, who.userId)))
+    .get();
+  if (!row) return null;
+  if (row.objectId) await deleteObjects(s, who.userId, [row.objectId]);
+  await s.db.delete(exportsTable).where(and(eq(exportsTable.id, row.id), eq(exportsTable.userId, who.userId)));
+  const receipt = await storeReceipt(s, "export", row.id, { exports: 1 });
+  await appendAudit(
+    s.db,
+    { userId: who.userId, actor: who.actor, action: "export.deleted", target: { type: "export", id: row.id }, detail: { receipt: receipt.id }, meta: who.meta },
+    s.now(),
+  );
+  return receipt;
+}
+
+// ------------------------------------------------------------------ account
+
+/** Stages in order; the tombstone records the last one completed. */
+export const ACCOUNT_STAGES = ["started", "key_shredded", "api_keys_revoked", "mailed", "objects_deleted", "rows_deleted", "identity_deleted"] as const;
+export type AccountStage = (typeof ACCOUNT_STAGES)[number];
+
+export interface AccountDeletionOptions {
+  /** Where the request came from, for the logs (never stored with the receipt). */
+  source: "user" | "clerk_webhook" | "sweep" | "queue";
+  /** Fault injection for tests: called after each stage completes; a throw interrupts the deletion there. */
+  afterStage?: (stage: AccountStage) => void | Promise<void>;
+  /** After an interruption, enqueue an account.delete job to retry soon (default true); the sweep is the backstop. */
+  retryViaQueue?: boolean;
+}
+
+export type AccountDeletionResult = { status: "deleted" | "pending"; receipt: DeletionReceipt };
+
+/** Tables with a per-user column, for counting and deletion. `users` goes last. */
+const USER_TABLES = [
+  { name: "auditEntries", table: auditLog, col: auditLog.userId },
+  { name: "securityEvents", table: securityLog, col: securityLog.userId },
+  { name: "objects", table: objects, col: objects.userId },
+  { name: "generations", table: generations, col: generations.userId },
+  { name: "ledgerEntries", table: ledger, col: ledger.userId },
+  { name: "payments", table: payments, col: payments.userId },
+  { name: "apiKeys", table: apiKeys, col: apiKeys.userId },
+  { name: "exports", table: exportsTable, col: exportsTable.userId },
+] as const;
+
+async function accountCounts(s: Services, userId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { accounts: 1 };
+  for (const t of USER_TABLES) {
+    const row = await s.db.select({ n: count() }).from(t.table).where(eq(t.col, userId)).get();
+    counts[t.name] = row?.n ?? 0;
+  }
+  const kinds = await s.db.select({ kind: objects.kind, n: count() }).from(objects).where(eq(objects.userId, userId)).groupBy(objects.kind).all();
+  for (const k of kinds) counts[`${k.kind}s`] = k.n;
+  return counts;
+}
+
+/** True while an account deletion is in progress for this user or identity; auth refuses them. */
+export async function isBeingDeleted(s: Pick<Services, "db">, who: { userId?: string; externalId?: string }): Promise<boolean> {
+  const conds = [
+    ...(who.userId ? [eq(tombstones.userId, who.userId)] : []),
+    ...(who.externalId ? [eq(tombstones.externalId, who.externalId)] : []),
+  ];
+  if (conds.length === 0) return false;
+  const row = await s.db
+    .select({ u: tombstones.userId })
+    .from(tombstones)
+    .where(conds.length === 1 ? conds[0] : or(...conds))
+    .get();
+  return row !== undefined;
+}
+
+/**
+ * Deletes an account: writes the tombstone and the receipt (counts of what is
+ * about to go) in one batch, then runs the stages. If writing the tombstone
+ * fails this throws and nothing was deleted. If a later stage fails the
+ * tombstone stays, the result says `pending`, and an account.delete job (then
+ * the sweep) finishes it. Calling it again for an account already being
+ * deleted resumes it. null: no such account.
+ */
+export async function deleteAccount(s: Services, userId: string, opts: AccountDeletionOptions): Promise<AccountDeletionResult | null> {
+  const user = await s.db.select({ id: users.id, externalId: users.externalId }).from(users).where(eq(users.id, userId)).get();
+  const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
+  if (!user && !tomb) return null;
+  if (!tomb && user) {
+    const hash = await subjectHash("account", userId);
+    const now = s.now();
+    const receipt = receiptRow("account", hash, await accountCounts(s, userId), now);
+    await s.db.batch([
+      s.db
+        .insert(tombstones)
+        .values({ userId, externalId: user.externalId, stage: "started", attempts: 0, createdAt: now, updatedAt: now })
+        .onConflictDoNothing(),
+      s.db.insert(deletionReceipts).values(receipt),
+    ]);
+  }
+  try {
+    if (!tomb) await opts.afterStage?.("started");
+    return await resumeAccountDeletion(s, userId, opts);
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", event: "account.delete_interrupted", source: opts.source, error: String(err) }));
+    const receipt = await accountReceipt(s, userId);
+    if (!receipt) throw err;
+    if (opts.retryViaQueue !== false) {
+      await s.env.JOBS.send({ kind: "account.delete", userId }).catch(() => undefined);
+    }
+    return { status: "pending", receipt };
+  }
+}
+
+async function accountReceipt(s: Services, userId: string): Promise<DeletionReceipt | null> {
+  const row = await s.db
+    .select()
+    .from(deletionReceipts)
+    .where(and(eq(deletionReceipts.kind, "account"), eq(deletionReceipts.subjectHash, await subjectHash("account", userId))))
+    .orderBy(asc(deletionReceipts.createdAt))
+    .get();
+  return row ? toReceipt(row) : null;
+}
+
+/** Runs every stage after the recorded one; each is safe to repeat. */
+export async function resumeAccountDeletion(s: Services, userId: string, opts: AccountDeletionOptions): Promise<AccountDeletionResult | null> {
+  const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
+  const receipt = await accountReceipt(s, userId);
+  if (!tomb) return receipt ? { status: "deleted", receipt } : null;
+  if (!receipt) throw new Error("account deletion without a receipt");
+  await s.db
+    .update(tombstones)
+    .set({ attempts: tomb.attempts + 1, updatedAt: s.now() })
+    .where(eq(tombstones.userId, userId));
+
+  const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
+  const steps: [AccountStage, () => Promise<void>][] = [
+    ["key_shredded", () => shredUserKey(s, userId)],
+    ["api_keys_revoked", () => revokeApiKeys(s, userId)],
+    ["mailed", () => sendConfirmation(s, userId, receipt)],
+    ["objects_deleted", () => deleteUserR2(s, userId)],
+    ["rows_deleted", () => deleteUserRows(s, userId)],
+    ["identity_deleted", () => deleteIdentity(s, tomb.externalId)],
+  ];
+  for (const [stage, run] of steps) {
+    if (ACCOUNT_STAGES.indexOf(stage) <= done) continue;
+    await run();
+    await s.db.update(tombstones).set({ stage, updatedAt: s.now() }).where(eq(tombstones.userId, userId));
+    await opts.afterStage?.(stage);
+  }
+  await s.db.delete(tombstones).where(eq(tombstones.userId, userId));
+  console.info(JSON.stringify({ level: "info", event: "account.deleted", receipt: receipt.id, source: opts.source }));
+  return { status: "deleted", receipt };
+}
+
+async function revokeApiKeys(s: Services, userId: string): Promise<void> {
+  await s.db
+    .update(apiKeys)
+    .set({ revokedAt: s.now() })
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+}
+
+/**
+ * The confirmation mail is sent while the users row (and so the address)
+ * still exists; the mail carries the receipt id and nothing else of the
+ * account. Skipped when we never had an address.
+ */
+async function sendConfirmation(s: Services, userId: string, receipt: DeletionReceipt): Promise<void> {
+  const row = await s.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
+  if (!row?.email) return;
+  await createMailer(s).send({
+    to: row.email,
+    subject: "Your BabyPic account has been deleted",
+    text: [
+      "Your BabyPic account is being deleted, as you asked.",
+      "",
+      "The key that encrypted your photos and results has already been destroyed, so nothing of yours can be read any more,",
+      "and the remaining encrypted files and records are removed within minutes. Your sign-in identity is deleted too.",
+      "",
+      `Deletion receipt: ${receipt.id} (${receipt.deletedAt})`,
+      "",
+      "If you did not ask for this, reply to this message.",
+    ].join("\n"),
+    idempotencyKey: `account-deletion/${receipt.id}`,
+  });
+}
+
+/** Deletes every R2 object under the user's prefixes (1000 keys per call, R2's limit). */
+async function deleteUserR2(s: Services, userId: string): Promise<void> {
+  for (const prefix of userPrefixes(userId)) {
+    for (;;) {
+      const page = await s.env.BUCKET.list({ prefix, limit: 1000 });
+      if (page.objects.length === 0) break;
+      await s.env.BUCKET.delete(page.objects.map((o) => o.key));
+      if (!page.truncated) break;
+    }
+  }
+}
+
+async function deleteUserRows(s: Services, userId: string): Promise<void> {
+  await s.db.batch([
+    s.db.delete(auditLog).where(eq(auditLog.userId, userId)),
+    s.db.delete(securityLog).where(eq(securityLog.userId, userId)),
+    s.db.delete(objects).where(eq(objects.userId, userId)),
+    s.db.delete(generations).where(eq(generations.userId, userId)),
+    s.db.delete(ledger).where(eq(ledger.userId, userId)),
+    s.db.delete(payments).where(eq(payments.userId, userId)),
+    s.db.delete(apiKeys).where(eq(apiKeys.userId, userId)),
+    s.db.delete(exportsTable).where(eq(exportsTable.userId, userId)),
+    s.db.delete(users).where(eq(users.id, userId)),
+  ]);
+}
+
+/**
+ * Asks Clerk's Backend API to delete the identity when a secret key is
+ * configured. 404 means it is already gone (e.g. this run started from
+ * Clerk's own user.deleted webhook), which is the goal.
+ */
+async function deleteIdentity(s: Services, externalId: string): Promise<void> {
+  const secretKey = s.config.CLERK_SECRET_KEY;
+  if (!secretKey) return;
+  try {
+    await createClerkClient({ secretKey }).users.deleteUser(externalId);
+  } catch (err) {
+    if (isClerkAPIResponseError(err) && err.status === 404) return;
+    throw err;
+  }
+}
+
+/** How long a tombstone must sit untouched before the sweep takes it over. */
+export const TOMBSTONE_GRACE_MS = 60_000;
+
+/** Cron sweep: finishes account deletions that were interrupted. */
+export async function sweepTombstones(s: Services): Promise<number> {
+  const stale = await s.db
+    .select({ userId: tombstones.userId })
+    .from(tombstones)
+    .where(lte(tombstones.updatedAt, s.now() - TOMBSTONE_GRACE_MS))
+    .limit(20)
+    .all();
+  let finished = 0;
+  for (const t of stale) {
+    try {
+      const res = await resumeAccountDeletion(s, t.userId, { source: "sweep" });
+      if (res?.status === "deleted") finished++;
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", event: "account.delete_retry_failed", error: String(err) }));
+    }
+  }
+  return finished;
+}
