@@ -21,6 +21,7 @@ import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
 import { accountRoutes } from "./routes/account";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
+import { filesRoutes } from "./routes/files";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -98,6 +99,7 @@ export function createApp() {
   app.route("/v1", accountRoutes);
   app.route("/v1", supportRoutes);
   app.route("/v1", supportAccessRoutes);
+  app.route("/v1", filesRoutes);
   app.use("/v1/dev/*", async (c, next) => {
     if (c.get("services").config.ENVIRONMENT !== "development") throw new AppError("not_found");
     await next();
