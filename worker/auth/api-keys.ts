@@ -126,7 +126,8 @@ export function parseScopes(stored: string): Scope[] {
   try {
     const parsed = z.array(z.string()).safeParse(JSON.parse(stored));
     if (!parsed.success) return [];
-    return SCOPES.filter((scope) => parsed.data.includes(scope));
+    const known: readonly string[] = SCOPES;
+    return [...new Set(parsed.data)].filter((scope): scope is Scope => known.includes(scope));
   } catch {
     return [];
   }
