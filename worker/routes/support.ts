@@ -45,7 +45,7 @@ const ReasonHeaders = z.object({
     .min(SUPPORT_REASON_MIN, `state why you need access (at least ${SUPPORT_REASON_MIN} characters)`)
     .max(SUPPORT_REASON_MAX)
     .openapi({
-      param: { name: "X-Support-Reason", in: "header", required: true },
+      param: { name: "x-support-reason", in: "header", required: true },
       description: "Why you are accessing this user's data; shown to the user in their activity log.",
       example: "Ticket 4411: user reports a generation stuck in queued",
     }),
