@@ -18,7 +18,9 @@ import { docsRoutes } from "./routes/docs";
 import { creemWebhookRoutes } from "./routes/webhooks-creem";
 import { devRoutes } from "./routes/dev";
 import { healthRoutes } from "./routes/health";
+import { keyRoutes } from "./routes/keys";
 import { meRoutes } from "./routes/me";
+import { photoRoutes } from "./routes/photos";
 import { accountRoutes } from "./routes/account";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
 import { filesRoutes } from "./routes/files";
@@ -85,7 +87,7 @@ export function createApp() {
     }
     return cors({
       origin: (o) => (origin && o === origin ? o : null),
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Upload-Id", "X-Upload-Key-Id", "X-Support-Reason"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Upload-Id", "X-Upload-Key-Id", "X-Upload-Content-Type", "X-Support-Reason"],
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
       exposeHeaders: ["Location", "Retry-After", "X-Request-Id", "Content-Disposition"],
       maxAge: 600,
@@ -96,6 +98,8 @@ export function createApp() {
 
   app.route("/v1", healthRoutes);
   app.route("/v1", meRoutes);
+  app.route("/v1", keyRoutes);
+  app.route("/v1", photoRoutes);
   app.route("/v1", accountRoutes);
   app.route("/v1", supportRoutes);
   app.route("/v1", supportAccessRoutes);

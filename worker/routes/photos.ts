@@ -1,0 +1,388 @@
+/**
+ * Parent photos (DESIGN.md §2, issue 3). `POST /v1/photos` takes a sealed
+ * upload (docs/storage-format.md §1), caps its size before reading it, opens
+ * it in memory, validates and strips the image, and stores it encrypted at
+ * rest. Reads and deletes are owner-only; anyone else gets the same 404 as for
+ * an id that does not exist.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { objects } from "../db/schema";
+import { AppError } from "../errors";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { requestMeta } from "../lib/request-meta";
+import { createRouter } from "../lib/router";
+import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { appendAudit, auditActor } from "../services/audit";
+import { uploadPrivateKey } from "../services/crypto/upload-keys";
+import { deletePhoto } from "../services/deletion";
+import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
+import { logSecurityEvent, notFoundFor } from "../services/security-log";
+import { putObject, type ObjectRow } from "../services/storage";
+
+/** An upload not yet used by a generation is deleted by the retention sweep after this. */
+export const UNUSED_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const Photo = z
+  .object({
+    id: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    bytes: z.number().int().openapi({ description: "Size of the stored (metadata-stripped) image." }),
+    contentType: z.enum(IMAGE_TYPES as [ImageType, ...ImageType[]]),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    expiresAt: z
+      .string()
+      .nullable()
+      .openapi({ format: "date-time", description: "When retention deletes it; null once kept by the user's retention choice." }),
+  })
+  .openapi("Photo", {
+    example: {
+      id: "pho_0f343b0931126a20f133d67c2b018a3b",
+      width: 1536,
+      height: 2048,
+      bytes: 612345,
+      contentType: "image/jpeg",
+      createdAt: "2026-11-27T06:00:00.000Z",
+      expiresAt: "2026-11-28T06:00:00.000Z",
+    },
+  });
+
+const PhotoList = z.object({ photos: z.array(Photo), nextCursor: z.string().nullable() }).openapi("PhotoList");
+
+const PhotoParams = z.object({
+  id: z
+    .string()
+    .regex(/^pho_[0-9a-f]{32}$/)
+    .openapi({ param: { name: "id", in: "path" }, example: "pho_0f343b0931126a20f133d67c2b018a3b" }),
+});
+
+const UploadHeaders = z.object({
+  "x-upload-id": z
+    .string()
+    .regex(UPLOAD_ID_PATTERN, "16-64 characters of A-Z a-z 0-9 _ -")
+    .openapi({ description: "Random id chosen by the client, bound into the envelope; unique (a replay gets 409).", example: "3f1c2a9e-0b7d-4c3a-8e6f-5d4c3b2a1908" }),
+  "x-upload-content-type": z
+    .enum(IMAGE_TYPES as [ImageType, ...ImageType[]])
+    .openapi({ description: "The sealed image's type; must agree with its magic bytes." }),
+  "x-upload-key-id": z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: "Optional; when sent it must equal the key id inside the envelope." }),
+});
+
+function view(row: ObjectRow) {
+  return {
+    id: row.id,
+    width: row.width ?? 0,
+    height: row.height ?? 0,
+    bytes: row.bytes,
+    contentType: row.contentType as ImageType,
+    createdAt: new Date(row.createdAt).toISOString(),
+    expiresAt: iso(row.expiresAt),
+  };
+}
+
+/**
+ * Reads a sealed upload with a hard cap, putting the ciphertext in a buffer
+ * of its own so opening it copies nothing. With a Content-Length the buffer is
+ * allocated once; without one the cap is enforced chunk by chunk.
+ */
+async function readSealedBody(req: Request, cap: number, declaredLength: number | null): Promise<SplitEnvelope> {
+  const body = req.body;
+  if (!body || declaredLength === 0) throw new AppError("invalid_envelope", "The request body is empty.");
+  const reader = body.getReader();
+  const tooLarge = () => new AppError("payload_too_large", `Sealed uploads are limited to ${cap} bytes.`);
+  let total = 0;
+  const pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const take = async (n: number): Promise<Uint8Array | null> => {
+    while (pendingBytes < n) {
+      const { value, done } = await reader.read();
+      if (done) return null;
+      total += value.length;
+      if (total > cap) throw tooLarge();
+      pending.push(value);
+      pendingBytes += value.length;
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const chunk = pending[0];
+      if (!chunk) break;
+      const k = Math.min(chunk.length, n - o);
+      out.set(chunk.subarray(0, k), o);
+      o += k;
+      if (k === chunk.length) pending.shift();
+      else pending[0] = chunk.subarray(k);
+    }
+    pendingBytes -= n;
+    return out;
+  };
+  try {
+    const first = await take(12);
+    const headLength = first && envelopeHeadLength(first);
+    if (!first || !headLength) throw new AppError("invalid_envelope", first ? "The body is not a BabyPic sealed upload." : "The sealed upload is truncated.");
+    const rest = await take(headLength - 12);
+    if (!rest) throw new AppError("invalid_envelope", "The sealed upload is truncated.");
+    const head = new Uint8Array(headLength);
+    head.set(first, 0);
+    head.set(rest, 12);
+
+    const expected = declaredLength !== null ? declaredLength - headLength : null;
+    const ct = new Uint8Array(expected !== null && expected > 0 ? expected : 0);
+    let fill = 0;
+    const chunks: Uint8Array[] = [];
+    const push = (chunk: Uint8Array) => {
+      if (expected !== null) {
+        if (fill + chunk.length > ct.length) throw new AppError("invalid_envelope", "The body is longer than its Content-Length.");
+        ct.set(chunk, fill);
+      } else chunks.push(chunk);
+      fill += chunk.length;
+    };
+    for (const chunk of pending.splice(0)) push(chunk);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > cap) throw tooLarge();
+      push(value);
+    }
+    if (expected !== null) {
+      return { head, ciphertext: fill === ct.length ? ct.buffer : ct.slice(0, fill).buffer };
+    }
+    const joined = new Uint8Array(fill);
+    let o = 0;
+    for (const chunk of chunks) {
+      joined.set(chunk, o);
+      o += chunk.length;
+    }
+    return { head, ciphertext: joined.buffer };
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  }
+}
+
+const read = requireAuth({ scope: "photos:read" });
+const write = requireAuth({ scope: "photos:write" });
+
+export const photoRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/photos",
+      tags: ["photos"],
+      operationId: "uploadPhoto",
+      summary: "Upload a sealed parent photo",
+      description:
+        "Body: the binary HPKE envelope (docs/storage-format.md §1), sealed to `GET /v1/keys/upload` with associated data binding your user id, " +
+        "`X-Upload-Id` and the key id. JPEG, PNG or WebP, 256 px to 40 MP; metadata is stripped again here. " +
+        "The photo is deleted 24 h after upload unless a generation uses it.",
+      security: bearerSecurity,
+      middleware: [write, rateLimit("write")] as const,
+      request: {
+        headers: UploadHeaders,
+        body: { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
+      },
+      responses: {
+        201: { description: "Stored", content: { "application/json": { schema: Photo } } },
+        400: problem("`invalid_envelope` (tampered, sealed for another user or upload id, truncated), `unknown_key`, `invalid_image` (with `reason`), or `validation_failed` headers."),
+        ...authErrors,
+        409: problem("This upload id was already used (`conflict`): a replayed envelope."),
+        413: problem("The body exceeds `maxUploadBytes` (`payload_too_large`); checked before reading it."),
+        415: problem("The body must be `application/octet-stream` (`unsupported_media_type`)."),
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const cap = s.config.MAX_UPLOAD_BYTES;
+      const lengthHeader = c.req.header("content-length");
+      const declaredLength = lengthHeader !== undefined && /^\d{1,15}$/.test(lengthHeader) ? Number(lengthHeader) : null;
+      // RFC 9110 §15.5.14: refuse by the declared length before reading a byte.
+      if (declaredLength !== null && declaredLength > cap) throw new AppError("payload_too_large", `Sealed uploads are limited to ${cap} bytes.`);
+      const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+      if (mediaType !== "application/octet-stream") {
+        throw new AppError("unsupported_media_type", "Send the sealed upload as application/octet-stream.");
+      }
+      const headers = c.req.valid("header");
+      const uploadId = headers["x-upload-id"];
+
+      const envelope = await readSealedBody(c.req.raw, cap, declaredLength);
+      const opened = await openUpload({
+        envelope,
+        userId: auth.userId,
+        uploadId,
+        resolveKey: (kid) => uploadPrivateKey(s.config.HPKE_KEYS, kid),
+      });
+      if (!opened.ok) {
+        await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `upload-envelope:${opened.reason}`, userId: auth.userId, path: c.req.path });
+        throw new AppError(opened.reason === "unknown_key" ? "unknown_key" : "invalid_envelope", opened.detail);
+      }
+      if (headers["x-upload-key-id"] !== undefined && headers["x-upload-key-id"] !== opened.value.keyId) {
+        throw new AppError("invalid_envelope", "X-Upload-Key-Id does not match the key id inside the envelope.");
+      }
+      const conflict = () => new AppError("conflict", "This upload id was already used; a sealed upload can be stored once.");
+      if (await s.db.select({ id: objects.id }).from(objects).where(eq(objects.uploadId, uploadId)).get()) throw conflict();
+
+      const image = validateImage(opened.value.bytes, headers["x-upload-content-type"]);
+      if (!image.ok) {
+        console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: image.reason, requestId: meta.requestId }));
+        throw new AppError("invalid_image", image.detail, { reason: image.reason });
+      }
+      const now = s.now();
+      let row: ObjectRow;
+      try {
+        // One clock reading for createdAt and the 24 h deadline.
+        row = await putObject({ ...s, now: () => now }, {
+          userId: auth.userId,
+          kind: "photo",
+          contentType: image.value.type,
+          bytes: image.value.bytes,
+          width: image.value.width,
+          height: image.value.height,
+          uploadId,
+          expiresAt: now + UNUSED_UPLOAD_TTL_MS,
+        });
+      } catch (err) {
+        // Two identical uploads racing: the unique index on upload_id decides, the loser's object is removed by putObject.
+        if (String(err).includes("UNIQUE")) throw conflict();
+        throw err;
+      }
+      await appendAudit(
+        s.db,
+        {
+          userId: auth.userId,
+          actor: auditActor(auth),
+          action: "photo.uploaded",
+          target: { type: "photo", id: row.id },
+          detail: {
+            bytes: row.bytes,
+            width: image.value.width,
+            height: image.value.height,
+            contentType: image.value.type,
+            keyId: opened.value.keyId,
+            metadataRemoved: image.value.removed.join(",") || null,
+          },
+          meta,
+        },
+        now,
+      );
+      c.header("location", `/v1/photos/${row.id}`);
+      c.header("cache-control", "no-store");
+      return c.json(view(row), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/photos",
+      tags: ["photos"],
+      operationId: "listPhotos",
+      summary: "List your parent photos, newest first",
+      security: bearerSecurity,
+      middleware: [read, rateLimit("read")] as const,
+      request: { query: PageQuery },
+      responses: {
+        200: { description: "A page of photos", content: { "application/json": { schema: PhotoList } } },
+        ...badRequest,
+        ...authErrors,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { limit, cursor } = c.req.valid("query");
+      const after = cursor ? decodeKeysetCursor(cursor, "pho") : null;
+      const mine = and(eq(objects.userId, auth.userId), eq(objects.kind, "photo"));
+      const rows = await s.db
+        .select()
+        .from(objects)
+        .where(
+          after
+            ? and(mine, or(lt(objects.createdAt, after.createdAt), and(eq(objects.createdAt, after.createdAt), lt(objects.id, after.id))))
+            : mine,
+        )
+        .orderBy(desc(objects.createdAt), desc(objects.id))
+        .limit(limit + 1)
+        .all();
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      await appendAudit(
+        s.db,
+        { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta: requestMeta(c.req.raw, c.get("requestId")) },
+        s.now(),
+      );
+      c.header("cache-control", "no-store");
+      return c.json({ photos: page.map(view), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/photos/{id}",
+      tags: ["photos"],
+      operationId: "getPhoto",
+      summary: "One of your parent photos (metadata; the image itself is served by a signed /v1/files link)",
+      security: bearerSecurity,
+      middleware: [read, rateLimit("read")] as const,
+      request: { params: PhotoParams },
+      responses: {
+        200: { description: "The photo", content: { "application/json": { schema: Photo } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { id } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const row = await s.db
+        .select()
+        .from(objects)
+        .where(and(eq(objects.id, id), eq(objects.userId, auth.userId), eq(objects.kind, "photo")))
+        .get();
+      if (!row) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
+      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.viewed", target: { type: "photo", id }, meta }, s.now());
+      c.header("cache-control", "no-store");
+      return c.json(view(row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/photos/{id}",
+      tags: ["photos"],
+      operationId: "deletePhoto",
+      summary: "Delete one of your parent photos",
+      description: "Removes the encrypted object, its row and any export holding it, and records a deletion receipt.",
+      security: bearerSecurity,
+      middleware: [write, rateLimit("write")] as const,
+      request: { params: PhotoParams },
+      responses: {
+        204: { description: "Deleted" },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { id } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const receipt = await deletePhoto(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
+      if (!receipt) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,183 @@
+/**
+ * Key hierarchy for data at rest (DESIGN.md §3, docs/storage-format.md §2):
+ *
+ *   KEK (Worker secret MASTER_KEYS, a ring with key ids)
+ *     └─ wraps each user's DEK (32 random bytes), stored in R2 at keys/<userId>
+ *          └─ HKDF per object (segmented.ts)
+ *
+ * The wrapped DEK lives in R2, not D1: D1 Time Travel can restore any minute
+ * of the last 30 days and would bring a shredded key back. Deleting
+ * keys/<userId> (crypto-shredding) makes every copy of that user's objects,
+ * backups included, unreadable.
+ */
+import { z } from "zod";
+import { base64Decode, base64UrlDecode, base64UrlEncode, utf8 } from "../../lib/bytes";
+import type { Services } from "../index";
+
+export const KEY_FILE_VERSION = 1;
+export const userKeyPath = (userId: string): string => `keys/${userId}`;
+
+const KeyFileSchema = z.object({
+  v: z.literal(KEY_FILE_VERSION),
+  alg: z.literal("A256GCM"),
+  kek: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  iv: z.string().regex(/^[A-Za-z0-9_-]{16}$/),
+  dek: z.string().regex(/^[A-Za-z0-9_-]{64}$/),
+});
+export type KeyFile = z.infer<typeof KeyFileSchema>;
+
+export interface KeyRing {
+  current: string;
+  keys: Record<string, string>;
+}
+
+export class KeyUnavailableError extends Error {
+  constructor(
+    readonly reason: "unknown_kek" | "corrupt",
+    detail: string,
+  ) {
+    super(detail);
+    this.name = "KeyUnavailableError";
+  }
+}
+
+/** The wrap binds the user id and KEK id, so a key file copied to another user's path does not unwrap. */
+function wrapAad(userId: string, kekId: string): Uint8Array<ArrayBuffer> {
+  return utf8(`babypic-dek|v${KEY_FILE_VERSION}|${userId}|${kekId}`);
+}
+
+async function importKek(ring: KeyRing, kekId: string): Promise<CryptoKey | null> {
+  const raw = ring.keys[kekId];
+  if (!raw) return null;
+  return crypto.subtle.importKey("raw", base64Decode(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+/** Wraps a raw DEK with the ring's current KEK (AES-256-GCM, random 96-bit IV). */
+export async function wrapDek(ring: KeyRing, userId: string, dek: Uint8Array): Promise<KeyFile> {
+  const kek = await importKek(ring, ring.current);
+  if (!kek) throw new KeyUnavailableError("unknown_kek", "current KEK id is not in the ring");
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const wrapped = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: wrapAad(userId, ring.current) }, kek, dek as Uint8Array<ArrayBuffer>);
+  return { v: KEY_FILE_VERSION, alg: "A256GCM", kek: ring.current, iv: base64UrlEncode(iv), dek: base64UrlEncode(new Uint8Array(wrapped)) };
+}
+
+/** Unwraps a key file with whichever ring key it names; throws KeyUnavailableError. */
+export async function unwrapDek(ring: KeyRing, userId: string, file: unknown): Promise<{ dek: Uint8Array<ArrayBuffer>; kekId: string }> {
+  const parsed = KeyFileSchema.safeParse(file);
+  if (!parsed.success) throw new KeyUnavailableError("corrupt", "key file is not well-formed");
+  const kek = await importKek(ring, parsed.data.kek);
+  if (!kek) throw new KeyUnavailableError("unknown_kek", `key file is wrapped under KEK "${parsed.data.kek}", which is not in MASTER_KEYS`);
+  try {
+    const dek = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: base64UrlDecode(parsed.data.iv), additionalData: wrapAad(userId, parsed.data.kek) },
+      kek,
+      base64UrlDecode(parsed.data.dek),
+    );
+    return { dek: new Uint8Array(dek), kekId: parsed.data.kek };
+  } catch {
+    throw new KeyUnavailableError("corrupt", "key file does not authenticate for this user");
+  }
+}
+
+function importDek(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey", "deriveBits"]);
+}
+
+/** Unwrapped DEKs, per Services (one request or one job): shredding in another request is never masked by a cache. */
+const cache = new WeakMap<Services, Map<string, Promise<CryptoKey | null>>>();
+
+function cacheFor(s: Services): Map<string, Promise<CryptoKey | null>> {
+  let m = cache.get(s);
+  if (!m) {
+    m = new Map();
+    cache.set(s, m);
+  }
+  return m;
+}
+
+async function readKeyFile(s: Services, userId: string): Promise<{ file: unknown; etag: string } | null> {
+  const obj = await s.env.BUCKET.get(userKeyPath(userId));
+  if (!obj) return null;
+  let file: unknown;
+  try {
+    file = JSON.parse(await obj.text());
+  } catch {
+    throw new KeyUnavailableError("corrupt", "key file is not JSON");
+  }
+  return { file, etag: obj.etag };
+}
+
+async function loadOrCreate(s: Services, userId: string, create: boolean): Promise<CryptoKey | null> {
+  const ring = s.config.MASTER_KEYS;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const found = await readKeyFile(s, userId);
+    if (found) {
+      const { dek, kekId } = await unwrapDek(ring, userId, found.file);
+      if (kekId !== ring.current) {
+        // Lazy KEK rotation: re-wrap under the current KEK, only if nobody changed the file meanwhile.
+        const rewrapped = await wrapDek(ring, userId, dek);
+        await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(rewrapped), { onlyIf: { etagMatches: found.etag } });
+      }
+      return importDek(dek);
+    }
+    if (!create) return null;
+    const dek = crypto.getRandomValues(new Uint8Array(32));
+    const file = await wrapDek(ring, userId, dek);
+    // Create-only (If-None-Match: *): two first uploads racing must not leave two DEKs.
+    const put = await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(file), {
+      onlyIf: { etagDoesNotMatch: "*" },
+      httpMetadata: { contentType: "application/json" },
+    });
+    if (put) return importDek(dek);
+  }
+  throw new Error("could not create the user's data key");
+}
+
+/**
+ * The user's DEK as an HKDF base key. With `create`, one is made on first need;
+ * without, null means there is none (never made, or shredded).
+ */
+export async function userDataKey(s: Services, userId: string, opts: { create: boolean }): Promise<CryptoKey | null> {
+  const m = cacheFor(s);
+  const hit = m.get(userId);
+  if (hit) {
+    const key = await hit;
+    if (key || !opts.create) return key;
+  }
+  const p = loadOrCreate(s, userId, opts.create);
+  m.set(userId, p);
+  p.catch(() => m.delete(userId));
+  return p;
+}
+
+/** Crypto-shredding: deletes the wrapped DEK. Afterwards nothing of this user decrypts. */
+export async function shredUserKey(s: Services, userId: string): Promise<void> {
+  cacheFor(s).delete(userId);
+  await s.env.BUCKET.delete(userKeyPath(userId));
+}
+
+/**
+ * Re-wraps key files still under an old KEK, a page at a time, so an old KEK
+ * can be retired (docs/runbooks/keys.md). Returns the cursor to continue from.
+ */
+export async function rewrapKeys(s: Services, opts: { cursor?: string; limit?: number } = {}): Promise<{ rewrapped: number; stale: number; cursor: string | null }> {
+  const ring = s.config.MASTER_KEYS;
+  const page = await s.env.BUCKET.list({ prefix: "keys/", limit: opts.limit ?? 500, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  let rewrapped = 0;
+  let stale = 0;
+  for (const o of page.objects) {
+    const userId = o.key.slice("keys/".length);
+    const found = await readKeyFile(s, userId);
+    if (!found) continue;
+    const kek = KeyFileSchema.safeParse(found.file);
+    if (!kek.success || kek.data.kek === ring.current) continue;
+    try {
+      const { dek } = await unwrapDek(ring, userId, found.file);
+      const put = await s.env.BUCKET.put(o.key, JSON.stringify(await wrapDek(ring, userId, dek)), { onlyIf: { etagMatches: found.etag } });
+      if (put) rewrapped++;
+    } catch {
+      stale++;
+    }
+  }
+  return { rewrapped, stale, cursor: page.truncated ? page.cursor : null };
+}

@@ -1,0 +1,381 @@
+/**
+ * Untrusted image checks, on bytes in memory and before anything decodes them
+ * (DESIGN.md §2): magic bytes (JPEG, PNG and WebP only, and the declared type
+ * must agree), dimensions read from the container header (JPEG SOF, PNG IHDR,
+ * WebP VP8/VP8L/VP8X), and a metadata-free copy.
+ *
+ * Stripping is an allowlist: only the segments or chunks a decoder needs to
+ * render the pixels correctly are kept; everything else (EXIF, XMP, IPTC,
+ * comments, text chunks, thumbnails, vendor blocks, and any bytes after the
+ * end-of-image marker, which is how JPEG+ZIP or JPEG+HTML polyglots hide) is
+ * dropped. Polyglots are therefore accepted and stored without their payload.
+ *
+ * Used on uploads and, by the generation pipeline, on model outputs.
+ */
+
+export type ImageType = "image/jpeg" | "image/png" | "image/webp";
+export const IMAGE_TYPES: readonly ImageType[] = ["image/jpeg", "image/png", "image/webp"];
+
+export const IMAGE_LIMITS = {
+  /** Decoding more than this in a 128 MB isolate (or at Fal) is a denial of service. */
+  maxPixels: 40_000_000,
+  /** Smaller faces are useless to the model. */
+  minSide: 256,
+} as const;
+
+export type ImageRejection =
+  | "empty"
+  | "unsupported_type" // GIF, SVG, HTML, anything not JPEG/PNG/WebP
+  | "type_mismatch" // declared type disagrees with the magic bytes
+  | "truncated"
+  | "malformed"
+  | "animated"
+  | "too_large"
+  | "too_small";
+
+export interface CleanImage {
+  type: ImageType;
+  width: number;
+  height: number;
+  /** The image without metadata and without trailing bytes; `input` itself when nothing had to go. */
+  bytes: Uint8Array;
+  /** What was removed, for logs and tests (never the content). */
+  removed: string[];
+}
+
+export type ImageResult = { ok: true; value: CleanImage } | { ok: false; reason: ImageRejection; detail: string };
+
+const fail = (reason: ImageRejection, detail: string): ImageResult => ({ ok: false, reason, detail });
+
+/** Names the format from its magic bytes, including formats we refuse (for a clear message). */
+export function sniffImageType(bytes: Uint8Array): ImageType | "image/gif" | "image/svg+xml" | "text" | null {
+  const at = (i: number) => bytes[i] ?? -1;
+  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return "image/jpeg";
+  if ([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((b, i) => at(i) === b)) return "image/png";
+  if (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP") return "image/webp";
+  if (ascii(bytes, 0, 6) === "GIF87a" || ascii(bytes, 0, 6) === "GIF89a") return "image/gif";
+  const head = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false }).decode(bytes.subarray(0, 512)).replace(/^\uFEFF/, "").trimStart();
+  if (/^<(\?xml|svg|!doctype svg)/i.test(head) && /<svg[\s>]/i.test(head)) return "image/svg+xml";
+  if (head.startsWith("<")) return "text";
+  return null;
+}
+
+/**
+ * Validates an untrusted image and returns a clean copy.
+ * `declaredType`, when given, must match what the bytes are.
+ */
+export function validateImage(bytes: Uint8Array, declaredType?: string | null): ImageResult {
+  if (bytes.length === 0) return fail("empty", "The image is empty.");
+  const sniffed = sniffImageType(bytes);
+  if (sniffed !== "image/jpeg" && sniffed !== "image/png" && sniffed !== "image/webp") {
+    const what = sniffed === "image/gif" ? "a GIF" : sniffed === "image/svg+xml" ? "an SVG" : sniffed === "text" ? "text or markup" : "not a recognised image";
+    return fail("unsupported_type", `The file is ${what}; only JPEG, PNG and WebP photos are accepted.`);
+  }
+  if (declaredType && declaredType !== sniffed) {
+    return fail("type_mismatch", `The file was declared as ${declaredType} but its bytes are ${sniffed}.`);
+  }
+  const parsed = sniffed === "image/jpeg" ? parseJpeg(bytes) : sniffed === "image/png" ? parsePng(bytes) : parseWebp(bytes);
+  if (!parsed.ok) return parsed;
+  const { width, height } = parsed.value;
+  if (width * height > IMAGE_LIMITS.maxPixels) {
+    return fail("too_large", `The image is ${width}x${height} (${(width * height / 1e6).toFixed(1)} MP); the limit is 40 MP.`);
+  }
+  if (Math.min(width, height) < IMAGE_LIMITS.minSide) {
+    return fail("too_small", `The image is ${width}x${height}; each side must be at least ${IMAGE_LIMITS.minSide} px.`);
+  }
+  return parsed;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function ascii(bytes: Uint8Array, start: number, length: number): string {
+  if (start + length > bytes.length) return "";
+  let s = "";
+  for (let i = start; i < start + length; i++) s += String.fromCharCode(bytes[i] ?? 0);
+  return s;
+}
+
+function u16be(b: Uint8Array, i: number): number {
+  return ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+}
+function u32be(b: Uint8Array, i: number): number {
+  return (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+}
+function u16le(b: Uint8Array, i: number): number {
+  return (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8);
+}
+function u24le(b: Uint8Array, i: number): number {
+  return (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16);
+}
+function u32le(b: Uint8Array, i: number): number {
+  return ((b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16) | ((b[i + 3] ?? 0) << 24)) >>> 0;
+}
+
+/** Byte ranges of the input to keep, in order; plus what was removed. */
+class Keeper {
+  private readonly ranges: [number, number][] = [];
+  readonly removed: string[] = [];
+  constructor(private readonly input: Uint8Array) {}
+
+  keep(start: number, end: number): void {
+    const last = this.ranges[this.ranges.length - 1];
+    if (last && last[1] === start) last[1] = end;
+    else this.ranges.push([start, end]);
+  }
+
+  drop(what: string): void {
+    if (!this.removed.includes(what)) this.removed.push(what);
+  }
+
+  /** The kept bytes; the input itself (no copy) when it is kept whole. */
+  build(patch?: (out: Uint8Array) => void): Uint8Array {
+    const only = this.ranges[0];
+    if (this.ranges.length === 1 && only && only[0] === 0 && only[1] === this.input.length && !patch) return this.input;
+    let total = 0;
+    for (const [s, e] of this.ranges) total += e - s;
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const [s, e] of this.ranges) {
+      out.set(this.input.subarray(s, e), o);
+      o += e - s;
+    }
+    patch?.(out);
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------- JPEG (ITU-T T.81, JFIF, EXIF 2.32 §4.5)
+
+function isSof(m: number): boolean {
+  return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+}
+
+function parseJpeg(b: Uint8Array): ImageResult {
+  const k = new Keeper(b);
+  k.keep(0, 2);
+  let pos = 2;
+  let width = 0;
+  let height = 0;
+  let sawScan = false;
+  for (;;) {
+    if (pos >= b.length) return fail("truncated", "The JPEG ends before its end-of-image marker.");
+    if (b[pos] !== 0xff) return fail("malformed", "The JPEG has bytes where a marker should be.");
+    while (pos < b.length && b[pos] === 0xff) pos++; // fill bytes (T.81 §B.1.1.2)
+    if (pos >= b.length) return fail("truncated", "The JPEG ends before its end-of-image marker.");
+    const marker = b[pos] ?? 0;
+    pos++;
+    if (marker === 0xd9) {
+      if (!sawScan || !width) return fail("malformed", "The JPEG has no image data.");
+      k.keep(pos - 2, pos);
+      if (pos < b.length) k.drop("trailing-bytes");
+      return { ok: true, value: { type: "image/jpeg", width, height, bytes: k.build(), removed: k.removed } };
+    }
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      k.keep(pos - 2, pos);
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x00) return fail("malformed", "The JPEG has an invalid marker.");
+    if (pos + 2 > b.length) return fail("truncated", "The JPEG is cut off inside a segment.");
+    const len = u16be(b, pos);
+    if (len < 2) return fail("malformed", "The JPEG has a segment with an invalid length.");
+    const segStart = pos - 2;
+    const segEnd = pos + len;
+    if (segEnd > b.length) return fail("truncated", "The JPEG is cut off inside a segment.");
+    const data = pos + 2;
+    let keep = true;
+    if (marker === 0xe0) {
+      keep = ascii(b, data, 5) === "JFIF\0"; // JFXX extensions carry thumbnails
+      if (!keep) k.drop("app0");
+    } else if (marker === 0xe1) {
+      const sig = ascii(b, data, 6);
+      k.drop(sig === "Exif\0\0" ? "exif" : ascii(b, data, 4) === "http" ? "xmp" : "app1");
+      keep = false;
+    } else if (marker === 0xe2) {
+      keep = ascii(b, data, 12) === "ICC_PROFILE\0";
+      if (!keep) k.drop("app2");
+    } else if (marker === 0xed) {
+      k.drop("iptc");
+      keep = false;
+    } else if (marker === 0xee) {
+      keep = ascii(b, data, 5) === "Adobe";
+      if (!keep) k.drop("app14");
+    } else if (marker >= 0xe3 && marker <= 0xef) {
+      k.drop(`app${marker - 0xe0}`);
+      keep = false;
+    } else if (marker === 0xfe) {
+      k.drop("comment");
+      keep = false;
+    } else if (isSof(marker)) {
+      if (width) return fail("malformed", "The JPEG has more than one frame header.");
+      if (len < 8) return fail("malformed", "The JPEG frame header is too short.");
+      height = u16be(b, data + 1);
+      width = u16be(b, data + 3);
+      if (!width || !height) return fail("malformed", "The JPEG frame header has a zero dimension.");
+    }
+    if (keep) k.keep(segStart, segEnd);
+    pos = segEnd;
+    if (marker === 0xda) {
+      if (!width) return fail("malformed", "The JPEG has image data before its frame header.");
+      sawScan = true;
+      const end = scanEnd(b, pos);
+      if (end < 0) return fail("truncated", "The JPEG ends inside its image data.");
+      k.keep(pos, end);
+      pos = end;
+    }
+  }
+}
+
+/** Index of the first marker after entropy-coded data (T.81 §B.1.1.5: FF00 is stuffing, FFD0-D7 restarts). */
+function scanEnd(b: Uint8Array, from: number): number {
+  let i = from;
+  for (;;) {
+    i = b.indexOf(0xff, i);
+    if (i < 0 || i + 1 >= b.length) return -1;
+    const next = b[i + 1] ?? 0;
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) i += 2;
+    else if (next === 0xff) i += 1;
+    else return i;
+  }
+}
+
+// ---------------------------------------------------------------- PNG (ISO/IEC 15948, PNG 3rd ed.)
+
+/** Chunks kept besides IHDR/PLTE/IDAT/IEND: the ones that change how pixels render. */
+const PNG_KEEP = new Set(["tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "bKGD", "pHYs", "cICP", "mDCV", "cLLI"]);
+const PNG_CRITICAL = new Set(["IHDR", "PLTE", "IDAT", "IEND"]);
+
+let crcTable: Uint32Array | null = null;
+function crc32(b: Uint8Array, start: number, end: number): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let j = 0; j < 8; j++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const t = crcTable;
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = (t[(c ^ (b[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function parsePng(b: Uint8Array): ImageResult {
+  const k = new Keeper(b);
+  k.keep(0, 8);
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let idat = 0;
+  let first = true;
+  for (;;) {
+    if (pos + 12 > b.length) return fail("truncated", "The PNG ends before its IEND chunk.");
+    const len = u32be(b, pos);
+    const type = ascii(b, pos + 4, 4);
+    if (len > 0x7fffffff || !/^[A-Za-z]{4}$/.test(type)) return fail("malformed", "The PNG has an invalid chunk.");
+    const end = pos + 12 + len;
+    if (end > b.length) return fail("truncated", "The PNG is cut off inside a chunk.");
+    if (crc32(b, pos + 4, pos + 8 + len) !== u32be(b, pos + 8 + len)) return fail("malformed", `The PNG ${type} chunk fails its CRC.`);
+    if (first && type !== "IHDR") return fail("malformed", "The PNG does not start with IHDR.");
+    if (type === "IHDR") {
+      if (!first || len !== 13) return fail("malformed", "The PNG header chunk is invalid.");
+      width = u32be(b, pos + 8);
+      height = u32be(b, pos + 12);
+      if (!width || !height) return fail("malformed", "The PNG header has a zero dimension.");
+    }
+    first = false;
+    if (type === "acTL") return fail("animated", "Animated PNGs are not accepted; upload a still photo.");
+    if (type === "IDAT") idat++;
+    if (PNG_CRITICAL.has(type) || PNG_KEEP.has(type)) k.keep(pos, end);
+    else if (type.charCodeAt(0) < 0x61) return fail("malformed", `The PNG has an unknown critical chunk ${type}.`);
+    else k.drop(type === "tEXt" || type === "iTXt" || type === "zTXt" ? "text" : type === "eXIf" ? "exif" : type);
+    pos = end;
+    if (type === "IEND") {
+      if (!idat) return fail("malformed", "The PNG has no image data.");
+      if (pos < b.length) k.drop("trailing-bytes");
+      return { ok: true, value: { type: "image/png", width, height, bytes: k.build(), removed: k.removed } };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- WebP (RFC 9649)
+
+const VP8X_EXIF = 0x08;
+const VP8X_XMP = 0x04;
+const VP8X_ANIMATION = 0x02;
+
+function vp8Size(b: Uint8Array, data: number, len: number): { width: number; height: number } | null {
+  // RFC 6386 §9.1: 3-byte frame tag, start code 9D 01 2A, 14-bit sizes.
+  if (len < 10 || b[data + 3] !== 0x9d || b[data + 4] !== 0x01 || b[data + 5] !== 0x2a) return null;
+  if (((b[data] ?? 1) & 1) !== 0) return null; // not a key frame
+  return { width: u16le(b, data + 6) & 0x3fff, height: u16le(b, data + 8) & 0x3fff };
+}
+
+function vp8lSize(b: Uint8Array, data: number, len: number): { width: number; height: number } | null {
+  // RFC 9649 §3.2: signature 0x2F, then 14-bit width-1 and height-1.
+  if (len < 5 || b[data] !== 0x2f) return null;
+  const bits = u32le(b, data + 1);
+  return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+}
+
+function parseWebp(b: Uint8Array): ImageResult {
+  const riffEnd = 8 + u32le(b, 4);
+  if (riffEnd > b.length) return fail("truncated", "The WebP is shorter than its RIFF header says.");
+  if (riffEnd < 12 + 8) return fail("malformed", "The WebP has no chunks.");
+  const k = new Keeper(b);
+  k.keep(0, 12);
+  let pos = 12;
+  let canvas: { width: number; height: number } | null = null;
+  let frame: { width: number; height: number } | null = null;
+  let vp8xAt = -1;
+  let extended = false;
+  while (pos < riffEnd) {
+    if (pos + 8 > riffEnd) return fail("truncated", "The WebP is cut off inside a chunk header.");
+    const fourcc = ascii(b, pos, 4);
+    const len = u32le(b, pos + 4);
+    const end = pos + 8 + len + (len & 1);
+    if (pos + 8 + len > riffEnd) return fail("truncated", "The WebP is cut off inside a chunk.");
+    const data = pos + 8;
+    const isFirst = pos === 12;
+    if (isFirst && fourcc !== "VP8 " && fourcc !== "VP8L" && fourcc !== "VP8X") return fail("malformed", "The WebP has no image chunk first.");
+    if (fourcc === "VP8X") {
+      if (!isFirst || len < 10) return fail("malformed", "The WebP extended header is invalid.");
+      if ((b[data] ?? 0) & VP8X_ANIMATION) return fail("animated", "Animated WebPs are not accepted; upload a still photo.");
+      canvas = { width: u24le(b, data + 4) + 1, height: u24le(b, data + 7) + 1 };
+      vp8xAt = data;
+      extended = true;
+      k.keep(pos, Math.min(end, riffEnd));
+    } else if (fourcc === "VP8 " || fourcc === "VP8L") {
+      if (frame) {
+        k.drop("extra-frame");
+      } else {
+        frame = fourcc === "VP8 " ? vp8Size(b, data, len) : vp8lSize(b, data, len);
+        if (!frame) return fail("malformed", "The WebP bitstream header is invalid.");
+        k.keep(pos, Math.min(end, riffEnd));
+      }
+    } else if (extended && (fourcc === "ICCP" || fourcc === "ALPH")) {
+      k.keep(pos, Math.min(end, riffEnd));
+    } else if (fourcc === "ANIM" || fourcc === "ANMF") {
+      return fail("animated", "Animated WebPs are not accepted; upload a still photo.");
+    } else {
+      k.drop(fourcc === "EXIF" ? "exif" : fourcc === "XMP " ? "xmp" : fourcc.trim() || "chunk");
+    }
+    pos = end;
+  }
+  if (!frame) return fail("malformed", "The WebP has no image data.");
+  if (canvas && (canvas.width !== frame.width || canvas.height !== frame.height)) {
+    return fail("malformed", "The WebP canvas and frame sizes disagree.");
+  }
+  if (riffEnd < b.length) k.drop("trailing-bytes");
+  const metadataFlags = vp8xAt >= 0 ? (b[vp8xAt] ?? 0) & (VP8X_EXIF | VP8X_XMP) : 0;
+  const needsPatch = k.removed.length > 0 || metadataFlags !== 0;
+  const vp8xOffset = vp8xAt; // the VP8X chunk sits right after the 12-byte RIFF header in the output too
+  const out = needsPatch
+    ? k.build((o) => {
+        new DataView(o.buffer, o.byteOffset, o.byteLength).setUint32(4, o.length - 8, true);
+        if (vp8xOffset >= 0) o[vp8xOffset] = (o[vp8xOffset] ?? 0) & ~(VP8X_EXIF | VP8X_XMP);
+      })
+    : k.build();
+  if (metadataFlags) k.drop("vp8x-metadata-flags");
+  return { ok: true, value: { type: "image/webp", width: frame.width, height: frame.height, bytes: out, removed: k.removed } };
+}
