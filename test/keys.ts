@@ -12,6 +12,8 @@ export interface TestSecrets {
   HPKE_KEYS: string;
   CLERK_WEBHOOK_SECRET: string;
   CREEM_WEBHOOK_SECRET: string;
+  /** Locally only the fake Creem (scripts/creem-local.mjs) accepts it. */
+  CREEM_API_KEY: string;
 }
 
 export function makeSecrets(): TestSecrets {
@@ -30,5 +32,6 @@ export function makeSecrets(): TestSecrets {
     }),
     CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
     CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
+    CREEM_API_KEY: `creem_test_local_${randomBytes(16).toString("hex")}`,
   };
 }
