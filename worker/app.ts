@@ -24,6 +24,8 @@ import { photoRoutes } from "./routes/photos";
 import { accountRoutes } from "./routes/account";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
 import { filesRoutes } from "./routes/files";
+import { generationRoutes } from "./routes/generations";
+import { falWebhookRoutes } from "./routes/webhooks-fal";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -111,6 +113,8 @@ export function createApp() {
   app.route("/v1", devRoutes);
   app.route("/v1", billingRoutes);
   app.route("/v1", creemWebhookRoutes);
+  app.route("/v1", generationRoutes);
+  app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", docsRoutes((c) => app.getOpenAPI31Document(documentConfig(c.get("services").config.PUBLIC_API_URL))));
 

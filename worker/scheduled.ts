@@ -1,10 +1,18 @@
 /** Cron entry: runs every retention and recovery sweep (DESIGN.md §4, §6, §7). */
 import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
+import { sweepGenerations } from "./services/generation-jobs";
 
 export type Sweep = (s: Services) => Promise<void>;
 /** Every sweep the cron runs, in order. */
-const sweeps: { name: string; run: Sweep }[] = [];
+const sweeps: { name: string; run: Sweep }[] = [
+  {
+    name: "generations.deadline",
+    run: async (s) => {
+      await sweepGenerations(s);
+    },
+  },
+];
 
 /** Runs every sweep; one failing sweep does not stop the others. */
 export async function runSweeps(s: Services): Promise<{ name: string; ok: boolean }[]> {

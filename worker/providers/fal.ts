@@ -174,7 +174,7 @@ export function createFalFetch(queueUrl: string, base: typeof fetch): typeof fet
     }
     if (res.status === 429 || res.status >= 500) {
       const text = await res.text().catch(() => "");
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = JSON.parse(text) as unknown;
       } catch {
@@ -307,7 +307,8 @@ export function createFalProvider(cfg: FalProviderConfig): ImageProvider {
       let res: Response;
       try {
         // No credentials: CDN files need none, and our key must not leak to a CDN.
-        res = await baseFetch(parsed.toString(), { redirect: "error", signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+        // Redirects are not followed: a redirect could lead anywhere.
+        res = await baseFetch(parsed.toString(), { redirect: "manual", signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
       } catch (err) {
         throw new ProviderError(`output download failed: ${err instanceof Error ? err.name : "unknown"}`, { transient: true });
       }

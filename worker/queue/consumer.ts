@@ -5,12 +5,15 @@
  */
 import type { Bindings } from "../env";
 import { createServices, type Services } from "../services";
+import { generationHandlers } from "../services/generation-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
 export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
 
 /** Each job kind and the service function that runs it. */
-const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {};
+const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
+  ...generationHandlers(),
+};
 
 export function backoffSeconds(attempts: number): number {
   return Math.min(300, 2 ** Math.max(0, attempts - 1) * 5);

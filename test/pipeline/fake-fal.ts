@@ -1,0 +1,226 @@
+/**
+ * A fake of Fal's queue REST API for workerd tests, as msw handlers: the
+ * same paths, bodies and status codes as queue.fal.run (submit on the full
+ * model path; status/result/cancel on the app id without the sub-path), the
+ * platform API's payload deletion, a CDN for outputs, and a JWKS with an
+ * Ed25519 key that signs webhooks exactly like Fal does.
+ */
+import { SELF } from "cloudflare:test";
+import { http, HttpResponse } from "msw";
+import jpeg from "jpeg-js";
+import { base64UrlEncode, sha256Hex, toHex, utf8 } from "../../worker/lib/bytes";
+import { network } from "../network";
+import { API } from "../helpers";
+
+export const MODEL = "half-moon-ai/ai-baby-and-aging-generator/multi";
+export const APP = "half-moon-ai/ai-baby-and-aging-generator";
+export const QUEUE = "https://queue.fal.run";
+export const CDN = "https://v3.fal.media/files/test";
+export const JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+
+/** A noisy, valid JPEG made in-process (workerd tests cannot read files). */
+export function makeJpeg(width: number, height: number, seed = 1): Uint8Array {
+  const data = new Uint8Array(width * height * 4);
+  let x = seed * 2654435761;
+  for (let i = 0; i < data.length; i += 4) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = (x >>> 16) & 0xff;
+    data[i + 1] = (i / 4 / width) & 0xff;
+    data[i + 2] = ((i / 4) % width) & 0xff;
+    data[i + 3] = 255;
+  }
+  return new Uint8Array(jpeg.encode({ data, width, height }, 75).data);
+}
+
+export type FakeMode = "ok" | "fail" | "nsfw" | "nsfw-flag" | "invalid-output" | "reject-input";
+
+export interface FakeRequest {
+  id: string;
+  input: Record<string, unknown>;
+  headers: Record<string, string>;
+  webhookUrl: string | null;
+  status: "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED";
+  mode: FakeMode;
+  outputs: string[];
+  canceled: boolean;
+  payloadsDeleted: boolean;
+}
+
+export class FakeFal {
+  readonly requests = new Map<string, FakeRequest>();
+  readonly files = new Map<string, Uint8Array>();
+  mode: FakeMode = "ok";
+  /** HTTP status to answer the next N submit / status / result / CDN calls with. */
+  failSubmit: { status: number; times: number } = { status: 500, times: 0 };
+  failStatus: { status: number; times: number } = { status: 500, times: 0 };
+  failCdn: { status: number; times: number } = { status: 503, times: 0 };
+  calls = { submit: 0, status: 0, result: 0, cancel: 0, deletePayloads: 0, cdn: 0, jwks: 0 };
+  private keys: CryptoKeyPair | null = null;
+  private publicX = "";
+
+  async init(): Promise<this> {
+    this.keys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    this.publicX = base64UrlEncode(new Uint8Array((await crypto.subtle.exportKey("raw", this.keys.publicKey)) as ArrayBuffer));
+    return this;
+  }
+
+  /** Installs the handlers for the current test (msw resets after each test). */
+  use(): this {
+    network.use(...this.handlers());
+    return this;
+  }
+
+  get last(): FakeRequest {
+    const all = [...this.requests.values()];
+    const r = all[all.length - 1];
+    if (!r) throw new Error("no Fal request yet");
+    return r;
+  }
+
+  /** Runs the "model": the request is done, outputs (or the error) are ready. */
+  complete(id: string): FakeRequest {
+    const r = this.requests.get(id);
+    if (!r) throw new Error(`unknown request ${id}`);
+    r.status = "COMPLETED";
+    const n = Number(r.input["num_images"] ?? 1);
+    if (r.mode === "ok" || r.mode === "nsfw-flag" || r.mode === "invalid-output") {
+      for (let i = 0; i < n; i++) {
+        const name = `${id}-${i}.jpg`;
+        this.files.set(name, r.mode === "invalid-output" ? utf8("<html>not an image</html>") : makeJpeg(320, 384, i + 7));
+        r.outputs.push(`${CDN}/${name}`);
+      }
+    }
+    return r;
+  }
+
+  /** The body Fal would deliver (and the result endpoint's answer). */
+  resultOf(r: FakeRequest): { status: number; body: unknown; webhook: Record<string, unknown> } {
+    const base = { request_id: r.id, gateway_request_id: r.id };
+    if (r.mode === "fail") {
+      const body = { detail: "CUDA out of memory" };
+      return { status: 500, body, webhook: { ...base, status: "ERROR", error: "Invalid status code: 500", payload: body } };
+    }
+    if (r.mode === "nsfw") {
+      const body = { detail: [{ loc: ["body"], msg: "NSFW content detected", type: "content_policy_violation" }] };
+      return { status: 422, body, webhook: { ...base, status: "ERROR", error: "Invalid status code: 422", payload: body } };
+    }
+    if (r.mode === "reject-input") {
+      const body = { detail: [{ loc: ["body", "mother_image_urls"], msg: "No face detected", type: "value_error" }] };
+      return { status: 422, body, webhook: { ...base, status: "ERROR", error: "Invalid status code: 422", payload: body } };
+    }
+    const payload = {
+      images: r.outputs.map((url) => ({ url, content_type: "image/jpeg", width: 320, height: 384 })),
+      seed: 42,
+      has_nsfw_concepts: r.outputs.map(() => r.mode === "nsfw-flag"),
+    };
+    return { status: 200, body: payload, webhook: { ...base, status: "OK", payload } };
+  }
+
+  /** A signed webhook request, with knobs to break it the ways attackers would. */
+  async webhook(
+    id: string,
+    opts: { body?: string; timestamp?: number; signWith?: CryptoKey; tamper?: (body: string) => string; omit?: string; requestIdHeader?: string } = {},
+  ): Promise<Response> {
+    const r = this.requests.get(id);
+    const body = opts.body ?? JSON.stringify(r ? this.resultOf(r).webhook : { request_id: id, status: "OK", payload: null });
+    const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+    const headerId = opts.requestIdHeader ?? id;
+    const message = utf8(`${headerId}\nfal-user-123\n${ts}\n${await sha256Hex(utf8(body))}`);
+    const key = opts.signWith ?? this.keys?.privateKey;
+    if (!key) throw new Error("init() first");
+    const sig = toHex(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, message)));
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-fal-webhook-request-id": headerId,
+      "x-fal-webhook-user-id": "fal-user-123",
+      "x-fal-webhook-timestamp": ts,
+      "x-fal-webhook-signature": sig,
+    };
+    if (opts.omit) delete headers[opts.omit];
+    const sent = opts.tamper ? opts.tamper(body) : body;
+    return SELF.fetch(`${API}/v1/webhooks/fal`, { method: "POST", headers, body: sent });
+  }
+
+  private handlers() {
+    const take = (f: { status: number; times: number }) => {
+      if (f.times <= 0) return null;
+      f.times--;
+      return HttpResponse.json({ detail: "upstream trouble" }, { status: f.status });
+    };
+    const find = (params: Record<string, string | readonly string[] | undefined>) => {
+      const id = String(params["id"]);
+      return this.requests.get(id) ?? null;
+    };
+    return [
+      http.get(JWKS_URL, () => {
+        this.calls.jwks++;
+        return HttpResponse.json({ keys: [{ kty: "OKP", crv: "Ed25519", x: this.publicX, kid: "test", use: "sig" }] });
+      }),
+      http.post(`${QUEUE}/${MODEL}`, async ({ request }) => {
+        this.calls.submit++;
+        const failed = take(this.failSubmit);
+        if (failed) return failed;
+        if (!/^Key .+/.test(request.headers.get("authorization") ?? "")) return HttpResponse.json({ detail: "Unauthorized" }, { status: 401 });
+        const input = (await request.json()) as Record<string, unknown>;
+        const id = crypto.randomUUID();
+        const headers: Record<string, string> = {};
+        request.headers.forEach((v, k) => {
+          if (k.startsWith("x-fal")) headers[k] = v;
+        });
+        this.requests.set(id, {
+          id,
+          input,
+          headers,
+          webhookUrl: new URL(request.url).searchParams.get("fal_webhook"),
+          status: "IN_QUEUE",
+          mode: this.mode,
+          outputs: [],
+          canceled: false,
+          payloadsDeleted: false,
+        });
+        const base = `${QUEUE}/${APP}/requests/${id}`;
+        return HttpResponse.json({ request_id: id, status: "IN_QUEUE", queue_position: 3, response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel` });
+      }),
+      http.get(`${QUEUE}/${APP}/requests/:id/status`, ({ params, request }) => {
+        this.calls.status++;
+        const failed = take(this.failStatus);
+        if (failed) return failed;
+        const r = find(params);
+        if (!r) return HttpResponse.json({ detail: "Request not found" }, { status: 404 });
+        const logs = new URL(request.url).searchParams.get("logs") === "1" ? [{ message: "step 1", level: "INFO", source: "USER", timestamp: new Date().toISOString() }] : undefined;
+        return HttpResponse.json({ status: r.status, ...(r.status === "IN_QUEUE" ? { queue_position: 2 } : {}), ...(logs ? { logs } : {}) }, { status: r.status === "COMPLETED" ? 200 : 202 });
+      }),
+      http.get(`${QUEUE}/${APP}/requests/:id`, ({ params }) => {
+        this.calls.result++;
+        const r = find(params);
+        if (!r) return HttpResponse.json({ detail: "Request not found" }, { status: 404 });
+        if (r.status !== "COMPLETED") return HttpResponse.json({ detail: "Request is still in progress" }, { status: 400 });
+        const { status, body } = this.resultOf(r);
+        return HttpResponse.json(body, { status });
+      }),
+      http.put(`${QUEUE}/${APP}/requests/:id/cancel`, ({ params }) => {
+        this.calls.cancel++;
+        const r = find(params);
+        if (!r) return HttpResponse.json({ detail: "Request not found" }, { status: 404 });
+        if (r.status === "COMPLETED") return HttpResponse.json({ status: "ALREADY_COMPLETED" }, { status: 400 });
+        r.canceled = true;
+        return HttpResponse.json({ status: "CANCELLATION_REQUESTED" }, { status: 202 });
+      }),
+      http.delete("https://api.fal.ai/v1/models/requests/:id/payloads", ({ params }) => {
+        this.calls.deletePayloads++;
+        const r = find(params);
+        if (!r) return HttpResponse.json({ detail: "Request not found" }, { status: 404 });
+        r.payloadsDeleted = true;
+        return HttpResponse.json({ cdn_delete_results: r.outputs.map((link) => ({ link, exception: null })) });
+      }),
+      http.get(`${CDN}/:name`, ({ params }) => {
+        this.calls.cdn++;
+        const failed = take(this.failCdn);
+        if (failed) return failed;
+        const bytes = this.files.get(String(params["name"]));
+        if (!bytes) return HttpResponse.json({ detail: "File not found" }, { status: 404 });
+        return new HttpResponse(bytes, { headers: { "content-type": "image/jpeg" } });
+      }),
+    ];
+  }
+}

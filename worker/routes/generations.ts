@@ -1,0 +1,350 @@
+/**
+ * Generations (DESIGN.md §4): create with an Idempotency-Key, watch progress,
+ * list, cancel, and read the outputs. Every read is scoped to the caller in
+ * the query itself; anyone else's id is the same 404 as a missing one.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { AppError } from "../errors";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { createRouter } from "../lib/router";
+import { requestMeta } from "../lib/request-meta";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { appendAudit, auditActor } from "../services/audit";
+import {
+  createGeneration,
+  endGeneration,
+  getGenerationRow,
+  listGenerationRows,
+  outputsOf,
+  parseOptions,
+  progressOf,
+  type GenerationRow,
+  type ObjectRow,
+} from "../services/generation";
+import { pipelineDeps } from "../services/generation-jobs";
+import { notFoundFor } from "../services/security-log";
+import { issueSignedUrls, type SignedUrl } from "../services/signed-links";
+import { getObject } from "../services/storage";
+
+const GenerationId = z
+  .string()
+  .regex(/^gen_[0-9a-f]{32}$/)
+  .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" });
+const PhotoId = z.string().regex(/^pho_[0-9a-f]{32}$/, "must be a photo id (pho_...)");
+
+const Options = {
+  gender: z.enum(["girl", "boy", "surprise"]).openapi({ description: "The baby's gender; `surprise` lets the model choose." }),
+  ageGroup: z.enum(["newborn", "toddler", "child"]),
+  resemblance: z.number().min(0).max(1).openapi({ description: "0 = looks like the father, 1 = looks like the mother.", example: 0.5 }),
+  images: z.number().int().min(1).max(4).openapi({ description: "How many images to make (each costs nothing extra).", example: 1 }),
+};
+
+const CreateGenerationBody = z
+  .object({ motherPhotoId: PhotoId, fatherPhotoId: PhotoId, ...Options })
+  .strict()
+  .openapi("CreateGeneration", {
+    example: {
+      motherPhotoId: "pho_3b1f0e2d9c8b4a7f6e5d4c3b2a190807",
+      fatherPhotoId: "pho_8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b",
+      gender: "surprise",
+      ageGroup: "newborn",
+      resemblance: 0.5,
+      images: 2,
+    },
+  });
+
+const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({ description: "Required. 1-255 printable ASCII characters; retries with the same key and body return the same generation." }),
+});
+
+const Output = z
+  .object({
+    id: z.string(),
+    contentType: z.string(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    url: z.string().nullable().openapi({ description: "Signed link (`/v1/files/...`), valid for at most one hour; no Authorization needed." }),
+    urlExpiresAt: z.string().nullable(),
+    downloadPath: z.string().openapi({ description: "Owner-only path that serves the same bytes with your credentials." }),
+  })
+  .openapi("GenerationOutput");
+
+const Generation = z
+  .object({
+    id: z.string(),
+    status: z.enum(["queued", "submitted", "completed", "failed", "canceled"]),
+    stage: z.string().openapi({ description: "queued, submitting, in_queue, in_progress, finalizing, completed, failed or canceled." }),
+    progress: z.object({
+      percent: z.number().int().min(0).max(100).openapi({ description: "An estimate for a progress bar." }),
+      stage: z.string(),
+      queuePosition: z.number().int().nullable().openapi({ description: "Jobs ahead of this one at the model provider." }),
+      elapsedSeconds: z.number().int(),
+    }),
+    options: z.object(Options),
+    motherPhotoId: z.string().nullable(),
+    fatherPhotoId: z.string().nullable(),
+    model: z.string(),
+    cost: z.number().int(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable().openapi({ description: "Why it failed, in words meant for the user." }),
+    outputs: z.array(Output),
+    createdAt: z.string(),
+    submittedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    deadlineAt: z.string(),
+  })
+  .openapi("Generation");
+
+const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.string().nullable() }).openapi("GenerationPage");
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number): z.infer<typeof Generation> {
+  return {
+    id: row.id,
+    status: row.status,
+    stage: row.stage,
+    progress: progressOf(row, now),
+    options: parseOptions(row),
+    motherPhotoId: row.motherPhotoId,
+    fatherPhotoId: row.fatherPhotoId,
+    model: row.model,
+    cost: row.cost,
+    error: row.status === "failed" && row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? "" } : null,
+    outputs: outputs.map((o) => ({
+      id: o.id,
+      contentType: o.contentType,
+      width: o.width,
+      height: o.height,
+      url: links.get(o.id)?.url ?? null,
+      urlExpiresAt: links.get(o.id)?.expiresAt ?? null,
+      downloadPath: `/v1/generations/${row.id}/outputs/${o.id}`,
+    })),
+    createdAt: new Date(row.createdAt).toISOString(),
+    submittedAt: iso(row.submittedAt),
+    completedAt: iso(row.completedAt),
+    deadlineAt: new Date(row.deadlineAt).toISOString(),
+  };
+}
+
+/** Views for rows, with one batch of signed links (one `link.issued` audit entry) for all their outputs. */
+async function views(c: Context<AppEnv>, rows: GenerationRow[]) {
+  const s = c.get("services");
+  const auth = c.get("auth");
+  const completed = rows.filter((r) => r.status === "completed").map((r) => r.id);
+  const outputs = await outputsOf(s, auth.userId, completed);
+  const urls = await issueSignedUrls(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
+  const links = new Map(outputs.map((o, i) => [o.id, urls[i]] as const).filter((e): e is [string, SignedUrl] => e[1] !== undefined));
+  const now = s.now();
+  return rows.map((r) => view(r, outputs.filter((o) => o.generationId === r.id), links, now));
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export const generationRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/generations",
+      tags: ["generations"],
+      operationId: "createGeneration",
+      summary: "Start a generation",
+      description:
+        "Reserves credits and queues the job; answers 202 with `Location`. Requires `Idempotency-Key`: the same key and body " +
+        "return the same generation (200), the same key with another body is 422. Both photos must be yours. " +
+        "Needs scope `generations:write` with an API key.",
+      security: bearerSecurity,
+      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+      request: { headers: IdempotencyHeader, body: { content: { "application/json": { schema: CreateGenerationBody } }, required: true } },
+      responses: {
+        200: { description: "This Idempotency-Key already created this generation", content: { "application/json": { schema: Generation } } },
+        202: { description: "Accepted and queued; poll `Location`", content: { "application/json": { schema: Generation } } },
+        ...badRequest,
+        ...authErrors,
+        402: problem("Not enough credits (`insufficient_credits`)."),
+        ...notFound,
+        422: problem("Idempotency-Key reused with a different body (`idempotency_key_reused`)."),
+        428: problem("Missing Idempotency-Key (`idempotency_key_required`)."),
+        503: problem("The job could not be queued (`upstream_unavailable`); credits were refunded, retry later."),
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const key = c.req.valid("header")["idempotency-key"];
+      if (key === undefined || key === "") throw new AppError("idempotency_key_required", "Send an Idempotency-Key header (e.g. a UUID) so retries are safe.");
+      if (!IDEMPOTENCY_KEY.test(key)) {
+        throw new AppError("validation_failed", "The Idempotency-Key header is not valid.", {
+          errors: [{ field: "Idempotency-Key", message: "1-255 printable ASCII characters" }],
+        });
+      }
+      const { row, created } = await createGeneration(s, {
+        userId: auth.userId,
+        actor: auditActor(auth),
+        input: c.req.valid("json"),
+        idempotencyKey: key,
+        meta: requestMeta(c.req.raw, c.get("requestId")),
+      });
+      c.header("Location", `/v1/generations/${row.id}`);
+      if (!created) c.header("Idempotent-Replayed", "true");
+      const [body] = await views(c, [row]);
+      if (!body) throw new Error("view missing");
+      return created ? c.json(body, 202) : c.json(body, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/generations",
+      tags: ["generations"],
+      operationId: "listGenerations",
+      summary: "Your generations, newest first",
+      description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
+      security: bearerSecurity,
+      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      request: { query: PageQuery },
+      responses: {
+        200: { description: "One page", content: { "application/json": { schema: GenerationPage } } },
+        ...badRequest,
+        ...authErrors,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { limit, cursor } = c.req.valid("query");
+      const rows = await listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      await appendAudit(
+        s.db,
+        { userId: auth.userId, actor: auditActor(auth), action: "generation.listed", detail: { count: page.length }, meta: requestMeta(c.req.raw, c.get("requestId")) },
+        s.now(),
+      );
+      return c.json({ items: await views(c, page), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/generations/{id}",
+      tags: ["generations"],
+      operationId: "getGeneration",
+      summary: "A generation's status, progress and outputs",
+      description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
+      security: bearerSecurity,
+      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      request: { params: z.object({ id: GenerationId }) },
+      responses: {
+        200: { description: "The generation", content: { "application/json": { schema: Generation } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { id } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const row = await getGenerationRow(s, auth.userId, id);
+      if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
+      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta }, s.now());
+      const [body] = await views(c, [row]);
+      if (!body) throw new Error("view missing");
+      return c.json(body, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/generations/{id}/cancel",
+      tags: ["generations"],
+      operationId: "cancelGeneration",
+      summary: "Cancel a generation that has not finished",
+      description: "Refunds its credits and asks the model provider to drop it. Needs scope `generations:write` with an API key.",
+      security: bearerSecurity,
+      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+      request: { params: z.object({ id: GenerationId }) },
+      responses: {
+        200: { description: "Canceled", content: { "application/json": { schema: Generation } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+        409: problem("It already finished (`conflict`)."),
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { id } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const row = await getGenerationRow(s, auth.userId, id);
+      if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
+      if (!(await endGeneration(s, id, "canceled", null, auditActor(auth)))) {
+        throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
+      }
+      if (row.providerRequestId) {
+        const { provider } = pipelineDeps(s);
+        await provider.cancel(row.providerRequestId).catch(() => undefined);
+        await provider.deletePayloads(row.providerRequestId).catch(() => undefined);
+      }
+      const after = await getGenerationRow(s, auth.userId, id);
+      if (!after) throw new AppError("not_found");
+      const [body] = await views(c, [after]);
+      if (!body) throw new Error("view missing");
+      return c.json(body, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/generations/{id}/outputs/{objectId}",
+      tags: ["generations"],
+      operationId: "getGenerationOutput",
+      summary: "One output image (owner only)",
+      description:
+        "Serves the decrypted image to its owner, `Cache-Control: private, no-store`. Prefer the signed `url` in the generation " +
+        "for `<img>` tags. Needs scope `generations:read` with an API key.",
+      security: bearerSecurity,
+      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      request: { params: z.object({ id: GenerationId, objectId: z.string().regex(/^img_[0-9a-f]{32}$/).openapi({ param: { name: "objectId", in: "path" } }) }) },
+      responses: {
+        200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const auth = c.get("auth");
+      const { id, objectId } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      const row = await getGenerationRow(s, auth.userId, id);
+      const obj = row ? await getObject(s, auth.userId, objectId) : null;
+      if (!row || !obj || obj.row.kind !== "output" || obj.row.generationId !== id) {
+        throw await notFoundFor(s, { table: "objects", id: objectId, userId: auth.userId, meta, path: c.req.path });
+      }
+      await appendAudit(
+        s.db,
+        { userId: auth.userId, actor: auditActor(auth), action: "file.downloaded", target: { type: "object", id: objectId }, detail: { generationId: id }, meta },
+        s.now(),
+      );
+      const ext = obj.row.contentType === "image/png" ? "png" : obj.row.contentType === "image/webp" ? "webp" : "jpg";
+      return c.body(obj.bytes as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": obj.row.contentType,
+        "content-length": String(obj.bytes.length),
+        "cache-control": "private, no-store",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox",
+        "content-disposition": `inline; filename="babypic-${objectId}.${ext}"`,
+      });
+    },
+  );

@@ -1,0 +1,273 @@
+/**
+ * The generation pipeline's steps, run by the queue consumer and the Fal
+ * webhook (DESIGN.md §4): submit -> poll (fallback) -> finalize.
+ *
+ * - submit never resubmits once a provider request id is stored: the row is
+ *   re-read and only a `queued` generation without a request id is sent.
+ * - poll is the fallback for a lost webhook: it records queue position and
+ *   stage, re-schedules itself with a growing delay, and finalizes on
+ *   completion. Transient provider errors only delay the next poll; the
+ *   deadline (and the sweep) ends anything stuck.
+ * - finalize is idempotent: one caller at a time holds a claim on the row,
+ *   outputs get ids derived from the generation id and index (a retry skips
+ *   what is stored), and the final transition is conditional on the
+ *   generation still being `submitted`.
+ * Parent photos are decrypted in memory only for the submit call, and no
+ * image bytes are ever logged.
+ */
+import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import { generations, objects } from "../db/schema";
+import { sha256Hex } from "../lib/bytes";
+import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { completeGeneration, endGeneration, parseOptions, type GenerationRow, type ObjectRow } from "./generation";
+import type { Services } from "./index";
+
+/** What the pipeline needs from encrypted storage and image validation (worker/services/storage.ts, image.ts). */
+export interface PipelineStorage {
+  getObject(s: Services, userId: string, objectId: string): Promise<{ row: ObjectRow; bytes: Uint8Array } | null>;
+  putObject(
+    s: Services,
+    input: { id: string; userId: string; kind: "output"; contentType: string; bytes: Uint8Array; width: number; height: number; generationId: string },
+  ): Promise<ObjectRow>;
+  deleteObjects(s: Services, userId: string, ids: string[]): Promise<number>;
+  /** Treats the bytes as untrusted: magic bytes, dimensions, metadata stripped. */
+  validateImage(bytes: Uint8Array): Promise<ImageCheck> | ImageCheck;
+}
+
+export type ImageCheck = { ok: true; contentType: string; width: number; height: number; bytes: Uint8Array } | { ok: false; reason: string };
+
+export interface PipelineDeps {
+  provider: ImageProvider;
+  storage: PipelineStorage;
+}
+
+/** Seconds until the next status poll: 5, 10, 20, 40, then every 60. */
+export function pollDelaySeconds(attempt: number): number {
+  return Math.min(60, 5 * 2 ** Math.min(attempt, 4));
+}
+
+async function load(s: Services, id: string): Promise<GenerationRow | undefined> {
+  return s.db.select().from(generations).where(eq(generations.id, id)).get();
+}
+
+function log(event: string, fields: Record<string, string | number | boolean | null>): void {
+  console.log(JSON.stringify({ level: "info", event, ...fields }));
+}
+
+/** Best-effort provider cleanup: failures are logged, never fatal (the CDN lifecycle is the backstop). */
+async function forget(deps: PipelineDeps, requestId: string | null, alsoCancel: boolean): Promise<void> {
+  if (!requestId) return;
+  if (alsoCancel) {
+    try {
+      await deps.provider.cancel(requestId);
+    } catch (err) {
+      log("generation.cancel_failed", { requestId, error: err instanceof Error ? err.message : "unknown" });
+    }
+  }
+  try {
+    await deps.provider.deletePayloads(requestId);
+  } catch (err) {
+    log("generation.payload_delete_failed", { requestId, error: err instanceof Error ? err.message : "unknown" });
+  }
+}
+
+/** Fails an active generation (refund included) and tells the provider to drop it. */
+export async function failGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, code: FailureCode): Promise<boolean> {
+  const ended = await endGeneration(s, row.id, "failed", code);
+  if (ended) {
+    log("generation.failed", { generationId: row.id, code });
+    await forget(deps, row.providerRequestId, code === "timeout");
+  }
+  return ended;
+}
+
+// ------------------------------------------------------------------ submit
+
+export async function submitGeneration(s: Services, deps: PipelineDeps, generationId: string): Promise<void> {
+  const row = await load(s, generationId);
+  if (!row || row.status !== "queued" || row.providerRequestId) return;
+  if (s.now() > row.deadlineAt) {
+    await failGeneration(s, deps, row, "timeout");
+    return;
+  }
+  const [mother, father] = await Promise.all([
+    row.motherPhotoId ? deps.storage.getObject(s, row.userId, row.motherPhotoId) : null,
+    row.fatherPhotoId ? deps.storage.getObject(s, row.userId, row.fatherPhotoId) : null,
+  ]);
+  if (!mother || !father) {
+    await failGeneration(s, deps, row, "photo_missing");
+    return;
+  }
+  await s.db
+    .update(generations)
+    .set({ stage: "submitting", attempts: row.attempts + 1 })
+    .where(and(eq(generations.id, row.id), eq(generations.status, "queued"), isNull(generations.providerRequestId)));
+
+  let requestId: string;
+  try {
+    ({ requestId } = await deps.provider.submit({
+      generationId: row.id,
+      mother: { contentType: mother.row.contentType, bytes: mother.bytes },
+      father: { contentType: father.row.contentType, bytes: father.bytes },
+      options: parseOptions(row),
+    }));
+  } catch (err) {
+    if (err instanceof ProviderError && !err.transient) {
+      await failGeneration(s, deps, row, err.code);
+      return;
+    }
+    throw err;
+  }
+
+  const [recorded] = await s.db
+    .update(generations)
+    .set({ providerRequestId: requestId, status: "submitted", stage: "in_queue", submittedAt: s.now() })
+    .where(and(eq(generations.id, row.id), eq(generations.status, "queued"), isNull(generations.providerRequestId)))
+    .returning({ id: generations.id });
+  if (!recorded) {
+    // Canceled (and refunded) while the submit was in flight: drop it at Fal too.
+    await forget(deps, requestId, true);
+    return;
+  }
+  log("generation.submitted", { generationId: row.id, requestId });
+  await s.env.JOBS.send({ kind: "generation.poll", generationId: row.id, attempt: 0 }, { delaySeconds: pollDelaySeconds(0) });
+}
+
+// ------------------------------------------------------------------ poll
+
+export async function pollGeneration(s: Services, deps: PipelineDeps, generationId: string, attempt: number): Promise<void> {
+  const row = await load(s, generationId);
+  if (!row || row.status !== "submitted" || !row.providerRequestId) return;
+  if (s.now() > row.deadlineAt) {
+    await failGeneration(s, deps, row, "timeout");
+    return;
+  }
+  const next = () => s.env.JOBS.send({ kind: "generation.poll", generationId, attempt: attempt + 1 }, { delaySeconds: pollDelaySeconds(attempt + 1) });
+  try {
+    const status = await deps.provider.status(row.providerRequestId);
+    if (status.state === "completed") {
+      // "busy": another finalize holds the claim; poll again in case it gives up.
+      if ((await finalizeGeneration(s, deps, generationId, null)) !== "busy") return;
+      await next();
+      return;
+    }
+    await s.db
+      .update(generations)
+      .set({ stage: status.state, queuePosition: status.state === "in_queue" ? status.queuePosition : null })
+      .where(and(eq(generations.id, generationId), eq(generations.status, "submitted")));
+  } catch (err) {
+    if (err instanceof ProviderError && !err.transient) {
+      await failGeneration(s, deps, row, err.code);
+      return;
+    }
+    log("generation.poll_deferred", { generationId, attempt, error: err instanceof Error ? err.message : "unknown" });
+  }
+  await next();
+}
+
+// ------------------------------------------------------------------ finalize
+
+/** Deterministic output id: the same generation and index always map to the same object. */
+export async function outputObjectId(generationId: string, index: number): Promise<string> {
+  return `img_${(await sha256Hex(`output|${generationId}|${index}`)).slice(0, 32)}`;
+}
+
+export type FinalizeResult = "completed" | "failed" | "busy" | "noop";
+
+/**
+ * Downloads, validates and stores the outputs, then completes the generation.
+ * `outcome` comes from a verified webhook; null means ask the provider.
+ * A claim on the row (stage `finalizing`) lets only one caller store outputs
+ * at a time: a duplicate webhook or a racing poll gets "busy" and leaves it to
+ * the first. A transient error releases the claim and is rethrown (queue
+ * backoff or Fal's webhook redelivery retries); a crash that leaves the claim
+ * behind is ended by the deadline sweep.
+ */
+export async function finalizeGeneration(s: Services, deps: PipelineDeps, generationId: string, outcome: ProviderOutcome | null): Promise<FinalizeResult> {
+  const row = await load(s, generationId);
+  if (!row || row.status !== "submitted" || !row.providerRequestId) return "noop";
+  const result = outcome ?? (await deps.provider.result(row.providerRequestId));
+  if (!result.ok) {
+    log("generation.provider_failed", { generationId, code: result.code });
+    return (await failGeneration(s, deps, row, result.code)) ? "failed" : "noop";
+  }
+
+  const [claimed] = await s.db
+    .update(generations)
+    .set({ stage: "finalizing", queuePosition: null })
+    .where(and(eq(generations.id, generationId), eq(generations.status, "submitted"), ne(generations.stage, "finalizing")))
+    .returning({ id: generations.id });
+  if (!claimed) return "busy";
+
+  try {
+    return await storeOutputs(s, deps, row, result.images);
+  } catch (err) {
+    await s.db
+      .update(generations)
+      .set({ stage: "in_progress" })
+      .where(and(eq(generations.id, generationId), eq(generations.status, "submitted"), eq(generations.stage, "finalizing")));
+    throw err;
+  }
+}
+
+async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow, all: OutputImage[]): Promise<FinalizeResult> {
+  const generationId = row.id;
+  const images = all.slice(0, parseOptions(row).images);
+  const ids = await Promise.all(images.map((_, i) => outputObjectId(generationId, i)));
+  const stored = await storedOutputs(s, row.userId, ids);
+
+  const reject = async (code: FailureCode): Promise<FinalizeResult> => {
+    await deps.storage.deleteObjects(s, row.userId, ids);
+    return (await failGeneration(s, deps, row, code)) ? "failed" : "noop";
+  };
+
+  for (const [i, image] of images.entries()) {
+    const id = ids[i];
+    if (!id || stored.has(id)) continue;
+    let bytes: Uint8Array;
+    try {
+      bytes = await deps.provider.download(image.url);
+    } catch (err) {
+      if (err instanceof ProviderError && !err.transient) {
+        log("generation.output_refused", { generationId, index: i, error: err.message });
+        return reject("invalid_output");
+      }
+      throw err;
+    }
+    const check = await deps.storage.validateImage(bytes);
+    if (!check.ok) {
+      log("generation.invalid_output", { generationId, index: i, reason: check.reason });
+      return reject("invalid_output");
+    }
+    await deps.storage.putObject(s, {
+      id,
+      userId: row.userId,
+      kind: "output",
+      contentType: check.contentType,
+      bytes: check.bytes,
+      width: check.width,
+      height: check.height,
+      generationId,
+    });
+  }
+
+  const done = await completeGeneration(s, generationId, images.length);
+  if (!done) {
+    // Ended (canceled) while we were storing: keep nothing.
+    await deps.storage.deleteObjects(s, row.userId, ids);
+    return "noop";
+  }
+  log("generation.completed", { generationId, outputs: images.length });
+  await forget(deps, row.providerRequestId, false);
+  return "completed";
+}
+
+async function storedOutputs(s: Services, userId: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await s.db
+    .select({ id: objects.id })
+    .from(objects)
+    .where(and(eq(objects.userId, userId), inArray(objects.id, ids)))
+    .all();
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,0 +1,371 @@
+/**
+ * Generations (DESIGN.md §4): creation with idempotency and credits, the
+ * state machine's terminal transitions, and the read model the API serves.
+ *
+ * States: queued -> submitted -> completed | failed | canceled. Every
+ * transition is a conditional UPDATE on the current status, so redelivered
+ * messages, duplicate webhooks and a racing cancel can never move a
+ * generation twice; a failure or cancel commits its refund in the same D1
+ * batch, and the refund is unique per generation in the ledger, so credits
+ * are returned exactly once.
+ */
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { generations, ledger, objects, users } from "../db/schema";
+import { AppError } from "../errors";
+import { sha256Hex } from "../lib/bytes";
+import type { KeysetCursor } from "../lib/cursor";
+import { newId } from "../lib/ids";
+import type { RequestMeta } from "../lib/request-meta";
+import type { FailureCode, GenerationOptions } from "../providers/types";
+import { appendAudit, type AuditEvent } from "./audit";
+import { reserveStatement } from "./credits";
+import type { Services } from "./index";
+import { notFoundFor } from "./security-log";
+
+export type GenerationRow = typeof generations.$inferSelect;
+export type GenerationStatus = GenerationRow["status"];
+export type ObjectRow = typeof objects.$inferSelect;
+
+/** A job not finished by then is failed and refunded by the sweep. */
+export const GENERATION_DEADLINE_MS = 20 * 60 * 1000;
+const ACTIVE: GenerationStatus[] = ["queued", "submitted"];
+
+export interface CreateGenerationInput extends GenerationOptions {
+  motherPhotoId: string;
+  fatherPhotoId: string;
+}
+
+/** Shown to the user as is: say what happened and that nothing was charged. */
+export const FAILURE_MESSAGES: Record<FailureCode, string> = {
+  model_error: "The model could not create an image this time. Your credits were refunded; please try again.",
+  safety_refusal: "The model's safety filter declined these photos. Your credits were refunded; try other photos.",
+  invalid_output: "The model returned an image we could not accept. Your credits were refunded; please try again.",
+  timeout: "This took too long and was stopped. Your credits were refunded; please try again.",
+  input_rejected: "The model could not use these photos (it needs one clear, front-facing face in each). Your credits were refunded.",
+  photo_missing: "A parent photo was deleted before the generation started. Your credits were refunded.",
+  internal: "Something went wrong on our side. Your credits were refunded; please try again.",
+};
+
+export type Actor = AuditEvent["actor"];
+export const SYSTEM: Actor = { type: "system", id: null };
+
+// ------------------------------------------------------------------ create
+
+/** SHA-256 over the canonical request (fixed key order), to spot a reused Idempotency-Key. */
+export function requestHash(input: CreateGenerationInput): Promise<string> {
+  return sha256Hex(
+    JSON.stringify([input.motherPhotoId, input.fatherPhotoId, input.gender, input.ageGroup, input.resemblance, input.images]),
+  );
+}
+
+function optionsOf(input: CreateGenerationInput): GenerationOptions {
+  return { gender: input.gender, ageGroup: input.ageGroup, resemblance: input.resemblance, images: input.images };
+}
+
+export function parseOptions(row: Pick<GenerationRow, "options">): GenerationOptions {
+  return JSON.parse(row.options) as GenerationOptions;
+}
+
+async function byIdempotencyKey(s: Services, userId: string, key: string): Promise<GenerationRow | undefined> {
+  return s.db
+    .select()
+    .from(generations)
+    .where(and(eq(generations.userId, userId), eq(generations.idempotencyKey, key)))
+    .get();
+}
+
+function sameRequestOr422(row: GenerationRow, hash: string): GenerationRow {
+  if (row.requestHash !== hash) {
+    throw new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.");
+  }
+  return row;
+}
+
+/** Photos the user owns and that retention has not already scheduled away. */
+async function usablePhotos(s: Services, userId: string, ids: string[]): Promise<Set<string>> {
+  const rows = await s.db
+    .select({ id: objects.id })
+    .from(objects)
+    .where(
+      and(
+        eq(objects.userId, userId),
+        eq(objects.kind, "photo"),
+        inArray(objects.id, ids),
+        or(isNull(objects.expiresAt), gt(objects.expiresAt, s.now())),
+      ),
+    )
+    .all();
+  return new Set(rows.map((r) => r.id));
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const text = `${String(err)} ${err instanceof Error && err.cause ? String(err.cause) : ""}`;
+  return text.includes("UNIQUE");
+}
+
+/**
+ * Creates a generation, or returns the one this Idempotency-Key already made.
+ * The reservation and the row commit together in one D1 batch: if the
+ * balance is short the row is removed in the same transaction, and if a
+ * concurrent request with the same key won, the unique index rolls back this
+ * whole batch, reservation included. Only then is the submit job enqueued.
+ */
+export async function createGeneration(
+  s: Services,
+  p: { userId: string; actor: Actor; input: CreateGenerationInput; idempotencyKey: string; meta: RequestMeta },
+): Promise<{ row: GenerationRow; created: boolean }> {
+  const { userId, input } = p;
+  const hash = await requestHash(input);
+  const existing = await byIdempotencyKey(s, userId, p.idempotencyKey);
+  if (existing) return { row: sameRequestOr422(existing, hash), created: false };
+
+  if (input.motherPhotoId === input.fatherPhotoId) {
+    throw new AppError("validation_failed", "The mother and father photos must be two different photos.", {
+      errors: [{ field: "fatherPhotoId", message: "must differ from motherPhotoId" }],
+    });
+  }
+  const owned = await usablePhotos(s, userId, [input.motherPhotoId, input.fatherPhotoId]);
+  for (const id of [input.motherPhotoId, input.fatherPhotoId]) {
+    if (!owned.has(id)) throw await notFoundFor(s, { table: "objects", id, userId, meta: p.meta });
+  }
+
+  const id = newId("gen");
+  const now = s.now();
+  const cost = s.config.GENERATION_COST;
+  try {
+    await s.db.batch([
+      reserveStatement(s.db, userId, cost, id, now),
+      s.db.insert(generations).values({
+        id,
+        userId,
+        motherPhotoId: input.motherPhotoId,
+        fatherPhotoId: input.fatherPhotoId,
+        options: JSON.stringify(optionsOf(input)),
+        status: "queued",
+        stage: "queued",
+        model: s.config.FAL_MODEL,
+        cost,
+        idempotencyKey: p.idempotencyKey,
+        requestHash: hash,
+        createdAt: now,
+        deadlineAt: now + GENERATION_DEADLINE_MS,
+      }),
+      // No reservation (balance short): take the row back in the same transaction.
+      s.db
+        .delete(generations)
+        .where(
+          and(
+            eq(generations.id, id),
+            sql`NOT EXISTS (SELECT 1 FROM ${ledger} WHERE ${ledger.reason} = 'reserve' AND ${ledger.reference} = ${id})`,
+          ),
+        ),
+    ]);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+  }
+
+  const row = await s.db.select().from(generations).where(eq(generations.id, id)).get();
+  if (!row) {
+    const winner = await byIdempotencyKey(s, userId, p.idempotencyKey);
+    if (winner) return { row: sameRequestOr422(winner, hash), created: false };
+    throw new AppError("insufficient_credits", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
+  }
+
+  await appendAudit(
+    s.db,
+    {
+      userId,
+      actor: p.actor,
+      action: "generation.created",
+      target: { type: "generation", id },
+      detail: { cost, images: input.images },
+      meta: p.meta,
+    },
+    now,
+  );
+
+  try {
+    await s.env.JOBS.send({ kind: "generation.submit", generationId: id });
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", event: "generation.enqueue_failed", generationId: id, error: String(err) }));
+    await endGeneration(s, id, "failed", "internal");
+    throw new AppError("upstream_unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
+  }
+  return { row, created: true };
+}
+
+// ------------------------------------------------------------------ transitions
+
+/**
+ * Ends an active generation as failed or canceled and refunds it, atomically.
+ * Returns false if it was not active any more (someone else ended it first).
+ */
+export async function endGeneration(
+  s: Services,
+  id: string,
+  to: "failed" | "canceled",
+  code: FailureCode | null,
+  actor: Actor = SYSTEM,
+): Promise<boolean> {
+  const now = s.now();
+  const [ended] = await s.db.batch([
+    s.db
+      .update(generations)
+      .set({
+        status: to,
+        stage: to,
+        errorCode: to === "failed" ? code : null,
+        errorMessage: to === "failed" && code ? FAILURE_MESSAGES[code] : null,
+        queuePosition: null,
+        completedAt: now,
+      })
+      .where(and(eq(generations.id, id), inArray(generations.status, ACTIVE)))
+      .returning(),
+    // Same statement as credits.refundReservation, made conditional on the
+    // generation having ended so both commit or neither does.
+    s.db.run(sql`
+      INSERT OR IGNORE INTO ledger (id, user_id, delta, reason, reference, created_at)
+      SELECT ${newId("led")}, user_id, -delta, 'refund', reference, ${now}
+      FROM ledger WHERE reason = 'reserve' AND reference = ${id}
+        AND EXISTS (SELECT 1 FROM generations WHERE id = ${id} AND status IN ('failed', 'canceled'))`),
+  ]);
+  const row = ended[0];
+  if (!row) return false;
+  await appendAudit(
+    s.db,
+    {
+      userId: row.userId,
+      actor,
+      action: to === "failed" ? "generation.failed" : "generation.canceled",
+      target: { type: "generation", id },
+      detail: { reason: code ?? to, refunded: row.cost },
+    },
+    now,
+  );
+  await onGenerationFinished(s, row, now);
+  return true;
+}
+
+/** Marks a submitted generation completed; false if it was ended meanwhile. */
+export async function completeGeneration(s: Services, id: string, outputs: number): Promise<GenerationRow | null> {
+  const now = s.now();
+  const [row] = await s.db
+    .update(generations)
+    .set({ status: "completed", stage: "completed", queuePosition: null, completedAt: now })
+    .where(and(eq(generations.id, id), eq(generations.status, "submitted")))
+    .returning();
+  if (!row) return null;
+  await appendAudit(
+    s.db,
+    { userId: row.userId, actor: SYSTEM, action: "generation.completed", target: { type: "generation", id }, detail: { outputs } },
+    now,
+  );
+  await onGenerationFinished(s, row, now);
+  return row;
+}
+
+/**
+ * Retention hook (DESIGN.md §7): once a generation has finished, its parent
+ * photos expire `keepPhotosDays` after now (0: at once; the retention sweep
+ * deletes expired objects). A photo that another unfinished generation still
+ * needs is left alone; that generation's own finish sets it.
+ */
+export async function onGenerationFinished(s: Services, row: GenerationRow, finishedAt: number): Promise<void> {
+  const photoIds = [row.motherPhotoId, row.fatherPhotoId].filter((x): x is string => Boolean(x));
+  if (photoIds.length === 0) return;
+  const user = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, row.userId)).get();
+  const keepDays = user?.keep ?? 0;
+  const busy = await s.db
+    .select({ m: generations.motherPhotoId, f: generations.fatherPhotoId })
+    .from(generations)
+    .where(
+      and(
+        eq(generations.userId, row.userId),
+        inArray(generations.status, ACTIVE),
+        ne(generations.id, row.id),
+        or(inArray(generations.motherPhotoId, photoIds), inArray(generations.fatherPhotoId, photoIds)),
+      ),
+    )
+    .all();
+  const inUse = new Set(busy.flatMap((b) => [b.m, b.f]));
+  const expire = photoIds.filter((id) => !inUse.has(id));
+  if (expire.length === 0) return;
+  await s.db
+    .update(objects)
+    .set({ expiresAt: finishedAt + keepDays * 86_400_000 })
+    .where(and(eq(objects.userId, row.userId), eq(objects.kind, "photo"), inArray(objects.id, expire)));
+}
+
+// ------------------------------------------------------------------ reads
+
+export async function getGenerationRow(s: Services, userId: string, id: string): Promise<GenerationRow | undefined> {
+  return s.db
+    .select()
+    .from(generations)
+    .where(and(eq(generations.id, id), eq(generations.userId, userId)))
+    .get();
+}
+
+export async function outputsOf(s: Services, userId: string, generationIds: string[]): Promise<ObjectRow[]> {
+  if (generationIds.length === 0) return [];
+  return s.db
+    .select()
+    .from(objects)
+    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, generationIds)))
+    .orderBy(objects.id)
+    .all();
+}
+
+/** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */
+export async function listGenerationRows(s: Services, userId: string, limit: number, after: KeysetCursor | undefined): Promise<GenerationRow[]> {
+  const owner = eq(generations.userId, userId);
+  return s.db
+    .select()
+    .from(generations)
+    .where(
+      after
+        ? and(owner, or(lt(generations.createdAt, after.createdAt), and(eq(generations.createdAt, after.createdAt), lt(generations.id, after.id))))
+        : owner,
+    )
+    .orderBy(desc(generations.createdAt), desc(generations.id))
+    .limit(limit)
+    .all();
+}
+
+export interface Progress {
+  /** 0..100, an estimate for a progress bar. */
+  percent: number;
+  stage: string;
+  /** Jobs ahead of ours at the provider, when it says. */
+  queuePosition: number | null;
+  elapsedSeconds: number;
+}
+
+/** Rough stage-based progress: the provider reports a queue position, not a percentage. */
+export function progressOf(row: GenerationRow, now: number): Progress {
+  const end = row.completedAt ?? now;
+  const elapsedSeconds = Math.max(0, Math.round((end - row.createdAt) / 1000));
+  let percent: number;
+  switch (row.stage) {
+    case "queued":
+      percent = 5;
+      break;
+    case "submitting":
+      percent = 10;
+      break;
+    case "in_queue":
+      percent = row.queuePosition !== null ? Math.max(15, 35 - Math.min(row.queuePosition, 20)) : 25;
+      break;
+    case "in_progress": {
+      const running = row.submittedAt ? (now - row.submittedAt) / 1000 : 0;
+      percent = Math.min(85, 40 + Math.round(running * 1.5));
+      break;
+    }
+    case "finalizing":
+      percent = 90;
+      break;
+    default:
+      percent = 100;
+  }
+  return { percent, stage: row.stage, queuePosition: row.queuePosition, elapsedSeconds };
+}
