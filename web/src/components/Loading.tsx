@@ -1,0 +1,9 @@
+/** A polite live region, so screen readers hear that something is loading. */
+export function Loading({ label }: { label: string }) {
+  return (
+    <p role="status" className="loading">
+      <span className="spinner" aria-hidden="true" />
+      {label}…
+    </p>
+  );
+}

@@ -1,0 +1,30 @@
+/**
+ * One auth interface for the app, whichever provider is behind it: Clerk's
+ * React SDK when a publishable key is configured, else the local development
+ * provider. Pages use useAuth() and useApi(), never a provider directly.
+ */
+import { createContext, useContext, type ComponentType } from "react";
+
+export type AuthStatus = "loading" | "signed-out" | "signed-in";
+
+export interface Auth {
+  provider: "local" | "clerk";
+  status: AuthStatus;
+  /** Who is signed in, for display (local user name or Clerk email). */
+  displayName: string | null;
+  /** A fresh session token, or null when signed out. */
+  getToken: () => Promise<string | null>;
+  signOut: () => Promise<void>;
+  /** The API said 401 to our token: drop the session. */
+  onUnauthorized: () => void;
+  /** The provider's sign-in UI. */
+  SignInPanel: ComponentType;
+}
+
+export const AuthContext = createContext<Auth | null>(null);
+
+export function useAuth(): Auth {
+  const auth = useContext(AuthContext);
+  if (!auth) throw new Error("useAuth() outside <AuthBoundary>");
+  return auth;
+}

@@ -1,0 +1,45 @@
+/**
+ * The API's errors are RFC 9457 problem details with a stable `code` and the
+ * request id (worker/errors.ts). ApiError carries them to the UI.
+ */
+import type { components } from "./schema";
+
+export type Problem = components["schemas"]["Problem"];
+
+function isProblem(value: unknown): value is Problem {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v["code"] === "string" && typeof v["status"] === "number" && typeof v["title"] === "string";
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly requestId: string | null;
+  readonly fields: { field: string; message: string }[];
+
+  constructor(status: number, body: unknown) {
+    const problem = isProblem(body) ? body : null;
+    super(problem ? (problem.detail ?? problem.title) : `The server answered ${status}.`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = problem?.code ?? (status >= 500 ? "internal" : "bad_request");
+    this.requestId = problem?.requestId ?? null;
+    this.fields = problem?.errors ?? [];
+  }
+}
+
+/** Returns the data of an openapi-fetch result, or throws ApiError. */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.error !== undefined || result.data === undefined) throw new ApiError(result.response.status, result.error);
+  return result.data;
+}
+
+/** A message for people, with the request id to quote when something broke on our side. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    return error.status >= 500 && error.requestId ? `${error.message} (request id ${error.requestId})` : error.message;
+  }
+  if (error instanceof TypeError) return "Could not reach BabyPic. Check your connection and try again.";
+  return "Something went wrong. Please try again.";
+}

@@ -1,0 +1,44 @@
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { Loading } from "../../components/Loading";
+import { PageHeading } from "../../components/PageHeading";
+import { useMe } from "../../features/account/useMe";
+import { describeError } from "../../lib/api/problem";
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
+
+export default function Dashboard() {
+  const me = useMe();
+  return (
+    <>
+      <PageHeading title="Your account" />
+      {me.isPending && <Loading label="Loading your account" />}
+      {me.isError && <ErrorNotice title="Could not load your account" message={describeError(me.error)} onRetry={() => void me.refetch()} />}
+      {me.data && (
+        <section aria-labelledby="account-facts" className="card">
+          <h2 id="account-facts">Account</h2>
+          <dl className="facts">
+            <div>
+              <dt>Credits</dt>
+              <dd data-testid="credits" className="big-number">
+                {me.data.credits}
+              </dd>
+            </div>
+            <div>
+              <dt>Account id</dt>
+              <dd>
+                <code data-testid="account-id">{me.data.id}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>Member since</dt>
+              <dd>{dateFormat.format(new Date(me.data.createdAt))}</dd>
+            </div>
+          </dl>
+          <p className="muted">
+            Your account id is random and internal: it is not your sign-in identity. One credit makes one generation.
+          </p>
+        </section>
+      )}
+    </>
+  );
+}
