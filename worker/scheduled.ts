@@ -1,6 +1,7 @@
 /** Cron entry: runs every retention and recovery sweep (DESIGN.md §4, §6, §7). */
 import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
+import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepGenerations } from "./services/generation-jobs";
 
 export type Sweep = (s: Services) => Promise<void>;
@@ -12,6 +13,7 @@ const sweeps: { name: string; run: Sweep }[] = [
       await sweepGenerations(s);
     },
   },
+  ...DATA_RIGHTS_SWEEPS,
 ];
 
 /** Runs every sweep; one failing sweep does not stop the others. */

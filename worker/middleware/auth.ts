@@ -12,6 +12,7 @@ import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { appendAudit } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
+import { isBeingDeleted } from "../services/tombstones";
 import { ensureUser } from "../services/users";
 
 export interface AuthOptions {
@@ -43,6 +44,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (opts.sessionOnly) return fail("api-key-on-session-route");
       const result = await authenticateApiKey(s.db, token, s.now());
       if (!result.ok) return fail(result.reason);
+      if (await isBeingDeleted(s, { userId: result.auth.userId })) return fail("account-being-deleted");
       auth = result.auth;
       auth.isAdmin = false;
       await appendAudit(
@@ -59,6 +61,8 @@ export function requireAuth(opts: AuthOptions = {}) {
     } else {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
+      // A session issued before the account was deleted must not act on it (or recreate it) mid-deletion.
+      if (await isBeingDeleted(s, { externalId: result.subject })) return fail("account-being-deleted");
       const { user, created } = await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());

@@ -5,6 +5,7 @@
  */
 import type { Bindings } from "../env";
 import { createServices, type Services } from "../services";
+import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
@@ -13,6 +14,7 @@ export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: n
 /** Each job kind and the service function that runs it. */
 const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
   ...generationHandlers(),
+  ...dataRightsHandlers(),
 };
 
 export function backoffSeconds(attempts: number): number {

@@ -14,21 +14,12 @@ import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { auditActor } from "../services/audit";
-import { deleteAccount, deleteExport, type DeletionReceipt } from "../services/deletion";
+import { deleteAccount, deleteExport } from "../services/deletion";
 import { requestExport, type ExportRow } from "../services/export";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl } from "../services/signed-links";
-
-export const ReceiptSchema = z
-  .object({
-    id: z.string().openapi({ example: "rcp_0f3c5e7a9b1d2f4a6c8e0a2b4d6f8a1c" }),
-    kind: z.enum(["photo", "generation", "account", "export"]),
-    subjectHash: z.string().openapi({ description: "SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else." }),
-    counts: z.record(z.string(), z.number().int()).openapi({ example: { generations: 1, outputs: 2, exports: 0 } }),
-    deletedAt: z.string().openapi({ example: "2026-11-27T06:00:00.000Z" }),
-  })
-  .openapi("DeletionReceipt");
 
 const ExportSchema = z
   .object({
@@ -67,10 +58,6 @@ const AccountDeleted = z
   .openapi("AccountDeleted");
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function serializeReceipt(r: DeletionReceipt): z.infer<typeof ReceiptSchema> {
-  return { id: r.id, kind: r.kind, subjectHash: r.subjectHash, counts: r.counts, deletedAt: r.deletedAt };
-}
 
 function serializeExport(row: ExportRow, download: { url: string; expiresAt: string } | null): z.infer<typeof ExportSchema> {
   return {

@@ -19,6 +19,7 @@ import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } 
 import { appendAudit, auditActor } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
 import { deletePhoto } from "../services/deletion";
+import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { putObject, type ObjectRow } from "../services/storage";
@@ -370,7 +371,7 @@ export const photoRoutes = createRouter()
       middleware: [write, rateLimit("write")] as const,
       request: { params: PhotoParams },
       responses: {
-        204: { description: "Deleted" },
+        200: { description: "Deleted; the deletion receipt", content: { "application/json": { schema: ReceiptSchema } } },
         ...badRequest,
         ...authErrors,
         ...notFound,
@@ -383,6 +384,6 @@ export const photoRoutes = createRouter()
       const meta = requestMeta(c.req.raw, c.get("requestId"));
       const receipt = await deletePhoto(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
       if (!receipt) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
-      return c.body(null, 204);
+      return c.json(serializeReceipt(receipt), 200);
     },
   );

@@ -31,9 +31,13 @@ import { sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
-import { refundReservation } from "./credits";
+import { endGeneration } from "./generation";
+import { pipelineDeps } from "./generation-jobs";
 import type { Services } from "./index";
 import { createMailer } from "./mailer";
+import { isBeingDeleted } from "./tombstones";
+
+export { isBeingDeleted };
 import { deleteObjects, shredUserKey, userPrefixes } from "./storage";
 
 export type ReceiptKind = (typeof deletionReceipts.$inferSelect)["kind"];
@@ -141,17 +145,28 @@ export async function deletePhoto(s: Services, who: Actor, photoId: string): Pro
 
 /**
  * Deletes one generation and its generated images; null if the caller owns
- * no such generation. One still queued or running is refunded (the ledger
- * refund is unique per generation, so a racing failure cannot refund twice).
- * Parent photos follow their own retention rule and stay listed under /v1/photos.
+ * no such generation. One still queued or running is first canceled through
+ * the pipeline (refund and parent-photo retention in one step, unique per
+ * generation so a racing failure cannot refund twice) and the model provider
+ * is asked to drop it. Parent photos follow their own retention rule and stay
+ * listed under /v1/photos until then.
  */
 export async function deleteGeneration(s: Services, who: Actor, generationId: string): Promise<DeletionReceipt | null> {
   const gen = await s.db
-    .select({ id: generations.id, status: generations.status, createdAt: generations.createdAt })
+    .select({ id: generations.id, status: generations.status, createdAt: generations.createdAt, providerRequestId: generations.providerRequestId })
     .from(generations)
     .where(and(eq(generations.id, generationId), eq(generations.userId, who.userId)))
     .get();
   if (!gen) return null;
+  let refunded = false;
+  if (gen.status === "queued" || gen.status === "submitted") {
+    refunded = await endGeneration(s, gen.id, "canceled", null, who.actor);
+    if (gen.providerRequestId) {
+      const { provider } = pipelineDeps(s);
+      await provider.cancel(gen.providerRequestId).catch(() => undefined);
+      await provider.deletePayloads(gen.providerRequestId).catch(() => undefined);
+    }
+  }
   const outputs = await s.db
     .select({ id: objects.id })
     .from(objects)
@@ -165,7 +180,6 @@ export async function deleteGeneration(s: Services, who: Actor, generationId: st
       outputs.map((o) => o.id),
     );
   }
-  const refunded = gen.status === "queued" || gen.status === "submitted" ? await refundReservation(s.db, gen.id, s.now()) : false;
   await s.db.delete(generations).where(and(eq(generations.id, gen.id), eq(generations.userId, who.userId)));
   const receipt = await storeReceipt(s, "generation", gen.id, { generations: 1, outputs: outputs.length, exports: exportsRemoved });
   await appendAudit(
@@ -240,21 +254,6 @@ async function accountCounts(s: Services, userId: string): Promise<Record<string
   const kinds = await s.db.select({ kind: objects.kind, n: count() }).from(objects).where(eq(objects.userId, userId)).groupBy(objects.kind).all();
   for (const k of kinds) counts[`${k.kind}s`] = k.n;
   return counts;
-}
-
-/** True while an account deletion is in progress for this user or identity; auth refuses them. */
-export async function isBeingDeleted(s: Pick<Services, "db">, who: { userId?: string; externalId?: string }): Promise<boolean> {
-  const conds = [
-    ...(who.userId ? [eq(tombstones.userId, who.userId)] : []),
-    ...(who.externalId ? [eq(tombstones.externalId, who.externalId)] : []),
-  ];
-  if (conds.length === 0) return false;
-  const row = await s.db
-    .select({ u: tombstones.userId })
-    .from(tombstones)
-    .where(conds.length === 1 ? conds[0] : or(...conds))
-    .get();
-  return row !== undefined;
 }
 
 /**

@@ -13,7 +13,7 @@
  * submitted generation still needs it.
  */
 import { and, eq, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
-import { exportsTable, generations, objects, securityLog, users } from "../db/schema";
+import { exportsTable, generations, objects, securityLog, tombstones, users } from "../db/schema";
 import { DAY, RETENTION } from "../lib/privacy-facts";
 import { appendAudit } from "./audit";
 import type { Services } from "./index";
@@ -58,18 +58,21 @@ async function removeByOwner(s: Services, rows: readonly Candidate[], rule: stri
   return n;
 }
 
-/** Parent photos past their time: explicit `expires_at`, or consumed + keepPhotosDays. */
+/**
+ * Photos past their time: an explicit `expires_at` (set at upload for unused
+ * uploads, and by the finish hook for parent photos), or, without one, a
+ * finished generation's photo past finish + keepPhotosDays.
+ */
 export async function sweepParentPhotos(s: Services): Promise<number> {
   const now = s.now();
-  const notNeeded = sql`NOT ${usedBy(ACTIVE)}`;
   const rows = await s.db
-    .select({ id: objects.id, userId: objects.userId })
+    .select({ id: objects.id, userId: objects.userId, used: sql<number>`${usedBy(ANY)}` })
     .from(objects)
     .innerJoin(users, eq(users.id, objects.userId))
     .where(
       and(
         eq(objects.kind, "photo"),
-        notNeeded,
+        sql`NOT ${usedBy(ACTIVE)}`,
         or(
           and(isNotNull(objects.expiresAt), lte(objects.expiresAt, now)),
           and(isNull(objects.expiresAt), usedBy(FINISHED), sql`${lastCompletion} + ${users.keepPhotosDays} * ${DAY} <= ${now}`),
@@ -78,7 +81,9 @@ export async function sweepParentPhotos(s: Services): Promise<number> {
     )
     .limit(SWEEP_BATCH)
     .all();
-  return removeByOwner(s, rows, "parent-photos", "photo");
+  const parents = rows.filter((r) => Boolean(r.used));
+  const unused = rows.filter((r) => !r.used);
+  return (await removeByOwner(s, parents, "parent-photos", "photo")) + (await removeByOwner(s, unused, "abandoned-uploads", "photo"));
 }
 
 /** Uploads never used by any generation, older than 24 hours. */
@@ -135,16 +140,26 @@ export async function sweepExpiredExports(s: Services): Promise<number> {
   return rows.length + strays.length;
 }
 
-/** Generated images whose generation row is gone (finalize racing a delete). */
-export async function sweepOrphanOutputs(s: Services): Promise<number> {
+/**
+ * Objects nobody should hold any more: generated images whose generation row
+ * is gone (finalize racing a delete), and anything whose account is gone with
+ * no deletion in progress (a write racing an account deletion).
+ */
+export async function sweepOrphans(s: Services): Promise<number> {
   const rows = await s.db
     .select({ id: objects.id, userId: objects.userId })
     .from(objects)
     .where(
-      and(
-        eq(objects.kind, "output"),
-        isNotNull(objects.generationId),
-        sql`NOT EXISTS (SELECT 1 FROM ${generations} WHERE ${generations.id} = ${objects.generationId} AND ${generations.userId} = ${objects.userId})`,
+      or(
+        and(
+          eq(objects.kind, "output"),
+          isNotNull(objects.generationId),
+          sql`NOT EXISTS (SELECT 1 FROM ${generations} WHERE ${generations.id} = ${objects.generationId} AND ${generations.userId} = ${objects.userId})`,
+        ),
+        and(
+          sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${objects.userId})`,
+          sql`NOT EXISTS (SELECT 1 FROM ${tombstones} WHERE ${tombstones.userId} = ${objects.userId})`,
+        ),
       ),
     )
     .limit(SWEEP_BATCH)
@@ -192,6 +207,6 @@ export const RETENTION_SWEEPS = [
   { name: "retention.parent-photos", run: sweepParentPhotos },
   { name: "retention.abandoned-uploads", run: sweepAbandonedUploads },
   { name: "retention.exports", run: sweepExpiredExports },
-  { name: "retention.orphan-outputs", run: sweepOrphanOutputs },
+  { name: "retention.orphans", run: sweepOrphans },
   { name: "retention.logs", run: sweepLogs },
 ] as const;

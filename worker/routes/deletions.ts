@@ -1,0 +1,55 @@
+/**
+ * `DELETE /v1/generations/{id}`: erasure of one generation (GDPR Art. 17).
+ * Its own small router so the pipeline's routes file stays the pipeline's;
+ * the photo counterpart is `DELETE /v1/photos/{id}` in routes/photos.ts, and
+ * both go through services/deletion.ts and answer with a deletion receipt.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requestMeta } from "../lib/request-meta";
+import { createRouter } from "../lib/router";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
+import { auditActor } from "../services/audit";
+import { deleteGeneration } from "../services/deletion";
+import { notFoundFor } from "../services/security-log";
+import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
+
+const GenerationParams = z.object({
+  id: z
+    .string()
+    .regex(/^gen_[0-9a-f]{32}$/, "must be a generation id (gen_...)")
+    .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" }),
+});
+
+export const deletionRoutes = createRouter().openapi(
+  createRoute({
+    method: "delete",
+    path: "/generations/{id}",
+    tags: ["generations"],
+    operationId: "deleteGeneration",
+    summary: "Delete a generation and its images",
+    description:
+      "Removes the generated images, the generation and any export holding them; links to them stop working at once. A generation still " +
+      "running is canceled and refunded first. Returns a deletion receipt (counts and time; ids only as hashes). Parent photos keep their " +
+      "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
+    security: bearerSecurity,
+    middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+    request: { params: GenerationParams },
+    responses: {
+      200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
+      ...badRequest,
+      ...authErrors,
+      ...notFound,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    const { id } = c.req.valid("param");
+    const meta = requestMeta(c.req.raw, c.get("requestId"));
+    const receipt = await deleteGeneration(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
+    if (!receipt) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
+    return c.json(serializeReceipt(receipt), 200);
+  },
+);
