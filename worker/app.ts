@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { loadConfig, ConfigError, type AppEnv } from "./env";
 import { AppError, problemResponse } from "./errors";
+import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
 import { rateLimit } from "./middleware/rate-limit";
 import { services } from "./middleware/services";
@@ -37,26 +38,14 @@ export const API_INFO = {
   version: "1.0.0",
   description:
     "Privacy-first AI baby generator. Authenticate with a Clerk session token or an API key (`Authorization: Bearer bp_...`). " +
-    "Errors are RFC 9457 problem details with a stable `code`.",
+    "Errors are RFC 9457 problem details with a stable `code`. Integrator guide: docs/api.md; browsable reference: /v1/docs.",
+  license: { name: "Proprietary" },
 };
 
 /** The OpenAPI document's top level; the paths come from the mounted routes. */
 export function documentConfig(serverUrl: string) {
   return { openapi: "3.1.0", info: API_INFO, servers: [{ url: serverUrl, description: "This deployment" }] };
 }
-
-/** Routes without a credential, limited per client IP (webhooks, public reads, signed file links). */
-const PER_IP_PATHS = [
-  "/v1/health",
-  "/v1/openapi.json",
-  "/v1/docs",
-  "/v1/keys/upload",
-  "/v1/privacy",
-  "/v1/files/*",
-  "/v1/billing/packs",
-  "/v1/webhooks/*",
-  "/v1/dev/*",
-];
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -101,7 +90,7 @@ export function createApp() {
     })(c, next);
   });
   app.use("*", services);
-  for (const path of PER_IP_PATHS) app.use(path, rateLimit("ip"));
+  for (const path of PUBLIC_PATHS) app.use(path, rateLimit("ip"));
 
   app.route("/v1", healthRoutes);
   app.route("/v1", meRoutes);
@@ -126,14 +115,14 @@ export function createApp() {
   app.route("/v1", generationRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
-  app.route("/v1", docsRoutes((c) => app.getOpenAPI31Document(documentConfig(c.get("services").config.PUBLIC_API_URL))));
+  app.route("/v1", docsRoutes((c) => buildDocument(app, documentConfig(c.get("services").config.PUBLIC_API_URL))));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
     description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
   });
-  app.doc31("/v1/openapi.json", (c) => documentConfig(c.get("services").config.PUBLIC_API_URL));
+  app.get("/v1/openapi.json", (c) => c.json(buildDocument(app, documentConfig(c.get("services").config.PUBLIC_API_URL))));
 
   app.notFound((c) => problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
 

@@ -5,14 +5,14 @@
  * stylesheet through a per-response nonce (CSP Level 3 §6.7.3.1), everything
  * else stays `'none'` like the rest of the API.
  */
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { base64UrlEncode } from "../lib/bytes";
+import type { OpenAPIDocument } from "../lib/openapi";
 import { createRouter } from "../lib/router";
 import { problem } from "../schemas/common";
 
-type OpenAPIDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
 
 const METHODS = ["get", "post", "put", "patch", "delete", "head", "options"] as const;
 
