@@ -22,7 +22,12 @@ export function clerkFrontendApiFromKey(publishableKey: string | undefined): str
   if (!publishableKey) return undefined;
   const m = /^pk_(?:test|live)_([A-Za-z0-9+/=_-]+)$/.exec(publishableKey.trim());
   if (!m?.[1]) throw new Error("VITE_CLERK_PUBLISHABLE_KEY is not a Clerk publishable key (pk_test_... or pk_live_...)");
-  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  let decoded: string;
+  try {
+    decoded = atob(m[1].replace(/-/g, "+").replace(/_/g, "/"));
+  } catch {
+    throw new Error("VITE_CLERK_PUBLISHABLE_KEY is not valid base64 after its prefix");
+  }
   const host = decoded.endsWith("$") ? decoded.slice(0, -1) : decoded;
   if (!/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(host)) throw new Error("VITE_CLERK_PUBLISHABLE_KEY does not encode a Frontend API host");
   return host;

@@ -8,7 +8,9 @@ import { parseEnv } from "node:util";
 import { makeSecrets } from "../../test/keys.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const DEV_VARS = fileURLToPath(new URL("../../.dev.vars", import.meta.url));
+// BABYPIC_DEV_VARS points setup/token at another file (their tests use it);
+// wrangler itself always reads .dev.vars at the project root.
+export const DEV_VARS = process.env.BABYPIC_DEV_VARS ?? fileURLToPath(new URL("../../.dev.vars", import.meta.url));
 
 /** The secrets this file holds; CLERK_JWT_KEY and LOCAL_IDP_PRIVATE_KEY are one key pair. */
 const PAIR = ["CLERK_JWT_KEY", "LOCAL_IDP_PRIVATE_KEY"];
