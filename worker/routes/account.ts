@@ -123,13 +123,14 @@ export function describeAuditEntry(row: AuditRow, detail: Record<string, unknown
     const refused = detail?.["allowed"] === false ? " (refused: you had not granted access)" : "";
     return `Support viewed ${viewed}${refused} because: ${reason ?? "no reason recorded"}`;
   }
+  if (row.action === "api_key.used") return `Your API key ${row.actorId ?? ""} called ${row.targetId ?? "the API"}`;
   const who =
     row.actorType === "support"
       ? "Support"
       : row.actorType === "system"
         ? "BabyPic"
         : row.actorType === "api_key"
-          ? `API key ${row.actorId ?? ""}`.trim()
+          ? `Your API key ${row.actorId ?? ""}`
           : row.actorId === null
             ? "Someone with a private link"
             : "You";
