@@ -39,7 +39,7 @@ export const API_INFO = {
   description:
     "Privacy-first AI baby generator. Authenticate with a Clerk session token or an API key (`Authorization: Bearer bp_...`). " +
     "Errors are RFC 9457 problem details with a stable `code`. Integrator guide: docs/api.md; browsable reference: /v1/docs.",
-  license: { name: "Proprietary" },
+  license: { name: "Proprietary", identifier: "LicenseRef-BabyPic-Proprietary" },
 };
 
 /** The OpenAPI document's top level; the paths come from the mounted routes. */

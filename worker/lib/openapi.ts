@@ -7,6 +7,9 @@
  *   removes the requirement) and documented with their 429.
  * - Every operation gets a stable operationId (derived from method and path
  *   when the route does not name one), so generated clients have names.
+ * - A JSON body or answer whose route gives no example gets one synthesised
+ *   from its schema (first enum value, formats, property examples), as
+ *   browsable renderers do; hand-written examples always win.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
@@ -49,6 +52,70 @@ const rateLimited = {
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 };
 
+type SchemaLike = Record<string, unknown>;
+const isSchema = (v: unknown): v is SchemaLike => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const FORMAT_EXAMPLES: Record<string, string> = {
+  "date-time": "2026-11-27T06:00:00.000Z",
+  date: "2026-11-27",
+  uri: "https://api.babypic.app/v1/files/img_0f9e8d7c6b5a49382716f5e4d3c2b1a0?exp=1795766400&sig=...",
+  url: "https://api.babypic.app/v1/files/img_0f9e8d7c6b5a49382716f5e4d3c2b1a0?exp=1795766400&sig=...",
+  email: "parent@example.com",
+  uuid: "7f1b6a1e-3c2d-4b8a-9e0f-1a2b3c4d5e6f",
+};
+
+/** A value that satisfies `schema` (best effort), for documentation only. */
+export function exampleFor(schema: unknown, components: Record<string, unknown>, depth = 0): unknown {
+  if (!isSchema(schema) || depth > 8) return null;
+  if (typeof schema["$ref"] === "string") return exampleFor(components[schema["$ref"].split("/").pop() ?? ""], components, depth + 1);
+  if (schema["example"] !== undefined) return schema["example"];
+  if (Array.isArray(schema["examples"]) && schema["examples"].length) return schema["examples"][0];
+  if (schema["const"] !== undefined) return schema["const"];
+  if (Array.isArray(schema["enum"]) && schema["enum"].length) return schema["enum"][0];
+  if (schema["default"] !== undefined) return schema["default"];
+  for (const key of ["oneOf", "anyOf", "allOf"] as const) {
+    const list = schema[key];
+    if (Array.isArray(list) && list.length) {
+      if (key !== "allOf") return exampleFor(list.find((s) => !(isSchema(s) && s["type"] === "null")) ?? list[0], components, depth + 1);
+      return Object.assign({}, ...list.map((s) => exampleFor(s, components, depth + 1)).filter(isSchema));
+    }
+  }
+  const types = Array.isArray(schema["type"]) ? schema["type"] : [schema["type"]];
+  const type = types.find((t) => t !== "null") ?? types[0];
+  switch (type) {
+    case "string":
+      return (typeof schema["format"] === "string" && FORMAT_EXAMPLES[schema["format"]]) || "string";
+    case "integer":
+    case "number":
+      return typeof schema["minimum"] === "number" ? schema["minimum"] : 1;
+    case "boolean":
+      return true;
+    case "null":
+      return null;
+    case "array":
+      return [exampleFor(schema["items"], components, depth + 1)];
+    default: {
+      const props = isSchema(schema["properties"]) ? schema["properties"] : {};
+      return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, exampleFor(v, components, depth + 1)]));
+    }
+  }
+}
+
+function hasOwnExample(media: SchemaLike, components: Record<string, unknown>): boolean {
+  if (media["example"] !== undefined || media["examples"] !== undefined) return true;
+  let schema = media["schema"];
+  if (isSchema(schema) && typeof schema["$ref"] === "string") schema = components[schema["$ref"].split("/").pop() ?? ""];
+  return isSchema(schema) && (schema["example"] !== undefined || schema["examples"] !== undefined);
+}
+
+function fillExamples(content: unknown, components: Record<string, unknown>): void {
+  if (!isSchema(content)) return;
+  const media = content["application/json"];
+  if (isSchema(media) && media["schema"] !== undefined && !hasOwnExample(media, components)) {
+    media["example"] = exampleFor(media["schema"], components);
+  }
+}
+
 /** Applies the central facts to a freshly generated document (mutates and returns it). */
 export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
   const used = new Set<string>();
@@ -61,6 +128,10 @@ export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
       for (let n = 2; used.has(id); n++) id = `${op.operationId ?? deriveOperationId(method, path)}${n}`;
       used.add(id);
       op.operationId = id;
+      const components = (doc.components?.schemas ?? {}) as Record<string, unknown>;
+      const body = op.requestBody;
+      if (isSchema(body)) fillExamples(body["content"], components);
+      for (const res of Object.values(op.responses ?? {})) if (isSchema(res)) fillExamples(res["content"], components);
       if (op.security === undefined && isPublicPath(path)) {
         op.security = [];
         op.responses = { ...op.responses, ...(op.responses?.["429"] ? {} : { 429: rateLimited }) };
