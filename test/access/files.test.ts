@@ -11,7 +11,7 @@ import { countSecurityEvents } from "../../worker/services/security-log";
 import { issueSignedUrl, signLink, type Disposition } from "../../worker/services/signed-links";
 import { deleteObjects, putObject } from "../../worker/services/storage";
 import { API, api, expectProblem, services, signIn } from "../helpers";
-import { auditRows } from "./fixtures";
+import { auditRows, insertGeneration } from "./fixtures";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
@@ -299,5 +299,48 @@ describe("signed links: revocation by deletion", () => {
     const path = await linkPath(id, erin);
     await s.db.delete(users).where(eq(users.id, erin));
     await expectRefused(await api(path));
+  });
+});
+
+describe("signed links in API responses", () => {
+  async function fetchUrl(url: string): Promise<Response> {
+    const u = new URL(url);
+    return api(u.pathname + u.search);
+  }
+
+  it("photo list and photo detail carry working thumbnail links, audited as link.issued", async () => {
+    const list = await api("/v1/photos", { user: "alice" });
+    expect(list.status).toBe(200);
+    const { photos } = await list.json<{ photos: { id: string; url: string | null; urlExpiresAt: string | null }[] }>();
+    const listed = photos.find((p) => p.id === largeId);
+    expect(listed?.url).toBeTruthy();
+    expect(Date.parse(listed?.urlExpiresAt ?? "")).toBeGreaterThan(Date.now());
+    const img = await fetchUrl(listed?.url ?? "");
+    expect(img.status).toBe(200);
+    expect(new Uint8Array(await img.arrayBuffer())).toEqual(large);
+
+    const one = await api(`/v1/photos/${largeId}`, { user: "alice" });
+    const photo = await one.json<{ url: string }>();
+    const inline = await fetchUrl(photo.url);
+    expect(inline.headers.get("content-disposition")).toMatch(/^inline; /);
+    await inline.arrayBuffer();
+    const actions = (await auditRows(alice)).map((r) => r.action);
+    expect(actions.filter((a) => a === "link.issued").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a generation's outputs carry working links for the owner only", async () => {
+    const s = services();
+    const gen = await insertGeneration(alice, "completed");
+    const bytes = random(3000);
+    const out = await putObject(s, { userId: alice, kind: "output", contentType: "image/png", bytes, generationId: gen, width: 64, height: 64 });
+    const res = await api(`/v1/generations/${gen}`, { user: "alice" });
+    expect(res.status).toBe(200);
+    const body = await res.json<{ outputs: { id: string; url: string | null }[] }>();
+    const output = body.outputs.find((o) => o.id === out.id);
+    expect(output?.url).toBeTruthy();
+    const img = await fetchUrl(output?.url ?? "");
+    expect(img.status).toBe(200);
+    expect(new Uint8Array(await img.arrayBuffer())).toEqual(bytes);
+    await expectProblem(await api(`/v1/generations/${gen}`, { user: "bob" }), 404, "not_found");
   });
 });

@@ -22,6 +22,7 @@ import { deletePhoto } from "../services/deletion";
 import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
+import { issueSignedUrl, issueSignedUrls, type SignedUrl } from "../services/signed-links";
 import { putObject, type ObjectRow } from "../services/storage";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
@@ -41,6 +42,11 @@ const Photo = z
       .string()
       .nullable()
       .openapi({ format: "date-time", description: "When retention deletes it; null once kept by the user's retention choice." }),
+    url: z
+      .string()
+      .nullable()
+      .openapi({ description: "Signed link to the image (`/v1/files/...`, inline) for thumbnails, valid for at most one hour; null in the upload response." }),
+    urlExpiresAt: z.string().nullable().openapi({ format: "date-time" }),
   })
   .openapi("Photo", {
     example: {
@@ -51,6 +57,8 @@ const Photo = z
       contentType: "image/jpeg",
       createdAt: "2026-11-27T06:00:00.000Z",
       expiresAt: "2026-11-28T06:00:00.000Z",
+      url: "https://api.babypic.app/v1/files/pho_0f343b0931126a20f133d67c2b018a3b?exp=1795759200&disp=inline&kid=url-1&sig=...",
+      urlExpiresAt: "2026-11-27T07:00:00.000Z",
     },
   });
 
@@ -78,7 +86,7 @@ const UploadHeaders = z.object({
     .openapi({ description: "Optional; when sent it must equal the key id inside the envelope." }),
 });
 
-function view(row: ObjectRow) {
+function view(row: ObjectRow, link: SignedUrl | null = null) {
   return {
     id: row.id,
     width: row.width ?? 0,
@@ -87,6 +95,8 @@ function view(row: ObjectRow) {
     contentType: row.contentType as ImageType,
     createdAt: new Date(row.createdAt).toISOString(),
     expiresAt: iso(row.expiresAt),
+    url: link?.url ?? null,
+    urlExpiresAt: link?.expiresAt ?? null,
   };
 }
 
@@ -317,13 +327,12 @@ export const photoRoutes = createRouter()
         .all();
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta: requestMeta(c.req.raw, c.get("requestId")) },
-        s.now(),
-      );
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta }, s.now());
+      // One `link.issued` entry for the page's thumbnails.
+      const links = await issueSignedUrls(s, { auth, objectIds: page.map((r) => r.id), meta });
       c.header("cache-control", "no-store");
-      return c.json({ photos: page.map(view), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+      return c.json({ photos: page.map((r, i) => view(r, links[i] ?? null)), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
     },
   )
   .openapi(
@@ -355,8 +364,9 @@ export const photoRoutes = createRouter()
         .get();
       if (!row) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
       await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.viewed", target: { type: "photo", id }, meta }, s.now());
+      const link = await issueSignedUrl(s, { auth, objectId: row.id, disposition: "inline", meta });
       c.header("cache-control", "no-store");
-      return c.json(view(row), 200);
+      return c.json(view(row, link), 200);
     },
   )
   .openapi(
