@@ -156,3 +156,11 @@ describe("rate limits: the binding adapter", () => {
     expect(seen).toEqual(["w:a", "r:b", "i:c"]);
   });
 });
+
+describe("rate limits: counted once per request", () => {
+  it("a public route that also declares rateLimit(\"ip\") costs one unit, not two", async () => {
+    const ip = fakeBinding(100);
+    await appWith({ RL_IP: ip.binding })("/v1/keys/upload", { headers: { "cf-connecting-ip": "192.0.2.7" } });
+    expect(ip.keys).toEqual(["ip:192.0.2.7"]);
+  });
+});

@@ -62,8 +62,19 @@ export function rateLimitKey(c: Context<AppEnv>, kind: RateLimitKind): string {
   return auth.via === "api_key" ? `${kind}:key:${auth.actorId}` : `${kind}:user:${auth.userId}`;
 }
 
+/**
+ * Which kinds a request was already counted for. createApp limits public paths
+ * per IP centrally; a route that also lists rateLimit("ip") must not make one
+ * request cost two.
+ */
+const counted = new WeakMap<Request, Set<RateLimitKind>>();
+
 export function rateLimit(kind: RateLimitKind) {
   return createMiddleware<AppEnv>(async (c, next) => {
+    const seen = counted.get(c.req.raw) ?? new Set<RateLimitKind>();
+    if (seen.has(kind)) return next();
+    seen.add(kind);
+    counted.set(c.req.raw, seen);
     const s = c.get("services");
     if (kind !== "ip" && !c.get("auth")) {
       // A programming error (rateLimit placed before requireAuth); fail closed.
