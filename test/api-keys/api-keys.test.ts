@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { http, HttpResponse } from "msw";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_ACTIVE_KEYS } from "../../worker/auth/api-keys";
-import { apiKeys, auditLog, securityLog } from "../../worker/db/schema";
+import { apiKeys, auditLog, generations, securityLog } from "../../worker/db/schema";
 import { sha256Hex } from "../../worker/lib/bytes";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { network } from "../network";
@@ -138,6 +138,23 @@ describe("api keys: security", () => {
     await expectProblem(res, 403, "insufficient_scope");
     const denied = await services().db.select().from(securityLog).where(eq(securityLog.kind, "scope_denied")).all();
     expect(denied.some((d) => d.userId === alice)).toBe(true);
+  });
+
+  it("a key without generations:write cannot create a generation (403), spends nothing, and may still read with generations:read", async () => {
+    const key = await newKey("alice", ["generations:read", "photos:write", "photos:read"]);
+    const before = await json<{ credits: number }>(await api("/v1/me", { user: "alice" }));
+    const res = await api("/v1/generations", {
+      method: "POST",
+      token: key.secret,
+      headers: { "content-type": "application/json", "idempotency-key": "scope-test-1" },
+      body: JSON.stringify({ motherPhotoId: `pho_${"0".repeat(32)}`, fatherPhotoId: `pho_${"1".repeat(32)}` }),
+    });
+    await expectProblem(res, 403, "insufficient_scope");
+    const rows = await services().db.select().from(generations).where(eq(generations.userId, alice)).all();
+    expect(rows).toHaveLength(0);
+    const after = await json<{ credits: number }>(await api("/v1/me", { user: "alice" }));
+    expect(after.credits).toBe(before.credits);
+    expect((await api("/v1/generations", { token: key.secret })).status).toBe(200);
   });
 
   it("a revoked key is 401", async () => {

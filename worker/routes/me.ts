@@ -4,6 +4,7 @@ import { users } from "../db/schema";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { balanceOf } from "../services/users";
 import { authErrors, bearerSecurity } from "../schemas/common";
 
@@ -23,7 +24,7 @@ export const MeSchema = z
 
 export const meRoutes = createRouter();
 
-meRoutes.use("/me", requireAuth({ scope: "account:read" }));
+meRoutes.use("/me", requireAuth({ scope: "account:read" }), rateLimit("read"));
 meRoutes.openapi(
   createRoute({
     method: "get",
