@@ -283,7 +283,12 @@ export function startFakes({ ports, devVars = {}, echo = true }) {
   for (const fake of FAKES) {
     if (!existsSync(fake.script)) continue;
     if (fake.name === "fal" && devVars.FAL_KEY) continue;
-    started.push(new Service(fake.name, [fake.script, "--port", String(ports[fake.port])], { echo }));
+    // The Creem fake signs its webhooks with the Worker's secret and sends them to this run's API port.
+    const env =
+      fake.name === "creem"
+        ? { CREEM_WEBHOOK_SECRET: devVars.CREEM_WEBHOOK_SECRET ?? "", CREEM_API_KEY: devVars.CREEM_API_KEY ?? "", PUBLIC_API_URL: `http://${HOST}:${ports.api}` }
+        : {};
+    started.push(new Service(fake.name, [fake.script, "--port", String(ports[fake.port])], { echo, env }));
   }
   return started;
 }
