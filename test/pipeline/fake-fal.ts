@@ -8,7 +8,7 @@
 import { SELF } from "cloudflare:test";
 import { http, HttpResponse } from "msw";
 import jpeg from "jpeg-js";
-import { base64UrlEncode, sha256Hex, toHex, utf8 } from "../../worker/lib/bytes";
+import { sha256Hex, toHex, utf8 } from "../../worker/lib/bytes";
 import { network } from "../network";
 import { API } from "../helpers";
 
@@ -17,6 +17,18 @@ export const APP = "half-moon-ai/ai-baby-and-aging-generator";
 export const QUEUE = "https://queue.fal.run";
 export const CDN = "https://v3.fal.media/files/test";
 export const JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+
+// PKCS#8 (RFC 8410) wrapping of a fixed, test-only Ed25519 seed.
+const TEST_KEY_PKCS8 = new Uint8Array([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+  ...Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff),
+]);
+
+/** A key Fal never published: signatures made with it must be refused. */
+export async function randomSigningKey(): Promise<CryptoKey> {
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  return pair.privateKey;
+}
 
 /** A noisy, valid JPEG made in-process (workerd tests cannot read files). */
 export function makeJpeg(width: number, height: number, seed = 1): Uint8Array {
@@ -55,12 +67,20 @@ export class FakeFal {
   failStatus: { status: number; times: number } = { status: 500, times: 0 };
   failCdn: { status: number; times: number } = { status: 503, times: 0 };
   calls = { submit: 0, status: 0, result: 0, cancel: 0, deletePayloads: 0, cdn: 0, jwks: 0 };
-  private keys: CryptoKeyPair | null = null;
+  private privateKey: CryptoKey | null = null;
   private publicX = "";
 
+  /**
+   * Every fake uses the same signing key: the Worker caches Fal's JWKS per
+   * isolate (as in production), so a new key per test would look like a
+   * rotation. Tests that need a foreign key make one with `randomSigningKey`.
+   */
   async init(): Promise<this> {
-    this.keys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-    this.publicX = base64UrlEncode(new Uint8Array((await crypto.subtle.exportKey("raw", this.keys.publicKey)) as ArrayBuffer));
+    const priv = await crypto.subtle.importKey("pkcs8", TEST_KEY_PKCS8, { name: "Ed25519" }, true, ["sign"]);
+    const jwk = (await crypto.subtle.exportKey("jwk", priv)) as JsonWebKey;
+    if (!jwk.x) throw new Error("no public key in JWK");
+    this.publicX = jwk.x;
+    this.privateKey = priv;
     return this;
   }
 
@@ -126,7 +146,7 @@ export class FakeFal {
     const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
     const headerId = opts.requestIdHeader ?? id;
     const message = utf8(`${headerId}\nfal-user-123\n${ts}\n${await sha256Hex(utf8(body))}`);
-    const key = opts.signWith ?? this.keys?.privateKey;
+    const key = opts.signWith ?? this.privateKey;
     if (!key) throw new Error("init() first");
     const sig = toHex(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, message)));
     const headers: Record<string, string> = {

@@ -1,11 +1,23 @@
 /** Shared set-up for the pipeline suites: parents in encrypted storage, requests, waiting on the queue. */
+import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { generations } from "../../worker/db/schema";
-import type { GenerationRow } from "../../worker/services/generation";
+import { generations, ledger } from "../../worker/db/schema";
+import type { JobMessage } from "../../worker/queue/messages";
+import { createGeneration, type CreateGenerationInput, type GenerationRow } from "../../worker/services/generation";
+import { generationHandlers } from "../../worker/services/generation-jobs";
+import type { Services } from "../../worker/services";
 import { putObject } from "../../worker/services/storage";
-import { api, services } from "../helpers";
+import { giveConsent } from "../../worker/services/consent";
+import { api, services, signIn } from "../helpers";
 import { makeJpeg } from "./fake-fal";
+
+/** Signs the local user in and records consent, as the SPA does before the first upload. */
+export async function consentingUser(user: string): Promise<string> {
+  const userId = await signIn(user);
+  await giveConsent(services(), userId, { type: "user", id: userId }, { requestId: null, ipPrefix: null, userAgent: null });
+  return userId;
+}
 
 /** Stores a parent photo for `userId` the way intake does (encrypted, kind "photo"). */
 export async function storePhoto(userId: string, seed = 1): Promise<string> {
@@ -51,4 +63,47 @@ export async function waitFor(id: string, done: (r: GenerationRow) => boolean, t
   }
   const last = await row(id);
   expect.fail(`generation ${id} never reached the expected state; last: ${last.status}/${last.stage}`);
+}
+
+export interface Sent {
+  body: JobMessage;
+  delaySeconds: number | undefined;
+}
+
+/** Services whose queue only records what is sent, so a test drives every step itself. */
+export function drivenServices(now?: () => number): { s: Services; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const JOBS = {
+    async send(body: JobMessage, opts?: QueueSendOptions) {
+      sent.push({ body, delaySeconds: opts?.delaySeconds });
+    },
+    async sendBatch(msgs: Iterable<MessageSendRequest<JobMessage>>) {
+      for (const m of msgs) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
+    },
+  } as unknown as Queue<JobMessage>;
+  const s = services({ env: { ...env, JOBS }, ...(now ? { now } : {}) });
+  return { s, sent };
+}
+
+export const testMeta = { requestId: "req_test", ipPrefix: null, userAgent: null };
+
+/** Creates a generation through the service (as the route does), with the driven queue. */
+export async function createDriven(s: Services, userId: string, parents: Parents, overrides: Partial<CreateGenerationInput> = {}): Promise<GenerationRow> {
+  const input: CreateGenerationInput = { ...parents, gender: "boy", ageGroup: "child", resemblance: 0.5, images: 1, ...overrides };
+  const { row: created } = await createGeneration(s, { userId, actor: { type: "user", id: userId }, input, idempotencyKey: crypto.randomUUID(), meta: testMeta });
+  return created;
+}
+
+export const handlers = generationHandlers();
+export const ctx = { attempts: 1, deadLetter: false };
+
+export async function submit(s: Services, id: string): Promise<void> {
+  await handlers["generation.submit"](s, { kind: "generation.submit", generationId: id }, ctx);
+}
+export async function poll(s: Services, id: string, attempt = 0): Promise<void> {
+  await handlers["generation.poll"](s, { kind: "generation.poll", generationId: id, attempt }, ctx);
+}
+
+export async function ledgerFor(reference: string): Promise<string[]> {
+  return (await services().db.select().from(ledger).where(eq(ledger.reference, reference)).all()).map((l) => `${l.reason}:${l.delta}`).sort();
 }

@@ -42,7 +42,15 @@ export interface OutputImage {
 }
 
 /** Why a generation failed, as shown to the user (never provider internals). */
-export type FailureCode = "model_error" | "safety_refusal" | "invalid_output" | "timeout" | "input_rejected" | "photo_missing" | "internal";
+export type FailureCode =
+  | "model_error"
+  | "safety_refusal"
+  | "invalid_output"
+  | "timeout"
+  | "input_rejected"
+  | "photo_missing"
+  | "consent_withdrawn"
+  | "internal";
 
 export type ProviderOutcome = { ok: true; images: OutputImage[] } | { ok: false; code: FailureCode; detail: string };
 

@@ -14,6 +14,7 @@ import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor } from "../services/audit";
+import { requireConsent } from "../services/consent";
 import {
   createGeneration,
   endGeneration,
@@ -156,11 +157,11 @@ export const generationRoutes = createRouter()
       operationId: "createGeneration",
       summary: "Start a generation",
       description:
-        "Reserves credits and queues the job; answers 202 with `Location`. Requires `Idempotency-Key`: the same key and body " +
+        "Reserves credits and queues the job; answers 202 with `Location`. Needs current consent (`POST /v1/me/consent`). Requires `Idempotency-Key`: the same key and body " +
         "return the same generation (200), the same key with another body is 422. Both photos must be yours. " +
         "Needs scope `generations:write` with an API key.",
       security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write"), requireConsent] as const,
       request: { headers: IdempotencyHeader, body: { content: { "application/json": { schema: CreateGenerationBody } }, required: true } },
       responses: {
         200: { description: "This Idempotency-Key already created this generation", content: { "application/json": { schema: Generation } } },
@@ -168,6 +169,7 @@ export const generationRoutes = createRouter()
         ...badRequest,
         ...authErrors,
         402: problem("Not enough credits (`insufficient_credits`)."),
+        403: problem("Consent missing or withdrawn (`consent_required`), or the API key lacks the scope (`insufficient_scope`)."),
         ...notFound,
         422: problem("Idempotency-Key reused with a different body (`idempotency_key_reused`)."),
         428: problem("Missing Idempotency-Key (`idempotency_key_required`)."),

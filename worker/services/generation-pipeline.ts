@@ -19,6 +19,7 @@ import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { hasCurrentConsent } from "./consent";
 import { completeGeneration, endGeneration, parseOptions, type GenerationRow, type ObjectRow } from "./generation";
 import type { Services } from "./index";
 
@@ -88,6 +89,11 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
   if (!row || row.status !== "queued" || row.providerRequestId) return;
   if (s.now() > row.deadlineAt) {
     await failGeneration(s, deps, row, "timeout");
+    return;
+  }
+  // Withdrawing consent stops processing at once (GDPR Art. 7(3)), even for queued jobs.
+  if (!(await hasCurrentConsent(s, row.userId))) {
+    await failGeneration(s, deps, row, "consent_withdrawn");
     return;
   }
   const [mother, father] = await Promise.all([

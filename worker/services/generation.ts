@@ -43,6 +43,7 @@ export const FAILURE_MESSAGES: Record<FailureCode, string> = {
   timeout: "This took too long and was stopped. Your credits were refunded; please try again.",
   input_rejected: "The model could not use these photos (it needs one clear, front-facing face in each). Your credits were refunded.",
   photo_missing: "A parent photo was deleted before the generation started. Your credits were refunded.",
+  consent_withdrawn: "Processing stopped because consent was withdrawn. Your credits were refunded.",
   internal: "Something went wrong on our side. Your credits were refunded; please try again.",
 };
 
@@ -221,13 +222,31 @@ export async function endGeneration(
       })
       .where(and(eq(generations.id, id), inArray(generations.status, ACTIVE)))
       .returning(),
-    // Same statement as credits.refundReservation, made conditional on the
-    // generation having ended so both commit or neither does.
-    s.db.run(sql`
-      INSERT OR IGNORE INTO ledger (id, user_id, delta, reason, reference, created_at)
-      SELECT ${newId("led")}, user_id, -delta, 'refund', reference, ${now}
-      FROM ledger WHERE reason = 'reserve' AND reference = ${id}
-        AND EXISTS (SELECT 1 FROM generations WHERE id = ${id} AND status IN ('failed', 'canceled'))`),
+    // The refund of credits.refundReservation, made conditional on the
+    // generation having ended so both commit or neither does. A query builder:
+    // drizzle's D1 batch cannot bind the parameters of raw statements.
+    s.db
+      .insert(ledger)
+      .select(
+        s.db
+          .select({
+            id: sql<string>`${newId("led")}`.as("id"),
+            userId: ledger.userId,
+            delta: sql<number>`-${ledger.delta}`.as("delta"),
+            reason: sql<"refund">`'refund'`.as("reason"),
+            reference: ledger.reference,
+            createdAt: sql<number>`${now}`.as("created_at"),
+          })
+          .from(ledger)
+          .where(
+            and(
+              eq(ledger.reason, "reserve"),
+              eq(ledger.reference, id),
+              sql`EXISTS (SELECT 1 FROM ${generations} WHERE ${generations.id} = ${id} AND ${generations.status} IN ('failed', 'canceled'))`,
+            ),
+          ),
+      )
+      .onConflictDoNothing(),
   ]);
   const row = ended[0];
   if (!row) return false;
