@@ -149,14 +149,14 @@ export class FakeFal {
     const key = opts.signWith ?? this.privateKey;
     if (!key) throw new Error("init() first");
     const sig = toHex(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, message)));
-    const headers: Record<string, string> = {
+    const headers = new Headers({
       "content-type": "application/json",
       "x-fal-webhook-request-id": headerId,
       "x-fal-webhook-user-id": "fal-user-123",
       "x-fal-webhook-timestamp": ts,
       "x-fal-webhook-signature": sig,
-    };
-    if (opts.omit) delete headers[opts.omit];
+    });
+    if (opts.omit) headers.delete(opts.omit);
     const sent = opts.tamper ? opts.tamper(body) : body;
     return SELF.fetch(`${API}/v1/webhooks/fal`, { method: "POST", headers, body: sent });
   }
