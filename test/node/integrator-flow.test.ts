@@ -1,0 +1,123 @@
+/**
+ * The integrator flow against a running local app (issue 7): starts the same
+ * stack as `npm start` (wrangler dev with local D1/R2/Queues, the local Fal
+ * and Creem fakes, the SPA) on free ports with a throwaway state directory,
+ * then
+ *  - runs examples/integrator.ts, which uses only the documented API with an
+ *    API key: seal and upload two photos, generate with an Idempotency-Key,
+ *    poll, fetch the result by its signed link, delete;
+ *  - buys a credit pack end to end: checkout, the fake Creem's Pay button,
+ *    its signed webhook, the balance.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ESM script without type declarations.
+import { freePort, startApp } from "../../scripts/start.mjs";
+
+const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+
+interface RunningApp {
+  apiUrl: string;
+  stop: () => Promise<unknown>;
+}
+
+let app: RunningApp | undefined;
+let dir = "";
+let token = "";
+
+async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  if (!app) throw new Error("app not started");
+  const headers = new Headers(init.headers);
+  if (token && !headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
+  return fetch(`${app.apiUrl}${path}`, { ...init, headers });
+}
+
+/** A 320x320 PNG with a gradient: a valid photo for the intake checks (>= 256 px). */
+function photo(seed: number): Buffer {
+  const png = new PNG({ width: 320, height: 320 });
+  for (let y = 0; y < 320; y++) {
+    for (let x = 0; x < 320; x++) {
+      const i = (y * 320 + x) * 4;
+      png.data[i] = (x + seed * 40) % 256;
+      png.data[i + 1] = (y + seed * 90) % 256;
+      png.data[i + 2] = (x + y) % 256;
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "babypic-integrator-"));
+  const ports = { api: await freePort(), web: await freePort(), fal: await freePort(), creem: await freePort() };
+  app = (await startApp({ ports, persistTo: join(dir, "state"), echo: false })) as RunningApp;
+  const session = await api("/v1/dev/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "alice" }) });
+  expect(session.status).toBe(200);
+  token = ((await session.json()) as { token: string }).token;
+  // Consent is given once, by the person, in the app (a session); keys cannot give it.
+  const consent = (await (await api("/v1/me/consent")).json()) as { termsVersion: string };
+  const given = await api("/v1/me/consent", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ termsVersion: consent.termsVersion, peopleConsent: true }),
+  });
+  expect(given.status).toBe(200);
+}, 240_000);
+
+afterAll(async () => {
+  await app?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("integrator flow against the running app", () => {
+  it("examples/integrator.ts runs the whole flow with an API key", async () => {
+    const created = await api("/v1/api-keys", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "integrator test", scopes: ["account:read", "photos:write", "generations:write", "generations:read"], expiresInDays: 1 }),
+    });
+    expect(created.status).toBe(201);
+    const { secret } = (await created.json()) as { secret: string };
+    const mother = join(dir, "mother.png");
+    const father = join(dir, "father.png");
+    const out = join(dir, "baby.out");
+    writeFileSync(mother, photo(1));
+    writeFileSync(father, photo(2));
+
+    const run = spawnSync(process.execPath, [join(ROOT, "examples", "integrator.ts"), mother, father, out], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, BABYPIC_API_URL: app?.apiUrl ?? "", BABYPIC_API_KEY: secret },
+      timeout: 240_000,
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/uploaded pho_[0-9a-f]{32} and pho_[0-9a-f]{32}/);
+    expect(run.stdout).toMatch(/saved \d+ bytes/);
+    expect(run.stdout).toMatch(/the signed link now answers 4\d\d/);
+    const generationId = /generation (gen_[0-9a-f]{32})/.exec(run.stdout)?.[1];
+    expect((await api(`/v1/generations/${generationId ?? ""}`)).status).toBe(404);
+  }, 300_000);
+
+  it("a user buys credits end to end through the local fake Creem", async () => {
+    const before = ((await (await api("/v1/billing/balance")).json()) as { credits: number }).credits;
+    const packs = ((await (await api("/v1/billing/packs")).json()) as { packs: { productId: string; credits: number }[] }).packs;
+    const pack = packs[0];
+    if (!pack) throw new Error("no packs configured");
+    const checkout = await api("/v1/billing/checkout", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ productId: pack.productId }) });
+    expect(checkout.status).toBe(201);
+    const { checkoutUrl } = (await checkout.json()) as { checkoutUrl: string };
+    const page = await fetch(checkoutUrl);
+    expect(await page.text()).toContain("Test payment — no money moves");
+    const pay = await fetch(`${checkoutUrl}/pay`, { method: "POST", redirect: "manual" });
+    expect(pay.status).toBe(303);
+    const after = ((await (await api("/v1/billing/balance")).json()) as { credits: number }).credits;
+    expect(after).toBe(before + pack.credits);
+    const ledger = (await (await api("/v1/billing/ledger?limit=1")).json()) as { entries: { reason: string; delta: number }[] };
+    expect(ledger.entries[0]).toMatchObject({ reason: "purchase", delta: pack.credits });
+  }, 120_000);
+});
