@@ -232,3 +232,17 @@ describe("audit chain: tamper detection (verifyChain)", () => {
     expect(rows[2]?.prevHash).toBe(rows[1]?.hash);
   });
 });
+
+describe("audit chain: concurrency", () => {
+  it("concurrent appends for one user all land, in one unbroken chain", async () => {
+    const s = services();
+    const userId = `usr_conc_${crypto.randomUUID().replaceAll("-", "")}`;
+    const rows = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        appendAudit(s.db, { userId, actor: { type: "user", id: userId }, action: "link.used", target: { type: "object", id: `img_${i}` } }, Date.now()),
+      ),
+    );
+    expect(new Set(rows.map((r) => r.seq)).size).toBe(16);
+    expect(await verifyChain(await loadChain(s.db, userId))).toEqual({ ok: true, entries: 16 });
+  });
+});

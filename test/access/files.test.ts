@@ -121,6 +121,20 @@ describe("signed links: happy", () => {
   });
 });
 
+describe("signed links: a gallery loading at once", () => {
+  it("twelve links fetched in parallel all succeed, each audited once in one unbroken chain", async () => {
+    const before = (await auditRows(alice)).length;
+    const paths = await Promise.all(Array.from({ length: 12 }, () => linkPath(smallId, alice)));
+    const responses = await Promise.all(paths.map((p) => api(p)));
+    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
+    await Promise.all(responses.map((r) => r.arrayBuffer()));
+    const rows = await auditRows(alice);
+    expect(rows.length - before).toBe(12);
+    const { verifyChain } = await import("../../worker/services/audit");
+    expect((await verifyChain(rows)).ok).toBe(true);
+  });
+});
+
 describe("signed links: Range and HEAD", () => {
   it.each([
     ["bytes=0-9", 0, 9],

@@ -91,12 +91,28 @@ export function entryHashInput(row: Omit<AuditRow, "id" | "hash">): string {
   ]);
 }
 
+/** D1 reports a unique-index conflict inside drizzle's DrizzleQueryError (as its `cause`). */
+function isUniqueViolation(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if ((e instanceof Error ? e.message : String(e)).includes("UNIQUE constraint failed")) return true;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return false;
+}
+
+/** Enough for a gallery page of images requested at once by one user. */
+const APPEND_ATTEMPTS = 40;
+
 /**
- * Appends one entry. D1 serialises writes; two concurrent appends for the same
- * user race on the unique (user_id, seq) index and the loser retries on top.
+ * Appends one entry. D1 serialises writes; concurrent appends for the same
+ * user race on the unique (user_id, seq) index and each loser re-reads the
+ * head and retries on top of it after a short random pause, so a burst of
+ * parallel requests (a gallery loading its images) all land in one chain.
  */
 export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<AuditRow> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * attempt)));
     const last = await db
       .select({ seq: auditLog.seq, hash: auditLog.hash })
       .from(auditLog)
@@ -124,7 +140,7 @@ export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<
       await db.insert(auditLog).values(row);
       return row;
     } catch (err) {
-      if (!String(err).includes("UNIQUE")) throw err;
+      if (!isUniqueViolation(err)) throw err;
     }
   }
   throw new Error("audit append kept colliding");
