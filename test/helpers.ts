@@ -2,6 +2,7 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { signLocalSession } from "../worker/auth/local-idp";
+import { TERMS_VERSION } from "../worker/lib/privacy-facts";
 import { createServices, type Services } from "../worker/services";
 
 export const API = "http://api.test";
@@ -39,9 +40,30 @@ export function services(overrides: Partial<Services> = {}): Services {
   return createServices(env, overrides);
 }
 
-/** Signs the user in once (creating the row) and returns the user's internal id. */
-export async function signIn(user: string): Promise<string> {
+/** Signs the user in once (creating the row) without giving consent; returns the internal id. */
+export async function signInWithoutConsent(user: string): Promise<string> {
   const res = await api("/v1/me", { user });
   expect(res.status).toBe(200);
   return (await json<{ id: string }>(res)).id;
+}
+
+/**
+ * Signs the user in (creating the row) and, like the SPA before the first
+ * upload, gives consent to the current terms through POST /v1/me/consent if
+ * not already given. Returns the user's internal id.
+ */
+export async function signIn(user: string): Promise<string> {
+  const res = await api("/v1/me", { user });
+  expect(res.status).toBe(200);
+  const me = await json<{ id: string; consent: { version: string } | null }>(res);
+  if (me.consent?.version !== TERMS_VERSION) {
+    const given = await api("/v1/me/consent", {
+      method: "POST",
+      user,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ termsVersion: TERMS_VERSION, peopleConsent: true }),
+    });
+    expect(given.status).toBe(200);
+  }
+  return me.id;
 }

@@ -120,10 +120,8 @@ export async function allTables(): Promise<string[]> {
 
 /** The tables the drizzle schema declares. */
 export function schemaTables(): string[] {
-  return Object.values(schema)
-    .filter((v): v is SQLiteTable => is(v, SQLiteTable))
-    .map((t) => getTableName(t))
-    .sort();
+  const values: unknown[] = Object.values(schema);
+  return values.flatMap((v) => (is(v, SQLiteTable) ? [getTableName(v)] : [])).sort();
 }
 
 /** Every row, in every table, whose text contains one of the needles. */

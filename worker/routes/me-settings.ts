@@ -12,6 +12,7 @@ import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { appendAudit, auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
@@ -61,6 +62,8 @@ export const meSettingsRoutes = createRouter();
 
 meSettingsRoutes.use("/me/consent", requireAuth({ sessionOnly: true }));
 meSettingsRoutes.use("/me/settings", requireAuth({ sessionOnly: true }));
+meSettingsRoutes.on(["POST", "DELETE"], "/me/consent", rateLimit("write"));
+meSettingsRoutes.on("PATCH", "/me/settings", rateLimit("write"));
 
 meSettingsRoutes.openapi(
   createRoute({

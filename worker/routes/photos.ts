@@ -18,6 +18,7 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
+import { requireConsent } from "../services/consent";
 import { deletePhoto } from "../services/deletion";
 import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
@@ -195,9 +196,9 @@ export const photoRoutes = createRouter()
       description:
         "Body: the binary HPKE envelope (docs/storage-format.md §1), sealed to `GET /v1/keys/upload` with associated data binding your user id, " +
         "`X-Upload-Id` and the key id. JPEG, PNG or WebP, 256 px to 40 MP; metadata is stripped again here. " +
-        "The photo is deleted 24 h after upload unless a generation uses it.",
+        "The photo is deleted 24 h after upload unless a generation uses it. Needs current consent (`POST /v1/me/consent`).",
       security: bearerSecurity,
-      middleware: [write, rateLimit("write")] as const,
+      middleware: [write, rateLimit("write"), requireConsent] as const,
       request: {
         headers: UploadHeaders,
         body: { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
@@ -206,6 +207,7 @@ export const photoRoutes = createRouter()
         201: { description: "Stored", content: { "application/json": { schema: Photo } } },
         400: problem("`invalid_envelope` (tampered, sealed for another user or upload id, truncated), `unknown_key`, `invalid_image` (with `reason`), or `validation_failed` headers."),
         ...authErrors,
+        403: problem("Consent missing, withdrawn or given to older terms (`consent_required`), or the API key lacks the scope (`insufficient_scope`)."),
         409: problem("This upload id was already used (`conflict`): a replayed envelope."),
         413: problem("The body exceeds `maxUploadBytes` (`payload_too_large`); checked before reading it."),
         415: problem("The body must be `application/octet-stream` (`unsupported_media_type`)."),
