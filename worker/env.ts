@@ -155,6 +155,10 @@ export const ConfigSchema = z
         message: `is set but ENVIRONMENT is ${c.ENVIRONMENT}; the local identity provider only runs in development`,
       });
     }
+    // A mail key without a sender would silently fall back to the local outbox.
+    if (c.MAIL_API_KEY && !c.MAIL_FROM) {
+      ctx.addIssue({ code: "custom", path: ["MAIL_FROM"], message: "is required when MAIL_API_KEY is set" });
+    }
     if (c.ENVIRONMENT === "production") {
       for (const name of ["FAL_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const) {
         if (!c[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
