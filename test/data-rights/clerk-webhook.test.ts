@@ -115,6 +115,11 @@ describe("clerk webhook: signature attacks", () => {
     expect(await userExists(victim.userId)).toBe(true);
   });
 
+  it("an oversized body is refused before verification (413)", async () => {
+    const body = JSON.stringify({ type: "user.deleted", data: { id: "user_x" }, pad: "x".repeat(300 * 1024) });
+    await expectProblem(await deliver(body, await signedHeaders(body)), 413, "payload_too_large");
+  });
+
   it("the error never echoes the signature", async () => {
     const body = userDeleted("user_x");
     const headers = await signedHeaders(body, { timestamp: nowSeconds() - 3600 });

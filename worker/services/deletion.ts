@@ -252,7 +252,8 @@ async function accountCounts(s: Services, userId: string): Promise<Record<string
     counts[t.name] = row?.n ?? 0;
   }
   const kinds = await s.db.select({ kind: objects.kind, n: count() }).from(objects).where(eq(objects.userId, userId)).groupBy(objects.kind).all();
-  for (const k of kinds) counts[`${k.kind}s`] = k.n;
+  const byKind = { photo: "photos", output: "outputs", export: "exportFiles" } as const;
+  for (const k of kinds) counts[byKind[k.kind]] = k.n;
   return counts;
 }
 

@@ -18,7 +18,7 @@ import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
-import { deleteObjects, getObject, putObject } from "./storage";
+import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf } from "./users";
 
 export const EXPORT_SCHEMA_VERSION = 1;
@@ -466,6 +466,10 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
     .returning({ id: exportsTable.id });
   if (!ready || (await isBeingDeleted(s, { userId: exp.userId }))) {
     await deleteObjects(s, exp.userId, [stored.id]);
+    // putObject makes a data key if none exists: if the account was erased
+    // meanwhile, that key must not outlive it either.
+    const owner = await s.db.select({ id: users.id }).from(users).where(eq(users.id, exp.userId)).get();
+    if (!owner || (await isBeingDeleted(s, { userId: exp.userId }))) await shredUserKey(s, exp.userId);
     return;
   }
   await appendAudit(
