@@ -1,0 +1,145 @@
+/**
+ * The Fal adapter on its own (issue 4 §2): the option mapping, the privacy
+ * guards of its transport (no storage uploads, no hosts but Fal's, no
+ * credentials to the CDN), error classification, and the signature checks'
+ * tagged reasons.
+ */
+import { http, HttpResponse } from "msw";
+import { beforeEach, describe, expect, it } from "vitest";
+import { classifyFalError, createFalFetch, createFalProvider, FalHttpError, outcomeFromOutput, toFalInput } from "../../worker/providers/fal";
+import { verifyFalSignature } from "../../worker/providers/fal-webhook";
+import { ProviderError, type SubmitInput } from "../../worker/providers/types";
+import { network } from "../network";
+import { FakeFal, JWKS_URL, makeJpeg, MODEL } from "./fake-fal";
+
+const photo = { contentType: "image/jpeg", bytes: new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]) };
+const input = (over: Partial<SubmitInput["options"]> = {}, generationId = "gen_0123456789abcdef0123456789abcdef"): SubmitInput => ({
+  generationId,
+  mother: photo,
+  father: { ...photo, contentType: "image/png" },
+  options: { gender: "boy", ageGroup: "newborn", resemblance: 0.25, images: 3, ...over },
+});
+
+function provider(queueUrl = "https://queue.fal.run") {
+  return createFalProvider({ credentials: "id:secret", model: MODEL, queueUrl, jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" });
+}
+
+describe("happy: option mapping", () => {
+  it("maps our options to the model's input in one place, photos as data URIs", () => {
+    expect(toFalInput(input())).toEqual({
+      mother_image_urls: ["data:image/jpeg;base64,/9j/AQID"],
+      father_image_urls: ["data:image/png;base64,/9j/AQID"],
+      age_group: "baby",
+      gender: "male",
+      father_weight: 0.75,
+      num_images: 3,
+    });
+    expect(toFalInput(input({ gender: "girl", ageGroup: "toddler", resemblance: 1 }))).toMatchObject({ gender: "female", age_group: "toddler", father_weight: 0 });
+    expect(toFalInput(input({ ageGroup: "child", resemblance: 0 }))).toMatchObject({ age_group: "preschool", father_weight: 1 });
+  });
+
+  it("decides 'surprise' once per generation, so a retried submit sends the same input", () => {
+    const a = toFalInput(input({ gender: "surprise" }, "gen_0000000000000000000000000000000a"));
+    const b = toFalInput(input({ gender: "surprise" }, "gen_0000000000000000000000000000000a"));
+    const c = toFalInput(input({ gender: "surprise" }, "gen_0000000000000000000000000000000b"));
+    expect(a["gender"]).toBe(b["gender"]);
+    expect([a["gender"], c["gender"]].sort()).toEqual(["female", "male"]);
+  });
+});
+
+describe("security: transport guards", () => {
+  it("refuses every host but Fal's queue and platform APIs (no storage uploads)", async () => {
+    const f = createFalFetch("https://queue.fal.run", (() => Promise.resolve(new Response("{}"))) as typeof fetch);
+    await expect(f("https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3", { method: "POST" })).rejects.toThrow(ProviderError);
+    await expect(f("https://evil.example/half-moon-ai/x")).rejects.toThrow(/refused/);
+    await expect(f("https://queue.fal.run/half-moon-ai/x")).resolves.toBeInstanceOf(Response);
+  });
+
+  it("rewrites Fal's origins to the local server when FAL_QUEUE_URL points there", async () => {
+    const seen: string[] = [];
+    const f = createFalFetch("http://127.0.0.1:8788", ((u: RequestInfo | URL) => {
+      seen.push(String(u));
+      return Promise.resolve(new Response("{}"));
+    }) as typeof fetch);
+    await f(`https://queue.fal.run/${MODEL}?fal_webhook=x`);
+    await f("https://api.fal.ai/v1/models/requests/abc/payloads", { method: "DELETE" });
+    expect(seen).toEqual([`http://127.0.0.1:8788/${MODEL}?fal_webhook=x`, "http://127.0.0.1:8788/v1/models/requests/abc/payloads"]);
+  });
+
+  it("turns 429/5xx into one transient error instead of sleeping through client retries", async () => {
+    let calls = 0;
+    network.use(
+      http.post(`https://queue.fal.run/${MODEL}`, () => {
+        calls++;
+        return HttpResponse.json({ detail: "busy" }, { status: 503 });
+      }),
+    );
+    const err = await provider().submit(input()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FalHttpError);
+    expect((err as ProviderError).transient).toBe(true);
+    expect(calls).toBe(1);
+  });
+
+  it("downloads outputs only from Fal's CDN (https, no redirects, no credentials) or inline data URIs", async () => {
+    let auth: string | null = "unset";
+    network.use(
+      http.get("https://v3.fal.media/files/x.jpg", ({ request }) => {
+        auth = request.headers.get("authorization");
+        return new HttpResponse(makeJpeg(16, 16), { headers: { "content-type": "image/jpeg" } });
+      }),
+    );
+    const p = provider();
+    expect((await p.download("https://v3.fal.media/files/x.jpg"))[0]).toBe(0xff);
+    expect(auth).toBeNull();
+    for (const bad of ["https://evil.example/x.jpg", "http://v3.fal.media/files/x.jpg", "https://fal.media.evil.example/x.jpg", "file:///etc/passwd", "not a url"]) {
+      await expect(p.download(bad)).rejects.toMatchObject({ transient: false, code: "invalid_output" });
+    }
+    expect(Array.from(await p.download("data:image/png;base64,iVBORw0K"))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]);
+    await expect(p.download("data:text/html;base64,PGgxPg==")).rejects.toMatchObject({ code: "invalid_output" });
+    // The local server's files are allowed only when FAL_QUEUE_URL is that server.
+    await expect(p.download("http://127.0.0.1:8788/files/a.jpg")).rejects.toMatchObject({ code: "invalid_output" });
+  });
+});
+
+describe("error: classification", () => {
+  it("tells safety refusals, rejected inputs and model errors apart", () => {
+    expect(classifyFalError(422, { detail: [{ msg: "x", type: "content_policy_violation" }] }).code).toBe("safety_refusal");
+    expect(classifyFalError(null, { detail: "NSFW content detected" }).code).toBe("safety_refusal");
+    expect(classifyFalError(422, { detail: [{ msg: "No face detected", type: "value_error" }] }).code).toBe("input_rejected");
+    expect(classifyFalError(null, null, "Invalid status code: 422").code).toBe("input_rejected");
+    expect(classifyFalError(500, { detail: "CUDA out of memory" }).code).toBe("model_error");
+    expect(outcomeFromOutput({ images: [], has_nsfw_concepts: [] })).toMatchObject({ ok: false, code: "invalid_output" });
+    expect(outcomeFromOutput({ images: [{ url: "https://v3.fal.media/a" }], has_nsfw_concepts: [true] })).toMatchObject({ ok: false, code: "safety_refusal" });
+    expect(outcomeFromOutput({ nope: 1 })).toMatchObject({ ok: false, code: "invalid_output" });
+  });
+});
+
+describe("security: signature checks name their reason", () => {
+  let fal: FakeFal;
+  beforeEach(async () => {
+    fal = (await new FakeFal().init()).use();
+  });
+
+  const now = () => Date.now();
+  const headers = (h: Record<string, string>) => new Headers(h);
+  const good = { "x-fal-webhook-request-id": "req-1", "x-fal-webhook-user-id": "u", "x-fal-webhook-timestamp": String(Math.floor(Date.now() / 1000)), "x-fal-webhook-signature": "a".repeat(128) };
+
+  it.each([
+    [{}, "missing-headers"],
+    [{ ...good, "x-fal-webhook-timestamp": "soon" }, "malformed-headers"],
+    [{ ...good, "x-fal-webhook-signature": "zz" }, "malformed-headers"],
+    [{ ...good, "x-fal-webhook-request-id": "a b/../c" }, "malformed-headers"],
+    [{ ...good, "x-fal-webhook-timestamp": String(Math.floor(Date.now() / 1000) - 1000) }, "stale-timestamp"],
+    [good, "bad-signature"],
+  ] as const)("%o -> %s", async (h, reason) => {
+    const res = await verifyFalSignature(headers(h), new Uint8Array([1]), now(), { jwksUrl: JWKS_URL });
+    expect(res).toEqual({ ok: false, reason });
+    // Malformed calls are refused before any key is fetched.
+    if (reason !== "bad-signature") expect(fal.calls.jwks).toBe(0);
+  });
+
+  it("reports unavailable keys (so the route answers 503 and Fal retries)", async () => {
+    const res = await verifyFalSignature(headers(good), new Uint8Array([1]), now(), { jwksUrl: "https://jwks.invalid/none.json" });
+    expect(res).toEqual({ ok: false, reason: "keys-unavailable" });
+  });
+});
