@@ -263,6 +263,8 @@ export function createFalProvider(cfg: FalProviderConfig): ImageProvider {
         if (err instanceof FalHttpError && err.status === 500 && err.body && typeof err.body === "object" && "detail" in err.body) {
           return { ok: false, ...classifyFalError(500, err.body) };
         }
+        // Asked too early (a webhook racing the queue's own bookkeeping): try again later.
+        if (err.status === 400 && /in progress/i.test(err.message)) throw new ProviderError(err.message, { transient: true, status: 400 });
         if (!err.transient) return { ok: false, code: err.code, detail: err.message };
         throw err;
       }

@@ -1,0 +1,225 @@
+/**
+ * The local Fal server (scripts/fal-local.mjs) against the Worker's own Fal
+ * adapter: what `npm start` runs must speak Fal's queue API the way the
+ * adapter expects, sign webhooks the adapter verifies, and return an image
+ * the pipeline's untrusted-image check accepts, clearly labelled NON-AI.
+ * Its test modes (fail, nsfw, invalid output, dropped, duplicated and
+ * redelivered webhooks, timeouts, delays) behave as documented.
+ */
+import { spawn } from "node:child_process";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import jpeg from "jpeg-js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createFalProvider } from "../../worker/providers/fal";
+import type { ImageProvider, SubmitInput } from "../../worker/providers/types";
+import { validateImage } from "../../worker/services/image";
+// @ts-expect-error: a plain ESM script without type declarations.
+import { startFalLocal } from "../../scripts/fal-local.mjs";
+
+const MODEL = "half-moon-ai/ai-baby-and-aging-generator/multi";
+
+interface Received {
+  headers: IncomingMessage["headers"];
+  raw: Buffer;
+}
+
+interface FalLocal {
+  url: string;
+  close: () => Promise<void>;
+}
+
+let receiver: Server;
+let receiverStatuses: number[] = [];
+const received: Received[] = [];
+let fal: FalLocal;
+let provider: ImageProvider;
+
+function photo(w: number, h: number, r: number, g: number, b: number): Uint8Array {
+  const data = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < w * h; i++) data.set([r, g, (b + i) & 0xff, 255], i * 4);
+  return new Uint8Array(jpeg.encode({ data, width: w, height: h }, 80).data);
+}
+
+const submitInput: SubmitInput = {
+  generationId: "gen_0123456789abcdef0123456789abcdef",
+  mother: { contentType: "image/jpeg", bytes: photo(320, 400, 220, 120, 90) },
+  father: { contentType: "image/jpeg", bytes: photo(400, 320, 60, 110, 200) },
+  options: { gender: "girl", ageGroup: "newborn", resemblance: 0.6, images: 2 },
+};
+
+async function control(body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${fal.url}/_control`, { method: "POST", body: JSON.stringify(body) });
+  expect(res.status).toBe(200);
+}
+
+async function until<T>(f: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function webhooksFor(id: string): Received[] {
+  return received.filter((r) => r.headers["x-fal-webhook-request-id"] === id);
+}
+
+async function inspect(id: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${fal.url}/_requests/${id}`)).json()) as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, raw: Buffer.concat(chunks) });
+      const status = receiverStatuses.shift() ?? 200;
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/webhooks/fal`;
+  fal = (await startFalLocal({ port: 0, quiet: true })) as FalLocal;
+  provider = createFalProvider({ credentials: "local:key", model: MODEL, queueUrl: fal.url, jwksUrl: `${fal.url}/.well-known/jwks.json`, webhookUrl: hookUrl });
+});
+
+afterAll(async () => {
+  await fal.close();
+  await new Promise<void>((r) => receiver.close(() => r()));
+});
+
+beforeEach(async () => {
+  receiverStatuses = [];
+  await control({ mode: "ok", delayMs: 0 });
+});
+
+describe("happy: the Worker's adapter against the local Fal", () => {
+  it("submits, signs a webhook the adapter verifies, and returns a labelled NON-AI preview the pipeline accepts", async () => {
+    const { requestId } = await provider.submit(submitInput);
+    const [hook] = await until(() => (webhooksFor(requestId).length ? webhooksFor(requestId) : undefined), "webhook");
+    if (!hook) throw new Error("no webhook");
+    const headers = new Headers(Object.entries(hook.headers).map(([k, v]) => [k, String(v)]));
+    const verified = await provider.verifyWebhook(headers, new Uint8Array(hook.raw), Date.now());
+    if (!verified.ok) throw new Error(`webhook refused: ${verified.reason}`);
+    const outcome = verified.delivery.outcome;
+    if (!outcome?.ok) throw new Error("expected images");
+    expect(outcome.images).toHaveLength(2);
+
+    expect(await provider.status(requestId)).toMatchObject({ state: "completed" });
+    expect(await provider.result(requestId)).toMatchObject({ ok: true });
+
+    const first = outcome.images[0];
+    if (!first) throw new Error("no image");
+    const bytes = await provider.download(first.url);
+    const checked = validateImage(bytes, "image/jpeg");
+    expect(checked).toMatchObject({ ok: true, value: { width: 512, height: 608 } });
+    const img = jpeg.decode(bytes, { useTArray: true });
+    const px = (x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
+    // The yellow rule and the dark label band under the picture.
+    expect(px(256, 514)[0]).toBeGreaterThan(200);
+    expect(px(256, 514)[2]).toBeLessThan(90);
+    expect(px(5, 600).every((c) => c < 60)).toBe(true);
+
+    // What the server saw: our privacy headers, and it kept no input afterwards.
+    const seen = await inspect(requestId);
+    expect(seen["headers"]).toEqual({ "x-fal-store-io": "0", "x-fal-object-lifecycle-preference": '{"expiration_duration_seconds":3600}' });
+    expect(seen["inputKept"]).toBe(false);
+
+    await provider.deletePayloads(requestId);
+    expect((await inspect(requestId))["deleted"]).toBe(true);
+    await expect(provider.download(first.url)).rejects.toMatchObject({ code: "invalid_output" });
+  });
+
+  it("reports queue position and progress while a delayed request waits", async () => {
+    await control({ mode: "delay", delayMs: 600 });
+    const a = await provider.submit(submitInput);
+    const b = await provider.submit(submitInput);
+    expect(await provider.status(b.requestId)).toMatchObject({ state: "in_queue", queuePosition: 1 });
+    await until(async () => ((await provider.status(a.requestId)).state === "in_progress" ? true : undefined), "in progress");
+    await until(async () => ((await provider.status(b.requestId)).state === "completed" ? true : undefined), "completion");
+    expect(webhooksFor(b.requestId)).toHaveLength(1);
+  });
+});
+
+describe("error: test modes", () => {
+  it("fail: an ERROR webhook and a 500 result the adapter calls a model error", async () => {
+    await control({ mode: "fail" });
+    const { requestId } = await provider.submit(submitInput);
+    const [hook] = await until(() => (webhooksFor(requestId).length ? webhooksFor(requestId) : undefined), "webhook");
+    const verified = await provider.verifyWebhook(new Headers(Object.entries(hook?.headers ?? {}).map(([k, v]) => [k, String(v)])), new Uint8Array(hook?.raw ?? []), Date.now());
+    expect(verified).toMatchObject({ ok: true, delivery: { outcome: { ok: false, code: "model_error" } } });
+    expect(await provider.result(requestId)).toMatchObject({ ok: false, code: "model_error" });
+  });
+
+  it("nsfw: refused by the safety filter", async () => {
+    await control({ mode: "nsfw" });
+    const { requestId } = await provider.submit(submitInput);
+    await until(() => (webhooksFor(requestId).length ? true : undefined), "webhook");
+    expect(await provider.result(requestId)).toMatchObject({ ok: false, code: "safety_refusal" });
+  });
+
+  it("invalid-output: the file is not an image and fails the pipeline's check", async () => {
+    await control({ mode: "invalid-output" });
+    const { requestId } = await provider.submit(submitInput);
+    await until(async () => ((await provider.status(requestId)).state === "completed" ? true : undefined), "completion");
+    const outcome = await provider.result(requestId);
+    if (!outcome.ok) throw new Error("expected a (bad) image");
+    const bytes = await provider.download(outcome.images[0]?.url ?? "");
+    expect(validateImage(bytes).ok).toBe(false);
+  });
+
+  it("drop-webhook sends none (polling finds it); duplicate-webhook sends two", async () => {
+    await control({ mode: "drop-webhook" });
+    const dropped = await provider.submit(submitInput);
+    await until(async () => ((await provider.status(dropped.requestId)).state === "completed" ? true : undefined), "completion");
+    await control({ mode: "duplicate-webhook" });
+    const doubled = await provider.submit(submitInput);
+    await until(() => (webhooksFor(doubled.requestId).length === 2 ? true : undefined), "two webhooks");
+    expect(webhooksFor(dropped.requestId)).toHaveLength(0);
+  });
+
+  it("redelivers a webhook the receiver refused (e.g. 409 before the submit was recorded)", async () => {
+    receiverStatuses = [409];
+    const { requestId } = await provider.submit(submitInput);
+    await until(() => (webhooksFor(requestId).length === 2 ? true : undefined), "redelivery");
+    expect((await inspect(requestId))["webhookDeliveries"]).toEqual([409, 200]);
+  });
+
+  it("timeout: never completes, and can be canceled", async () => {
+    await control({ mode: "timeout" });
+    const { requestId } = await provider.submit(submitInput);
+    await until(async () => ((await provider.status(requestId)).state === "in_progress" ? true : undefined), "in progress");
+    await provider.cancel(requestId);
+    expect(webhooksFor(requestId)).toHaveLength(0);
+  });
+});
+
+describe("security: what the local Fal refuses", () => {
+  it("needs an Authorization: Key header, and never fetches URLs", async () => {
+    const res = await fetch(`${fal.url}/${MODEL}`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(401);
+    const urlInput = await fetch(`${fal.url}/${MODEL}`, {
+      method: "POST",
+      headers: { authorization: "Key x", "content-type": "application/json" },
+      body: JSON.stringify({ mother_image_urls: ["https://example.com/a.jpg"], father_image_urls: ["https://example.com/b.jpg"] }),
+    });
+    expect(urlInput.status).toBe(422);
+    expect(JSON.stringify(await urlInput.json())).toContain("data URIs");
+  });
+
+  it("rejects unknown modes, and the CLI prints where it listens", async () => {
+    const bad = await fetch(`${fal.url}/_control`, { method: "POST", body: JSON.stringify({ mode: "explode" }) });
+    expect(bad.status).toBe(400);
+    const child = spawn(process.execPath, ["scripts/fal-local.mjs", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => resolve(d.toString()));
+      child.on("error", reject);
+    });
+    child.kill("SIGTERM");
+    expect(line).toMatch(/^fal-local listening on http:\/\/127\.0\.0\.1:\d+ .*NON-AI/);
+  });
+});
