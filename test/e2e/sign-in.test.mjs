@@ -33,6 +33,24 @@ describe("sign in (happy)", () => {
     assertNoProblems(b.problems);
   });
 
+  test("a session close to expiry is renewed before it is used", async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    await signInAsLocalUser(b.page, "carol");
+    // Pretend the stored session expires in one minute (inside the refresh margin).
+    const soon = await b.page.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem("babypic.localSession") ?? "{}");
+      s.expiresAt = new Date(Date.now() + 60_000).toISOString();
+      sessionStorage.setItem("babypic.localSession", JSON.stringify(s));
+      return s.expiresAt;
+    });
+    await b.page.reload();
+    await b.page.getByTestId("credits").waitFor();
+    const renewed = await b.page.evaluate(() => JSON.parse(sessionStorage.getItem("babypic.localSession") ?? "{}").expiresAt);
+    assert.ok(Date.parse(renewed) > Date.parse(soon) + 30 * 60_000, `renewed session expires later (${soon} -> ${renewed})`);
+    assertNoProblems(b.problems);
+  });
+
   test("signing out ends the session and /app asks to sign in again", async (t) => {
     const b = await launchBrowser();
     t.after(() => b.close());
