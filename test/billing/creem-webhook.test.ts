@@ -288,3 +288,27 @@ describe("creem webhook: bad input", () => {
     expect(all.map((r) => r.reason)).toEqual(FREE > 0 ? ["free_grant"] : []);
   });
 });
+
+describe("creem webhook: test mode", () => {
+  it("a live deployment (CREEM_TEST_MODE=false) never credits a test-mode checkout", async () => {
+    const { createApp } = await import("../../worker/app");
+    const liveEnv = { ...env, CREEM_TEST_MODE: "false" };
+    const before = await balance("alice");
+    const event = checkoutCompleted({ eventId: "evt_testmode", checkoutId: "ch_testmode", userId: alice });
+    const body = JSON.stringify({ ...event, object: { ...event.object, mode: "test" } });
+    const res = await createApp().request(
+      "http://api.test/v1/webhooks/creem",
+      { method: "POST", headers: { "content-type": "application/json", "creem-signature": await hmacHex(webhookSecret(), body) }, body },
+      liveEnv,
+    );
+    expect(await json(res)).toEqual({ received: true, outcome: "ignored" });
+    expect(await balance("alice")).toBe(before);
+    const prod = JSON.stringify({ ...event, id: "evt_prodmode", object: { ...event.object, id: "ch_prodmode", mode: "prod" } });
+    const ok = await createApp().request(
+      "http://api.test/v1/webhooks/creem",
+      { method: "POST", headers: { "content-type": "application/json", "creem-signature": await hmacHex(webhookSecret(), prod) }, body: prod },
+      liveEnv,
+    );
+    expect(await json(ok)).toEqual({ received: true, outcome: "credited" });
+  });
+});

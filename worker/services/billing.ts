@@ -142,6 +142,10 @@ function invalidEvent(issues: readonly { path: readonly PropertyKey[]; message: 
 
 async function creditCheckout(s: Services, eventId: string, checkout: CheckoutCompletedObject, meta: RequestMeta): Promise<WebhookOutcome> {
   const now = s.now();
+  // Live deployments never credit a test-mode payment, whatever signed it.
+  if (!s.config.CREEM_TEST_MODE && checkout.mode !== undefined && checkout.mode !== "prod" && checkout.mode !== "live") {
+    return ignore(s.db, eventId, now, `test-mode-event:${checkout.mode}`);
+  }
   if (checkout.status !== undefined && checkout.status !== "completed") return ignore(s.db, eventId, now, `checkout-status:${checkout.status}`);
   if (checkout.order && checkout.order.status !== "paid") return ignore(s.db, eventId, now, `order-status:${checkout.order.status}`);
 

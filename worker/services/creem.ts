@@ -112,6 +112,8 @@ export const CheckoutCompletedObject = z.object({
   object: z.literal("checkout").optional(),
   request_id: z.string().max(200).nullish(),
   status: z.string().max(50).optional(),
+  /** "test" (or "sandbox"/"local") for Creem's test mode, "prod" for live payments. */
+  mode: z.string().max(20).optional(),
   /** A string id, or the expanded product. */
   product: z.union([Id, z.object({ id: Id })]).nullish(),
   order: z
