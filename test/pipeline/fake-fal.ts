@@ -114,7 +114,7 @@ export class FakeFal {
   }
 
   /** The body Fal would deliver (and the result endpoint's answer). */
-  resultOf(r: FakeRequest): { status: number; body: unknown; webhook: Record<string, unknown> } {
+  resultOf(r: FakeRequest): { status: number; body: Record<string, unknown>; webhook: Record<string, unknown> } {
     const base = { request_id: r.id, gateway_request_id: r.id };
     if (r.mode === "fail") {
       const body = { detail: "CUDA out of memory" };

@@ -168,6 +168,19 @@ describe("happy path", () => {
     expect(bobs.items.filter((g) => ids.includes(g.id))).toEqual([]);
   });
 
+  it("measures the bare queue round trip for the benchmark (development only)", async () => {
+    const sent = await SELF.fetch("http://api.test/v1/dev/queue-ping", { method: "POST" });
+    expect(sent.status).toBe(202);
+    const { pingId, sentAt } = await json<{ pingId: string; sentAt: number }>(sent);
+    let receivedAt: number | null = null;
+    for (let i = 0; i < 200 && receivedAt === null; i++) {
+      receivedAt = (await json<{ receivedAt: number | null }>(await SELF.fetch(`http://api.test/v1/dev/queue-ping/${pingId}`))).receivedAt;
+      if (receivedAt === null) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(receivedAt).not.toBeNull();
+    expect(receivedAt ?? 0).toBeGreaterThanOrEqual(sentAt);
+  });
+
   it("documents the routes in the OpenAPI document", async () => {
     const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await SELF.fetch("http://api.test/v1/openapi.json"));
     expect(Object.keys(doc.paths)).toEqual(

@@ -26,7 +26,7 @@ import {
   type GenerationRow,
   type ObjectRow,
 } from "../services/generation";
-import { pipelineDeps } from "../services/generation-jobs";
+import { devPingKey, pipelineDeps } from "../services/generation-jobs";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrls, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
@@ -348,5 +348,36 @@ export const generationRoutes = createRouter()
         "content-security-policy": "sandbox",
         "content-disposition": `inline; filename="babypic-${objectId}.${ext}"`,
       });
+    },
+  )
+  // Development-only benchmark hook (bench/pipeline): the bare queue round
+  // trip, measured exactly like a generation (POST, then poll). Under
+  // /v1/dev/*, which answers 404 outside ENVIRONMENT=development.
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/dev/queue-ping",
+      hide: true,
+      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const pingId = crypto.randomUUID();
+      const sentAt = s.now();
+      await s.env.JOBS.send({ kind: "dev.ping", pingId });
+      return c.json({ pingId, sentAt }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/dev/queue-ping/{pingId}",
+      hide: true,
+      request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },
+      responses: { 200: { description: "Whether the consumer saw it", content: { "application/json": { schema: z.object({ receivedAt: z.number().nullable() }) } } } },
+    }),
+    async (c) => {
+      const obj = await c.get("services").env.BUCKET.get(devPingKey(c.req.valid("param").pingId));
+      return c.json({ receivedAt: obj ? Number(await obj.text()) : null }, 200);
     },
   );

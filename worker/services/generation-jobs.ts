@@ -36,7 +36,7 @@ type GenerationMessage = Extract<ParsedJobMessage, { kind: GenerationKind }>;
  * Handlers for the consumer's map. A message that reaches the dead-letter
  * queue has exhausted its retries: its generation is failed and refunded.
  */
-export function generationHandlers(depsFor: (s: Services) => PipelineDeps = pipelineDeps): Record<GenerationKind, JobHandler> {
+export function generationHandlers(depsFor: (s: Services) => PipelineDeps = pipelineDeps): Record<GenerationKind | "dev.ping", JobHandler> {
   const run = async (s: Services, msg: ParsedJobMessage, ctx: { deadLetter: boolean }) => {
     if (!isGenerationMessage(msg)) return;
     const deps = depsFor(s);
@@ -55,8 +55,21 @@ export function generationHandlers(depsFor: (s: Services) => PipelineDeps = pipe
         return;
     }
   };
-  return { "generation.submit": run, "generation.poll": run, "generation.finalize": run };
+  return { "generation.submit": run, "generation.poll": run, "generation.finalize": run, "dev.ping": devPing };
 }
+
+/** Key under which a dev queue ping records when the consumer saw it. */
+export const devPingKey = (pingId: string) => `dev/queue-ping/${pingId}`;
+
+/**
+ * Development only (bench/pipeline): records when the consumer received a
+ * ping, so the benchmark can compare the pipeline's overhead with the bare
+ * queue round trip measured the same way. Refused anywhere else.
+ */
+const devPing: JobHandler = async (s, msg) => {
+  if (msg.kind !== "dev.ping" || s.config.ENVIRONMENT !== "development") return;
+  await s.env.BUCKET.put(devPingKey(msg.pingId), String(s.now()));
+};
 
 function isGenerationMessage(msg: ParsedJobMessage): msg is GenerationMessage {
   return msg.kind === "generation.submit" || msg.kind === "generation.poll" || msg.kind === "generation.finalize";
