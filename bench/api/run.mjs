@@ -1,0 +1,183 @@
+// npm run bench:api [-- --duration 10 --connections 8]
+//
+// 1. API latency: starts its own `wrangler dev` (local D1/R2, throwaway state,
+//    rate limits raised so the benchmark measures work, not 429s), seeds one
+//    completed generation with an output for the local user "alice", then
+//    drives `GET /v1/health` and the authenticated `GET /v1/generations/:id`
+//    with autocannon, same connections and duration, and prints p50/p99 of
+//    each and their ratio (goal: p50 <= 2x health). The generation read does
+//    the real work: session JWT verification, user lookup, rate limit, owner-
+//    scoped query, outputs query, a signed link per output, two audit appends.
+// 2. Signed-link verification cost per call in Node (bench/api/signed-link.mjs).
+//
+// Prints a JSON summary last; results are recorded in docs/benchmarks.md.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { ROOT } from "./bundle.mjs";
+import { benchSignedLink } from "./signed-link.mjs";
+import { DEV_VARS } from "../../scripts/lib/dev-vars.mjs";
+import { setup } from "../../scripts/setup.mjs";
+import { freePort, Service, stopAll, waitForHttp } from "../../scripts/start.mjs";
+
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_UPDATE_NOTIFIER: "1", CI: "true" };
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
+}
+const DURATION = arg("duration", 10);
+const CONNECTIONS = arg("connections", 8);
+
+function log(m) {
+  console.error(`[bench:api] ${m}`);
+}
+
+/** wrangler.toml with absolute paths and rate limits raised; only for this run. */
+function benchConfig(dir) {
+  let toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  toml = toml.replace(/^main = "worker\/index.ts"$/m, `main = ${JSON.stringify(join(ROOT, "worker", "index.ts"))}`);
+  toml = toml.replaceAll('migrations_dir = "migrations"', `migrations_dir = ${JSON.stringify(join(ROOT, "migrations"))}`);
+  toml = toml.replace(/simple = \{ limit = \d+, period = 60 \}/g, "simple = { limit = 100000000, period = 60 }");
+  const path = join(dir, "wrangler.bench.toml");
+  writeFileSync(path, toml);
+  return path;
+}
+
+function wrangler(args) {
+  const res = spawnSync(process.execPath, [WRANGLER, ...args], { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV }, encoding: "utf8" });
+  if (res.status !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed:\n${res.stderr || res.stdout}`);
+  return res.stdout;
+}
+
+function hex(n) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** One autocannon run; exact per-response timings (its histogram rounds to whole ms). */
+async function load(url, headers, duration, into) {
+  const instance = autocannon({ url, headers, connections: CONNECTIONS, duration });
+  instance.on("response", (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) into.samples.push(ms);
+  });
+  const result = await instance;
+  into.requests += result.requests.total;
+  into.seconds += duration;
+  into.non2xx += result.non2xx;
+  into.errors += result.errors;
+  for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) into.statuses[code] = (into.statuses[code] ?? 0) + v.count;
+}
+
+function summary(acc) {
+  const sorted = [...acc.samples].sort((a, b) => a - b);
+  return {
+    requests: acc.requests,
+    rps: acc.requests / acc.seconds,
+    non2xx: acc.non2xx,
+    errors: acc.errors,
+    statuses: acc.statuses,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+const ROUNDS = 5;
+
+/**
+ * The targets take turns in short rounds (the machine is shared: a slow
+ * stretch then hits every target instead of one), and each target's samples
+ * from all rounds are pooled before taking percentiles.
+ */
+async function measure(targets, duration) {
+  const acc = Object.fromEntries(targets.map((t) => [t.name, { samples: [], requests: 0, seconds: 0, non2xx: 0, errors: 0, statuses: {} }]));
+  const slice = Math.max(1, Math.round(duration / ROUNDS));
+  for (let r = 0; r < ROUNDS; r++) for (const t of targets) await load(t.url, t.headers, slice, acc[t.name]);
+  return Object.fromEntries(targets.map((t) => [t.name, summary(acc[t.name])]));
+}
+
+async function apiBench() {
+  const { problems } = setup({ log: () => undefined });
+  if (problems.length) throw new Error(problems.join("; "));
+  const dir = mkdtempSync(join(tmpdir(), "babypic-bench-"));
+  const state = join(dir, "state");
+  const config = benchConfig(dir);
+  try {
+    wrangler(["d1", "migrations", "apply", "DB", "--local", "--config", config, "--persist-to", state]);
+    const now = Date.now();
+    const user = `usr_${hex(16)}`;
+    const gen = `gen_${hex(16)}`;
+    const img = `img_${hex(16)}`;
+    // alice's row with a fixed id, so the local session for user_local_alice maps to it.
+    wrangler([
+      "d1", "execute", "DB", "--local", "--config", config, "--persist-to", state, "--command",
+      `INSERT INTO users (id, external_id, email, created_at, keep_photos_days) VALUES ('${user}', 'user_local_alice', 'alice@example.test', ${now}, 0);
+       INSERT INTO generations (id, user_id, options, status, stage, model, cost, idempotency_key, request_hash, attempts, created_at, completed_at, deadline_at)
+         VALUES ('${gen}', '${user}', '{"gender":"girl","ageGroup":"baby","images":1}', 'completed', 'completed', 'bench/model', 1, 'bench-${hex(4)}', '${"0".repeat(64)}', 1, ${now}, ${now}, ${now + 600000});
+       INSERT INTO objects (id, user_id, kind, r2_key, content_type, bytes, width, height, generation_id, created_at)
+         VALUES ('${img}', '${user}', 'output', 'u/${user}/output/${img}', 'image/jpeg', 123456, 1024, 1024, '${gen}', ${now});`,
+    ]);
+
+    const port = await freePort();
+    const inspectorPort = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const worker = new Service(
+      "api",
+      [WRANGLER, "dev", "--config", config, "--env-file", DEV_VARS, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
+        "--show-interactive-dev-session=false", "--inspector-port", String(inspectorPort), "--var", `PUBLIC_API_URL:${base}`],
+      { echo: false },
+    );
+    await waitForHttp(`${base}/v1/health`, [worker]);
+    const session = await fetch(`${base}/v1/dev/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "alice" }) });
+    if (!session.ok) throw new Error(`dev session: ${session.status}`);
+    const { token } = await session.json();
+    const auth = { authorization: `Bearer ${token}` };
+    const probe = await fetch(`${base}/v1/generations/${gen}`, { headers: auth });
+    const body = await probe.json();
+    if (probe.status !== 200 || !body.outputs?.[0]?.url) throw new Error(`GET /v1/generations/:id answered ${probe.status}: ${JSON.stringify(body).slice(0, 300)}`);
+
+    const targets = [
+      { name: "health", url: `${base}/v1/health`, headers: {} },
+      { name: "generation", url: `${base}/v1/generations/${gen}`, headers: auth },
+      // For reading the gap: authentication plus one user read, no audit.
+      { name: "me", url: `${base}/v1/me`, headers: auth },
+    ];
+    log(`warming up (${CONNECTIONS} connections)`);
+    await measure(targets, ROUNDS);
+    log(`measuring ${DURATION}s per target in ${ROUNDS} alternating rounds`);
+    const { health, generation, me } = await measure(targets, DURATION);
+    if (generation.non2xx + health.non2xx + me.non2xx > 0) {
+      log(`non-2xx answers: health ${JSON.stringify(health.statuses)}, generation ${JSON.stringify(generation.statuses)}, me ${JSON.stringify(me.statuses)}; worker log tail:`);
+      for (const line of worker.tail.filter((l) => /error|warn/i.test(l)).slice(-8)) log(`  ${line.slice(0, 300)}`);
+    }
+    return { connections: CONNECTIONS, durationSeconds: DURATION, health, generation, me, p50Ratio: generation.p50 / health.p50, p99Ratio: generation.p99 / health.p99 };
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+try {
+  const api = await apiBench();
+  const link = await benchSignedLink();
+  console.log("");
+  console.log(`API (${api.connections} connections, ${api.durationSeconds}s each)   p50        p99        req/s   non-2xx`);
+  for (const [name, r] of [["GET /v1/health", api.health], ["GET /v1/generations/:id", api.generation], ["GET /v1/me (auth only)", api.me]]) {
+    console.log(`  ${name.padEnd(26)} ${fmt(r.p50).padStart(9)}  ${fmt(r.p99).padStart(9)}  ${r.rps.toFixed(0).padStart(6)}   ${r.non2xx + r.errors}`);
+  }
+  console.log(`  ratio generation/health     p50 ${api.p50Ratio.toFixed(2)}x (goal <= 2x: ${api.p50Ratio <= 2 ? "met" : "NOT met"}), p99 ${api.p99Ratio.toFixed(2)}x`);
+  console.log(`Signed link verify (Node ${link.node}, ${link.iterations} calls): ${link.verifyUs.toFixed(1)} µs/call valid, ${link.refuseUs.toFixed(1)} µs refused; bare HMAC ${link.bareHmacUs.toFixed(1)} µs (${link.ratio.toFixed(2)}x)`);
+  console.log(JSON.stringify({ api, signedLink: link }));
+} catch (err) {
+  await stopAll();
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
