@@ -229,9 +229,9 @@ export const photoRoutes = createRouter()
       const headers = c.req.valid("header");
       const uploadId = headers["x-upload-id"];
 
-      const envelope = await readSealedBody(c.req.raw, cap, declaredLength);
+      // No local keeps the ciphertext: once opened, it is garbage (memory stays near 2x the photo).
       const opened = await openUpload({
-        envelope,
+        envelope: await readSealedBody(c.req.raw, cap, declaredLength),
         userId: auth.userId,
         uploadId,
         resolveKey: (kid) => uploadPrivateKey(s.config.HPKE_KEYS, kid),
@@ -246,7 +246,8 @@ export const photoRoutes = createRouter()
       const conflict = () => new AppError("conflict", "This upload id was already used; a sealed upload can be stored once.");
       if (await s.db.select({ id: objects.id }).from(objects).where(eq(objects.uploadId, uploadId)).get()) throw conflict();
 
-      const image = validateImage(opened.value.bytes, headers["x-upload-content-type"]);
+      // In place: the decrypted buffer is ours, so stripping compacts it instead of copying the photo.
+      const image = validateImage(opened.value.bytes, headers["x-upload-content-type"], { inPlace: true });
       if (!image.ok) {
         console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: image.reason, requestId: meta.requestId }));
         throw new AppError("invalid_image", image.detail, { reason: image.reason });
