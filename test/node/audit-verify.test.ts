@@ -6,12 +6,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entryHashInput, GENESIS_HASH, type AuditRow } from "../../worker/services/audit";
 import { sha256Hex } from "../../worker/lib/bytes";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const dir = mkdtempSync(join(tmpdir(), "audit-verify-"));
 const alice = `usr_${"a".repeat(32)}`;
