@@ -306,6 +306,28 @@ describe("signed links: revocation by deletion", () => {
     await s.db.delete(tombstones).where(eq(tombstones.userId, dave));
   });
 
+  it("DELETE of the account (the real deletion service) kills its links, including when interrupted right after it starts", async () => {
+    const s = services();
+    const { deleteAccount } = await import("../../worker/services/deletion");
+    for (const [name, interrupt] of [["frank", false], ["gina", true]] as const) {
+      const owner = await signIn(name);
+      const id = (await putObject(s, { userId: owner, kind: "output", contentType: "image/png", bytes: random(100) })).id;
+      const path = await linkPath(id, owner);
+      const ok = await api(path);
+      expect(ok.status).toBe(200);
+      await ok.arrayBuffer();
+      const run = deleteAccount(s, owner, {
+        source: "user",
+        afterStage: (stage) => {
+          if (interrupt && stage === "started") throw new Error("simulated crash");
+        },
+      });
+      // An interrupted deletion reports `pending` and leaves its tombstone for the sweep.
+      expect((await run)?.status).toBe(interrupt ? "pending" : "deleted");
+      await expectRefused(await api(path));
+    }
+  });
+
   it("a deleted account's links are refused even if an object row were left behind", async () => {
     const s = services();
     const erin = await signIn("erin");
