@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global AbortSignal */
 // Local Fal server: speaks the subset of Fal's queue REST API BabyPic uses, so
 // the whole pipeline runs on one machine with nothing leaving it.
 //
@@ -95,6 +96,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
   const control = { mode: "ok", delayMs: 0 };
   const requests = new Map();
   const files = new Map();
+  const previews = new Map();
   const timers = new Set();
   const log = (...a) => {
     if (!quiet) console.log("[fal-local]", ...a);
@@ -170,11 +172,18 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
     } else {
       const images = [];
       const n = input.num_images ?? 1;
-      const mother = decodeImage(parseDataUri(input.mother_image_urls[0]).bytes);
-      const father = decodeImage(parseDataUri(input.father_image_urls[0]).bytes);
       const caption = `${input.gender ?? "?"} / ${input.age_group ?? "?"} / father ${Math.round((input.father_weight ?? 0.5) * 100)}%`;
+      const key = createHash("sha256").update(`${input.mother_image_urls[0]}|${input.father_image_urls[0]}|${input.father_weight}|${caption}`).digest("hex");
+      let parents = null;
       for (let i = 0; i < n; i++) {
-        const bytes = r.mode === "invalid-output" ? Buffer.from("this is not an image, whatever the content type says") : composePreview({ mother, father, fatherWeight: input.father_weight ?? 0.5, variant: i, caption });
+        let bytes = r.mode === "invalid-output" ? Buffer.from("this is not an image, whatever the content type says") : previews.get(`${key}|${i}`);
+        if (!bytes) {
+          parents ??= { mother: decodeImage(parseDataUri(input.mother_image_urls[0]).bytes), father: decodeImage(parseDataUri(input.father_image_urls[0]).bytes) };
+          bytes = composePreview({ ...parents, fatherWeight: input.father_weight ?? 0.5, variant: i, caption });
+          // Same parents and options, same preview: keeps an "instant" model instant (benchmarks).
+          previews.set(`${key}|${i}`, bytes);
+          if (previews.size > 64) previews.delete(previews.keys().next().value);
+        }
         const fileId = randomUUID();
         files.set(fileId, { bytes, requestId: r.id });
         r.files.push(fileId);

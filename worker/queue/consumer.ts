@@ -24,27 +24,31 @@ export function backoffSeconds(attempts: number): number {
 export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings, _ctx: ExecutionContext): Promise<void> {
   const s = createServices(env);
   const deadLetter = batch.queue.endsWith("-dlq");
-  for (const message of batch.messages) {
-    const parsed = JobMessageSchema.safeParse(message.body);
-    if (!parsed.success) {
-      console.error(JSON.stringify({ level: "error", event: "queue.bad_message", queue: batch.queue, id: message.id }));
-      message.ack();
-      continue;
-    }
-    const handler = handlers[parsed.data.kind];
-    if (!handler) {
-      console.error(JSON.stringify({ level: "error", event: "queue.no_handler", kind: parsed.data.kind }));
-      message.ack();
-      continue;
-    }
-    try {
-      await handler(s, parsed.data, { attempts: message.attempts, deadLetter });
-      message.ack();
-    } catch (err) {
-      console.error(
-        JSON.stringify({ level: "error", event: "queue.retry", kind: parsed.data.kind, attempts: message.attempts, error: String(err) }),
-      );
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-    }
-  }
+  // Messages of a batch run concurrently (at most max_batch_size, 10): one
+  // slow Fal call must not hold up the others. Each is still acked or retried on its own.
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const parsed = JobMessageSchema.safeParse(message.body);
+      if (!parsed.success) {
+        console.error(JSON.stringify({ level: "error", event: "queue.bad_message", queue: batch.queue, id: message.id }));
+        message.ack();
+        return;
+      }
+      const handler = handlers[parsed.data.kind];
+      if (!handler) {
+        console.error(JSON.stringify({ level: "error", event: "queue.no_handler", kind: parsed.data.kind }));
+        message.ack();
+        return;
+      }
+      try {
+        await handler(s, parsed.data, { attempts: message.attempts, deadLetter });
+        message.ack();
+      } catch (err) {
+        console.error(
+          JSON.stringify({ level: "error", event: "queue.retry", kind: parsed.data.kind, attempts: message.attempts, error: String(err) }),
+        );
+        message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      }
+    }),
+  );
 }
