@@ -122,6 +122,25 @@ describe("intake: size cap (413 before reading, and while reading)", () => {
     expect(pulled).toBeLessThanOrEqual(2);
   });
 
+  it("a chunked body without Content-Length under the cap is accepted (split across many small chunks)", async () => {
+    const userId = await signIn("bob");
+    const sealed = await seal(userId, bytesOf(jpegWithExif));
+    let off = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (off >= sealed.envelope.length) return controller.close();
+        const take = off < 100 ? 7 : 4096;
+        controller.enqueue(sealed.envelope.slice(off, off + take));
+        off += take;
+      },
+    });
+    const res = await post("bob", stream, { uploadId: sealed.uploadId });
+    expect(res.status).toBe(201);
+    const { id } = await json<{ id: string }>(res);
+    const clean = validateImage(bytesOf(jpegWithExif), "image/jpeg");
+    expect((await getObject(services(), userId, id))?.bytes).toEqual(clean.ok ? clean.value.bytes : null);
+  });
+
   it("a chunked body without Content-Length is cut off at the cap with 413", async () => {
     await leavesNothing(async () => {
       const userId = await signIn("bob");

@@ -101,85 +101,94 @@ function view(row: ObjectRow, link: SignedUrl | null = null) {
   };
 }
 
+const truncated = () => new AppError("invalid_envelope", "The sealed upload is truncated.");
+const notSealed = () => new AppError("invalid_envelope", "The body is not a BabyPic sealed upload.");
+
 /**
- * Reads a sealed upload with a hard cap, putting the ciphertext in a buffer
- * of its own so opening it copies nothing. With a Content-Length the buffer is
- * allocated once; without one the cap is enforced chunk by chunk.
+ * Reads a sealed upload, putting the ciphertext in a buffer of its own so
+ * opening it copies nothing. With a Content-Length (already checked against
+ * the cap) a BYOB reader fills exactly-sized buffers, leaving no chunk garbage;
+ * without one the cap is enforced chunk by chunk.
  */
 async function readSealedBody(req: Request, cap: number, declaredLength: number | null): Promise<SplitEnvelope> {
   const body = req.body;
   if (!body || declaredLength === 0) throw new AppError("invalid_envelope", "The request body is empty.");
-  const reader = body.getReader();
-  const tooLarge = () => new AppError("payload_too_large", `Sealed uploads are limited to ${cap} bytes.`);
-  let total = 0;
-  const pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const take = async (n: number): Promise<Uint8Array | null> => {
-    while (pendingBytes < n) {
-      const { value, done } = await reader.read();
-      if (done) return null;
-      total += value.length;
-      if (total > cap) throw tooLarge();
-      pending.push(value);
-      pendingBytes += value.length;
+  return declaredLength === null ? readChunked(body, cap) : readKnownLength(body, declaredLength);
+}
+
+async function readKnownLength(body: ReadableStream<Uint8Array>, length: number): Promise<SplitEnvelope> {
+  const reader = body.getReader({ mode: "byob" });
+  /** Fills `buffer` (BYOB reads transfer it, so the filled one is returned), or null if the body ends first. */
+  const fill = async (buffer: ArrayBuffer): Promise<ArrayBuffer | null> => {
+    let buf = buffer;
+    let off = 0;
+    while (off < buf.byteLength) {
+      const { value, done } = await reader.read(new Uint8Array(buf, off));
+      if (done || !value) return null;
+      buf = value.buffer as ArrayBuffer;
+      off += value.byteLength;
     }
-    const out = new Uint8Array(n);
-    let o = 0;
-    while (o < n) {
-      const chunk = pending[0];
-      if (!chunk) break;
-      const k = Math.min(chunk.length, n - o);
-      out.set(chunk.subarray(0, k), o);
-      o += k;
-      if (k === chunk.length) pending.shift();
-      else pending[0] = chunk.subarray(k);
-    }
-    pendingBytes -= n;
-    return out;
+    return buf;
   };
   try {
-    const first = await take(12);
-    const headLength = first && envelopeHeadLength(first);
-    if (!first || !headLength) throw new AppError("invalid_envelope", first ? "The body is not a BabyPic sealed upload." : "The sealed upload is truncated.");
-    const rest = await take(headLength - 12);
-    if (!rest) throw new AppError("invalid_envelope", "The sealed upload is truncated.");
+    const first = length >= 12 ? await fill(new ArrayBuffer(12)) : null;
+    if (!first) throw truncated();
+    const headLength = envelopeHeadLength(new Uint8Array(first));
+    if (!headLength) throw notSealed();
+    if (length < headLength) throw truncated();
+    const rest = await fill(new ArrayBuffer(headLength - 12));
+    if (!rest) throw truncated();
     const head = new Uint8Array(headLength);
-    head.set(first, 0);
-    head.set(rest, 12);
-
-    const expected = declaredLength !== null ? declaredLength - headLength : null;
-    const ct = new Uint8Array(expected !== null && expected > 0 ? expected : 0);
-    let fill = 0;
-    const chunks: Uint8Array[] = [];
-    const push = (chunk: Uint8Array) => {
-      if (expected !== null) {
-        if (fill + chunk.length > ct.length) throw new AppError("invalid_envelope", "The body is longer than its Content-Length.");
-        ct.set(chunk, fill);
-      } else chunks.push(chunk);
-      fill += chunk.length;
-    };
-    for (const chunk of pending.splice(0)) push(chunk);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > cap) throw tooLarge();
-      push(value);
-    }
-    if (expected !== null) {
-      return { head, ciphertext: fill === ct.length ? ct.buffer : ct.slice(0, fill).buffer };
-    }
-    const joined = new Uint8Array(fill);
-    let o = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, o);
-      o += chunk.length;
-    }
-    return { head, ciphertext: joined.buffer };
+    head.set(new Uint8Array(first), 0);
+    head.set(new Uint8Array(rest), 12);
+    const ciphertext = await fill(new ArrayBuffer(length - headLength));
+    if (!ciphertext) throw truncated();
+    const extra = await reader.read(new Uint8Array(1));
+    if (!extra.done) throw new AppError("invalid_envelope", "The body is longer than its Content-Length.");
+    return { head, ciphertext };
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     throw err;
   }
+}
+
+async function readChunked(body: ReadableStream<Uint8Array>, cap: number): Promise<SplitEnvelope> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > cap) throw new AppError("payload_too_large", `Sealed uploads are limited to ${cap} bytes.`);
+      chunks.push(value);
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  }
+  /** Copies bytes [from, from + out.length) of the chunk list into `out`. */
+  const copyRange = (from: number, out: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => {
+    let pos = 0;
+    let o = 0;
+    for (const chunk of chunks) {
+      const end = pos + chunk.length;
+      if (end > from && o < out.length) {
+        const start = Math.max(0, from + o - pos);
+        const take = Math.min(chunk.length - start, out.length - o);
+        out.set(chunk.subarray(start, start + take), o);
+        o += take;
+      }
+      pos = end;
+    }
+    return out;
+  };
+  if (total < 12) throw truncated();
+  const headLength = envelopeHeadLength(copyRange(0, new Uint8Array(12)));
+  if (!headLength) throw notSealed();
+  if (total < headLength) throw truncated();
+  return { head: copyRange(0, new Uint8Array(headLength)), ciphertext: copyRange(headLength, new Uint8Array(total - headLength)).buffer };
 }
 
 const read = requireAuth({ scope: "photos:read" });

@@ -80,7 +80,7 @@ export async function putObject(s: Services, input: PutObjectInput): Promise<Obj
     const put = s.env.BUCKET.put(r2Key, readable, meta);
     const writer = writable.getWriter();
     try {
-      for await (const chunk of coalesce(sealStream(cipher, [input.bytes], counter), WRITE_BATCH)) await writer.write(chunk);
+      for await (const chunk of sealStream(cipher, [input.bytes], counter)) await writer.write(chunk);
       await writer.close();
     } catch (err) {
       await writer.abort(err).catch(() => undefined);
@@ -113,31 +113,6 @@ export async function putObject(s: Services, input: PutObjectInput): Promise<Obj
     throw err;
   }
   return row;
-}
-
-/** Ciphertext goes to R2 in writes of about this size: fewer, larger stream writes are cheaper than one per 64 KiB segment. */
-const WRITE_BATCH = 1024 * 1024;
-
-async function* coalesce(chunks: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let batch: Uint8Array[] = [];
-  let bytes = 0;
-  const flush = (): Uint8Array => {
-    const out = new Uint8Array(bytes);
-    let o = 0;
-    for (const c of batch) {
-      out.set(c, o);
-      o += c.length;
-    }
-    batch = [];
-    bytes = 0;
-    return out;
-  };
-  for await (const chunk of chunks) {
-    batch.push(chunk);
-    bytes += chunk.length;
-    if (bytes >= size) yield flush();
-  }
-  if (bytes) yield flush();
 }
 
 /** Unknown length: single put when small, else an R2 multipart upload of fixed-size parts. */

@@ -1,0 +1,378 @@
+// Intake benchmark (issue 3): server-side intake of 1, 5 and 10 MB sealed
+// photos, in workerd, timed from outside (timers inside workerd only advance
+// across I/O), against a baseline measured in the same run.
+//
+//   node scripts/node.mjs bench/intake/run.mjs [--runs 5] [--sizes 1,5,10] [--json]
+//   npm run bench:intake
+//
+// For each size:
+//   intake   POST /v1/photos on `wrangler dev` (local D1/R2, fresh state):
+//            HTTP transfer, HPKE open, image validation + metadata strip,
+//            segmented AES-256-GCM encryption, R2 write, D1 row, audit entry.
+//   baseline the same envelope bytes POSTed over HTTP to a bare workerd
+//            Worker (Miniflare, same workerd binary) that only does WebCrypto
+//            AES-256-GCM decrypt + encrypt of them: transfer + crypto, nothing else.
+//   base+R2  the same bare Worker, which also writes its result to (local,
+//            simulated) R2: isolates our overhead from the storage write.
+//   node     bare WebCrypto AES-256-GCM decrypt + encrypt of the same bytes
+//            in this Node process (the cost of the cryptography alone).
+// Ratio = median intake / median baseline (the goal is <= 1.5 at 10 MB).
+//
+// Peak memory: each size runs on a freshly started Worker, warmed with one
+// small upload; the kernel's peak-RSS counter of the workerd process (VmHWM)
+// is reset (`echo 5 > /proc/<pid>/clear_refs`) and read after one upload of
+// that size. Reported: peak RSS minus RSS just before the upload. It counts
+// everything in that process during the request: V8 heap and array buffers,
+// the HTTP body buffers, and Miniflare's local R2/D1 simulators (which run in
+// the same workerd process). Linux only.
+import { randomBytes, webcrypto } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { signLocalSession } from "../../worker/auth/local-idp.ts";
+import { TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
+import { sealUpload } from "../../worker/lib/upload-envelope.ts";
+import { readDevVars, ROOT } from "../../scripts/lib/dev-vars.mjs";
+import { setup } from "../../scripts/setup.mjs";
+import { freePort, migrate, Service, startWorker, waitForHttp } from "../../scripts/start.mjs";
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: "string", default: "5" },
+    sizes: { type: "string", default: "1,5,10" },
+    json: { type: "boolean", default: false },
+  },
+});
+const RUNS = Number(opts.runs);
+const SIZES_MB = opts.sizes.split(",").map(Number);
+const MB = 1_000_000;
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// ------------------------------------------------------------------ inputs
+
+/**
+ * A structurally valid baseline JPEG of exactly `size` bytes (4000x3000 in its
+ * frame header, random entropy-coded data with 0xFF stuffed) carrying a small
+ * EXIF block, so the server's strip path runs and copies the image: the worst
+ * case for memory. Never decoded by anything here.
+ */
+function syntheticJpeg(size) {
+  const seg = (marker, body) => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
+  const head = Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    seg(0xe0, Buffer.from("JFIF\0\x01\x01\0\0\x01\0\x01\0\0", "latin1")),
+    seg(0xe1, Buffer.concat([Buffer.from("Exif\0\0", "latin1"), randomBytes(2000)])),
+    seg(0xdb, Buffer.concat([Buffer.from([0]), Buffer.alloc(64, 1)])),
+    seg(0xc0, Buffer.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0])),
+    seg(0xc4, Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 0), Buffer.alloc(0)])),
+    seg(0xda, Buffer.from([1, 1, 0, 0, 63, 0])),
+  ]);
+  const out = Buffer.alloc(size);
+  head.copy(out, 0);
+  const scan = randomBytes(size - head.length - 2);
+  let o = head.length;
+  for (let i = 0; o < size - 2; i++) {
+    const b = scan[i % scan.length];
+    if (b === 0xff) {
+      if (o + 2 > size - 2) break;
+      out[o++] = 0xff;
+      out[o++] = 0x00;
+    } else out[o++] = b;
+  }
+  while (o < size - 2) out[o++] = 0x00;
+  out[size - 2] = 0xff;
+  out[size - 1] = 0xd9;
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+async function nodeBaseline(bytes) {
+  const key = await webcrypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const iv = webcrypto.getRandomValues(new Uint8Array(12));
+  const sealed = await webcrypto.subtle.encrypt({ name: "AES-GCM", iv }, key, bytes);
+  const times = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const t0 = performance.now();
+    const plain = await webcrypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
+    await webcrypto.subtle.encrypt({ name: "AES-GCM", iv: webcrypto.getRandomValues(new Uint8Array(12)) }, key, plain);
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+// ------------------------------------------------------------------ workerd processes
+
+function descendants(pid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {
+      // the process went away
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+function isWorkerd(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].endsWith("workerd");
+  } catch {
+    return false;
+  }
+}
+
+function memKb(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * Peak RSS growth (MB) of the given workerd processes while `act` runs: the
+ * kernel's high-water mark is reset first (`clear_refs` 5), then read. wrangler
+ * dev may run more than one workerd process; all are counted.
+ */
+async function peakDelta(pids, act) {
+  const before = pids.map((pid) => memKb(pid, "VmRSS"));
+  for (const pid of pids) writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  await act();
+  return pids.reduce((sum, pid, k) => sum + ((memKb(pid, "VmHWM") - (before[k] ?? 0)) * 1024) / MB, 0);
+}
+
+/** The Worker under test on a fresh state directory; returns its URL, its workerd pid and a stop function. */
+async function startApi() {
+  const state = mkdtempSync(join(tmpdir(), "babypic-bench-"));
+  await migrate({ persistTo: state });
+  const port = await freePort();
+  const svc = startWorker({ port, persistTo: state, echo: false });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/v1/health`, [svc]);
+  const workerd = descendants(svc.pid).filter(isWorkerd);
+  if (workerd.length === 0) throw new Error("no workerd process found under wrangler dev");
+  return {
+    url,
+    pids: workerd,
+    stop: async () => {
+      await svc.stop();
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+const BASELINE_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    if (request.method !== "POST") return new Response("ok");
+    const raw = Uint8Array.from(atob(env.KEY), (c) => c.charCodeAt(0));
+    const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    const iv = Uint8Array.from(atob(env.IV), (c) => c.charCodeAt(0));
+    const body = await request.arrayBuffer();
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, body);
+    const again = await crypto.subtle.encrypt({ name: "AES-GCM", iv: crypto.getRandomValues(new Uint8Array(12)) }, key, plain);
+    if (new URL(request.url).searchParams.has("store")) await env.BUCKET.put(crypto.randomUUID(), again);
+    return new Response(String(again.byteLength));
+  },
+};`;
+
+/** The baseline Worker: its own `wrangler dev` (same workerd) from a throwaway directory. */
+async function startBaseline(rawKey, iv) {
+  const dir = mkdtempSync(join(tmpdir(), "babypic-bench-base-"));
+  writeFileSync(join(dir, "index.mjs"), BASELINE_SCRIPT);
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    'name = "bench-baseline"\nmain = "index.mjs"\ncompatibility_date = "2026-11-01"\n[[r2_buckets]]\nbinding = "BUCKET"\nbucket_name = "bench"\n',
+  );
+  const port = await freePort();
+  const svc = new Service(
+    "baseline",
+    [
+      join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "dev",
+      "--config",
+      join(dir, "wrangler.toml"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--show-interactive-dev-session=false",
+      "--persist-to",
+      join(dir, "state"),
+      "--var",
+      `KEY:${Buffer.from(rawKey).toString("base64")}`,
+      "--var",
+      `IV:${Buffer.from(iv).toString("base64")}`,
+    ],
+    { echo: false },
+  );
+  const url = `http://127.0.0.1:${port}/`;
+  await waitForHttp(url, [svc]);
+  return {
+    url,
+    pids: descendants(svc.pid).filter(isWorkerd),
+    stop: async () => {
+      await svc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ the run
+
+async function timedPost(url, body, headers) {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", body, headers });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  return { ms, status: res.status, text };
+}
+
+async function main() {
+  const { problems } = setup({ log: () => undefined });
+  if (problems.length) throw new Error(problems.join("; "));
+  const devVars = readDevVars() ?? {};
+  const appOrigin = "http://127.0.0.1:5173";
+  const ring = JSON.parse(devVars.HPKE_KEYS);
+  const priv = ring.keys[ring.current];
+  const publicJwk = { kty: "EC", crv: "P-256", x: priv.x, y: priv.y };
+
+  const rawKey = webcrypto.getRandomValues(new Uint8Array(32));
+  const iv = webcrypto.getRandomValues(new Uint8Array(12));
+  const baseKey = await webcrypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt"]);
+
+  const results = [];
+  {
+    for (const [i, sizeMb] of SIZES_MB.entries()) {
+      const user = ["alice", "bob", "carol"][i % 3];
+      const photo = syntheticJpeg(Math.round(sizeMb * MB));
+      log(`${sizeMb} MB: starting a fresh Worker`);
+      const api = await startApi();
+      const baseline = await startBaseline(rawKey, iv);
+      const baselineUrl = baseline.url;
+      try {
+        const token = await signLocalSession({ privateKeyPem: devVars.LOCAL_IDP_PRIVATE_KEY, user, azp: appOrigin, ttlSeconds: 3600 });
+        const me = await fetch(`${api.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+        const { id: userId } = await me.json();
+        // Uploads need consent to the current terms first (as the SPA asks before the first upload).
+        const consent = await fetch(`${api.url}/v1/me/consent`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ termsVersion: TERMS_VERSION, peopleConsent: true }),
+        });
+        if (!consent.ok) throw new Error(`consent failed: ${consent.status} ${await consent.text()}`);
+        const post = async (bytes) => {
+          const uploadId = webcrypto.randomUUID();
+          const envelope = await sealUpload({ publicJwk, keyId: ring.current, userId, uploadId, bytes });
+          return timedPost(`${api.url}/v1/photos`, envelope, {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/octet-stream",
+            "x-upload-id": uploadId,
+            "x-upload-content-type": "image/jpeg",
+          });
+        };
+        // Warm-up: code loaded, key ring imported, DEK created, tables touched.
+        const warm = await post(syntheticJpeg(300_000));
+        if (warm.status !== 201) throw new Error(`warm-up upload failed: ${warm.status} ${warm.text}`);
+
+        // Peak memory of one upload of this size.
+        const peakDeltaMb = await peakDelta(api.pids, async () => {
+          const first = await post(photo);
+          if (first.status !== 201) throw new Error(`upload failed: ${first.status} ${first.text}`);
+        });
+
+        const intake = [];
+        for (let r = 0; r < RUNS; r++) {
+          const res = await post(photo);
+          if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${res.text}`);
+          intake.push(res.ms);
+        }
+
+        const sealed = new Uint8Array(await webcrypto.subtle.encrypt({ name: "AES-GCM", iv }, baseKey, photo));
+        const warmSealed = new Uint8Array(await webcrypto.subtle.encrypt({ name: "AES-GCM", iv }, baseKey, syntheticJpeg(300_000)));
+        await timedPost(`${baselineUrl}?store`, warmSealed, { "content-type": "application/octet-stream" });
+        const basePeakMb = await peakDelta(baseline.pids, async () => {
+          const res = await timedPost(`${baselineUrl}?store`, sealed, { "content-type": "application/octet-stream" });
+          if (res.status !== 200) throw new Error(`baseline+R2 failed: ${res.status} ${res.text}`);
+        });
+        const base = [];
+        for (let r = 0; r < RUNS + 1; r++) {
+          const res = await timedPost(baselineUrl, sealed, { "content-type": "application/octet-stream" });
+          if (res.status !== 200) throw new Error(`baseline failed: ${res.status} ${res.text}`);
+          if (r > 0) base.push(res.ms);
+        }
+        const baseStore = [];
+        for (let r = 0; r < RUNS + 1; r++) {
+          const res = await timedPost(`${baselineUrl}?store`, sealed, { "content-type": "application/octet-stream" });
+          if (res.status !== 200) throw new Error(`baseline+R2 failed: ${res.status} ${res.text}`);
+          if (r > 0) baseStore.push(res.ms);
+        }
+        const nodeMs = await nodeBaseline(photo);
+        const row = {
+          sizeMb,
+          intakeMs: median(intake),
+          baselineMs: median(base),
+          nodeCryptoMs: nodeMs,
+          ratio: median(intake) / median(base),
+          baselineWithR2Ms: median(baseStore),
+          ratioVsBaselineWithR2: median(intake) / median(baseStore),
+          ratioVsCryptoOnly: median(intake) / nodeMs,
+          peakRssDeltaMb: peakDeltaMb,
+          peakOverPhoto: peakDeltaMb / sizeMb,
+          baselineWithR2PeakMb: basePeakMb,
+        };
+        results.push(row);
+        log(`${sizeMb} MB: intake ${row.intakeMs.toFixed(0)} ms, baseline ${row.baselineMs.toFixed(0)} ms, ratio ${row.ratio.toFixed(2)}x, peak +${peakDeltaMb.toFixed(1)} MB (bare + R2: +${basePeakMb.toFixed(1)} MB)`);
+      } finally {
+        await api.stop();
+        await baseline.stop();
+      }
+    }
+  }
+
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ runs: RUNS, node: process.version, results }, null, 2)}\n`);
+    return;
+  }
+  const pad = (s, n) => String(s).padStart(n);
+  const lines = [
+    `Intake benchmark: median of ${RUNS} runs per size, Node ${process.version}, workerd via wrangler dev / Miniflare`,
+    "",
+    `${pad("size", 6)} ${pad("intake ms", 10)} ${pad("baseline ms", 12)} ${pad("ratio", 7)} ${pad("base+R2 ms", 11)} ${pad("ratio", 7)} ${pad("crypto-only ms", 15)} ${pad("vs crypto", 10)} ${pad("peak RSS +MB", 13)} ${pad("x photo", 8)} ${pad("base+R2 peak", 13)}`,
+    ...results.map(
+      (r) =>
+        `${pad(`${r.sizeMb} MB`, 6)} ${pad(r.intakeMs.toFixed(0), 10)} ${pad(r.baselineMs.toFixed(0), 12)} ${pad(`${r.ratio.toFixed(2)}x`, 7)} ${pad(
+          r.baselineWithR2Ms.toFixed(0),
+          11,
+        )} ${pad(`${r.ratioVsBaselineWithR2.toFixed(2)}x`, 7)} ${pad(
+          r.nodeCryptoMs.toFixed(1),
+          15,
+        )} ${pad(`${r.ratioVsCryptoOnly.toFixed(1)}x`, 10)} ${pad(r.peakRssDeltaMb.toFixed(1), 13)} ${pad(`${r.peakOverPhoto.toFixed(2)}x`, 8)} ${pad(
+          r.baselineWithR2PeakMb.toFixed(1),
+          13,
+        )}`,
+    ),
+    "",
+    "ratio = intake / baseline (same bytes over HTTP to a bare workerd Worker doing AES-GCM decrypt + encrypt); goal <= 1.50x at 10 MB.",
+    "base+R2 = the same bare Worker that also writes the result to (local, simulated) R2; its ratio isolates our own overhead from the storage write.",
+    "peak RSS = workerd VmHWM minus VmRSS before one upload, warmed-up fresh Worker; goal <= 3x the photo size.",
+    "base+R2 peak = the same measure for the bare decrypt + encrypt + R2 write Worker: what the platform itself costs for these bytes.",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
