@@ -3,6 +3,7 @@ import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepGenerations } from "./services/generation-jobs";
+import { rewrapStaleKeys } from "./services/crypto/keys";
 
 export type Sweep = (s: Services) => Promise<void>;
 /** Every sweep the cron runs, in order. */
@@ -14,6 +15,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   ...DATA_RIGHTS_SWEEPS,
+  {
+    // KEK rotation: moves wrapped DEKs off an old master key so it can be retired (docs/runbooks/keys.md).
+    name: "keys.rewrap",
+    run: async (s) => {
+      await rewrapStaleKeys(s);
+    },
+  },
 ];
 
 /** Runs every sweep; one failing sweep does not stop the others. */

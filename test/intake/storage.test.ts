@@ -9,7 +9,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { objects } from "../../worker/db/schema";
 import { AppError } from "../../worker/errors";
-import { rewrapKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
+import { rewrapKeys, rewrapStaleKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
+import { runSweeps } from "../../worker/scheduled";
 import { HEADER_LENGTH, SegmentCipher, TAG_LENGTH, parseHeader, plaintextLengthOf, storedLength } from "../../worker/services/crypto/segmented";
 import type { Services } from "../../worker/services";
 import { deleteObjects, getObject, openObjectStream, putObject, shredUserKey, userPrefixes } from "../../worker/services/storage";
@@ -286,5 +287,19 @@ describe("storage: KEK rotation", () => {
     const all = await env.BUCKET.list({ prefix: "keys/" });
     for (const o of all.objects) expect((await keyFile(o.key.slice(5))).kek).toBe("kek-test-2");
     expect((await getObject(withRing("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id))?.bytes).toEqual(pattern(10));
+  });
+
+  it("the cron's keys.rewrap sweep finds old-KEK files from listing metadata and re-wraps them", async () => {
+    const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
+    await putObject(old, { userId: "usr_cron", kind: "photo", contentType: "image/jpeg", bytes: pattern(10) });
+    expect((await env.BUCKET.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-1" });
+    const results = await runSweeps(services());
+    expect(results).toContainEqual({ name: "keys.rewrap", ok: true });
+    expect((await keyFile("usr_cron")).kek).toBe("kek-test-2");
+    expect((await env.BUCKET.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-2" });
+    expect((await rewrapStaleKeys(services())).rewrapped).toBe(0);
+    // Other sweeps may remove the photo itself (it has no user row); the key now opens without kek-test-1.
+    const retired = withRing("kek-test-2", ["kek-test-2"]).config.MASTER_KEYS;
+    expect((await unwrapDek(retired, "usr_cron", await keyFile("usr_cron"))).kekId).toBe("kek-test-2");
   });
 });

@@ -95,6 +95,11 @@ function cacheFor(s: Services): Map<string, Promise<CryptoKey | null>> {
   return m;
 }
 
+/** The KEK id is also R2 metadata, so a listing finds files under an old KEK without reading them. */
+function keyFileMeta(file: KeyFile): Pick<R2PutOptions, "httpMetadata" | "customMetadata"> {
+  return { httpMetadata: { contentType: "application/json" }, customMetadata: { kek: file.kek } };
+}
+
 async function readKeyFile(s: Services, userId: string): Promise<{ file: unknown; etag: string } | null> {
   const obj = await s.env.BUCKET.get(userKeyPath(userId));
   if (!obj) return null;
@@ -116,7 +121,7 @@ async function loadOrCreate(s: Services, userId: string, create: boolean): Promi
       if (kekId !== ring.current) {
         // Lazy KEK rotation: re-wrap under the current KEK, only if nobody changed the file meanwhile.
         const rewrapped = await wrapDek(ring, userId, dek);
-        await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(rewrapped), { onlyIf: { etagMatches: found.etag } });
+        await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(rewrapped), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(rewrapped) });
       }
       return importDek(dek);
     }
@@ -124,10 +129,7 @@ async function loadOrCreate(s: Services, userId: string, create: boolean): Promi
     const dek = crypto.getRandomValues(new Uint8Array(32));
     const file = await wrapDek(ring, userId, dek);
     // Create-only (If-None-Match: *): two first uploads racing must not leave two DEKs.
-    const put = await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(file), {
-      onlyIf: { etagDoesNotMatch: "*" },
-      httpMetadata: { contentType: "application/json" },
-    });
+    const put = await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(file), { onlyIf: { etagDoesNotMatch: "*" }, ...keyFileMeta(file) });
     if (put) return importDek(dek);
   }
   throw new Error("could not create the user's data key");
@@ -158,26 +160,49 @@ export async function shredUserKey(s: Services, userId: string): Promise<void> {
 
 /**
  * Re-wraps key files still under an old KEK, a page at a time, so an old KEK
- * can be retired (docs/runbooks/keys.md). Returns the cursor to continue from.
+ * can be retired (docs/runbooks/keys.md). Files are picked from the listing's
+ * metadata; only those under another KEK are read. `stale` counts files that
+ * could not be re-wrapped (their KEK is no longer in the ring, or corrupt).
  */
-export async function rewrapKeys(s: Services, opts: { cursor?: string; limit?: number } = {}): Promise<{ rewrapped: number; stale: number; cursor: string | null }> {
+export async function rewrapKeys(
+  s: Services,
+  opts: { cursor?: string; limit?: number } = {},
+): Promise<{ rewrapped: number; stale: number; cursor: string | null }> {
   const ring = s.config.MASTER_KEYS;
-  const page = await s.env.BUCKET.list({ prefix: "keys/", limit: opts.limit ?? 500, ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  const page = await s.env.BUCKET.list({ prefix: "keys/", limit: opts.limit ?? 500, include: ["customMetadata"], ...(opts.cursor ? { cursor: opts.cursor } : {}) });
   let rewrapped = 0;
   let stale = 0;
   for (const o of page.objects) {
+    if (o.customMetadata?.["kek"] === ring.current) continue;
     const userId = o.key.slice("keys/".length);
-    const found = await readKeyFile(s, userId);
+    const found = await readKeyFile(s, userId).catch(() => null);
     if (!found) continue;
-    const kek = KeyFileSchema.safeParse(found.file);
-    if (!kek.success || kek.data.kek === ring.current) continue;
     try {
-      const { dek } = await unwrapDek(ring, userId, found.file);
-      const put = await s.env.BUCKET.put(o.key, JSON.stringify(await wrapDek(ring, userId, dek)), { onlyIf: { etagMatches: found.etag } });
-      if (put) rewrapped++;
+      const { dek, kekId } = await unwrapDek(ring, userId, found.file);
+      const file = kekId === ring.current ? KeyFileSchema.parse(found.file) : await wrapDek(ring, userId, dek);
+      const put = await s.env.BUCKET.put(o.key, JSON.stringify(file), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(file) });
+      if (put && kekId !== ring.current) rewrapped++;
     } catch {
       stale++;
     }
   }
   return { rewrapped, stale, cursor: page.truncated ? page.cursor : null };
+}
+
+/** Cron sweep: walks every key file (cheap: listing metadata only) and re-wraps the ones under an old KEK. */
+export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ rewrapped: number; stale: number }> {
+  let cursor: string | undefined;
+  let rewrapped = 0;
+  let stale = 0;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await rewrapKeys(s, cursor ? { cursor } : {});
+    rewrapped += page.rewrapped;
+    stale += page.stale;
+    if (!page.cursor) break;
+    cursor = page.cursor;
+  }
+  if (rewrapped || stale) {
+    console.log(JSON.stringify({ level: stale ? "error" : "info", event: "keys.rewrapped", rewrapped, stale, kek: s.config.MASTER_KEYS.current }));
+  }
+  return { rewrapped, stale };
 }
