@@ -31,6 +31,7 @@ import { clerkWebhookRoutes } from "./routes/webhooks-clerk";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
 import { filesRoutes } from "./routes/files";
 import { generationRoutes } from "./routes/generations";
+import { generationDownloadRoutes } from "./routes/generation-downloads";
 import { falWebhookRoutes } from "./routes/webhooks-fal";
 
 export const API_INFO = {
@@ -113,6 +114,7 @@ export function createApp() {
   app.route("/v1", billingRoutes);
   app.route("/v1", creemWebhookRoutes);
   app.route("/v1", generationRoutes);
+  app.route("/v1", generationDownloadRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", docsRoutes((c) => buildDocument(app, documentConfig(c.get("services").config.PUBLIC_API_URL))));

@@ -93,6 +93,9 @@ const Generation = z
     fatherPhotoId: z.string().nullable(),
     model: z.string(),
     cost: z.number().int(),
+    preview: z.boolean().openapi({
+      description: "True on a local development deployment without FAL_KEY: outputs come from the local Fal fake, a labelled non-AI preview composed from the parents.",
+    }),
     error: z.object({ code: z.string(), message: z.string() }).nullable().openapi({ description: "Why it failed, in words meant for the user." }),
     outputs: z.array(Output),
     createdAt: z.string(),
@@ -106,7 +109,7 @@ const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.stri
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number): z.infer<typeof Generation> {
+function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
   return {
     id: row.id,
     status: row.status,
@@ -117,6 +120,7 @@ function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, Signe
     fatherPhotoId: row.fatherPhotoId,
     model: row.model,
     cost: row.cost,
+    preview,
     error: row.status === "failed" && row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? "" } : null,
     outputs: outputs.map((o) => ({
       id: o.id,
@@ -143,7 +147,9 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[]) {
   const urls = await issueSignedUrls(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
   const links = new Map(outputs.map((o, i) => [o.id, urls[i]] as const).filter((e): e is [string, SignedUrl] => e[1] !== undefined));
   const now = s.now();
-  return rows.map((r) => view(r, outputs.filter((o) => o.generationId === r.id), links, now));
+  // scripts/start.mjs runs the local Fal fake exactly when development has no FAL_KEY; production requires one (env.ts).
+  const preview = s.config.ENVIRONMENT === "development" && !s.config.FAL_KEY;
+  return rows.map((r) => view(r, outputs.filter((o) => o.generationId === r.id), links, now, preview));
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

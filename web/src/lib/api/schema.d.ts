@@ -369,6 +369,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/generations/{id}/outputs/{objectId}/download-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed download (attachment) link to one result image
+         * @description Mints a one-hour capability link that downloads the image as a file; audited as `link.issued` (attachment), and `file.downloaded` when fetched. Needs scope `generations:read` with an API key.
+         */
+        post: operations["createOutputDownloadLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -945,6 +965,15 @@ export interface components {
             /** @description SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else. */
             subjectHash: string;
         };
+        DownloadLink: {
+            /**
+             * Format: date-time
+             * @description At most one hour from now.
+             */
+            expiresAt: string;
+            /** @description Signed `/v1/files/...?disp=attachment` link; the response carries `Content-Disposition: attachment`. */
+            url: string;
+        };
         Export: {
             completedAt: string | null;
             createdAt: string;
@@ -1005,6 +1034,8 @@ export interface components {
                 resemblance: number;
             };
             outputs: components["schemas"]["GenerationOutput"][];
+            /** @description True on a local development deployment without FAL_KEY: outputs come from the local Fal fake, a labelled non-AI preview composed from the parents. */
+            preview: boolean;
             progress: {
                 elapsedSeconds: number;
                 /** @description An estimate for a progress bar. */
@@ -1103,6 +1134,8 @@ export interface components {
             createdAt: string;
             credits: number;
             email: string | null;
+            /** @description Credits one generation reserves (any number of images), so a client can tell before trying. */
+            generationCost: number;
             /** @example usr_9f86d081884c7d659a2feaa0c55ad015 */
             id: string;
             isAdmin: boolean;
@@ -2408,6 +2441,7 @@ export interface operations {
                      *           "fatherPhotoId": "string",
                      *           "model": "string",
                      *           "cost": 1,
+                     *           "preview": true,
                      *           "error": {
                      *             "code": "string",
                      *             "message": "string"
@@ -2516,6 +2550,7 @@ export interface operations {
                      *       "fatherPhotoId": "string",
                      *       "model": "string",
                      *       "cost": 1,
+                     *       "preview": true,
                      *       "error": {
                      *         "code": "string",
                      *         "message": "string"
@@ -2567,6 +2602,7 @@ export interface operations {
                      *       "fatherPhotoId": "string",
                      *       "model": "string",
                      *       "cost": 1,
+                     *       "preview": true,
                      *       "error": {
                      *         "code": "string",
                      *         "message": "string"
@@ -2712,6 +2748,7 @@ export interface operations {
                      *       "fatherPhotoId": "string",
                      *       "model": "string",
                      *       "cost": 1,
+                     *       "preview": true,
                      *       "error": {
                      *         "code": "string",
                      *         "message": "string"
@@ -2901,6 +2938,7 @@ export interface operations {
                      *       "fatherPhotoId": "string",
                      *       "model": "string",
                      *       "cost": 1,
+                     *       "preview": true,
                      *       "error": {
                      *         "code": "string",
                      *         "message": "string"
@@ -3050,6 +3088,80 @@ export interface operations {
             };
         };
     };
+    createOutputDownloadLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                objectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "string",
+                     *       "expiresAt": "2026-11-27T06:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DownloadLink"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -3129,6 +3241,7 @@ export interface operations {
                      *       "email": "string",
                      *       "createdAt": "string",
                      *       "credits": 1,
+                     *       "generationCost": 1,
                      *       "keepPhotosDays": 0,
                      *       "consent": {
                      *         "version": "string",
