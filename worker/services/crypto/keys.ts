@@ -167,7 +167,7 @@ export async function shredUserKey(s: Services, userId: string): Promise<void> {
 export async function rewrapKeys(
   s: Services,
   opts: { cursor?: string; limit?: number } = {},
-): Promise<{ rewrapped: number; stale: number; cursor: string | null }> {
+): Promise<{ checked: number; rewrapped: number; stale: number; cursor: string | null }> {
   const ring = s.config.MASTER_KEYS;
   const page = await s.env.BUCKET.list({ prefix: "keys/", limit: opts.limit ?? 500, include: ["customMetadata"], ...(opts.cursor ? { cursor: opts.cursor } : {}) });
   let rewrapped = 0;
@@ -186,23 +186,32 @@ export async function rewrapKeys(
       stale++;
     }
   }
-  return { rewrapped, stale, cursor: page.truncated ? page.cursor : null };
+  return { checked: page.objects.length, rewrapped, stale, cursor: page.truncated ? page.cursor : null };
 }
 
-/** Cron sweep: walks every key file (cheap: listing metadata only) and re-wraps the ones under an old KEK. */
-export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ rewrapped: number; stale: number }> {
+/**
+ * Cron sweep: walks the key files (listing metadata only) and re-wraps the
+ * ones under an old KEK. Logs one `keys.rewrap` line per run; `complete` with
+ * `stale: 0` means no key file is left under an old KEK (docs/runbooks/keys.md).
+ */
+export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ checked: number; rewrapped: number; stale: number; complete: boolean }> {
   let cursor: string | undefined;
+  let checked = 0;
   let rewrapped = 0;
   let stale = 0;
+  let complete = false;
   for (let i = 0; i < maxPages; i++) {
     const page = await rewrapKeys(s, cursor ? { cursor } : {});
+    checked += page.checked;
     rewrapped += page.rewrapped;
     stale += page.stale;
-    if (!page.cursor) break;
+    if (!page.cursor) {
+      complete = true;
+      break;
+    }
     cursor = page.cursor;
   }
-  if (rewrapped || stale) {
-    console.log(JSON.stringify({ level: stale ? "error" : "info", event: "keys.rewrapped", rewrapped, stale, kek: s.config.MASTER_KEYS.current }));
-  }
-  return { rewrapped, stale };
+  const level = stale ? "error" : "info";
+  console.log(JSON.stringify({ level, event: "keys.rewrap", kek: s.config.MASTER_KEYS.current, checked, rewrapped, stale, complete }));
+  return { checked, rewrapped, stale, complete };
 }
