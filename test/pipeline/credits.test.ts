@@ -15,9 +15,9 @@ import { newId } from "../../worker/lib/ids";
 import type { ParsedJobMessage } from "../../worker/queue/messages";
 import { ProviderError, type ImageProvider, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
 import { appendLedger } from "../../worker/services/credits";
-import { endGeneration, GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
+import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
-import { finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
+import { cancelGeneration, finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
 import type { Services } from "../../worker/services";
 import { balanceOf } from "../../worker/services/users";
 import { services } from "../helpers";
@@ -85,7 +85,16 @@ class FlakyProvider implements ImageProvider {
     if (this.r() < p) throw new ProviderError(`${what}: simulated 503`, { transient: true, status: 503 });
   }
 
+  /** Generations for which Fal stays down until their submit message is dead-lettered. */
+  readonly down = new Set<string>();
+  private seen = new Set<string>();
+
   async submit(input: Parameters<ImageProvider["submit"]>[0]) {
+    if (!this.seen.has(input.generationId)) {
+      this.seen.add(input.generationId);
+      if (this.r() < 0.04) this.down.add(input.generationId);
+    }
+    if (this.down.has(input.generationId)) throw new ProviderError("submit: simulated outage", { transient: true, status: 503 });
     this.transient(0.15, "submit");
     if (this.r() < 0.03) throw new ProviderError("submit: no face", { transient: false, code: "input_rejected", status: 422 });
     const x = this.r();
@@ -238,7 +247,10 @@ describe("credits: the invariant under random failures", () => {
           }
         }
       }
-      if (r() < 0.02) await endGeneration(s, ids[Math.floor(r() * ids.length)] ?? "", "canceled", null);
+      if (r() < 0.02) {
+        const victim = await s.db.select().from(generations).where(eq(generations.id, ids[Math.floor(r() * ids.length)] ?? "")).get();
+        if (victim) await cancelGeneration(s, deps, victim, { type: "user", id: userId });
+      }
     }
 
     // The cron sweep ends whatever is left (jobs that never finish, broken poll chains).
@@ -256,7 +268,8 @@ describe("credits: the invariant under random failures", () => {
     // Each kind of ending actually happened, so the test exercised every path.
     expect(completed.length).toBeGreaterThan(50);
     expect(byStatus("canceled").length).toBeGreaterThan(0);
-    for (const code of ["model_error", "safety_refusal", "invalid_output", "timeout"]) {
+    expect(deadLetters, `seed ${seed}`).toBeGreaterThan(0);
+    for (const code of ["model_error", "safety_refusal", "invalid_output", "timeout", "internal"]) {
       expect(byStatus("failed").filter((x) => x.errorCode === code).length, `${code} (seed ${seed})`).toBeGreaterThan(0);
     }
     console.log(JSON.stringify({ seed, steps, deadLetters, completed: completed.length, failed: byStatus("failed").length, canceled: byStatus("canceled").length }));

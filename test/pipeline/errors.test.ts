@@ -5,6 +5,7 @@
  */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
+import { http, HttpResponse } from "msw";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { generations, objects, users } from "../../worker/db/schema";
 import { handleQueue } from "../../worker/queue/consumer";
@@ -16,6 +17,7 @@ import { sweepGenerations } from "../../worker/services/generation-jobs";
 import { deleteObjects } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
+import { network } from "../network";
 import { FakeFal } from "./fake-fal";
 import {
   consentingUser,
@@ -263,6 +265,28 @@ describe("error: provider failures retry or fail with a refund", () => {
     expect(await row(gen.id)).toMatchObject({ status: "submitted", stage: "in_progress" });
     expect(await json(await fal.webhook(rid))).toEqual({ received: true, result: "completed" });
     expect(await ledgerFor(gen.id)).toEqual(["reserve:-1"]);
+  });
+
+  it("keeps no half-stored outputs when an interrupted job is then canceled", async () => {
+    const { s } = drivenServices();
+    const gen = await createDriven(s, alice, parents, { images: 2 });
+    await submit(s, gen.id);
+    const rid = (await row(gen.id)).providerRequestId ?? "";
+    fal.complete(rid);
+    // The first output is stored, then the CDN fails on the second: Fal is asked to retry.
+    let served = 0;
+    network.use(
+      http.get("https://v3.fal.media/files/test/:name", ({ params }) => {
+        served++;
+        if (served > 1) return HttpResponse.json({ detail: "busy" }, { status: 503 });
+        return new HttpResponse(fal.files.get(String(params["name"])), { headers: { "content-type": "image/jpeg" } });
+      }),
+    );
+    await expectProblem(await fal.webhook(rid), 503, "upstream_unavailable");
+    expect(await services().db.select().from(objects).where(eq(objects.generationId, gen.id)).all()).toHaveLength(1);
+    expect((await api(`/v1/generations/${gen.id}/cancel`, { method: "POST", user: "alice" })).status).toBe(200);
+    expect(await services().db.select().from(objects).where(eq(objects.generationId, gen.id)).all()).toEqual([]);
+    expect(await ledgerFor(gen.id)).toEqual(["refund:1", "reserve:-1"]);
   });
 
   it("fails a job whose parent photo was deleted before submit", async () => {

@@ -17,7 +17,6 @@ import { appendAudit, auditActor } from "../services/audit";
 import { requireConsent } from "../services/consent";
 import {
   createGeneration,
-  endGeneration,
   getGenerationRow,
   listGenerationRows,
   outputsOf,
@@ -27,6 +26,7 @@ import {
   type ObjectRow,
 } from "../services/generation";
 import { devPingKey, pipelineDeps } from "../services/generation-jobs";
+import { cancelGeneration } from "../services/generation-pipeline";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrls, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
@@ -295,13 +295,8 @@ export const generationRoutes = createRouter()
       const meta = requestMeta(c.req.raw, c.get("requestId"));
       const row = await getGenerationRow(s, auth.userId, id);
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
-      if (!(await endGeneration(s, id, "canceled", null, auditActor(auth)))) {
+      if (!(await cancelGeneration(s, pipelineDeps(s), row, auditActor(auth)))) {
         throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
-      }
-      if (row.providerRequestId) {
-        const { provider } = pipelineDeps(s);
-        await provider.cancel(row.providerRequestId).catch(() => undefined);
-        await provider.deletePayloads(row.providerRequestId).catch(() => undefined);
       }
       const after = await getGenerationRow(s, auth.userId, id);
       if (!after) throw new AppError("not_found");

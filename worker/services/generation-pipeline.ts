@@ -20,7 +20,7 @@ import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { hasCurrentConsent } from "./consent";
-import { completeGeneration, endGeneration, parseOptions, type GenerationRow, type ObjectRow } from "./generation";
+import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow, type ObjectRow } from "./generation";
 import type { Services } from "./index";
 
 /** What the pipeline needs from encrypted storage and image validation (worker/services/storage.ts, image.ts). */
@@ -72,12 +72,34 @@ async function forget(deps: PipelineDeps, requestId: string | null, alsoCancel: 
   }
 }
 
+/** Outputs an interrupted finalize may have stored: an ended generation keeps none. */
+async function dropOutputs(s: Services, deps: PipelineDeps, row: GenerationRow): Promise<void> {
+  const stored = await s.db
+    .select({ id: objects.id })
+    .from(objects)
+    .where(and(eq(objects.userId, row.userId), eq(objects.generationId, row.id), eq(objects.kind, "output")))
+    .all();
+  if (stored.length) await deps.storage.deleteObjects(s, row.userId, stored.map((o) => o.id));
+}
+
 /** Fails an active generation (refund included) and tells the provider to drop it. */
 export async function failGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, code: FailureCode): Promise<boolean> {
   const ended = await endGeneration(s, row.id, "failed", code);
   if (ended) {
     log("generation.failed", { generationId: row.id, code });
+    await dropOutputs(s, deps, row);
     await forget(deps, row.providerRequestId, code === "timeout");
+  }
+  return ended;
+}
+
+/** The user's cancel: ends an unfinished generation with a refund, keeps no outputs, tells the provider. */
+export async function cancelGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, actor: Actor): Promise<boolean> {
+  const ended = await endGeneration(s, row.id, "canceled", null, actor);
+  if (ended) {
+    log("generation.canceled", { generationId: row.id });
+    await dropOutputs(s, deps, row);
+    await forget(deps, row.providerRequestId, true);
   }
   return ended;
 }
