@@ -21,6 +21,9 @@ export function Layout() {
                 </NavLink>
               </li>
               <li>
+                <NavLink to="/security">Security &amp; privacy</NavLink>
+              </li>
+              <li>
                 <NavLink to="/app">Your account</NavLink>
               </li>
             </ul>
@@ -31,8 +34,21 @@ export function Layout() {
         <Outlet />
       </main>
       <footer className="site-footer">
-        <div className="container">
+        <div className="container footer-row">
           <p>BabyPic has no ads, no analytics and no trackers. Your photos are yours: delete them whenever you like.</p>
+          <nav aria-label="About BabyPic">
+            <ul className="nav-list">
+              <li>
+                <Link to="/security">Security &amp; privacy</Link>
+              </li>
+              <li>
+                <Link to="/privacy">Privacy policy</Link>
+              </li>
+              <li>
+                <Link to="/terms">Terms</Link>
+              </li>
+            </ul>
+          </nav>
         </div>
       </footer>
     </>

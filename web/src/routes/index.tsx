@@ -18,18 +18,33 @@ export const router = createBrowserRouter([
     errorElement: <RouteError />,
     children: [
       { index: true, element: <Landing /> },
+      { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
+      { path: "privacy", lazy: async () => ({ Component: (await import("./Privacy")).default }) },
+      { path: "terms", lazy: async () => ({ Component: (await import("./Terms")).default }) },
+      // Creem's success_url (worker/services/billing.ts) is APP_ORIGIN/billing.
+      { path: "billing", lazy: async () => ({ Component: (await import("../features/billing/BillingReturn")).default }) },
       {
         element: <AuthBoundary />,
         children: [
           // "/*": Clerk's <SignIn routing="path"> has sub-steps under /sign-in/.
           { path: "sign-in/*", lazy: async () => ({ Component: (await import("./SignIn")).default }) },
+          // Signed in until it signs out itself, so outside <RequireAuth>.
+          { path: "account-deleted", lazy: async () => ({ Component: (await import("../features/account/AccountDeleted")).default }) },
           {
             path: "app",
             element: <RequireAuth />,
             children: [
               {
                 element: <AppLayout />,
-                children: [{ index: true, lazy: async () => ({ Component: (await import("./app/Dashboard")).default }) }],
+                children: [
+                  { index: true, lazy: async () => ({ Component: (await import("./app/Dashboard")).default }) },
+                  { path: "gallery", lazy: async () => ({ Component: (await import("./app/Gallery")).default }) },
+                  { path: "gallery/:id", lazy: async () => ({ Component: (await import("./app/GalleryItem")).default }) },
+                  { path: "billing", lazy: async () => ({ Component: (await import("./app/Billing")).default }) },
+                  { path: "api-keys", lazy: async () => ({ Component: (await import("./app/ApiKeys")).default }) },
+                  { path: "activity", lazy: async () => ({ Component: (await import("./app/Activity")).default }) },
+                  { path: "account", lazy: async () => ({ Component: (await import("./app/Account")).default }) },
+                ],
               },
             ],
           },

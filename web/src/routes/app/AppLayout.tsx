@@ -14,6 +14,21 @@ export function AppLayout() {
                 Overview
               </NavLink>
             </li>
+            <li>
+              <NavLink to="/app/gallery">Pictures</NavLink>
+            </li>
+            <li>
+              <NavLink to="/app/billing">Credits</NavLink>
+            </li>
+            <li>
+              <NavLink to="/app/activity">Activity</NavLink>
+            </li>
+            <li>
+              <NavLink to="/app/api-keys">API keys</NavLink>
+            </li>
+            <li>
+              <NavLink to="/app/account">Settings</NavLink>
+            </li>
           </ul>
         </nav>
         <p className="who">

@@ -1,0 +1,207 @@
+import { Link } from "react-router";
+import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "../../../worker/lib/privacy-facts";
+import { PageHeading } from "../components/PageHeading";
+import { API_BASE } from "../lib/config";
+import "../components/pages.css";
+
+const HOURS = (ms: number) => ms / 3_600_000;
+
+function describeSeconds(seconds: number | null): string {
+  if (seconds === null) return "Until you delete it";
+  if (seconds === 0) return "At once (within minutes)";
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} days`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600} ${seconds === 3_600 ? "hour" : "hours"}`;
+  return `${Math.round(seconds / 60)} minutes`;
+}
+
+/**
+ * What BabyPic's code does to protect photos, and no more (issue 8): the
+ * seven practices, the honest limits and a checklist for judging any photo
+ * app. Numbers come from worker/lib/privacy-facts.ts, the module the
+ * retention sweeps and GET /v1/privacy use, so this page cannot drift from
+ * them.
+ */
+export default function Security() {
+  const rules = retentionRules(RETENTION.signedLinkMaxSeconds);
+  return (
+    <article className="prose">
+      <PageHeading title="Security and privacy" />
+      <p className="lead">
+        This page says exactly what BabyPic does with your photos, and where its protection ends. The same facts are published for machines at{" "}
+        <a href={`${API_BASE}/v1/privacy`}>/v1/privacy</a>.
+      </p>
+      <nav aria-label="On this page" className="toc">
+        <ul>
+          <li>
+            <a href="#practices">Seven practices and how BabyPic meets them</a>
+          </li>
+          <li>
+            <a href="#limits">What we cannot promise</a>
+          </li>
+          <li>
+            <a href="#processors">Who else handles your data</a>
+          </li>
+          <li>
+            <a href="#red-flags">Red flags: what a photo app should never do</a>
+          </li>
+        </ul>
+      </nav>
+
+      <section aria-labelledby="practices">
+        <h2 id="practices">Seven practices and how BabyPic meets them</h2>
+
+        <h3>1. Encrypted connections (TLS)</h3>
+        <p>
+          The app and the API are served over HTTPS by Cloudflare (the service refuses to start in production with a non-HTTPS address). Both
+          send HTTP Strict Transport Security for two years with preload, so browsers refuse a plain HTTP connection. On top of that, your browser seals each photo before it leaves your device: it is encrypted with
+          HPKE (RFC 9180: P-256, HKDF-SHA256, AES-256-GCM) to BabyPic&apos;s processing key, and bound to your account and that upload. Proxies and
+          logs on the way see only ciphertext. Your browser also shrinks the photo and saves a fresh copy first, which drops its hidden details
+          (location, camera data).
+        </p>
+
+        <h3>2. Encrypted storage</h3>
+        <p>
+          Our service opens the sealed photo in memory, accepts only real JPEG, PNG or WebP images between 256 pixels and 40 megapixels, and strips
+          any remaining metadata again, because a browser cannot be trusted to have done it. Every photo, generated picture and data export is then
+          stored in Cloudflare R2 encrypted with AES-256-GCM, in 64 KiB segments, under a key derived for that one file from your own data key.
+          Each file is bound to your account, its id and its kind, so it cannot be swapped for another. Your data key is itself encrypted by our
+          master key (a secret of the service, never in the code) and kept in R2, not in the database, so that database backups can never bring a
+          destroyed key back. Unencrypted photos are never written to storage.
+        </p>
+
+        <h3>3. Authentication and access</h3>
+        <p>
+          You sign in with Clerk. Every request carries a short-lived session token that our API checks against Clerk&apos;s public key, including
+          which app it was issued for. Every database query includes your account, so another person&apos;s request for your picture gets
+          &ldquo;not found&rdquo;, exactly as if it did not exist. Images are served only through private links signed with HMAC-SHA256 that expire
+          within {describeSeconds(RETENTION.signedLinkMaxSeconds)} and are checked against the database on every use, so deleting a picture
+          kills its links at once. API keys you create for your own programs are shown once, stored only as a SHA-256 fingerprint, limited to the
+          permissions you choose, can expire, and can be revoked at any time; they can never manage keys, export your data or delete your account.
+        </p>
+
+        <h3>4. No sharing, no tracking</h3>
+        <p>
+          BabyPic shows no ads and runs no analytics, tracking pixels or third-party scripts; the only outside script is Clerk&apos;s sign-in, where
+          sign-in needs it. The site&apos;s Content Security Policy tells your browser to refuse anything else. We do not sell or share your data.
+          Your photos go to our AI model provider, fal.ai, only to make your picture: inside the request itself, never uploaded to its public file
+          storage, and with a request not to store it. Other services that handle your data are listed <a href="#processors">below</a>.
+        </p>
+
+        <h3>5. Your rights under the GDPR</h3>
+        <ul>
+          {RIGHTS.map((r) => (
+            <li key={r.right}>
+              <strong>{r.right}</strong> ({r.article}).
+            </li>
+          ))}
+        </ul>
+        <p>
+          In the app: <Link to="/app/account">Settings and your data</Link> has the export (a ZIP with a SHA-256 checksum for every file), consent,
+          the parent-photo setting and account deletion; <Link to="/app/activity">Activity</Link> shows every access.
+        </p>
+
+        <h3>6. Retention and deletion</h3>
+        <p>
+          Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
+          account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files anywhere, backups included, becomes
+          unreadable at that moment. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
+          identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. What we keep, and for how long:
+        </p>
+        <div className="table-wrap" role="region" aria-label="Retention rules" tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Data</th>
+                <th scope="col">Rule</th>
+                <th scope="col">How long</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rules.map((r) => (
+                <tr key={r.id}>
+                  <th scope="row">{r.data}</th>
+                  <td>{r.rule}</td>
+                  <td>{describeSeconds(r.seconds)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+
+        <h3>7. An audit log you can read</h3>
+        <p>
+          Every access to your data is recorded: uploads, views, private links issued and used, downloads, deletions, exports, API key use,
+          setting changes and support access, with the time, a shortened network address and the browser. Each entry holds a SHA-256 fingerprint
+          of the one before it, so changing or removing an entry later shows. Support staff need an administrator role and must state a reason,
+          which you see as &ldquo;Support viewed … because …&rdquo;; they see your photos only during a window you open. Failed sign-ins and
+          refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We never log session tokens, link
+          signatures, keys or image bytes.
+        </p>
+      </section>
+
+      <section aria-labelledby="limits">
+        <h2 id="limits">What we cannot promise</h2>
+        <ul>
+          {LIMITS.map((l) => (
+            <li key={l}>{l}</li>
+          ))}
+          <li>Our service decrypts your photos in memory, to check them and to send them to the model; it never writes them unencrypted.</li>
+          <li>Anyone who gets a data export you downloaded can read everything in it: keep the ZIP safe, and delete it when you are done.</li>
+        </ul>
+      </section>
+
+      <section aria-labelledby="processors">
+        <h2 id="processors">Who else handles your data</h2>
+        <div className="table-wrap" role="region" aria-label="Sub-processors" tabIndex={0}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Service</th>
+                <th scope="col">What for</th>
+                <th scope="col">What it receives</th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {SUB_PROCESSORS.map((p) => (
+                <tr key={p.name}>
+                  <th scope="row">
+                    <a href={p.url} rel="noreferrer">
+                      {p.name}
+                    </a>
+                  </th>
+                  <td>{p.purpose}</td>
+                  <td>{p.dataCategories.join(", ")}</td>
+                  <td>{p.when}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section aria-labelledby="red-flags">
+        <h2 id="red-flags">Red flags: what a photo app should never do</h2>
+        <p>Use this list on any app you give photos of faces to, including this one.</p>
+        <ul className="checklist">
+          <li>Take your photos without saying who processes them, where, and for how long.</li>
+          <li>Keep your photos after the result is made, unless you chose that.</li>
+          <li>Make deleting hard: no delete button, a support email instead, or &ldquo;within 90 days&rdquo;.</li>
+          <li>Give no receipt or proof that something was deleted.</li>
+          <li>Share public image links that never expire, or keep working after you delete the image.</li>
+          <li>Load ads, analytics or tracking pixels on the pages where you upload faces.</li>
+          <li>Call itself &ldquo;end-to-end encrypted&rdquo; while a server-side AI model looks at your photos.</li>
+          <li>Keep the location and camera details hidden in your photo files.</li>
+          <li>Use your photos to train AI models without asking you separately.</li>
+          <li>Not let you download everything it holds about you.</li>
+          <li>Not show you who accessed your data, including its own staff.</li>
+          <li>Not ask you to confirm that the people pictured agreed.</li>
+        </ul>
+        <p>
+          You can check BabyPic against it: see <Link to="/privacy">the privacy policy</Link>, your <Link to="/app/activity">activity log</Link>,
+          and the export of your data. Uploads never used are deleted after {HOURS(RETENTION.abandonedUploadMs)} hours.
+        </p>
+      </section>
+    </article>
+  );
+}
