@@ -42,8 +42,16 @@ export interface FalProviderConfig {
   jwksUrl: string;
   /** Our fixed webhook endpoint. */
   webhookUrl: string;
+  /** How photos travel: inline data URIs (default), or single-use input links for a URL-only model. */
+  inputs?: "data-uri" | "link";
   fetch?: typeof fetch;
 }
+
+/**
+ * Models that refuse data URIs and only fetch URLs get single-use input links
+ * instead (never Fal storage). The default model takes data URIs.
+ */
+export const URL_ONLY_MODELS: ReadonlySet<string> = new Set<string>();
 
 // ---------------------------------------------------------------- mapping
 
@@ -55,13 +63,13 @@ const AGE_GROUPS = { newborn: "baby", toddler: "toddler", child: "preschool" } a
  * "surprise" is decided once per generation from its id, so a retried submit
  * sends the same input.
  */
-export function toFalInput(input: SubmitInput): Record<string, unknown> {
+export function toFalInput(input: SubmitInput, images?: { mother: string; father: string }): Record<string, unknown> {
   const { options } = input;
   const gender =
     options.gender === "girl" ? "female" : options.gender === "boy" ? "male" : parseInt(input.generationId.slice(-1), 16) % 2 === 0 ? "female" : "male";
   return {
-    mother_image_urls: [dataUri(input.mother.contentType, input.mother.bytes)],
-    father_image_urls: [dataUri(input.father.contentType, input.father.bytes)],
+    mother_image_urls: [images?.mother ?? dataUri(input.mother.contentType, input.mother.bytes)],
+    father_image_urls: [images?.father ?? dataUri(input.father.contentType, input.father.bytes)],
     age_group: AGE_GROUPS[options.ageGroup],
     gender,
     // resemblance is toward the mother; the model weighs the father.
@@ -222,10 +230,15 @@ export function createFalProvider(cfg: FalProviderConfig): ImageProvider {
     model: cfg.model,
 
     async submit(input) {
+      let links: { mother: string; father: string } | undefined;
+      if (cfg.inputs === "link") {
+        if (!input.inputUrl) throw new ProviderError("this model needs input links", { transient: false, code: "internal" });
+        links = { mother: await input.inputUrl("mother"), father: await input.inputUrl("father") };
+      }
       const res = await call(
         () =>
           client.queue.submit(cfg.model, {
-            input: toFalInput(input),
+            input: toFalInput(input, links),
             webhookUrl: cfg.webhookUrl,
             headers: { "X-Fal-Store-IO": "0" },
             storageSettings: { expiresIn: FAL_OUTPUT_TTL_SECONDS },

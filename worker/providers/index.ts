@@ -1,6 +1,6 @@
 /** The provider the pipeline uses, built from the validated config. */
 import type { Services } from "../services";
-import { createFalProvider } from "./fal";
+import { createFalProvider, URL_ONLY_MODELS } from "./fal";
 import type { ImageProvider } from "./types";
 
 export type { ImageProvider } from "./types";
@@ -20,5 +20,6 @@ export function providerFor(s: Services): ImageProvider {
     queueUrl: c.FAL_QUEUE_URL,
     jwksUrl: c.FAL_JWKS_URL,
     webhookUrl: falWebhookUrl(c.PUBLIC_API_URL),
+    inputs: URL_ONLY_MODELS.has(c.FAL_MODEL) ? "link" : "data-uri",
   });
 }

@@ -27,6 +27,11 @@ export interface SubmitInput {
   mother: ParentPhoto;
   father: ParentPhoto;
   options: GenerationOptions;
+  /**
+   * For a model that only accepts URLs: a single-use, minutes-long link to
+   * one parent photo (services/generation-inputs.ts). Unused for data URIs.
+   */
+  inputUrl?: (which: "mother" | "father") => Promise<string>;
 }
 
 export type ProviderStatus =

@@ -20,6 +20,7 @@ import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { hasCurrentConsent } from "./consent";
+import { issueInputLink } from "./generation-inputs";
 import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow, type ObjectRow } from "./generation";
 import type { Services } from "./index";
 
@@ -138,6 +139,11 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
       mother: { contentType: mother.row.contentType, bytes: mother.bytes },
       father: { contentType: father.row.contentType, bytes: father.bytes },
       options: parseOptions(row),
+      inputUrl: (which) => {
+        const objectId = which === "mother" ? row.motherPhotoId : row.fatherPhotoId;
+        if (!objectId) throw new Error("parent photo missing");
+        return issueInputLink(s, { generationId: row.id, userId: row.userId, objectId });
+      },
     }));
   } catch (err) {
     if (err instanceof ProviderError && !err.transient) {
