@@ -35,13 +35,13 @@ export function useGenerations() {
   });
 }
 
-/** GET /v1/generations/:id; polls while it runs, renews links before they expire. */
-export function useGeneration(id: string) {
+/** GET /v1/generations/:id; polls while it runs, renews links before they expire. `enabled: false` once it is deleted. */
+export function useGeneration(id: string, enabled = true) {
   const api = useApi();
   return useQuery({
     queryKey: generationKeys.one(id),
     queryFn: async () => unwrap(await api.GET("/v1/generations/{id}", { params: { path: { id } } })),
-    enabled: GENERATION_ID.test(id),
+    enabled: enabled && GENERATION_ID.test(id),
     staleTime: 60_000,
     refetchInterval: (query) => {
       const g = query.state.data;
@@ -58,7 +58,7 @@ export function useDeleteGeneration(id: string) {
   return useMutation({
     mutationFn: async () => unwrap(await api.DELETE("/v1/generations/{id}", { params: { path: { id } } })),
     onSuccess: async () => {
-      queryClient.removeQueries({ queryKey: generationKeys.one(id) });
+      // The detail page drops its own query once it shows the receipt (see GalleryItem); here only the lists.
       // A running generation is refunded when deleted.
       await Promise.all([queryClient.invalidateQueries({ queryKey: generationKeys.list() }), queryClient.invalidateQueries({ queryKey: ["me"] })]);
     },

@@ -5,7 +5,7 @@ import { PageHeading } from "../../components/PageHeading";
 import { isRunning, useGenerations, type Generation } from "../../features/gallery/api";
 import { GeneratedImage } from "../../features/gallery/GeneratedImage";
 import { STATUS_LABELS } from "../../features/gallery/labels";
-import { CREATE_PATH, galleryItemPath } from "../../features/gallery/paths";
+import { CREATE_PATH, galleryItemPath, progressPath } from "../../features/gallery/paths";
 import { describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
 import "../../components/pages.css";
@@ -16,7 +16,7 @@ function Tile({ g, index, onStale }: { g: Generation; index: number; onStale: ()
   const more = g.outputs.length - 1;
   return (
     <li className="tile" data-testid="gallery-item" data-generation-id={g.id}>
-      <Link to={galleryItemPath(g.id)} className="tile-link">
+      <Link to={isRunning(g) ? progressPath(g.id) : galleryItemPath(g.id)} className="tile-link">
         {g.status === "completed" && first ? (
           <GeneratedImage output={first} alt="" eager={index < 4} onStale={onStale} className="tile-image" />
         ) : (

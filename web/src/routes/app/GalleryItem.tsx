@@ -1,3 +1,4 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -6,7 +7,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
 import { useApi } from "../../features/auth/useApi";
-import { downloadOutput, GENERATION_ID, isRunning, useDeleteGeneration, useGeneration, type Generation } from "../../features/gallery/api";
+import { downloadOutput, GENERATION_ID, generationKeys, isRunning, useDeleteGeneration, useGeneration, type Generation } from "../../features/gallery/api";
 import { GeneratedImage } from "../../features/gallery/GeneratedImage";
 import { AGE_LABELS, describeResemblance, GENDER_LABELS, STATUS_LABELS } from "../../features/gallery/labels";
 import { ApiError, describeError } from "../../lib/api/problem";
@@ -94,10 +95,12 @@ function Images({ g, onStale }: { g: Generation; onStale: () => void }) {
 
 export default function GalleryItem() {
   const { id = "" } = useParams();
-  const gen = useGeneration(id);
-  const remove = useDeleteGeneration(id);
   const [confirming, setConfirming] = useState(false);
   const [receipt, setReceipt] = useState<Receipt | null>(null);
+  // Once deleted, asking for it again would only get a 404.
+  const gen = useGeneration(id, receipt === null);
+  const remove = useDeleteGeneration(id);
+  const queryClient = useQueryClient();
 
   if (receipt) {
     return (
@@ -131,6 +134,7 @@ export default function GalleryItem() {
       onSuccess: (r) => {
         setConfirming(false);
         setReceipt(r);
+        queryClient.removeQueries({ queryKey: generationKeys.one(id) });
       },
     });
 

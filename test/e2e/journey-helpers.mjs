@@ -1,0 +1,109 @@
+/* global sessionStorage -- only inside page.evaluate() callbacks, which run in the browser */
+// Shared steps of the journey and page suites (test/e2e/journey*.test.mjs,
+// pages*.test.mjs): API calls as the signed-in user, a fresh account for a
+// local user, photo fixtures, and checks that run on every page.
+import assert from "node:assert/strict";
+import { crc32, deflateSync } from "node:zlib";
+import { API_URL, assertAccessible, BASE_URL, screenshots, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
+
+/** fetch() against the API as the holder of `token` (a session JWT or a bp_ key). */
+export function apiAs(token) {
+  return (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    if (init.json !== undefined) headers.set("content-type", "application/json");
+    return fetch(`${API_URL}${path}`, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+  };
+}
+
+export async function json(res, status = 200) {
+  const text = await res.text();
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * Signs in as a local user with a brand-new, empty account: signs in,
+ * deletes whatever account that user had through the API, then signs in
+ * again. Tests that look at empty states or counts start from here, so the
+ * order of test files does not matter.
+ */
+export async function freshAccount(page, user) {
+  await signInAsLocalUser(page, user);
+  const old = apiAs(await sessionToken(page));
+  const res = await old("/v1/account", { method: "DELETE", json: { confirm: "DELETE" } });
+  const body = await json(res);
+  assert.equal(body.status, "deleted", "the old account is fully deleted before the test starts");
+  await page.evaluate(() => sessionStorage.clear());
+  await signInAsLocalUser(page, user);
+  const token = await sessionToken(page);
+  return { token, api: apiAs(token) };
+}
+
+/** Accessible at both sizes (axe: WCAG 2.x A/AA) and screenshotted at both; leaves the page at its original size. */
+export async function checkPage(page, name) {
+  const original = page.viewportSize();
+  for (const size of ["phone", "desktop"]) {
+    await page.setViewportSize(VIEWPORTS[size]);
+    await assertAccessible(page);
+  }
+  if (original) await page.setViewportSize(original);
+  await screenshots(page, name);
+}
+
+/** Every URL the page requests, to prove nothing leaves for a third party. */
+export function recordRequests(page) {
+  const urls = [];
+  page.on("request", (req) => urls.push(req.url()));
+  return urls;
+}
+
+/** Origins the app may talk to: itself and its API (and, for checkout, the payment page the user is sent to). */
+export function thirdParty(urls, allowed = []) {
+  const ok = new Set([new URL(BASE_URL).origin, new URL(API_URL).origin, ...allowed]);
+  return urls.filter((u) => /^https?:/.test(u) && !ok.has(new URL(u).origin));
+}
+
+function chunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+/** A 320x320 RGB PNG (PNG spec: IHDR, one IDAT, IEND) that passes the intake checks; `seed` makes each one different. */
+export function photoPng(seed) {
+  const size = 320;
+  const rows = Buffer.alloc(size * (1 + size * 3));
+  for (let y = 0; y < size; y++) {
+    const row = y * (1 + size * 3);
+    for (let x = 0; x < size; x++) {
+      const i = row + 1 + x * 3;
+      rows[i] = (x + seed * 40) % 256;
+      rows[i + 1] = (y + seed * 90) % 256;
+      rows[i + 2] = (x + y) % 256;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy (or throws after `timeoutMs`). */
+export async function eventually(fn, { timeoutMs = 60_000, everyMs = 500, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
