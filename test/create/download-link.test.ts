@@ -22,7 +22,17 @@ beforeAll(async () => {
   await signIn("dl-bob");
   generation = await insertGeneration(alice, "completed");
   otherGeneration = await insertGeneration(alice, "completed");
-  output = (await putObject(services(), { userId: alice, kind: "output", contentType: "image/jpeg", bytes, width: 64, height: 48, generationId: generation })).id;
+  output = (
+    await putObject(services(), {
+      userId: alice,
+      kind: "output",
+      contentType: "image/jpeg",
+      bytes,
+      width: 64,
+      height: 48,
+      generationId: generation,
+    })
+  ).id;
 });
 
 describe("download link (happy)", () => {
@@ -64,7 +74,11 @@ describe("download link (happy)", () => {
 describe("download link (error)", () => {
   it("rejects malformed ids with 400 validation_failed", async () => {
     await expectProblem(await api(linkPath("gen_nope", output), { method: "POST", user: "dl-alice" }), 400, "validation_failed");
-    await expectProblem(await api(linkPath(generation, "pho_" + "a".repeat(32)), { method: "POST", user: "dl-alice" }), 400, "validation_failed");
+    await expectProblem(
+      await api(linkPath(generation, "pho_" + "a".repeat(32)), { method: "POST", user: "dl-alice" }),
+      400,
+      "validation_failed",
+    );
   });
 
   it("is 404 for an output of another of the user's generations, or one that does not exist", async () => {

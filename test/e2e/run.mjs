@@ -87,7 +87,8 @@ async function main() {
         ...(tap ? ["--test-reporter=tap", `--test-reporter-destination=${tap}`] : []),
         ...files.map((f) => relative(ROOT, f)),
       ],
-      { BABYPIC_E2E_URL: app.url, BABYPIC_E2E_API_URL: app.apiUrl },
+      // The local Fal fake's test controls (POST /_control), absent when FAL_KEY selects the real Fal.
+      { BABYPIC_E2E_URL: app.url, BABYPIC_E2E_API_URL: app.apiUrl, BABYPIC_E2E_FAL_URL: app.usingRealFal ? "" : `http://127.0.0.1:${ports.fal}` },
     );
     const dead = app.services.filter((s) => !s.running);
     for (const s of dead) console.error(`[e2e] ${s.describeExit()}`);

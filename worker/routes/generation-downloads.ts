@@ -31,7 +31,9 @@ const Params = z.object({
 
 const DownloadLink = z
   .object({
-    url: z.string().openapi({ description: "Signed `/v1/files/...?disp=attachment` link; the response carries `Content-Disposition: attachment`." }),
+    url: z
+      .string()
+      .openapi({ description: "Signed `/v1/files/...?disp=attachment` link; the response carries `Content-Disposition: attachment`." }),
     expiresAt: z.string().openapi({ format: "date-time", description: "At most one hour from now." }),
   })
   .openapi("DownloadLink");

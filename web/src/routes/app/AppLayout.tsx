@@ -15,6 +15,9 @@ export function AppLayout() {
               </NavLink>
             </li>
             <li>
+              <NavLink to="/app/create">Create</NavLink>
+            </li>
+            <li>
               <NavLink to="/app/gallery">Pictures</NavLink>
             </li>
             <li>

@@ -1,0 +1,485 @@
+/* global window, document, DataTransfer, File, MutationObserver -- only inside page.evaluate() callbacks and init scripts */
+// The create flow in Chromium (issues 3, 4 and 8): consent, two photos
+// prepared and sealed in the browser and uploaded with progress, reuse of
+// uploaded photos with decrypted thumbnails, options, a generation watched to
+// completion, download, delete with receipt; failure, cancel and another
+// user's id. Uses the local user "carol" (and "alice" for the foreign view).
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import exifr from "exifr";
+import {
+  API_URL,
+  BASE_URL,
+  assertAccessible,
+  assertNoProblems,
+  launchBrowser,
+  screenshots,
+  sessionToken,
+  signInAsLocalUser,
+} from "./helpers.mjs";
+import { jpegMarkers, jpegSize, plainJpeg, taggedJpeg } from "./create-fixtures.mjs";
+
+const FAL_URL = process.env.BABYPIC_E2E_FAL_URL ?? "";
+const USER = "carol";
+
+const mother = { name: "mother.jpg", mimeType: "image/jpeg", buffer: taggedJpeg({ width: 1000, height: 800, hue: 40 }) };
+// Bigger than 2048 px: the browser must downsize it to 2048 x 1575.
+const father = { name: "father.jpg", mimeType: "image/jpeg", buffer: plainJpeg({ width: 2600, height: 2000, hue: 170 }) };
+
+async function api(token, path, init = {}) {
+  const res = await fetch(`${API_URL}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+  const type = res.headers.get("content-type") ?? "";
+  return { status: res.status, body: type.includes("json") ? await res.json() : await res.arrayBuffer() };
+}
+
+async function falControl(body) {
+  if (!FAL_URL) return;
+  const res = await fetch(`${FAL_URL}/_control`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, "the local Fal fake accepts test controls");
+}
+
+/** Records every Blob the app turns into an object URL (the prepared JPEGs), before the app's own scripts run. */
+async function captureObjectUrls(context) {
+  await context.addInitScript(() => {
+    window.__blobs = [];
+    const original = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (blob) => {
+      window.__blobs.push(blob);
+      return original(blob);
+    };
+  });
+}
+
+/** Records the values the upload progress bars show. */
+async function watchProgressBars(page) {
+  await page.evaluate(() => {
+    window.__progress = [];
+    const record = () => {
+      for (const p of document.querySelectorAll("progress[data-testid^='progress-']")) {
+        window.__progress.push({ id: p.dataset.testid, value: p.value, label: p.labels?.[0]?.textContent ?? "" });
+      }
+    };
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+async function openCreate(page) {
+  await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Create" }).click();
+  await page.waitForURL((u) => u.pathname === "/app/create");
+  await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
+}
+
+async function ensureConsent(token) {
+  const me = await api(token, "/v1/me");
+  if (me.body.consent) return;
+  const { body: state } = await api(token, "/v1/me/consent");
+  const res = await api(token, "/v1/me/consent", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ termsVersion: state.termsVersion, peopleConsent: true }),
+  });
+  assert.equal(res.status, 200);
+}
+
+/** Uploads both fixtures through the file inputs and waits until both slots are ready. */
+async function uploadBoth(page) {
+  await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
+  await page.getByLabel("Choose a photo of the father").setInputFiles(father);
+  for (const p of ["mother", "father"])
+    await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor({ timeout: 30_000 });
+}
+
+before(() => falControl({ mode: "ok", delayMs: 0 }));
+after(() => falControl({ mode: "ok", delayMs: 0 }));
+
+describe("create: consent and photos (happy)", () => {
+  test("consent, keyboard file picking, drag and drop, progress, browser-side preparation, and reuse with decrypted thumbnails", async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    await captureObjectUrls(b.context);
+    await signInAsLocalUser(b.page, USER);
+    const token = await sessionToken(b.page);
+    // Start from no consent, as a first-time visitor does.
+    assert.equal((await api(token, "/v1/me/consent", { method: "DELETE" })).status, 200);
+    const photosBefore = (await api(token, "/v1/photos?limit=100")).body.photos.map((p) => p.id);
+
+    await openCreate(b.page);
+    const page = b.page;
+    // Client-side navigation moves focus to the new page's heading.
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+
+    // 1. Consent: both boxes are required, explained in words, then POST /v1/me/consent.
+    await page.getByRole("heading", { level: 2, name: "Before your first photo" }).waitFor();
+    for (const name of ["terms", "privacy policy", "how we protect your photos"])
+      await page.getByRole("link", { name, exact: true }).waitFor();
+    await assertAccessible(page);
+    await screenshots(page, "create-consent");
+    await page.getByRole("button", { name: "Agree and continue" }).click();
+    const missing = page.getByRole("alert").filter({ hasText: "Please tick both boxes" });
+    await missing.waitFor();
+    assert.equal(await missing.evaluate((el) => el === document.activeElement), true, "focus moves to the error");
+    await page.getByLabel(/people in the photos I upload have agreed/).check();
+    await page.getByLabel(/I accept the terms/).check();
+    await page.getByRole("button", { name: "Agree and continue" }).click();
+    const photosHeading = page.getByRole("heading", { level: 2, name: "1. Two photos" });
+    await photosHeading.waitFor();
+    assert.equal(await photosHeading.evaluate((el) => el === document.activeElement), true, "focus moves to the next step");
+    const me = (await api(token, "/v1/me")).body;
+    assert.ok(me.consent?.version, "consent recorded by the API");
+
+    // 2. Refusals before any work: no upload request, a clear message next to the slot.
+    const uploads = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/photos") uploads.push(r.url());
+    });
+    await page
+      .getByLabel("Choose a photo of the father")
+      .setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
+    const notImage = page.getByTestId("error-father");
+    await notImage.getByText("This file is not a photo").waitFor();
+    assert.equal(await notImage.evaluate((el) => el === document.activeElement), true, "focus moves to the slot's error");
+    await page
+      .getByLabel("Choose a photo of the father")
+      .setInputFiles({ name: "fake.jpg", mimeType: "image/jpeg", buffer: Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>") });
+    await notImage.getByText("not a photo we can read").waitFor();
+    await page
+      .getByLabel("Choose a photo of the father")
+      .setInputFiles({ name: "huge.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(31 * 1024 * 1024, 0xff) });
+    await notImage.getByText("photos can be up to 30 MB").waitFor();
+    assert.equal(uploads.length, 0, "nothing was uploaded for refused files");
+    await assertAccessible(page);
+
+    // 3. Mother, keyboard only: Tab from the step heading reaches the slot's file input, Enter opens the picker.
+    // Uploads throttled to 64 KiB/s (DevTools network emulation) so the bytes-sent progress has steps to show.
+    await watchProgressBars(page);
+    const cdp = await b.context.newCDPSession(page);
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
+    await photosHeading.focus();
+    let reached = false;
+    for (let i = 0; i < 6 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(
+        () =>
+          document.activeElement?.getAttribute("type") === "file" && document.activeElement.closest("[data-testid='slot-mother']") !== null,
+      );
+    }
+    assert.ok(reached, "the mother's file input is in the tab order");
+    const chooser = page.waitForEvent("filechooser");
+    await page.keyboard.press("Enter");
+    await (await chooser).setFiles(mother);
+    await page.getByTestId("status-mother").getByText("Uploaded and stored encrypted.").waitFor({ timeout: 30_000 });
+
+    // 4. Father, by drag and drop onto the zone.
+    const dataTransfer = await page.evaluateHandle(
+      ({ b64, name }) => {
+        const bin = atob(b64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+        return dt;
+      },
+      { b64: father.buffer.toString("base64"), name: father.name },
+    );
+    const zone = page.getByTestId("dropzone-father");
+    for (const type of ["dragenter", "dragover", "drop"]) await zone.dispatchEvent(type, { dataTransfer });
+    await page.getByTestId("status-father").getByText("Uploaded and stored encrypted.").waitFor({ timeout: 30_000 });
+
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+    // The progress bars showed bytes sent as they went, with a labelled percentage that never went back.
+    const progress = await page.evaluate(() => window.__progress);
+    for (const id of ["progress-mother", "progress-father"]) {
+      const seen = progress.filter((p) => p.id === id);
+      const steps = [...new Set(seen.map((p) => p.value))];
+      assert.ok(steps.some((v) => v > 0 && v < 100), `${id} showed partial progress (saw ${steps.join(", ")})`);
+      assert.deepEqual(steps, [...steps].sort((x, y) => x - y), `${id} only moved forward`);
+      assert.ok(seen.every((p) => p.label.endsWith(`: ${p.value}%`)), "the label states the percentage");
+    }
+
+    // 5. What left the browser: the prepared JPEGs (the bytes that were sealed), orientation applied, downsized, no metadata, nothing appended.
+    const prepared = await page.evaluate(async () => {
+      const out = [];
+      for (const blob of window.__blobs) {
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        let bin = "";
+        for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        out.push({ type: blob.type, b64: window.btoa(bin) });
+      }
+      return out;
+    });
+    assert.equal(prepared.length, 2, "two prepared photos");
+    const [m, f] = prepared.map((p) => ({ type: p.type, bytes: Buffer.from(p.b64, "base64") }));
+    for (const p of [m, f]) {
+      assert.equal(p.type, "image/jpeg");
+      assert.deepEqual([...p.bytes.subarray(0, 2)], [0xff, 0xd8], "starts with SOI");
+      assert.deepEqual([...p.bytes.subarray(-2)], [0xff, 0xd9], "ends with EOI: nothing appended");
+      assert.ok(!jpegMarkers(p.bytes).includes(0xe1), "no APP1 (EXIF/XMP) segment");
+      assert.equal(p.bytes.indexOf(Buffer.from("PK\x03\x04", "latin1")), -1, "the appended ZIP is gone");
+      const meta = await exifr.parse(p.bytes, { gps: true, tiff: true, xmp: true }).catch(() => undefined);
+      assert.ok(
+        !meta || (meta.latitude === undefined && meta.Make === undefined && meta.Orientation === undefined),
+        `no EXIF left: ${JSON.stringify(meta)}`,
+      );
+    }
+    assert.deepEqual(jpegSize(m.bytes), { width: 800, height: 1000 }, "EXIF orientation 6 applied: 1000x800 becomes 800x1000");
+    assert.deepEqual(jpegSize(f.bytes), { width: 2048, height: 1575 }, "longest side downsized to 2048 px");
+
+    // The face-framing previews show the prepared images.
+    for (const p of ["mother", "father"]) {
+      const img = page.getByTestId(`slot-${p}`).getByRole("img", { name: `The ${p}'s photo as it will be sent` });
+      await img.waitFor();
+      assert.ok(await img.evaluate((el) => el.complete && el.naturalWidth > 0));
+    }
+    await assertAccessible(page);
+    await screenshots(page, "create-photos");
+
+    // The API stored exactly these two, with the prepared sizes.
+    const listed = (await api(token, "/v1/photos?limit=100")).body.photos.filter((p) => !photosBefore.includes(p.id));
+    assert.deepEqual(listed.map((p) => `${p.width}x${p.height}`).sort(), ["2048x1575", "800x1000"]);
+
+    // 6. Reuse: after a reload both are offered, with thumbnails served decrypted through signed links.
+    await page.reload();
+    await photosHeading.waitFor();
+    await page.getByText("Use a photo you uploaded earlier for the mother").click();
+    const items = page.getByTestId("slot-mother").locator(".reuse-item");
+    for (const p of listed)
+      await items
+        .filter({ hasText: `(${p.width} × ${p.height})` })
+        .first()
+        .waitFor();
+    const thumbs = await page
+      .getByTestId("slot-mother")
+      .locator(".reuse-item img")
+      .evaluateAll((imgs) =>
+        Promise.all(
+          imgs.map(async (img) => {
+            if (!img.complete) await new Promise((r) => img.addEventListener("load", r, { once: true }));
+            return { src: new URL(img.src).pathname, natural: `${img.naturalWidth}x${img.naturalHeight}` };
+          }),
+        ),
+      );
+    for (const p of listed) {
+      const thumb = thumbs.find((x) => x.src === `/v1/files/${p.id}`);
+      assert.ok(thumb, `a thumbnail for ${p.id}`);
+      assert.equal(thumb.natural, `${p.width}x${p.height}`, "the thumbnail decoded to the stored image");
+    }
+    await assertAccessible(page);
+    await screenshots(page, "create-reuse");
+    const motherPhoto = listed.find((p) => p.width === 800);
+    await items
+      .filter({ hasText: `(${motherPhoto.width} × ${motherPhoto.height})` })
+      .first()
+      .click();
+    await page.getByTestId("status-mother").getByText("Using a photo you uploaded earlier.").waitFor();
+    // The same photo is not offered for the other parent.
+    await page.getByText("Use a photo you uploaded earlier for the father").click();
+    await page.getByTestId("slot-father").locator(".reuse-item").first().waitFor();
+    const fatherOffers = await page
+      .getByTestId("slot-father")
+      .locator(".reuse-item img")
+      .evaluateAll((imgs) => imgs.map((i) => new URL(i.src).pathname));
+    assert.ok(!fatherOffers.includes(`/v1/files/${motherPhoto.id}`));
+    assertNoProblems(b.problems);
+  });
+});
+
+describe("create: generation (happy)", () => {
+  test("options, one generation for a double click, live progress, result images, download, delete with receipt", async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    const page = b.page;
+    await signInAsLocalUser(page, USER);
+    const token = await sessionToken(page);
+    await ensureConsent(token);
+    const before = (await api(token, "/v1/me")).body;
+    const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
+    // Slow enough to watch the progress page.
+    await falControl({ mode: "ok", delayMs: 4000 });
+
+    await openCreate(page);
+    await uploadBoth(page);
+    await page.getByRole("radio", { name: "Girl" }).check();
+    await page.getByRole("radio", { name: /^Toddler/ }).check();
+    await page.getByRole("radio", { name: "2", exact: true }).check();
+    const slider = page.getByLabel(/Resemblance, from the father/);
+    await slider.focus();
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await slider.inputValue(), "0.6");
+    assert.equal(await slider.getAttribute("aria-valuetext"), "Equally like both parents");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await slider.getAttribute("aria-valuetext"), "More like the mother");
+    const cost = page.getByTestId("cost-line");
+    assert.match(
+      (await cost.textContent()) ?? "",
+      new RegExp(`costs ${before.generationCost} credits?\\. You have ${before.credits} credits?`),
+    );
+    await assertAccessible(page);
+    await screenshots(page, "create-options");
+
+    // A double click starts one generation: the attempt keeps its Idempotency-Key.
+    const keys = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/generations") keys.push(r.headers()["idempotency-key"]);
+    });
+    await page.getByRole("button", { name: "Make my baby picture" }).dblclick();
+    await page.waitForURL((u) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(u.pathname));
+    const id = new URL(page.url()).pathname.split("/").pop();
+    const gensAfter = (await api(token, "/v1/generations?limit=100")).body.items;
+    assert.equal(gensAfter.length, gensBefore + 1, "exactly one generation was created");
+    assert.ok(keys.length >= 1 && keys.every((k) => k === keys[0]) && /^[0-9a-f-]{36}$/.test(keys[0]), `one Idempotency-Key: ${keys}`);
+    assert.equal(gensAfter[0].id, id);
+    assert.deepEqual(gensAfter[0].options, { gender: "girl", ageGroup: "toddler", resemblance: 0.65, images: 2 });
+
+    // Live progress: stage in a live region, a labelled progress bar, elapsed time, Cancel.
+    const progress = page.getByTestId("generation-progress");
+    await progress.waitFor();
+    await progress.getByRole("status").first().waitFor();
+    const bar = progress.getByRole("progressbar", { name: /^Progress: \d+%$/ });
+    const percent = Number(await bar.getAttribute("value"));
+    assert.ok(percent > 0 && percent < 100, `a running percentage (${percent})`);
+    await progress.getByRole("button", { name: "Cancel and refund" }).waitFor();
+    assert.match((await page.getByTestId("generation-elapsed").textContent()) ?? "", /^\d+:\d{2}$/);
+    await assertAccessible(page);
+    await screenshots(page, "generation-progress");
+    const during = (await api(token, "/v1/me")).body.credits;
+    assert.equal(during, before.credits - before.generationCost, "credits reserved once");
+
+    // Completes: two images load from signed links, labelled as a non-AI preview locally.
+    const result = page.getByTestId("generation-result");
+    await result.waitFor({ timeout: 90_000 });
+    await page.getByTestId("preview-note").getByText("PREVIEW — NOT AI.").waitFor();
+    const images = result.getByTestId("result-image");
+    assert.equal(await images.count(), 2);
+    const loaded = await images.evaluateAll((imgs) =>
+      Promise.all(
+        imgs.map(async (img) => {
+          img.scrollIntoView();
+          if (!img.complete) await new Promise((r) => img.addEventListener("load", r, { once: true }));
+          return { natural: img.naturalWidth, src: img.src, alt: img.alt };
+        }),
+      ),
+    );
+    for (const img of loaded) {
+      assert.ok(img.natural > 0, "the result image decoded");
+      assert.match(img.alt, /^Picture \d of 2: a possible toddler girl$/);
+    }
+    await assertAccessible(page);
+    await screenshots(page, "generation-result");
+
+    // Download through a signed attachment link.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      result.getByRole("button", { name: "Download picture 1 of 2" }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^babypic-output-[A-Za-z0-9]{1,8}\.jpg$/);
+    const file = await readFile(await download.path());
+    assert.deepEqual([...file.subarray(0, 3)], [0xff, 0xd8, 0xff], "a JPEG was downloaded");
+    const audit = (await api(token, "/v1/account/audit?limit=50")).body;
+    assert.ok(JSON.stringify(audit).includes("attachment"), "the download link was audited");
+
+    // Delete: confirm in a dialog, then the receipt; the image links die at once.
+    await result.getByRole("button", { name: "Delete this generation" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete this generation?" });
+    await dialog.waitFor();
+    await assertAccessible(page);
+    await dialog.getByRole("button", { name: "Delete for good" }).click();
+    const receipt = page.getByTestId("deletion-receipt");
+    await receipt.waitFor();
+    assert.match((await receipt.textContent()) ?? "", /Generated images: 2/);
+    assert.match((await page.getByTestId("receipt-id").textContent()) ?? "", /^rcp_/);
+    const dead = await fetch(new URL(new URL(loaded[0].src).pathname + new URL(loaded[0].src).search, BASE_URL));
+    assert.equal(dead.status, 403, "the image's signed link stopped working");
+    assert.equal((await api(token, `/v1/generations/${id}`)).status, 404);
+    await assertAccessible(page);
+    await screenshots(page, "generation-deleted");
+    assertNoProblems(b.problems);
+  });
+});
+
+describe("create: generation (error)", () => {
+  test("a failed generation says why and that the credits were refunded", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    const page = b.page;
+    await signInAsLocalUser(page, USER);
+    const token = await sessionToken(page);
+    await ensureConsent(token);
+    const before = (await api(token, "/v1/me")).body.credits;
+    await falControl({ mode: "fail", delayMs: 0 });
+    t.after(() => falControl({ mode: "ok", delayMs: 0 }));
+
+    await openCreate(page);
+    await uploadBoth(page);
+    await page.getByRole("button", { name: "Make my baby picture" }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/app/generations/"));
+    const ended = page.getByTestId("generation-ended");
+    await ended.waitFor({ timeout: 90_000 });
+    await ended.getByRole("heading", { name: "This generation failed" }).waitFor();
+    assert.match((await page.getByTestId("generation-error").textContent()) ?? "", /refunded/i);
+    await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
+    assert.equal((await api(token, "/v1/me")).body.credits, before, "the balance is back");
+    await assertAccessible(page);
+    await screenshots(page, "generation-failed");
+    assertNoProblems(b.problems);
+  });
+
+  test("canceling a running generation refunds it", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+    const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
+    t.after(() => b.close());
+    const page = b.page;
+    await signInAsLocalUser(page, USER);
+    const token = await sessionToken(page);
+    await ensureConsent(token);
+    const before = (await api(token, "/v1/me")).body.credits;
+    await falControl({ mode: "ok", delayMs: 120_000 });
+    t.after(() => falControl({ mode: "ok", delayMs: 0 }));
+
+    await openCreate(page);
+    await uploadBoth(page);
+    await page.getByRole("button", { name: "Make my baby picture" }).click();
+    const progress = page.getByTestId("generation-progress");
+    await progress.waitFor();
+    await progress.getByRole("button", { name: "Cancel and refund" }).click();
+    const ended = page.getByTestId("generation-ended");
+    await ended.getByRole("heading", { name: "This generation was canceled" }).waitFor();
+    await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
+    assert.equal((await api(token, "/v1/me")).body.credits, before);
+    assertNoProblems(b.problems);
+  });
+});
+
+describe("create: generation (security)", () => {
+  test("another user opening a generation's address sees the same 'no such generation' as for a made-up id", async (t) => {
+    const owner = await launchBrowser();
+    const other = await launchBrowser();
+    t.after(() => Promise.all([owner.close(), other.close()]));
+    await signInAsLocalUser(owner.page, USER);
+    const ownerToken = await sessionToken(owner.page);
+    const gens = (await api(ownerToken, "/v1/generations?limit=1")).body.items;
+    assert.ok(gens.length > 0, "the owner has a generation from the tests above");
+    const id = gens[0].id;
+
+    await signInAsLocalUser(other.page, "alice");
+    const texts = [];
+    for (const target of [id, `gen_${"0".repeat(32)}`]) {
+      await other.page.goto(`/app/generations/${target}`);
+      const alert = other.page.getByRole("alert");
+      await alert.getByText("No such generation").waitFor();
+      texts.push((await alert.textContent())?.trim());
+    }
+    assert.equal(texts[0], texts[1]);
+    await assertAccessible(other.page);
+    // The only console noise allowed is the browser's own log of the 404s.
+    assert.deepEqual(
+      other.problems.filter((p) => !/status of 404/.test(p)),
+      [],
+    );
+  });
+});
