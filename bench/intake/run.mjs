@@ -18,13 +18,14 @@
 //            in this Node process (the cost of the cryptography alone).
 // Ratio = median intake / median baseline (the goal is <= 1.5 at 10 MB).
 //
-// Peak memory: each size runs on a freshly started Worker, warmed with one
-// small upload; the kernel's peak-RSS counter of the workerd process (VmHWM)
-// is reset (`echo 5 > /proc/<pid>/clear_refs`) and read after one upload of
-// that size. Reported: peak RSS minus RSS just before the upload. It counts
-// everything in that process during the request: V8 heap and array buffers,
-// the HTTP body buffers, and Miniflare's local R2/D1 simulators (which run in
-// the same workerd process). Linux only.
+// Peak memory: each size runs on freshly started Workers (ours and the bare
+// one), warmed with one small request; the kernel's peak-RSS counter of each
+// workerd process (VmHWM) is reset (`echo 5 > /proc/<pid>/clear_refs`) and
+// read after the first request of that size. Reported: that peak minus the
+// RSS just before. It counts everything in the process: V8 heap, array
+// buffers not yet collected, HTTP body buffers, and Miniflare's local R2/D1
+// simulators (which run in the same workerd process). Later requests reuse
+// memory freed by GC, so only the first one is a fair peak. Linux only.
 import { randomBytes, webcrypto } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -135,21 +136,28 @@ function isWorkerd(pid) {
   }
 }
 
+function workerdUnder(pid) {
+  const found = descendants(pid).filter(isWorkerd);
+  if (found.length === 0) throw new Error(`no workerd process under pid ${pid}`);
+  return found;
+}
+
 function memKb(pid, field) {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;
 }
 
 /**
- * Peak RSS growth (MB) of the given workerd processes while `act` runs: the
- * kernel's high-water mark is reset first (`clear_refs` 5), then read. wrangler
- * dev may run more than one workerd process; all are counted.
+ * Peak RSS growth around one request: the kernel's high-water mark of each
+ * workerd process is reset (`clear_refs` 5), and after the request the peak
+ * minus the RSS before is returned. Garbage not yet collected counts (V8
+ * frees array buffers lazily). wrangler dev may run more than one workerd
+ * process; all are counted.
  */
-async function peakDelta(pids, act) {
+function markMemory(pids) {
   const before = pids.map((pid) => memKb(pid, "VmRSS"));
   for (const pid of pids) writeFileSync(`/proc/${pid}/clear_refs`, "5");
-  await act();
-  return pids.reduce((sum, pid, k) => sum + ((memKb(pid, "VmHWM") - (before[k] ?? 0)) * 1024) / MB, 0);
+  return () => pids.reduce((sum, pid, k) => sum + ((memKb(pid, "VmHWM") - (before[k] ?? 0)) * 1024) / MB, 0);
 }
 
 /** The Worker under test on a fresh state directory; returns its URL, its workerd pid and a stop function. */
@@ -160,11 +168,10 @@ async function startApi() {
   const svc = startWorker({ port, persistTo: state, echo: false });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/v1/health`, [svc]);
-  const workerd = descendants(svc.pid).filter(isWorkerd);
-  if (workerd.length === 0) throw new Error("no workerd process found under wrangler dev");
   return {
     url,
-    pids: workerd,
+    // Looked up when needed: wrangler dev may replace its workerd process after startup.
+    pids: () => workerdUnder(svc.pid),
     stop: async () => {
       await svc.stop();
       rmSync(state, { recursive: true, force: true });
@@ -221,7 +228,7 @@ async function startBaseline(rawKey, iv) {
   await waitForHttp(url, [svc]);
   return {
     url,
-    pids: descendants(svc.pid).filter(isWorkerd),
+    pids: () => workerdUnder(svc.pid),
     stop: async () => {
       await svc.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -286,20 +293,19 @@ async function main() {
         const warm = await post(syntheticJpeg(300_000));
         if (warm.status !== 201) throw new Error(`warm-up upload failed: ${warm.status} ${warm.text}`);
 
-        // Peak memory of one upload of this size.
-        const peakDeltaMb = await peakDelta(api.pids, async () => {
-          const first = await post(photo);
-          if (first.status !== 201) throw new Error(`upload failed: ${first.status} ${first.text}`);
-        });
-
         // Timed runs, interleaved (intake, bare, bare + R2) so load changes on a shared machine hit all three alike.
         const sealed = new Uint8Array(await webcrypto.subtle.encrypt({ name: "AES-GCM", iv }, baseKey, photo));
         const warmSealed = new Uint8Array(await webcrypto.subtle.encrypt({ name: "AES-GCM", iv }, baseKey, syntheticJpeg(300_000)));
         await timedPost(`${baselineUrl}?store`, warmSealed, { "content-type": "application/octet-stream" });
-        const basePeakMb = await peakDelta(baseline.pids, async () => {
-          const res = await timedPost(`${baselineUrl}?store`, sealed, { "content-type": "application/octet-stream" });
-          if (res.status !== 200) throw new Error(`baseline+R2 failed: ${res.status} ${res.text}`);
-        });
+        // Peak memory: the first large request on each warmed-up Worker.
+        const apiPeak = markMemory(api.pids());
+        const first = await post(photo);
+        if (first.status !== 201) throw new Error(`upload failed: ${first.status} ${first.text}`);
+        const peakDeltaMb = apiPeak();
+        const basePeak = markMemory(baseline.pids());
+        const firstBase = await timedPost(`${baselineUrl}?store`, sealed, { "content-type": "application/octet-stream" });
+        if (firstBase.status !== 200) throw new Error(`baseline+R2 failed: ${firstBase.status} ${firstBase.text}`);
+        const basePeakMb = basePeak();
         const base = [];
         const baseStore = [];
         const intake = [];
@@ -363,7 +369,7 @@ async function main() {
     "",
     "ratio = intake / baseline (same bytes over HTTP to a bare workerd Worker doing AES-GCM decrypt + encrypt); goal <= 1.50x at 10 MB.",
     "base+R2 = the same bare Worker that also writes the result to (local, simulated) R2; its ratio isolates our own overhead from the storage write.",
-    "peak RSS = workerd VmHWM minus VmRSS before one upload, warmed-up fresh Worker; goal <= 3x the photo size.",
+    "peak RSS = workerd VmHWM minus VmRSS around the first upload of the size on a fresh, warmed-up Worker; goal <= 3x the photo size.",
     "base+R2 peak = the same measure for the bare decrypt + encrypt + R2 write Worker: what the platform itself costs for these bytes.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -238,7 +238,7 @@ export const photoRoutes = createRouter()
       const headers = c.req.valid("header");
       const uploadId = headers["x-upload-id"];
 
-      // No local keeps the ciphertext: once opened, it is garbage (memory stays near 2x the photo).
+      // No local keeps the ciphertext, so once opened it can be collected: one copy of the photo fewer to hold.
       const opened = await openUpload({
         envelope: await readSealedBody(c.req.raw, cap, declaredLength),
         userId: auth.userId,
