@@ -37,6 +37,18 @@ describe("intake: bad images (400 invalid_image, nothing stored)", () => {
   it.each([
     ["truncated JPEG", () => bytesOf(jpegWithExif).subarray(0, 15_000), "image/jpeg", "truncated"],
     ["JPEG cut just before its end marker", () => bytesOf(jpegWithExif).subarray(0, bytesOf(jpegWithExif).length - 2), "image/jpeg", "truncated"],
+    ["truncated PNG", () => bytesOf(pngWithText).subarray(0, 20_000), "image/png", "truncated"],
+    ["truncated WebP", () => bytesOf(webpWithExif).subarray(0, 5_000), "image/webp", "truncated"],
+    [
+      "PNG with a corrupted chunk (CRC mismatch)",
+      () => {
+        const b = bytesOf(pngWithText).slice();
+        b[45] = (b[45] ?? 0) ^ 0xff; // inside the zTXt data, after IHDR
+        return b;
+      },
+      "image/png",
+      "malformed",
+    ],
     ["PNG declared as JPEG (wrong magic for the declared type)", () => bytesOf(pngWithText), "image/jpeg", "type_mismatch"],
     ["WebP declared as PNG", () => bytesOf(webpWithExif), "image/png", "type_mismatch"],
     ["a GIF", () => bytesOf(gif), "image/jpeg", "unsupported_type"],
