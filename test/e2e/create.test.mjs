@@ -197,9 +197,19 @@ describe("create: consent and photos (happy)", () => {
     for (const id of ["progress-mother", "progress-father"]) {
       const seen = progress.filter((p) => p.id === id);
       const steps = [...new Set(seen.map((p) => p.value))];
-      assert.ok(steps.some((v) => v > 0 && v < 100), `${id} showed partial progress (saw ${steps.join(", ")})`);
-      assert.deepEqual(steps, [...steps].sort((x, y) => x - y), `${id} only moved forward`);
-      assert.ok(seen.every((p) => p.label.endsWith(`: ${p.value}%`)), "the label states the percentage");
+      assert.ok(
+        steps.some((v) => v > 0 && v < 100),
+        `${id} showed partial progress (saw ${steps.join(", ")})`,
+      );
+      assert.deepEqual(
+        steps,
+        [...steps].sort((x, y) => x - y),
+        `${id} only moved forward`,
+      );
+      assert.ok(
+        seen.every((p) => p.label.endsWith(`: ${p.value}%`)),
+        "the label states the percentage",
+      );
     }
 
     // 5. What left the browser: the prepared JPEGs (the bytes that were sealed), orientation applied, downsized, no metadata, nothing appended.
@@ -286,6 +296,35 @@ describe("create: consent and photos (happy)", () => {
       .evaluateAll((imgs) => imgs.map((i) => new URL(i.src).pathname));
     assert.ok(!fatherOffers.includes(`/v1/files/${motherPhoto.id}`));
     assertNoProblems(b.problems);
+  });
+});
+
+describe("create: consent and photos (error)", () => {
+  test("a server refusal shows next to its slot in words, and leads back to consent", async (t) => {
+    const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
+    t.after(() => b.close());
+    const page = b.page;
+    await signInAsLocalUser(page, USER);
+    const token = await sessionToken(page);
+    await ensureConsent(token);
+    await openCreate(page);
+    await page.getByRole("heading", { level: 2, name: "1. Two photos" }).waitFor();
+    // Consent withdrawn elsewhere (another tab, the account page) while this page is open.
+    assert.equal((await api(token, "/v1/me/consent", { method: "DELETE" })).status, 200);
+    await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
+    const error = page.getByTestId("error-mother");
+    await error.getByText("We no longer have your consent on record").waitFor({ timeout: 30_000 });
+    assert.equal(await error.evaluate((el) => el === document.activeElement), true, "focus moves to the error");
+    await assertAccessible(page);
+    await screenshots(page, "create-upload-refused");
+    await page.getByTestId("slot-mother").getByRole("button", { name: "Confirm consent again" }).click();
+    await page.getByRole("heading", { level: 2, name: "Before your first photo" }).waitFor();
+    // The refused upload is the browser's own console line; nothing else went wrong.
+    assert.deepEqual(
+      b.problems.filter((p) => !/status of 403/.test(p)),
+      [],
+    );
+    await ensureConsent(token);
   });
 });
 

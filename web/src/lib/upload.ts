@@ -9,6 +9,8 @@
 import { ApiError } from "./api/problem";
 import { API_BASE } from "./config";
 
+export const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
 export interface UploadProgress {
   /** Bytes of the request body sent so far. */
   loaded: number;
@@ -52,6 +54,8 @@ export function xhrUpload(opts: XhrUploadOptions): Promise<unknown> {
     // Bearer tokens only, never cookies (as in lib/api/client.ts).
     xhr.withCredentials = false;
     xhr.responseType = "text";
+    // Never hang silently: a stalled upload of a prepared photo (about 1 MB) ends with an error after five minutes.
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
     for (const [name, value] of Object.entries(opts.headers)) xhr.setRequestHeader(name, value);
     if (opts.token) xhr.setRequestHeader("Authorization", `Bearer ${opts.token}`);
 

@@ -14,6 +14,8 @@ export interface PhotoSlotProps {
   onClear: () => void;
   /** The photo chosen in the other slot; it cannot be used twice. */
   otherPhotoId: string | null;
+  /** The API refused for lack of consent: bring the consent step back. */
+  onConsentNeeded: () => void;
 }
 
 const MAX_MB = Math.round(MAX_INPUT_BYTES / (1024 * 1024));
@@ -54,7 +56,7 @@ function stepText(state: SlotState): string {
   }
 }
 
-export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, otherPhotoId }: PhotoSlotProps) {
+export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, otherPhotoId, onConsentNeeded }: PhotoSlotProps) {
   const id = useId();
   const coarse = useCoarsePointer();
   const [dragging, setDragging] = useState(false);
@@ -181,6 +183,11 @@ export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, othe
 
       {(state.status === "ready" || state.status === "error") && (
         <p className="slot-actions">
+          {state.status === "error" && state.code === "consent_required" && (
+            <button type="button" className="button button-small" onClick={onConsentNeeded}>
+              Confirm consent again
+            </button>
+          )}{" "}
           <button type="button" className="button button-secondary button-small" onClick={onClear}>
             {state.status === "ready" ? "Choose another photo" : "Start again"}
             <span className="visually-hidden"> for the {parent}</span>

@@ -5,7 +5,7 @@
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { describeError } from "../../lib/api/problem";
+import { ApiError, describeError } from "../../lib/api/problem";
 import { PhotoRejected, preparePhoto } from "../../lib/photo-prepare";
 import { useAuth } from "../auth/context";
 import { apiHref, sealAndUpload, UploadTooLarge, uploadKeyQuery, type Photo, type UploadKey } from "./api";
@@ -25,14 +25,20 @@ export type SlotState =
   | { status: "sealing"; preview: SlotPreview }
   | { status: "uploading"; preview: SlotPreview; loaded: number; total: number }
   | { status: "ready"; preview: SlotPreview; photo: Photo; reused: boolean }
-  | { status: "error"; message: string; preview: SlotPreview | null };
+  | { status: "error"; message: string; preview: SlotPreview | null; code: string | null };
 
 const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} KB`);
 
 function errorMessage(err: unknown): string {
   if (err instanceof PhotoRejected || err instanceof UploadTooLarge) return err.message;
+  // The API's detail names the endpoint to call; say what it means for the person instead.
+  if (err instanceof ApiError && err.code === "consent_required") {
+    return "We no longer have your consent on record (it was withdrawn, or our terms changed), so the photo was not accepted.";
+  }
   return describeError(err);
 }
+
+const errorCode = (err: unknown) => (err instanceof ApiError ? err.code : err instanceof PhotoRejected ? err.reason : null);
 
 export function usePhotoSlot(userId: string | undefined) {
   const { getToken, onUnauthorized } = useAuth();
@@ -108,7 +114,7 @@ export function usePhotoSlot(userId: string | undefined) {
         void queryClient.invalidateQueries({ queryKey: ["photos"] });
       } catch (err) {
         if (!alive()) return;
-        setState({ status: "error", message: errorMessage(err), preview });
+        setState({ status: "error", message: errorMessage(err), preview, code: errorCode(err) });
       }
     },
     [begin, userId, getKey, getToken, onUnauthorized, queryClient],
@@ -118,7 +124,7 @@ export function usePhotoSlot(userId: string | undefined) {
     (photo: Photo) => {
       begin();
       if (!photo.url) {
-        setState({ status: "error", message: "This photo has no preview link; reload the page and try again.", preview: null });
+        setState({ status: "error", message: "This photo has no preview link; reload the page and try again.", preview: null, code: null });
         return;
       }
       setState({

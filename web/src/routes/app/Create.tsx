@@ -37,6 +37,8 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
     if (create.isError) errorRef.current?.focus();
   }, [create.isError]);
 
+  // Fresh account data brings the consent step back when consent is missing.
+  const reloadAccount = () => void queryClient.invalidateQueries({ queryKey: ["me"] });
   const motherId = mother.state.status === "ready" ? mother.state.photo.id : null;
   const fatherId = father.state.status === "ready" ? father.state.photo.id : null;
   const short = balance < cost;
@@ -78,6 +80,7 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
             onReuse={mother.reuse}
             onClear={mother.clear}
             otherPhotoId={fatherId}
+            onConsentNeeded={reloadAccount}
           />
           <PhotoSlot
             parent="father"
@@ -87,6 +90,7 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
             onReuse={father.reuse}
             onClear={father.clear}
             otherPhotoId={motherId}
+            onConsentNeeded={reloadAccount}
           />
         </div>
       </section>
