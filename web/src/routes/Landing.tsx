@@ -65,6 +65,9 @@ export function Landing() {
           </li>
           <li>Our sign-in provider, Clerk, holds your email address.</li>
         </ul>
+        <p>
+          <Link to="/security">Read exactly how we protect your photos, and what to look out for in any photo app</Link>.
+        </p>
       </section>
     </>
   );

@@ -1,3 +1,4 @@
+import { Link } from "react-router";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
@@ -39,6 +40,26 @@ export default function Dashboard() {
           </p>
         </section>
       )}
+      <nav aria-labelledby="next-title" className="card">
+        <h2 id="next-title">What you can do</h2>
+        <ul className="next-list">
+          <li>
+            <Link to="/app/create">Make a baby picture</Link> from one photo of each parent.
+          </li>
+          <li>
+            <Link to="/app/gallery">See your pictures</Link>, download or delete them.
+          </li>
+          <li>
+            <Link to="/app/billing">Buy credits</Link> and see your credit history.
+          </li>
+          <li>
+            <Link to="/app/activity">See every access to your data</Link>.
+          </li>
+          <li>
+            <Link to="/app/account">Download your data, choose how long photos are kept, or delete your account</Link>.
+          </li>
+        </ul>
+      </nav>
     </>
   );
 }
