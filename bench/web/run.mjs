@@ -34,14 +34,16 @@ const SECTION = "## Web: landing-page JavaScript and Lighthouse (`npm run bench:
 export const BUDGET_BYTES = 120 * 1024;
 export const THRESHOLDS = { performance: 0.9, accessibility: 0.95, "best-practices": 0.95 };
 
-const { values: opts } = parseArgs({
-  options: {
-    "no-lighthouse": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
-    runs: { type: "string", default: "1" },
-    pages: { type: "string", default: "/,/security,/privacy,/terms" },
-  },
-});
+function options() {
+  return parseArgs({
+    options: {
+      "no-lighthouse": { type: "boolean", default: false },
+      "no-write": { type: "boolean", default: false },
+      runs: { type: "string", default: "1" },
+      pages: { type: "string", default: "/,/security,/privacy,/terms" },
+    },
+  }).values;
+}
 
 function log(message) {
   console.log(`[bench:web] ${message}`);
@@ -149,6 +151,7 @@ function writeSection(body) {
 }
 
 async function main() {
+  const opts = options();
   const scratch = mkdtempSync(join(tmpdir(), "babypic-bench-web-"));
   const outDir = join(scratch, "web");
   process.env.BABYPIC_WEB_OUTDIR = outDir;

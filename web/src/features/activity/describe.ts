@@ -1,4 +1,6 @@
-import type { AuditEntry } from "./api";
+import type { components } from "../../lib/api/schema";
+
+type AuditEntry = components["schemas"]["AuditEntry"];
 
 /** "Chrome on Android", or a short form of anything else (curl, an SDK); null when absent. */
 export function describeUserAgent(ua: string | null): string | null {

@@ -60,10 +60,4 @@ export function useRevokeApiKey() {
   });
 }
 
-export type KeyState = "active" | "revoked" | "expired";
-
-export function keyState(k: ApiKey, now = Date.now()): KeyState {
-  if (k.revokedAt) return "revoked";
-  if (k.expiresAt && Date.parse(k.expiresAt) <= now) return "expired";
-  return "active";
-}
+export { keyState, type KeyState } from "./key-state";

@@ -3,6 +3,7 @@ import { publicApi } from "../../lib/api/client";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
+import { safeCheckoutUrl } from "./checkout-url";
 
 export type LedgerEntry = components["schemas"]["LedgerEntry"];
 export type CreditPack = components["schemas"]["CreditPack"];
@@ -40,13 +41,6 @@ export function useLedger(watching = false) {
     getNextPageParam: (last) => last.nextCursor,
     refetchInterval: watching ? 2_000 : false,
   });
-}
-
-/** Only http(s) destinations: the URL comes from our API, but a redirect target is worth one check. */
-export function safeCheckoutUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("The payment page address is not a web address.");
-  return url.toString();
 }
 
 /** POST /v1/billing/checkout, then send the browser to the hosted payment page. */

@@ -3,7 +3,7 @@ import type { ApiClient } from "../../lib/api/client";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
-import { linkRefreshIn } from "./links";
+import { linkRefreshIn } from "./link-timing";
 
 export type Generation = components["schemas"]["Generation"];
 export type GenerationOutput = components["schemas"]["GenerationOutput"];

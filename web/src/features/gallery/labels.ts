@@ -1,4 +1,6 @@
-import type { Generation } from "./api";
+import type { components } from "../../lib/api/schema";
+
+type Generation = components["schemas"]["Generation"];
 
 export const STATUS_LABELS: Record<Generation["status"], string> = {
   queued: "Waiting to start",
