@@ -379,7 +379,9 @@ describe("create: generation (happy)", () => {
     // Live progress: stage in a live region, a labelled progress bar, elapsed time, Cancel.
     const progress = page.getByTestId("generation-progress");
     await progress.waitFor();
-    await progress.getByRole("status").first().waitFor();
+    const announcer = page.getByTestId("generation-announcer");
+    assert.equal(await announcer.getAttribute("role"), "status", "stages are announced in a live region");
+    assert.match((await announcer.textContent()) ?? "", /queue|start|Sending|making|Checking/);
     const bar = progress.getByRole("progressbar", { name: /^Progress: \d+%$/ });
     const percent = Number(await bar.getAttribute("value"));
     assert.ok(percent > 0 && percent < 100, `a running percentage (${percent})`);
@@ -487,7 +489,14 @@ describe("create: generation (error)", () => {
     await progress.waitFor();
     await progress.getByRole("button", { name: "Cancel and refund" }).click();
     const ended = page.getByTestId("generation-ended");
-    await ended.getByRole("heading", { name: "This generation was canceled" }).waitFor();
+    const canceled = ended.getByRole("heading", { name: "This generation was canceled" });
+    await canceled.waitFor();
+    assert.equal(
+      await canceled.evaluate((el) => el === document.activeElement),
+      true,
+      "focus moves from the gone Cancel button to the outcome",
+    );
+    assert.equal(await page.getByTestId("generation-announcer").textContent(), "This generation was canceled");
     await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
     assert.equal((await api(token, "/v1/me")).body.credits, before);
     assertNoProblems(b.problems);

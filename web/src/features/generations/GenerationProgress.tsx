@@ -49,8 +49,8 @@ export function GenerationProgress({ generation, stale }: { generation: Generati
   return (
     <section className="card progress-card" aria-labelledby="progress-title" data-testid="generation-progress">
       <h2 id="progress-title">Making your picture</h2>
-      {/* Announced politely when the stage changes; the percentage is not, to keep screen readers quiet. */}
-      <p role="status" className="stage" data-testid="generation-stage">
+      {/* The page's live region announces stage changes (routes/app/Generation.tsx); this is the visible copy. */}
+      <p className="stage" data-testid="generation-stage">
         <span className="spinner" aria-hidden="true" />
         {stageText(generation)}…
       </p>

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { describeError } from "../../lib/api/problem";
 import { apiHref } from "../photos/api";
+import { useFocusIfLost } from "./useFocusIfLost";
 import { generationKey, useDeleteGeneration, useDownloadLink, type DeletionReceipt, type Generation, type GenerationOutput } from "./api";
 
 const AGE: Record<string, string> = { newborn: "newborn", toddler: "toddler", child: "child" };
@@ -65,6 +66,7 @@ export function GenerationResult({ generation, onDeleted }: { generation: Genera
   const [confirming, setConfirming] = useState(false);
   const [downloading, setDownloading] = useState<string | null>(null);
   const errorRef = useRef<HTMLDivElement>(null);
+  const heading = useFocusIfLost<HTMLHeadingElement>();
   const n = generation.outputs.length;
   const label = `a possible ${AGE[generation.options.ageGroup] ?? ""} ${GENDER[generation.options.gender] ?? "baby"}`.replace(/\s+/g, " ");
 
@@ -82,7 +84,9 @@ export function GenerationResult({ generation, onDeleted }: { generation: Genera
 
   return (
     <section aria-labelledby="result-title" data-testid="generation-result">
-      <h2 id="result-title">{n === 1 ? "Your picture" : `Your ${n} pictures`}</h2>
+      <h2 id="result-title" ref={heading} tabIndex={-1}>
+        {n === 1 ? "Your picture" : `Your ${n} pictures`}
+      </h2>
       {generation.preview && (
         <p className="notice notice-preview" data-testid="preview-note">
           <strong>PREVIEW — NOT AI.</strong> This copy of BabyPic runs on a local stand-in for the AI model: the image is a labelled collage

@@ -146,12 +146,12 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
 /** /app/create: consent (first time), two photos, options, generate. */
 export default function Create() {
   const me = useMe();
-  const [consentedHere, setConsentedHere] = useState(false);
+  const [consentShown, setConsentShown] = useState(false);
   const consent = me.data?.consent ?? null;
   const needsConsent = me.data !== undefined && consent?.version !== TERMS_VERSION;
 
   useEffect(() => {
-    if (needsConsent) setConsentedHere(true);
+    if (needsConsent) setConsentShown(true);
   }, [needsConsent]);
 
   return (
@@ -165,7 +165,7 @@ export default function Create() {
         (needsConsent ? (
           <ConsentStep renewal={consent !== null} />
         ) : (
-          <CreateForm userId={me.data.id} balance={me.data.credits} cost={me.data.generationCost} focusFirst={consentedHere} />
+          <CreateForm userId={me.data.id} balance={me.data.credits} cost={me.data.generationCost} focusFirst={consentShown} />
         ))}
     </>
   );

@@ -13,6 +13,7 @@ import {
 } from "../../features/generations/api";
 import { GenerationProgress, formatElapsed, stageText } from "../../features/generations/GenerationProgress";
 import { GenerationResult } from "../../features/generations/GenerationResult";
+import { useFocusIfLost } from "../../features/generations/useFocusIfLost";
 import { ApiError, describeError } from "../../lib/api/problem";
 import "../../components/pages.css";
 import "../../features/create/create.css";
@@ -20,17 +21,20 @@ import "../../features/create/create.css";
 const GENERATION_ID = /^gen_[0-9a-f]{32}$/;
 
 function Ended({ generation }: { generation: GenerationT }) {
+  const heading = useFocusIfLost<HTMLHeadingElement>();
   const credits = `${generation.cost} ${generation.cost === 1 ? "credit" : "credits"}`;
   const failed = generation.status === "failed";
   return (
     <section className="card" aria-labelledby="ended-title" data-testid="generation-ended">
-      <h2 id="ended-title">{failed ? "This generation failed" : "This generation was canceled"}</h2>
+      <h2 id="ended-title" ref={heading} tabIndex={-1}>
+        {failed ? "This generation failed" : "This generation was canceled"}
+      </h2>
       {failed ? (
         <p role="alert" className="notice notice-error" data-testid="generation-error">
           {generation.error?.message || "The model could not make a picture this time."}
         </p>
       ) : (
-        <p role="status">It stopped before a picture was made.</p>
+        <p>It stopped before a picture was made.</p>
       )}
       <p>
         <strong>
@@ -93,9 +97,22 @@ function GenerationView({ id, onDeleted }: { id: string; onDeleted: (r: Receipt)
   }
   const g = gen.data;
   if (!g) return null;
-  if (g.status === "completed") return <GenerationResult generation={g} onDeleted={onDeleted} />;
-  if (g.status === "failed" || g.status === "canceled") return <Ended generation={g} />;
-  return <GenerationProgress generation={g} stale={gen.isRefetchError ? gen.error : null} />;
+  return (
+    <>
+      {/* One live region for the whole page, so the stage changes and the end ("ready", "failed") are announced
+          even though the progress card is replaced; the percentage is not announced, to keep screen readers quiet. */}
+      <p role="status" className="visually-hidden" data-testid="generation-announcer">
+        {stageText(g)}
+      </p>
+      {g.status === "completed" ? (
+        <GenerationResult generation={g} onDeleted={onDeleted} />
+      ) : g.status === "failed" || g.status === "canceled" ? (
+        <Ended generation={g} />
+      ) : (
+        <GenerationProgress generation={g} stale={gen.isRefetchError ? gen.error : null} />
+      )}
+    </>
+  );
 }
 
 /** /app/generations/:id: live progress, then the result (or why it ended). */
