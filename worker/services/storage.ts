@@ -212,13 +212,19 @@ export async function openObjectStream(
     const obj = await s.env.BUCKET.get(row.r2Key);
     if (!obj) return null;
     const reader = new ExactReader(obj.body);
-    const head = await reader.read(HEADER_LENGTH);
-    const cipher = head && (await cipherFor(s, row, head));
+    let cipher: SegmentCipher | null;
+    try {
+      const head = await reader.read(HEADER_LENGTH);
+      cipher = head && (await cipherFor(s, row, head));
+      if (cipher) checkSize(row, obj.size, cipher.header.segmentShift);
+    } catch (err) {
+      await reader.cancel();
+      throw err;
+    }
     if (!cipher) {
       await reader.cancel();
       return null;
     }
-    checkSize(row, obj.size, cipher.header.segmentShift);
     const n = segmentCount(row.bytes, cipher.segmentSize);
     return { row, size: row.bytes, stream: toStream(decryptSegments(cipher, reader, 0, n - 1, n - 1, row.bytes, 0, row.bytes - 1)) };
   }
