@@ -13,13 +13,14 @@ import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWP
 import { apiAs, checkPage, eventually, freshAccount, json, photoPng } from "./journey-helpers.mjs";
 
 /** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
-async function makePicture(page, api, seed) {
+async function makePicture(page, api, seed, { check = false } = {}) {
   await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Create" }).click();
   await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
   const consent = page.getByRole("button", { name: "Agree and continue" });
   const photos = page.getByRole("heading", { name: "1. Two photos" });
   await Promise.race([consent.waitFor(), photos.waitFor()]);
   if (await consent.isVisible()) {
+    if (check) await checkPage(page, "create-consent");
     await page.getByRole("checkbox", { name: /have agreed to their photos being used/ }).check();
     await page.getByRole("checkbox", { name: /I accept the terms/ }).check();
     await consent.click();
@@ -33,6 +34,7 @@ async function makePicture(page, api, seed) {
   for (const parent of ["mother", "father"]) {
     await page.getByRole("button", { name: `Choose another photo for the ${parent}` }).waitFor({ timeout: 60_000 });
   }
+  if (check) await checkPage(page, "create-ready");
   await page.getByRole("button", { name: "Make my baby picture" }).click();
   await page.waitForURL((url) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(url.pathname), { timeout: 30_000 });
   const id = new URL(page.url()).pathname.split("/").pop();
@@ -79,7 +81,7 @@ describe("the full journey with two users (happy, security)", () => {
     state.aliceId = (await json(await a.api("/v1/me"))).id;
     state.bobId = (await json(await b.api("/v1/me"))).id;
 
-    state.first = await makePicture(alice.page, a.api, 1);
+    state.first = await makePicture(alice.page, a.api, 1, { check: true });
     await checkPage(alice.page, "journey-result");
     state.second = await makePicture(alice.page, a.api, 3);
     state.bobs = await makePicture(bob.page, b.api, 5);
