@@ -471,6 +471,51 @@ describe("create: generation (error)", () => {
     assertNoProblems(b.problems);
   });
 
+  test("when the answer to Generate is lost, trying again reuses the Idempotency-Key and charges once", async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    const page = b.page;
+    await signInAsLocalUser(page, USER);
+    const token = await sessionToken(page);
+    await ensureConsent(token);
+    const before = (await api(token, "/v1/me")).body;
+    const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
+    await openCreate(page);
+    await uploadBoth(page);
+
+    // The first POST reaches the API and succeeds, but the browser never sees the answer.
+    const keys = [];
+    let lost = false;
+    await page.route("**/v1/generations", async (route) => {
+      const request = route.request();
+      if (request.method() !== "POST") return route.continue();
+      keys.push(request.headers()["idempotency-key"]);
+      if (lost) return route.continue();
+      lost = true;
+      await route.fetch();
+      return route.abort("connectionreset");
+    });
+    const make = page.getByRole("button", { name: "Make my baby picture" });
+    await make.click();
+    const error = page.getByRole("alert").filter({ hasText: "Could not start the generation" });
+    await error.getByText("Could not reach BabyPic").waitFor();
+    assert.equal(await error.evaluate((el) => el === document.activeElement), true, "focus moves to the error");
+    await make.click();
+    await page.waitForURL((u) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(u.pathname));
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1], "the retry sent the same Idempotency-Key");
+    const after = (await api(token, "/v1/generations?limit=100")).body.items;
+    assert.equal(after.length, gensBefore + 1, "one generation for two requests");
+    assert.equal(after[0].id, new URL(page.url()).pathname.split("/").pop());
+    assert.equal((await api(token, "/v1/me")).body.credits, before.credits - before.generationCost, "charged once");
+    await page.getByTestId("generation-result").waitFor({ timeout: 90_000 });
+    // The aborted request is logged by the browser itself; nothing else went wrong.
+    assert.deepEqual(
+      b.problems.filter((p) => !/ERR_CONNECTION_RESET|Failed to fetch/.test(p)),
+      [],
+    );
+  });
+
   test("canceling a running generation refunds it", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
     const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
     t.after(() => b.close());

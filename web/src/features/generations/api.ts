@@ -4,7 +4,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef } from "react";
-import { unwrap } from "../../lib/api/problem";
+import { ApiError, unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
 
@@ -46,7 +46,8 @@ export function useGeneration(id: string) {
 /**
  * POST /v1/generations with one Idempotency-Key per attempt: the same choices
  * reuse the key (a double click or a retry after a network error returns the
- * same generation, charged once), and changing any choice starts a new attempt.
+ * same generation, charged once); changing any choice, or an answer from the
+ * server, starts a new attempt.
  */
 export function useCreateGeneration() {
   const api = useApi();
@@ -62,6 +63,11 @@ export function useCreateGeneration() {
       queryClient.setQueryData(generationKey(gen.id), gen);
       void queryClient.invalidateQueries({ queryKey: ["me"] });
       void queryClient.invalidateQueries({ queryKey: ["generations"] });
+    },
+    // The server answered, so that attempt is settled (e.g. 402, or 503 after a refund): the next click is a new
+    // attempt. Only when the answer never arrived may the request have worked, and a retry must reuse the key.
+    onError: (err) => {
+      if (err instanceof ApiError) attempt.current = null;
     },
   });
 }

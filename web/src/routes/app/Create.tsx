@@ -36,6 +36,17 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
   useEffect(() => {
     if (create.isError) errorRef.current?.focus();
   }, [create.isError]);
+  useEffect(() => {
+    // A photo dropped beside the drop zones would make the browser open it in place of the app (and lose the
+    // other slot's work). Drops on a zone reach its own handler first; this only stops the navigation.
+    const ignore = (e: DragEvent) => e.preventDefault();
+    window.addEventListener("dragover", ignore);
+    window.addEventListener("drop", ignore);
+    return () => {
+      window.removeEventListener("dragover", ignore);
+      window.removeEventListener("drop", ignore);
+    };
+  }, []);
 
   // Fresh account data brings the consent step back when consent is missing.
   const reloadAccount = () => void queryClient.invalidateQueries({ queryKey: ["me"] });
