@@ -73,9 +73,9 @@ export default function Security() {
         <p>
           You sign in with Clerk. Every request carries a short-lived session token that our API checks against Clerk&apos;s public key, including
           which app it was issued for. Every database query includes your account, so another person&apos;s request for your picture gets
-          &ldquo;not found&rdquo;, exactly as if it did not exist. Images are served only through private links signed with HMAC-SHA256 that expire
-          within {describeSeconds(RETENTION.signedLinkMaxSeconds)} and are checked against the database on every use, so deleting a picture
-          kills its links at once. API keys you create for your own programs are shown once, stored only as a SHA-256 fingerprint, limited to the
+          &ldquo;not found&rdquo;, exactly as if it did not exist. Images are served only to your signed-in session (downloads) or through
+          private links signed with HMAC-SHA256 that expire within {describeSeconds(RETENTION.signedLinkMaxSeconds)} and are checked against the
+          database on every use, so deleting a picture kills its links at once. API keys you create for your own programs are shown once, stored only as a SHA-256 fingerprint, limited to the
           permissions you choose, can expire, and can be revoked at any time; they can never manage keys, export your data or delete your account.
         </p>
 
