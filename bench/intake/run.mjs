@@ -167,7 +167,13 @@ async function startApi() {
   const port = await freePort();
   const svc = startWorker({ port, persistTo: state, echo: false });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/v1/health`, [svc]);
+  try {
+    await waitForHttp(`${url}/v1/health`, [svc]);
+  } catch (err) {
+    await svc.stop();
+    rmSync(state, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     // Looked up when needed: wrangler dev may replace its workerd process after startup.
@@ -225,7 +231,13 @@ async function startBaseline(rawKey, iv) {
     { echo: false },
   );
   const url = `http://127.0.0.1:${port}/`;
-  await waitForHttp(url, [svc]);
+  try {
+    await waitForHttp(url, [svc]);
+  } catch (err) {
+    await svc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     pids: () => workerdUnder(svc.pid),
@@ -266,7 +278,10 @@ async function main() {
       const photo = syntheticJpeg(Math.round(sizeMb * MB));
       log(`${sizeMb} MB: starting a fresh Worker`);
       const api = await startApi();
-      const baseline = await startBaseline(rawKey, iv);
+      const baseline = await startBaseline(rawKey, iv).catch(async (err) => {
+        await api.stop();
+        throw err;
+      });
       const baselineUrl = baseline.url;
       try {
         const token = await signLocalSession({ privateKeyPem: devVars.LOCAL_IDP_PRIVATE_KEY, user, azp: appOrigin, ttlSeconds: 3600 });
