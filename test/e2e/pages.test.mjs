@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RETENTION, SUB_PROCESSORS, TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
-import { assertNoProblems, BASE_URL, launchBrowser, VIEWPORTS } from "./helpers.mjs";
+import { assertNoProblems, BASE_URL, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 import { apiAs, checkPage, eventually, freshAccount, json, recordRequests, thirdParty } from "./journey-helpers.mjs";
 
 describe("public pages (happy)", () => {
@@ -274,6 +274,31 @@ describe("account features (happy)", () => {
     await checkPage(page, "credits-after-purchase");
     assert.equal((await json(await api("/v1/billing/balance"))).credits, before + 10);
     assertNoProblems(b.problems);
+  });
+});
+
+describe("activity (security)", () => {
+  test("support staff's access shows in the user's activity as 'Support viewed … because …', refused photo access too", async (t) => {
+    const staff = await launchBrowser();
+    const user = await launchBrowser({ viewport: VIEWPORTS.phone });
+    t.after(() => Promise.all([staff.close(), user.close()]));
+    // Local carol is staff (ADMIN_USER_IDS in wrangler.toml, development); bob is an ordinary user.
+    await signInAsLocalUser(staff.page, "carol");
+    const asStaff = apiAs(await sessionToken(staff.page));
+    const { api } = await freshAccount(user.page, "bob");
+    const bobId = (await json(await api("/v1/me"))).id;
+    const reason = "Ticket 4411: user reports a generation stuck in queued";
+    await json(await asStaff(`/v1/support/users/${bobId}`, { headers: { "x-support-reason": reason } }));
+    assert.equal((await asStaff(`/v1/support/users/${bobId}/images`, { headers: { "x-support-reason": reason } })).status, 403, "no grant, no photos");
+
+    await user.page.goto("/app/activity");
+    const support = user.page.locator(".activity-support");
+    await support.first().waitFor();
+    const text = await support.allInnerTexts();
+    assert.ok(text.some((e) => e.includes(`Support viewed your account summary because: ${reason}`)), text.join("\n"));
+    assert.ok(text.some((e) => e.includes("(refused: you had not granted access)")), "a refused look is shown too");
+    await checkPage(user.page, "activity-support");
+    assertNoProblems(user.problems);
   });
 });
 
