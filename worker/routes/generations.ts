@@ -357,6 +357,9 @@ export const generationRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/generation-inputs/{token}",
+      // Provider-facing capability, not part of the integrator API: kept out
+      // of the OpenAPI document (its own tests cover single use and expiry).
+      hide: true,
       tags: ["generations"],
       operationId: "getGenerationInput",
       summary: "A parent photo for the model, once (capability link)",
