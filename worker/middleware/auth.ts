@@ -13,7 +13,7 @@ import { requestMeta } from "../lib/request-meta";
 import { appendAudit } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
 import { isBeingDeleted } from "../services/tombstones";
-import { ensureUser } from "../services/users";
+import { ensureUser, findSessionUser } from "../services/users";
 
 export interface AuthOptions {
   /** Scope an API key must hold for this route. Sessions hold every scope. */
@@ -62,8 +62,10 @@ export function requireAuth(opts: AuthOptions = {}) {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
       // A session issued before the account was deleted must not act on it (or recreate it) mid-deletion.
-      if (await isBeingDeleted(s, { externalId: result.subject })) return fail("account-being-deleted");
-      const { user, created } = await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      // One query answers both (user row + tombstone); only a first sign-in creates.
+      const found = await findSessionUser(s.db, result.subject);
+      if (found.deleting) return fail("account-being-deleted");
+      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
       }

@@ -13,13 +13,15 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
-import { appendAudit, auditActor } from "../services/audit";
+import { appendAudit, appendAuditMany, auditActor, chainHeadQuery, type AuditEvent, type ChainHead } from "../services/audit";
 import { requireConsent } from "../services/consent";
 import {
   createGeneration,
+  generationRowQuery,
   getGenerationRow,
   listGenerationRows,
   outputsOf,
+  outputsQuery,
   parseOptions,
   progressOf,
   type GenerationRow,
@@ -29,7 +31,7 @@ import { devPingKey, pipelineDeps } from "../services/generation-jobs";
 import { cancelGeneration } from "../services/generation-pipeline";
 import { redeemInputLink } from "../services/generation-inputs";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
-import { issueSignedUrls, type SignedUrl } from "../services/signed-links";
+import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
 
 const GenerationId = z
@@ -139,13 +141,31 @@ function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, Signe
   };
 }
 
-/** Views for rows, with one batch of signed links (one `link.issued` audit entry) for all their outputs. */
-async function views(c: Context<AppEnv>, rows: GenerationRow[]) {
+interface ViewOptions {
+  /** The route's own audit events, appended with `link.issued` in one chain write before the answer. */
+  events?: AuditEvent[];
+  /** Outputs of `rows` already read by the route (owner-scoped); read here otherwise. */
+  outputs?: ObjectRow[];
+  /** Chain head the route read in its own batch (chainHeadQuery). */
+  head?: ChainHead | null;
+}
+
+/**
+ * Views for rows, with one batch of signed links (one `link.issued` audit
+ * entry) for all their outputs. Every audit entry of the request is written
+ * (one head read, one insert batch) before any data is returned (DESIGN.md §9).
+ */
+async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOptions = {}) {
   const s = c.get("services");
   const auth = c.get("auth");
-  const completed = rows.filter((r) => r.status === "completed").map((r) => r.id);
-  const outputs = await outputsOf(s, auth.userId, completed);
-  const urls = await issueSignedUrls(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
+  const completed = new Set(rows.filter((r) => r.status === "completed").map((r) => r.id));
+  const outputs = opts.outputs
+    ? opts.outputs.filter((o) => o.generationId !== null && completed.has(o.generationId))
+    : await outputsOf(s, auth.userId, [...completed]);
+  const signed = await signLinksFor(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
+  const urls = signed.urls;
+  const events = [...(opts.events ?? []), ...(signed.event ? [signed.event] : [])];
+  await appendAuditMany(s.db, events, s.now(), opts.head === undefined ? {} : { head: opts.head });
   const links = new Map(outputs.map((o, i) => [o.id, urls[i]] as const).filter((e): e is [string, SignedUrl] => e[1] !== undefined));
   const now = s.now();
   // scripts/start.mjs runs the local Fal fake exactly when development has no FAL_KEY; production requires one (env.ts).
@@ -231,12 +251,14 @@ export const generationRoutes = createRouter()
       const rows = await listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: auditActor(auth), action: "generation.listed", detail: { count: page.length }, meta: requestMeta(c.req.raw, c.get("requestId")) },
-        s.now(),
-      );
-      return c.json({ items: await views(c, page), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+      const listed: AuditEvent = {
+        userId: auth.userId,
+        actor: auditActor(auth),
+        action: "generation.listed",
+        detail: { count: page.length },
+        meta: requestMeta(c.req.raw, c.get("requestId")),
+      };
+      return c.json({ items: await views(c, page, { events: [listed] }), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
     },
   )
   .openapi(
@@ -262,10 +284,12 @@ export const generationRoutes = createRouter()
       const auth = c.get("auth");
       const { id } = c.req.valid("param");
       const meta = requestMeta(c.req.raw, c.get("requestId"));
-      const row = await getGenerationRow(s, auth.userId, id);
+      // One D1 round trip for every read the answer needs, the chain head included.
+      const [found, outputs, heads] = await s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id]), chainHeadQuery(s.db, auth.userId)]);
+      const [row] = found;
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
-      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta }, s.now());
-      const [body] = await views(c, [row]);
+      const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };
+      const [body] = await views(c, [row], { events: [viewed], outputs, head: heads[0] ?? null });
       if (!body) throw new Error("view missing");
       return c.json(body, 200);
     },

@@ -104,25 +104,29 @@ function isUniqueViolation(err: unknown): boolean {
 /** Enough for a gallery page of images requested at once by one user. */
 const APPEND_ATTEMPTS = 40;
 
+/** The newest entry of a user's chain: what the next entry links to. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 /**
- * Appends one entry. D1 serialises writes; concurrent appends for the same
- * user race on the unique (user_id, seq) index and each loser re-reads the
- * head and retries on top of it after a short random pause, so a burst of
- * parallel requests (a gallery loading its images) all land in one chain.
+ * The query for a user's chain head, for a route to run inside its own read
+ * batch and hand to appendAuditMany as `head`, saving a round trip.
  */
-export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<AuditRow> {
-  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * attempt)));
-    const last = await db
-      .select({ seq: auditLog.seq, hash: auditLog.hash })
-      .from(auditLog)
-      .where(eq(auditLog.userId, ev.userId))
-      .orderBy(desc(auditLog.seq))
-      .limit(1)
-      .get();
+export function chainHeadQuery(db: Db, userId: string) {
+  return db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.userId, userId)).orderBy(desc(auditLog.seq)).limit(1);
+}
+
+async function chainRows(events: readonly AuditEvent[], head: ChainHead | undefined, now: number): Promise<AuditRow[]> {
+  const rows: AuditRow[] = [];
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  for (const ev of events) {
+    seq++;
     const base = {
       userId: ev.userId,
-      seq: (last?.seq ?? 0) + 1,
+      seq,
       at: now,
       actorType: ev.actor.type,
       actorId: ev.actor.id,
@@ -133,17 +137,62 @@ export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<
       ipPrefix: ev.meta?.ipPrefix ?? null,
       userAgent: ev.meta?.userAgent ?? null,
       detail: ev.detail ? JSON.stringify(ev.detail) : null,
-      prevHash: last?.hash ?? GENESIS_HASH,
+      prevHash,
     };
     const row: AuditRow = { id: newId("aud"), ...base, hash: await sha256Hex(entryHashInput(base)) };
+    rows.push(row);
+    prevHash = row.hash;
+  }
+  return rows;
+}
+
+/**
+ * Appends several entries of one user's chain, in order, with one read of the
+ * chain head and one D1 batch of inserts (a batch is one SQL transaction, so
+ * either every entry lands or none does). D1 serialises writes; concurrent
+ * appends for the same user race on the unique (user_id, seq) index and each
+ * loser re-reads the head and retries on top of it after a short random
+ * pause, so a burst of parallel requests (a gallery loading its images) all
+ * land in one chain.
+ *
+ * `head`, when given, is a chain head the caller already read in its own
+ * batch (chainHeadQuery; `null` = empty chain): the first attempt builds on
+ * it, and a stale one only costs a retry, because the unique index refuses it.
+ */
+export async function appendAuditMany(
+  db: Db,
+  events: readonly AuditEvent[],
+  now: number,
+  opts: { head?: ChainHead | null } = {},
+): Promise<AuditRow[]> {
+  const [first, ...rest] = events;
+  if (!first) return [];
+  if (rest.some((ev) => ev.userId !== first.userId)) throw new Error("appendAuditMany: events of one user only");
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    const hinted = attempt === 0 && opts.head !== undefined;
+    // A stale hint is retried at once; a lost race on a fresh read backs off.
+    if (attempt > 1 || (attempt === 1 && opts.head === undefined)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * attempt)));
+    }
+    const head = hinted ? opts.head : await chainHeadQuery(db, first.userId).get();
+    const rows = await chainRows(events, head ?? undefined, now);
+    const [one, ...more] = rows.map((row) => db.insert(auditLog).values(row));
+    if (!one) return [];
     try {
-      await db.insert(auditLog).values(row);
-      return row;
+      await db.batch([one, ...more]);
+      return rows;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
   }
   throw new Error("audit append kept colliding");
+}
+
+/** Appends one entry (appendAuditMany with a single event). */
+export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<AuditRow> {
+  const [row] = await appendAuditMany(db, [ev], now);
+  if (!row) throw new Error("audit append returned nothing");
+  return row;
 }
 
 export type ChainResult = { ok: true; entries: number } | { ok: false; seq: number; reason: "hash-mismatch" | "broken-link" | "gap" };

@@ -317,22 +317,31 @@ export async function onGenerationFinished(s: Services, row: GenerationRow, fini
 
 // ------------------------------------------------------------------ reads
 
-export async function getGenerationRow(s: Services, userId: string, id: string): Promise<GenerationRow | undefined> {
+/** The owner-scoped generation query, unexecuted, so a route can put it in one D1 batch with its other reads. */
+export function generationRowQuery(s: Pick<Services, "db">, userId: string, id: string) {
   return s.db
     .select()
     .from(generations)
     .where(and(eq(generations.id, id), eq(generations.userId, userId)))
-    .get();
+    .limit(1);
+}
+
+export async function getGenerationRow(s: Services, userId: string, id: string): Promise<GenerationRow | undefined> {
+  return generationRowQuery(s, userId, id).get();
+}
+
+/** The owner-scoped outputs query (non-empty `generationIds`), unexecuted, for a D1 batch. */
+export function outputsQuery(s: Pick<Services, "db">, userId: string, generationIds: readonly string[]) {
+  return s.db
+    .select()
+    .from(objects)
+    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, [...generationIds])))
+    .orderBy(objects.id);
 }
 
 export async function outputsOf(s: Services, userId: string, generationIds: string[]): Promise<ObjectRow[]> {
   if (generationIds.length === 0) return [];
-  return s.db
-    .select()
-    .from(objects)
-    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, generationIds)))
-    .orderBy(objects.id)
-    .all();
+  return outputsQuery(s, userId, generationIds).all();
 }
 
 /** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */

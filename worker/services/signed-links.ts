@@ -22,7 +22,7 @@ import { objects, tombstones, users } from "../db/schema";
 import type { Config } from "../env";
 import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, utf8 } from "../lib/bytes";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit, auditActor } from "./audit";
+import { appendAudit, auditActor, type AuditEvent } from "./audit";
 import type { Services } from "./index";
 
 export const DISPOSITIONS = ["inline", "attachment"] as const;
@@ -193,20 +193,23 @@ export async function issueSignedUrl(s: Services, opts: IssueOptions): Promise<S
 }
 
 /**
- * Issues links for several of the caller's objects (a gallery page) with one
- * `link.issued` audit entry listing them, instead of one entry per image.
+ * Signs links for several of the caller's objects (a gallery page) and
+ * returns them with the one `link.issued` audit event that lists them
+ * (instead of one per image). No D1 access: the caller already holds the
+ * owner-scoped rows and must append `event` (appendAuditMany, together with
+ * its own events) before answering.
  */
-export async function issueSignedUrls(
-  s: Services,
+export async function signLinksFor(
+  s: Pick<Services, "config" | "now">,
   opts: { auth: AuthContext; objectIds: readonly string[]; disposition?: Disposition | undefined; meta: RequestMeta },
-): Promise<SignedUrl[]> {
-  if (opts.objectIds.length === 0) return [];
+): Promise<{ urls: SignedUrl[]; event: AuditEvent | null }> {
+  if (opts.objectIds.length === 0) return { urls: [], event: null };
   const disposition = opts.disposition ?? "inline";
   const urls = await Promise.all(opts.objectIds.map((objectId) => signedUrlFor(s, { objectId, ownerId: opts.auth.userId, disposition })));
   const [firstId] = opts.objectIds;
-  await appendAudit(
-    s.db,
-    {
+  return {
+    urls,
+    event: {
       userId: opts.auth.userId,
       actor: auditActor(opts.auth),
       action: "link.issued",
@@ -214,7 +217,15 @@ export async function issueSignedUrls(
       detail: { disposition, count: opts.objectIds.length, expiresAt: urls[0]?.expiresAt ?? null },
       meta: opts.meta,
     },
-    s.now(),
-  );
+  };
+}
+
+/** Issues links for several of the caller's objects and appends their `link.issued` entry. */
+export async function issueSignedUrls(
+  s: Services,
+  opts: { auth: AuthContext; objectIds: readonly string[]; disposition?: Disposition | undefined; meta: RequestMeta },
+): Promise<SignedUrl[]> {
+  const { urls, event } = await signLinksFor(s, opts);
+  if (event) await appendAudit(s.db, event, s.now());
   return urls;
 }
