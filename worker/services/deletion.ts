@@ -319,7 +319,10 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
   const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
   const steps: [AccountStage, () => Promise<void>][] = [
     ["key_shredded", () => shredUserKey(s, userId)],
-    ["api_keys_revoked", () => revokeApiKeys(s, userId)],
+    ["api_keys_revoked", async () => {
+      await revokeApiKeys(s, userId);
+      await stopProviderJobs(s, userId);
+    }],
     ["mailed", () => sendConfirmation(s, userId, receipt)],
     ["objects_deleted", () => deleteUserR2(s, userId)],
     ["rows_deleted", () => deleteUserRows(s, userId)],
@@ -334,6 +337,26 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
   await s.db.delete(tombstones).where(eq(tombstones.userId, userId));
   console.info(JSON.stringify({ level: "info", event: "account.deleted", receipt: receipt.id, source: opts.source }));
   return { status: "deleted", receipt };
+}
+
+/**
+ * Jobs still at the model provider are canceled and their payloads deletion
+ * requested, like deleting one generation does; otherwise the provider would
+ * keep working on (and holding) photos of an account that no longer exists.
+ * Best effort per job: the DEK is already shredded and the rows go next.
+ */
+async function stopProviderJobs(s: Services, userId: string): Promise<void> {
+  const running = await s.db
+    .select({ requestId: generations.providerRequestId })
+    .from(generations)
+    .where(and(eq(generations.userId, userId), inArray(generations.status, ["queued", "submitted"])))
+    .all();
+  const { provider } = pipelineDeps(s);
+  for (const { requestId } of running) {
+    if (!requestId) continue;
+    await provider.cancel(requestId).catch(() => undefined);
+    await provider.deletePayloads(requestId).catch(() => undefined);
+  }
 }
 
 async function revokeApiKeys(s: Services, userId: string): Promise<void> {
