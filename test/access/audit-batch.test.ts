@@ -6,10 +6,11 @@
  */
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { tombstones, users } from "../../worker/db/schema";
+import { authenticateApiKey, LAST_USED_RESOLUTION_MS } from "../../worker/auth/api-keys";
+import { apiKeys, tombstones, users } from "../../worker/db/schema";
 import { appendAudit, appendAuditMany, chainHeadQuery, loadChain, verifyChain, type AuditEvent } from "../../worker/services/audit";
 import { api, expectProblem, json, services, signIn } from "../helpers";
-import { auditRows, insertGeneration, insertObjectRow } from "./fixtures";
+import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
 
 const ev = (userId: string, i: number): AuditEvent => ({
   userId,
@@ -174,5 +175,30 @@ describe("appendAuditMany: security", () => {
     } finally {
       await s.db.delete(tombstones).where(eq(tombstones.userId, gone));
     }
+  });
+});
+
+describe("API key authentication: one read, no write on the common path", () => {
+  it("last-used time is written on first use and then at most once per minute", async () => {
+    const s = services();
+    const key = await insertApiKey(alice, ["generations:read"]);
+    const lastUsed = async () => (await s.db.select({ at: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, key.id)).get())?.at;
+    const t0 = 1_900_000_000_000;
+    expect((await authenticateApiKey(s.db, key.secret, t0)).ok).toBe(true);
+    expect(await lastUsed()).toBe(t0);
+    expect((await authenticateApiKey(s.db, key.secret, t0 + LAST_USED_RESOLUTION_MS - 1)).ok).toBe(true);
+    expect(await lastUsed()).toBe(t0);
+    expect((await authenticateApiKey(s.db, key.secret, t0 + LAST_USED_RESOLUTION_MS)).ok).toBe(true);
+    expect(await lastUsed()).toBe(t0 + LAST_USED_RESOLUTION_MS);
+  });
+
+  it("a key whose owner is being deleted is refused (the tombstone is read in the same query)", async () => {
+    const s = services();
+    const owner = freshUser();
+    const key = await insertApiKey(owner, ["generations:read"]);
+    const now = Date.now();
+    await s.db.insert(tombstones).values({ userId: owner, externalId: "user_gone", stage: "started", createdAt: now, updatedAt: now });
+    expect(await authenticateApiKey(s.db, key.secret, now)).toEqual({ ok: false, reason: "account-being-deleted" });
+    await expectProblem(await api("/v1/generations", { token: key.secret }), 401, "unauthorized");
   });
 });

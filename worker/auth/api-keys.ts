@@ -2,10 +2,10 @@
  * Integrator API keys: `bp_` + 32 random bytes (base64url). Only the SHA-256
  * of the secret is stored, so a database leak yields no usable key.
  */
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { apiKeys } from "../db/schema";
+import { apiKeys, tombstones } from "../db/schema";
 import { base64UrlEncode, sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import { SCOPES, type AuthContext, type Scope } from "./types";
@@ -22,15 +22,29 @@ export function hashApiKey(secret: string): Promise<string> {
 
 const scopesSchema = z.array(z.enum(SCOPES));
 
-export type ApiKeyAuth = { ok: true; auth: AuthContext } | { ok: false; reason: "api-key-unknown" | "api-key-revoked" | "api-key-expired" };
+export type ApiKeyAuth =
+  | { ok: true; auth: AuthContext }
+  | { ok: false; reason: "api-key-unknown" | "api-key-revoked" | "api-key-expired" | "account-being-deleted" };
+
+/** `last_used_at` is kept to the minute, so a busy key does not cost a D1 write on every call. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 export async function authenticateApiKey(db: Db, secret: string, now: number): Promise<ApiKeyAuth> {
   const hash = await hashApiKey(secret);
-  const row = await db.select().from(apiKeys).where(eq(apiKeys.hash, hash)).get();
-  if (!row) return { ok: false, reason: "api-key-unknown" };
+  // The key and whether its owner is mid-deletion (a tombstone) in one query.
+  const found = await db
+    .select({ ...getTableColumns(apiKeys), deleting: sql<number>`exists (select 1 from ${tombstones} where ${tombstones.userId} = ${apiKeys.userId})` })
+    .from(apiKeys)
+    .where(eq(apiKeys.hash, hash))
+    .get();
+  if (!found) return { ok: false, reason: "api-key-unknown" };
+  const { deleting, ...row } = found;
   if (row.revokedAt !== null) return { ok: false, reason: "api-key-revoked" };
   if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, reason: "api-key-expired" };
-  await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id));
+  if (Number(deleting) === 1) return { ok: false, reason: "account-being-deleted" };
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id));
+  }
   const scopes = scopesSchema.safeParse(JSON.parse(row.scopes));
   return {
     ok: true,

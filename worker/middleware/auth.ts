@@ -12,7 +12,6 @@ import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { appendAudit } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
-import { isBeingDeleted } from "../services/tombstones";
 import { ensureUser, findSessionUser } from "../services/users";
 
 export interface AuthOptions {
@@ -44,7 +43,6 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (opts.sessionOnly) return fail("api-key-on-session-route");
       const result = await authenticateApiKey(s.db, token, s.now());
       if (!result.ok) return fail(result.reason);
-      if (await isBeingDeleted(s, { userId: result.auth.userId })) return fail("account-being-deleted");
       auth = result.auth;
       auth.isAdmin = false;
       await appendAudit(
