@@ -19,36 +19,12 @@ import { createRouter } from "../lib/router";
 import { problem } from "../schemas/common";
 import { deleteAccount } from "../services/deletion";
 import { logSecurityEvent } from "../services/security-log";
+import { readWebhookBody } from "../lib/body";
 
 /** Clerk events are small; a body far larger is not one. */
 export const MAX_CLERK_WEBHOOK_BYTES = 256 * 1024;
 
 /** Reads at most `max` bytes (RFC 9110 §15.5.14: refuse by Content-Length first, then while reading). */
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
 
 const Ack = z
   .object({
@@ -100,7 +76,7 @@ export const clerkWebhookRoutes = createRouter().openapi(
       console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CLERK_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
       throw new AppError("misconfigured");
     }
-    const body = await readCapped(c.req.raw, MAX_CLERK_WEBHOOK_BYTES);
+    const body = await readWebhookBody(c.req.raw, MAX_CLERK_WEBHOOK_BYTES);
 
     let event: { type: string; data: unknown };
     try {

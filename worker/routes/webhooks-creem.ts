@@ -12,6 +12,7 @@ import { problem } from "../schemas/common";
 import { applyCreemEvent } from "../services/billing";
 import { CreemEventEnvelope, verifyCreemSignature } from "../services/creem";
 import { logSecurityEvent } from "../services/security-log";
+import { readWebhookBody } from "../lib/body";
 
 /** Creem events are a few KiB; anything far larger is not one. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
@@ -50,31 +51,6 @@ const creemEventSchema = {
   },
 };
 
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw new AppError("payload_too_large", `Webhook bodies are at most ${max} bytes.`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
 
 export const creemWebhookRoutes = createRouter().openapi(
   createRoute({
@@ -109,7 +85,7 @@ export const creemWebhookRoutes = createRouter().openapi(
       console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CREEM_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
       throw new AppError("misconfigured");
     }
-    const raw = await readCapped(c.req.raw, MAX_WEBHOOK_BYTES);
+    const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);
     const check = await verifyCreemSignature(secret, raw, c.req.header("creem-signature"));
     if (!check.ok) {
       await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `creem:${check.reason}`, path: c.req.path });

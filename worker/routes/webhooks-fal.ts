@@ -23,35 +23,11 @@ import { problem } from "../schemas/common";
 import { pipelineDeps } from "../services/generation-jobs";
 import { failGeneration, finalizeGeneration } from "../services/generation-pipeline";
 import { logSecurityEvent } from "../services/security-log";
+import { readWebhookBody } from "../lib/body";
 
 /** Outputs may arrive inline as data URIs; anything bigger than this is not a webhook we sent for. */
 const MAX_WEBHOOK_BYTES = 30 * 1024 * 1024;
 
-async function readCapped(req: Request, max: number): Promise<Uint8Array | null> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) return null;
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
 
 const Ack = z.object({ received: z.literal(true), result: z.enum(["completed", "failed", "busy", "noop", "queued"]) }).openapi("FalWebhookAck");
 
@@ -91,8 +67,7 @@ export const falWebhookRoutes = createRouter().openapi(
     const s = c.get("services");
     const meta = requestMeta(c.req.raw, c.get("requestId"));
     // The signature covers the exact bytes, so they are read before any parsing.
-    const raw = await readCapped(c.req.raw, MAX_WEBHOOK_BYTES);
-    if (!raw) throw new AppError("payload_too_large", "Webhook body too large.");
+    const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);
 
     const deps = pipelineDeps(s);
     const verified = await deps.provider.verifyWebhook(c.req.raw.headers, raw, s.now());
