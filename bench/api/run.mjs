@@ -6,8 +6,10 @@
 //    drives `GET /v1/health` and the authenticated `GET /v1/generations/:id`
 //    with autocannon, same connections and duration, and prints p50/p99 of
 //    each and their ratio (goal: p50 <= 2x health). The generation read does
-//    the real work: session JWT verification, user lookup, rate limit, owner-
-//    scoped query, outputs query, a signed link per output, two audit appends.
+//    the real work: session JWT verification, user + deletion lookup (one
+//    query), rate limit, one D1 batch reading the owner-scoped row, its
+//    outputs and the audit chain head, a signed link per output, and one D1
+//    batch inserting both audit entries (generation.viewed, link.issued).
 // 2. Signed-link verification cost per call in Node (bench/api/signed-link.mjs).
 //
 // Prints a JSON summary last; results are recorded in docs/benchmarks.md.
