@@ -157,6 +157,12 @@ describe("create: consent and photos (happy)", () => {
     // 3. Mother, keyboard only: Tab from the step heading reaches the slot's file input, Enter opens the picker.
     // Uploads throttled to 64 KiB/s (DevTools network emulation) so the bytes-sent progress has steps to show.
     await watchProgressBars(page);
+    // Playwright turns on file-chooser interception when the first listener is
+    // added, asynchronously; a key press racing it opens the native (headless:
+    // invisible) dialog instead and no event ever comes. Listen early and make
+    // one round trip so interception is on before Enter is pressed.
+    page.on("filechooser", () => undefined);
+    await page.evaluate(() => 0);
     const cdp = await b.context.newCDPSession(page);
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
     await photosHeading.focus();
