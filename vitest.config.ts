@@ -13,6 +13,14 @@ const workerProject = defineConfig({
         // No test may reach the network: anything not faked in-process fails loudly.
         outboundService: (request: Request) =>
           new Response(`test network: unexpected outbound request to ${new URL(request.url).origin}`, { status: 599 }),
+        // Every test file shares these counters and requests carry no client
+        // IP, so the real limits would make unrelated suites flaky; the refusal
+        // path is tested with fake limiters (test/billing/rate-limit.test.ts).
+        ratelimits: {
+          RL_WRITE: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
+          RL_READ: { namespace_id: "1002", simple: { limit: 1_000_000, period: 60 } },
+          RL_IP: { namespace_id: "1003", simple: { limit: 1_000_000, period: 60 } },
+        },
         bindings: {
           ...makeSecrets(),
           // Clerk's SDK captures fetch at import time unless NODE_ENV is test.

@@ -10,6 +10,7 @@ import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
+import { bindingRateLimiter, clientIp } from "./rate-limit";
 import { appendAudit } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
 import { ensureUser, findSessionUser } from "../services/users";
@@ -28,6 +29,16 @@ export function requireAuth(opts: AuthOptions = {}) {
     const s = c.get("services");
     const meta = requestMeta(c.req.raw, c.get("requestId"));
     const fail = async (reason: string): Promise<never> => {
+      // Failed authentications count against the caller's address first, so a
+      // flood of bad tokens is refused cheaply instead of writing a security
+      // log row each (the refusals past the limit are one 429 per window's worth).
+      const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
+      const decision = await limiter.limit("ip", `authfail:${clientIp(c.req.raw)}`);
+      if (!decision.success) {
+        throw new AppError("rate_limited", "Too many failed authentications; retry after Retry-After seconds.", {
+          retryAfter: decision.retryAfter,
+        });
+      }
       await logSecurityEvent(s.db, "auth_failed", meta, s.now(), { reason, path: c.req.path });
       throw new AppError("unauthorized", "A valid session token or API key is required.");
     };
