@@ -12,7 +12,8 @@
 //
 // Timers inside workerd only advance across I/O, so each request is timed
 // from Node, and per-round cost = (request ms - empty request ms) / K, with the
-// intake, baseline and empty requests interleaved. Ratio = intake / baseline.
+// intake, baseline and empty requests interleaved, taking the fastest of
+// `--runs` requests per mode (medians too, in --json). Ratio = intake / baseline.
 //
 // Memory: for each size and mode a fresh `wrangler dev` (its own workerd process)
 // is warmed with one small request, its peak-RSS counter is reset
@@ -202,17 +203,30 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     } finally {
       await stop();
     }
-    const emptyMs = median(per.empty);
-    const intakeMs = (median(per.intake) - emptyMs) / k;
-    const baselineMs = (median(per.baseline) - emptyMs) / k;
-    const stagesMs = breakdown
-      ? {
-          hpkeOpen: (median(per["intake:open"]) - emptyMs) / k,
-          validateStrip: (median(per["intake:validate"]) - median(per["intake:open"])) / k,
-          segmentedSeal: (median(per.intake) - median(per["intake:validate"])) / k,
-          intakeWith256KiBSegments: (median(per["intake:all:18"]) - emptyMs) / k,
-        }
-      : null;
+    // The fastest of the interleaved requests per mode: on a shared machine other load only ever adds time,
+    // so the minimum is the steadiest estimate of the work itself (medians are kept in the JSON).
+    const perRound = (pick) => {
+      const emptyMs = pick(per.empty);
+      const at = (m) => (pick(per[m]) - emptyMs) / k;
+      return {
+        emptyRequestMs: emptyMs,
+        intake: at("intake"),
+        baseline: at("baseline"),
+        stages: breakdown
+          ? {
+              hpkeOpen: at("intake:open"),
+              validateStrip: at("intake:validate") - at("intake:open"),
+              segmentedSeal: at("intake") - at("intake:validate"),
+              intakeWith256KiBSegments: at("intake:all:18"),
+            }
+          : null,
+      };
+    };
+    const best = perRound((xs) => Math.min(...xs));
+    const med = perRound(median);
+    const intakeMs = best.intake;
+    const baselineMs = best.baseline;
+    const stagesMs = best.stages;
     const peak = {};
     for (const mode of ["empty", "baseline", "intake"]) peak[mode] = await peakMb(input, small, mode);
     const n = input.photo.length;
@@ -225,8 +239,9 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
       intakeMsPerRound: intakeMs,
       baselineMsPerRound: baselineMs,
       ratio: intakeMs / baselineMs,
-      emptyRequestMs: emptyMs,
+      emptyRequestMs: best.emptyRequestMs,
       stagesMs,
+      medianBased: { ...med, ratio: med.intake / med.baseline },
       heldByConstructionMb: heldBytes / MB,
       heldOverPhoto: heldBytes / n,
       peakRssMb: peak,
@@ -247,7 +262,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
 export function formatIsolated(results, runs) {
   const pad = (s, n) => String(s).padStart(n);
   return [
-    `Isolated intake (bench/intake/worker.ts on wrangler dev / workerd): median of ${runs} interleaved requests, per round = (request - empty request) / K`,
+    `Isolated intake (bench/intake/worker.ts on wrangler dev / workerd): fastest of ${runs} interleaved requests per mode, per round = (request - empty request) / K`,
     "",
     `${pad("size", 6)} ${pad("K", 4)} ${pad("intake ms", 10)} ${pad("base ms", 8)} ${pad("ratio", 7)} ${pad("held MB", 8)} ${pad("x photo", 8)} ${pad("RSS+ intake", 12)} ${pad("base", 6)} ${pad("empty", 6)} ${pad("(in-em)/photo", 14)}`,
     ...results.map(

@@ -2,8 +2,12 @@
 // photos, in workerd, timed from outside (timers inside workerd only advance
 // across I/O), against a baseline measured in the same run.
 //
-//   node scripts/node.mjs bench/intake/run.mjs [--runs 5] [--sizes 1,5,10] [--json]
+//   node scripts/node.mjs bench/intake/run.mjs [--runs 5] [--sizes 1,5,10] [--json] [--skip-isolated | --isolated-only]
 //   npm run bench:intake
+//
+// This end-to-end measurement is followed by the isolated one (isolated.mjs:
+// our intake processing alone, K rounds inside one workerd request, against
+// bare AES-GCM decrypt + encrypt) unless --skip-isolated.
 //
 // For each size:
 //   intake   POST /v1/photos on `wrangler dev` (local D1/R2, fresh state):
@@ -34,6 +38,7 @@ import { parseArgs } from "node:util";
 import { signLocalSession } from "../../worker/auth/local-idp.ts";
 import { TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
 import { sealUpload } from "../../worker/lib/upload-envelope.ts";
+import { formatIsolated, runIsolated } from "./isolated.mjs";
 import { syntheticJpeg } from "./jpeg.mjs";
 import { readDevVars, ROOT } from "../../scripts/lib/dev-vars.mjs";
 import { setup } from "../../scripts/setup.mjs";
@@ -44,6 +49,9 @@ const { values: opts } = parseArgs({
     runs: { type: "string", default: "5" },
     sizes: { type: "string", default: "1,5,10" },
     json: { type: "boolean", default: false },
+    // The second measurement (isolated.mjs): our intake processing alone, in workerd.
+    "skip-isolated": { type: "boolean", default: false },
+    "isolated-only": { type: "boolean", default: false },
   },
 });
 const RUNS = Number(opts.runs);
@@ -238,7 +246,7 @@ async function main() {
   const baseKey = await webcrypto.subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt"]);
 
   const results = [];
-  {
+  if (!opts["isolated-only"]) {
     for (const [i, sizeMb] of SIZES_MB.entries()) {
       const user = ["alice", "bob", "carol"][i % 3];
       const photo = syntheticJpeg(Math.round(sizeMb * MB));
@@ -325,8 +333,9 @@ async function main() {
     }
   }
 
+  const isolated = opts["skip-isolated"] ? null : await runIsolated({ runs: RUNS, sizesMb: SIZES_MB });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ runs: RUNS, node: process.version, results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ runs: RUNS, node: process.version, results, isolated }, null, 2)}\n`);
     return;
   }
   const pad = (s, n) => String(s).padStart(n);
@@ -353,7 +362,8 @@ async function main() {
     "peak RSS = workerd VmHWM minus VmRSS around the first upload of the size on a fresh, warmed-up Worker; goal <= 3x the photo size.",
     "base+R2 peak = the same measure for the bare decrypt + encrypt + R2 write Worker: what the platform itself costs for these bytes.",
   ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  if (results.length) process.stdout.write(`${lines.join("\n")}\n`);
+  if (isolated) process.stdout.write(`${results.length ? "\n" : ""}${formatIsolated(isolated, RUNS)}\n`);
 }
 
 main().catch((err) => {

@@ -146,16 +146,56 @@ class Keeper {
     if (this.ranges.length === 1 && only && only[0] === 0 && only[1] === this.input.length && !patch) return this.input;
     let total = 0;
     for (const [s, e] of this.ranges) total += e - s;
-    // Ranges ascend and never overlap, so each lands at or before where it was: compaction is safe.
-    const out = this.inPlace ? this.input.subarray(0, total) : new Uint8Array(total);
-    let o = 0;
-    for (const [s, e] of this.ranges) {
-      if (this.inPlace) this.input.copyWithin(o, s, e);
-      else out.set(this.input.subarray(s, e), o);
-      o += e - s;
+    const out = this.inPlace ? this.compact(total) : new Uint8Array(total);
+    if (!this.inPlace) {
+      let o = 0;
+      for (const [s, e] of this.ranges) {
+        out.set(this.input.subarray(s, e), o);
+        o += e - s;
+      }
     }
     patch?.(out);
     return out;
+  }
+
+  /**
+   * Compacts the kept ranges inside the input, toward its start or toward the
+   * end of the last range, whichever moves fewer bytes: metadata sits before
+   * the pixel data, so moving the small head onto the big tail usually leaves
+   * the photo's bulk where it is instead of shifting all of it.
+   * Ranges ascend and never overlap; copyWithin has memmove semantics.
+   */
+  private compact(total: number): Uint8Array {
+    const ranges = this.ranges;
+    let leftMoved = 0;
+    let o = 0;
+    for (const [s, e] of ranges) {
+      if (s !== o) leftMoved += e - s;
+      o += e - s;
+    }
+    const end = ranges[ranges.length - 1]?.[1] ?? 0;
+    let rightMoved = 0;
+    o = end;
+    for (let i = ranges.length - 1; i >= 0; i--) {
+      const [s, e] = ranges[i] ?? [0, 0];
+      o -= e - s;
+      if (s !== o) rightMoved += e - s;
+    }
+    if (leftMoved <= rightMoved) {
+      o = 0;
+      for (const [s, e] of ranges) {
+        if (s !== o) this.input.copyWithin(o, s, e);
+        o += e - s;
+      }
+      return this.input.subarray(0, total);
+    }
+    o = end;
+    for (let i = ranges.length - 1; i >= 0; i--) {
+      const [s, e] = ranges[i] ?? [0, 0];
+      o -= e - s;
+      if (s !== o) this.input.copyWithin(o, s, e);
+    }
+    return this.input.subarray(end - total, end);
   }
 }
 
