@@ -7,7 +7,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { loadConfig, ConfigError, type AppEnv } from "./env";
+import { loadConfig, ConfigError, type AppEnv, type Config } from "./env";
 import { AppError, problemResponse } from "./errors";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
@@ -117,14 +117,16 @@ export function createApp() {
   app.route("/v1", generationDownloadRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
-  app.route("/v1", docsRoutes((c) => buildDocument(app, documentConfig(c.get("services").config.PUBLIC_API_URL))));
+  const document = (config: Config) =>
+    buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
+  app.route("/v1", docsRoutes((c) => document(c.get("services").config)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
     description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
   });
-  app.get("/v1/openapi.json", (c) => c.json(buildDocument(app, documentConfig(c.get("services").config.PUBLIC_API_URL))));
+  app.get("/v1/openapi.json", (c) => c.json(document(c.get("services").config)));
 
   app.notFound((c) => problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
 

@@ -48,3 +48,19 @@ describe("configuration check", () => {
     ).toThrow(/FAL_KEY is required in production/);
   });
 });
+
+describe("OpenAPI document per environment", () => {
+  const paths = async (bindings: Bindings) => {
+    const res = await createApp().request("/v1/openapi.json", {}, bindings);
+    expect(res.status).toBe(200);
+    return Object.keys(((await res.json()) as { paths: Record<string, unknown> }).paths);
+  };
+
+  it("describes the development-only routes only in development", async () => {
+    const dev = await paths(env);
+    expect(dev).toContain("/v1/dev/session");
+    const staging = await paths(withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }));
+    expect(staging.filter((p) => p.startsWith("/v1/dev/"))).toEqual([]);
+    expect(staging).toContain("/v1/generations");
+  });
+});

@@ -141,7 +141,20 @@ export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
   return doc;
 }
 
-/** The document for `serverUrl`, as served at /v1/openapi.json and rendered at /v1/docs. */
-export function buildDocument(app: OpenAPIHono<AppEnv>, config: Parameters<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>[0]): OpenAPIDocument {
-  return finalizeDocument(app.getOpenAPI31Document(config));
+/**
+ * The document for `serverUrl`, as served at /v1/openapi.json and rendered at
+ * /v1/docs. Development-only routes (`/v1/dev/...`: the local identity
+ * provider and bench hooks) answer 404 elsewhere, so they are only described
+ * where they exist.
+ */
+export function buildDocument(
+  app: OpenAPIHono<AppEnv>,
+  config: Parameters<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>[0],
+  opts: { developmentRoutes: boolean } = { developmentRoutes: true },
+): OpenAPIDocument {
+  const doc = app.getOpenAPI31Document(config);
+  if (!opts.developmentRoutes && doc.paths) {
+    doc.paths = Object.fromEntries(Object.entries(doc.paths).filter(([path]) => !path.startsWith("/v1/dev/")));
+  }
+  return finalizeDocument(doc);
 }
