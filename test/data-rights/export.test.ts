@@ -170,6 +170,23 @@ describe("export: happy", () => {
     expect(list.items.map((e) => e.id)).toEqual([running]);
     expect(list.items[0]?.download).toBeNull();
   });
+
+  it("pages exports created in the same millisecond without skipping or repeating one", async () => {
+    const a = await seedAccount("exp-page", 48);
+    const s = services();
+    const at = Date.now() - 1000;
+    const ids = [newId("exp"), newId("exp"), newId("exp")];
+    for (const id of ids) await s.db.insert(exportsTable).values({ id, userId: a.userId, status: "failed", createdAt: at, expiresAt: Date.now() + 3_600_000 });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 4; i++) {
+      const page: { items: ExportView[]; nextCursor: string | null } = await json(await api(`/v1/account/exports?limit=1${cursor ? `&cursor=${cursor}` : ""}`, { user: a.user }));
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual([...ids].sort().reverse());
+  });
 });
 
 describe("export: errors and security", () => {

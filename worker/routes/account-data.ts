@@ -5,10 +5,10 @@
  * neither take everything out in one go nor delete the account.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import { exportsTable } from "../db/schema";
 import { AppError } from "../errors";
-import { base64UrlDecode, base64UrlEncode, utf8 } from "../lib/bytes";
+import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
@@ -72,22 +72,6 @@ function serializeExport(row: ExportRow, download: { url: string; expiresAt: str
   };
 }
 
-function encodeCursor(row: Pick<ExportRow, "createdAt" | "id">): string {
-  return base64UrlEncode(utf8(`exports:${row.createdAt}:${row.id}`));
-}
-
-function decodeCursor(cursor: string): number {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64UrlDecode(cursor));
-  } catch {
-    text = "";
-  }
-  const m = /^exports:(\d{1,15}):[A-Za-z0-9_]{1,64}$/.exec(text);
-  if (!m?.[1]) throw new AppError("validation_failed", "The cursor is not valid.", { errors: [{ field: "cursor", message: "is not a cursor from nextCursor" }] });
-  return Number(m[1]);
-}
-
 export const accountDataRoutes = createRouter();
 
 accountDataRoutes.use("/account/exports", requireAuth({ sessionOnly: true }));
@@ -140,17 +124,22 @@ accountDataRoutes.openapi(
     const s = c.get("services");
     const { limit, cursor } = c.req.valid("query");
     const userId = c.get("auth").userId;
-    const before = cursor ? decodeCursor(cursor) : null;
+    const after = cursor ? decodeKeysetCursor(cursor, "exp") : null;
+    const mine = eq(exportsTable.userId, userId);
     const rows = await s.db
       .select()
       .from(exportsTable)
-      .where(before === null ? eq(exportsTable.userId, userId) : and(eq(exportsTable.userId, userId), lt(exportsTable.createdAt, before)))
+      .where(
+        after
+          ? and(mine, or(lt(exportsTable.createdAt, after.createdAt), and(eq(exportsTable.createdAt, after.createdAt), lt(exportsTable.id, after.id))))
+          : mine,
+      )
       .orderBy(desc(exportsTable.createdAt), desc(exportsTable.id))
       .limit(limit + 1)
       .all();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }, 200);
+    return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
   },
 );
 
