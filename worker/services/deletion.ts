@@ -76,11 +76,6 @@ async function storeReceipt(s: Services, kind: ReceiptKind, subjectId: string, c
   return toReceipt(row);
 }
 
-export async function findReceipt(s: Services, id: string): Promise<DeletionReceipt | null> {
-  const row = await s.db.select().from(deletionReceipts).where(eq(deletionReceipts.id, id)).get();
-  return row ? toReceipt(row) : null;
-}
-
 export interface Actor {
   userId: string;
   actor: AuditEvent["actor"];
