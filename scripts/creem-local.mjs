@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
+import { readBody } from "./lib/http.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MAX_BODY = 64 * 1024;
@@ -92,24 +93,6 @@ function html(res, status, body) {
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
-  });
-}
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on("data", (c) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
   });
 }
 
@@ -214,7 +197,7 @@ export function startCreemLocal(options = {}) {
       if (req.method !== "POST") return json(res, 405, { status: 405, error: "Method Not Allowed" });
       let body;
       try {
-        body = JSON.parse((await readBody(req)).toString("utf8"));
+        body = JSON.parse((await readBody(req, MAX_BODY)).toString("utf8"));
       } catch {
         return json(res, 400, { status: 400, error: "Bad Request", message: ["body must be JSON"] });
       }

@@ -29,6 +29,7 @@ import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
 import { composePreview, decodeImage, parseDataUri } from "./fal-local/preview.mjs";
+import { readBody } from "./lib/http.mjs";
 
 export const MODES = ["ok", "fail", "delay", "timeout", "duplicate-webhook", "drop-webhook", "invalid-output", "nsfw"];
 const MAX_BODY = 40 * 1024 * 1024;
@@ -40,24 +41,6 @@ function json(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let size = 0;
-    req.on("data", (c) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 const validation = (loc, msg) => ({ detail: [{ loc: ["body", loc], msg, type: "value_error" }] });
@@ -241,7 +224,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
       if (req.method === "GET" && path === "/.well-known/jwks.json") return json(res, 200, { keys: [jwk] }, { "cache-control": "max-age=300" });
       if (path === "/_control") {
         if (req.method === "POST") {
-          const body = JSON.parse((await readBody(req)).toString("utf8") || "{}");
+          const body = JSON.parse((await readBody(req, MAX_BODY)).toString("utf8") || "{}");
           if (body.mode !== undefined && !MODES.includes(body.mode)) return json(res, 400, { detail: `mode must be one of ${MODES.join(", ")}` });
           if (body.delayMs !== undefined && !(Number.isInteger(body.delayMs) && body.delayMs >= 0 && body.delayMs <= 600_000)) {
             return json(res, 400, { detail: "delayMs must be an integer from 0 to 600000" });
@@ -325,7 +308,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
         const model = path.slice(1);
         let input;
         try {
-          input = JSON.parse((await readBody(req)).toString("utf8"));
+          input = JSON.parse((await readBody(req, MAX_BODY)).toString("utf8"));
         } catch (err) {
           if (err.status === 413) return json(res, 413, { detail: "Request body too large" });
           return json(res, 422, validation("", "body must be JSON"));
