@@ -43,7 +43,7 @@ const log = (m) => process.stderr.write(`[bench isolated] ${m}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (u8) => Buffer.from(u8).toString("base64");
 
-function workerdUnder(root) {
+function descendants(pid) {
   const children = new Map();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -53,26 +53,40 @@ function workerdUnder(root) {
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid).push(Number(entry));
     } catch {
-      // gone
+      // the process went away
     }
   }
   const out = [];
   const walk = (p) => {
     for (const c of children.get(p) ?? []) {
-      try {
-        if (readFileSync(`/proc/${c}/cmdline`, "utf8").split("\0")[0].endsWith("workerd")) out.push(c);
-      } catch {
-        // gone
-      }
+      out.push(c);
       walk(c);
     }
   };
-  walk(root);
-  if (out.length === 0) throw new Error(`no workerd process under pid ${root}`);
+  walk(pid);
   return out;
 }
 
-const memKb = (pid, field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+function isWorkerd(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].endsWith("workerd");
+  } catch {
+    return false;
+  }
+}
+
+/** The workerd processes below `pid` (wrangler/miniflare spawn it a few levels down); used by run.mjs too. */
+export function workerdUnder(pid) {
+  const found = descendants(pid).filter(isWorkerd);
+  if (found.length === 0) throw new Error(`no workerd process under pid ${pid}`);
+  return found;
+}
+
+/** A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), NaN when absent. */
+export function memKb(pid, field) {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
 
 /** Everything one size needs: the photo sealed both ways, and the keys the Worker gets as bindings. */
 async function inputs(sizeMb) {

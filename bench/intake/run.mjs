@@ -31,14 +31,14 @@
 // simulators (which run in the same workerd process). Later requests reuse
 // memory freed by GC, so only the first one is a fair peak. Linux only.
 import { webcrypto } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { signLocalSession } from "../../worker/auth/local-idp.ts";
 import { TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
 import { sealUpload } from "../../worker/lib/upload-envelope.ts";
-import { formatIsolated, runIsolated } from "./isolated.mjs";
+import { formatIsolated, memKb, runIsolated, workerdUnder } from "./isolated.mjs";
 import { syntheticJpeg } from "./jpeg.mjs";
 import { readDevVars, ROOT } from "../../scripts/lib/dev-vars.mjs";
 import { setup } from "../../scripts/setup.mjs";
@@ -77,49 +77,6 @@ async function nodeBaseline(bytes) {
 }
 
 // ------------------------------------------------------------------ workerd processes
-
-function descendants(pid) {
-  const children = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // the process went away
-    }
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
-
-function isWorkerd(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].endsWith("workerd");
-  } catch {
-    return false;
-  }
-}
-
-function workerdUnder(pid) {
-  const found = descendants(pid).filter(isWorkerd);
-  if (found.length === 0) throw new Error(`no workerd process under pid ${pid}`);
-  return found;
-}
-
-function memKb(pid, field) {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : NaN;
-}
 
 /**
  * Peak RSS growth around one request: the kernel's high-water mark of each
