@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { apiKeys, tombstones } from "../db/schema";
 import { base64UrlEncode, sha256Hex } from "../lib/bytes";
+import { olderThan } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { SCOPES, type AuthContext, type Scope } from "./types";
 
@@ -109,7 +110,7 @@ export async function listApiKeys(db: Db, userId: string, limit: number, before?
     .from(apiKeys)
     .where(
       before
-        ? and(owner, sql`(${apiKeys.createdAt} < ${before.createdAt} OR (${apiKeys.createdAt} = ${before.createdAt} AND ${apiKeys.id} < ${before.id}))`)
+        ? and(owner, olderThan(apiKeys.createdAt, apiKeys.id, before))
         : owner,
     )
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))

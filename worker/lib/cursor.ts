@@ -3,6 +3,7 @@
  * the pair is unique, so a page boundary never skips or repeats a row the way
  * a timestamp-only cursor would when two rows share a millisecond.
  */
+import { sql, type Column, type SQL } from "drizzle-orm";
 import { AppError } from "../errors";
 import { base64UrlDecode, base64UrlEncode, utf8 } from "./bytes";
 
@@ -30,4 +31,9 @@ export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCurs
     throw new AppError("validation_failed", "The cursor is not valid.", { errors: [{ field: "cursor", message: "use nextCursor from the previous page" }] });
   }
   return { createdAt: Number(createdAt), id };
+}
+
+/** The rows after `after` in newest-first (created_at, id) order: the where-clause every keyset list pages with. */
+export function olderThan(createdAt: Column, id: Column, after: KeysetCursor): SQL {
+  return sql`(${createdAt} < ${after.createdAt} OR (${createdAt} = ${after.createdAt} AND ${id} < ${after.id}))`;
 }

@@ -5,10 +5,10 @@
  * neither take everything out in one go nor delete the account.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { exportsTable } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { decodeKeysetCursor, encodeKeysetCursor, olderThan } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
@@ -131,7 +131,7 @@ accountDataRoutes.openapi(
       .from(exportsTable)
       .where(
         after
-          ? and(mine, or(lt(exportsTable.createdAt, after.createdAt), and(eq(exportsTable.createdAt, after.createdAt), lt(exportsTable.id, after.id))))
+          ? and(mine, olderThan(exportsTable.createdAt, exportsTable.id, after))
           : mine,
       )
       .orderBy(desc(exportsTable.createdAt), desc(exportsTable.id))

@@ -6,10 +6,10 @@
  * an id that does not exist.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { decodeKeysetCursor, encodeKeysetCursor, olderThan } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
@@ -331,7 +331,7 @@ export const photoRoutes = createRouter()
         .from(objects)
         .where(
           after
-            ? and(mine, or(lt(objects.createdAt, after.createdAt), and(eq(objects.createdAt, after.createdAt), lt(objects.id, after.id))))
+            ? and(mine, olderThan(objects.createdAt, objects.id, after))
             : mine,
         )
         .orderBy(desc(objects.createdAt), desc(objects.id))

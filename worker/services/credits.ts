@@ -4,9 +4,10 @@
  * purchase can never be applied twice however often a message or webhook is
  * redelivered.
  */
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { ledger, users } from "../db/schema";
+import { olderThan } from "../lib/cursor";
 import { newId } from "../lib/ids";
 
 export type LedgerReason = (typeof ledger.$inferInsert)["reason"];
@@ -132,7 +133,7 @@ export async function ledgerPage(db: Db, userId: string, limit: number, after?: 
     .from(ledger)
     .where(
       after
-        ? and(owner, or(lt(ledger.createdAt, after.createdAt), and(eq(ledger.createdAt, after.createdAt), lt(ledger.id, after.id))))
+        ? and(owner, olderThan(ledger.createdAt, ledger.id, after))
         : owner,
     )
     .orderBy(desc(ledger.createdAt), desc(ledger.id))

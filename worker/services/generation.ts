@@ -9,11 +9,11 @@
  * batch, and the refund is unique per generation in the ledger, so credits
  * are returned exactly once.
  */
-import { and, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/bytes";
-import type { KeysetCursor } from "../lib/cursor";
+import { olderThan, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import type { FailureCode, GenerationOptions } from "../providers/types";
@@ -352,7 +352,7 @@ export async function listGenerationRows(s: Services, userId: string, limit: num
     .from(generations)
     .where(
       after
-        ? and(owner, or(lt(generations.createdAt, after.createdAt), and(eq(generations.createdAt, after.createdAt), lt(generations.id, after.id))))
+        ? and(owner, olderThan(generations.createdAt, generations.id, after))
         : owner,
     )
     .orderBy(desc(generations.createdAt), desc(generations.id))
