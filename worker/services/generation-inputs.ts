@@ -15,7 +15,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { generations, webhookEvents } from "../db/schema";
-import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, utf8 } from "../lib/bytes";
+import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, toHex, utf8 } from "../lib/bytes";
 import type { Services } from "./index";
 import { getObject } from "./storage";
 
@@ -43,7 +43,7 @@ export async function issueInputLink(s: Services, p: { generationId: string; use
   const ring = s.config.URL_SIGNING_KEYS;
   const secret = ring.keys[ring.current];
   if (secret === undefined) throw new Error("no current URL signing key");
-  const nonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
   const claims: Claims = { v: 1, g: p.generationId, o: p.objectId, u: p.userId, exp: Math.floor(s.now() / 1000) + INPUT_LINK_TTL_SECONDS, n: nonce };
   const payload = base64UrlEncode(utf8(JSON.stringify(claims)));
   const sig = base64UrlEncode(await mac(secret, payload));
