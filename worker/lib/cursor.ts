@@ -37,3 +37,10 @@ export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCurs
 export function olderThan(createdAt: Column, id: Column, after: KeysetCursor): SQL {
   return sql`(${createdAt} < ${after.createdAt} OR (${createdAt} = ${after.createdAt} AND ${id} < ${after.id}))`;
 }
+
+/** Splits rows fetched with `limit + 1` into the page and the cursor of its last row, or null when nothing follows. */
+export function keysetPage<T extends KeysetCursor>(rows: T[], limit: number): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null };
+}

@@ -8,7 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { exportsTable } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor, olderThan } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage, olderThan } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
@@ -137,9 +137,8 @@ accountDataRoutes.openapi(
       .orderBy(desc(exportsTable.createdAt), desc(exportsTable.id))
       .limit(limit + 1)
       .all();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+    const { page, nextCursor } = keysetPage(rows, limit);
+    return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor }, 200);
   },
 );
 

@@ -10,7 +10,7 @@ import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, parseScopes, revokeApiKey, 
 import { SCOPES } from "../auth/types";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
@@ -156,9 +156,8 @@ export const apiKeyRoutes = createRouter()
       const s = c.get("services");
       const { limit, cursor } = c.req.valid("query");
       const rows = await listApiKeys(s.db, c.get("auth").userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "key") : undefined);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return c.json({ keys: page.map(view), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+      const { page, nextCursor } = keysetPage(rows, limit);
+      return c.json({ keys: page.map(view), nextCursor }, 200);
     },
   )
   .openapi(

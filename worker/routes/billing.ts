@@ -3,7 +3,7 @@
  * Balance is the sum of the append-only ledger (DESIGN.md §10).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
@@ -109,12 +109,11 @@ export const billingRoutes = createRouter()
       const s = c.get("services");
       const { limit, cursor } = c.req.valid("query");
       const rows = await ledgerPage(s.db, c.get("auth").userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "led") : undefined);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, nextCursor } = keysetPage(rows, limit);
       return c.json(
         {
           entries: page.map((r) => ({ id: r.id, delta: r.delta, reason: r.reason, reference: r.reference, createdAt: new Date(r.createdAt).toISOString() })),
-          nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null,
+          nextCursor,
         },
         200,
       );

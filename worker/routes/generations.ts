@@ -7,7 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
@@ -249,8 +249,7 @@ export const generationRoutes = createRouter()
       const auth = c.get("auth");
       const { limit, cursor } = c.req.valid("query");
       const rows = await listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, nextCursor } = keysetPage(rows, limit);
       const listed: AuditEvent = {
         userId: auth.userId,
         actor: auditActor(auth),
@@ -258,7 +257,7 @@ export const generationRoutes = createRouter()
         detail: { count: page.length },
         meta: requestMeta(c.req.raw, c.get("requestId")),
       };
-      return c.json({ items: await views(c, page, { events: [listed] }), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+      return c.json({ items: await views(c, page, { events: [listed] }), nextCursor }, 200);
     },
   )
   .openapi(

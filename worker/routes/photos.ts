@@ -9,7 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, encodeKeysetCursor, olderThan } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage, olderThan } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
@@ -337,14 +337,13 @@ export const photoRoutes = createRouter()
         .orderBy(desc(objects.createdAt), desc(objects.id))
         .limit(limit + 1)
         .all();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
+      const { page, nextCursor } = keysetPage(rows, limit);
       const meta = requestMeta(c.req.raw, c.get("requestId"));
       await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta }, s.now());
       // One `link.issued` entry for the page's thumbnails.
       const links = await issueSignedUrls(s, { auth, objectIds: page.map((r) => r.id), meta });
       c.header("cache-control", "no-store");
-      return c.json({ photos: page.map((r, i) => view(r, links[i] ?? null)), nextCursor: rows.length > limit && last ? encodeKeysetCursor(last) : null }, 200);
+      return c.json({ photos: page.map((r, i) => view(r, links[i] ?? null)), nextCursor }, 200);
     },
   )
   .openapi(
