@@ -3,7 +3,6 @@
 // pages*.test.mjs): API calls as the signed-in user, a fresh account for a
 // local user, photo fixtures, and checks that run on every page.
 import assert from "node:assert/strict";
-import { crc32, deflateSync } from "node:zlib";
 import { API_URL, assertAccessible, BASE_URL, screenshots, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 
 /** fetch() against the API as the holder of `token` (a session JWT or a bp_ key). */
@@ -64,35 +63,7 @@ export function thirdParty(urls, allowed = []) {
   return urls.filter((u) => /^https?:/.test(u) && !ok.has(new URL(u).origin));
 }
 
-function chunk(type, data) {
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const out = Buffer.alloc(body.length + 8);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), body.length + 4);
-  return out;
-}
-
-/** A 320x320 RGB PNG (PNG spec: IHDR, one IDAT, IEND) that passes the intake checks; `seed` makes each one different. */
-export function photoPng(seed) {
-  const size = 320;
-  const rows = Buffer.alloc(size * (1 + size * 3));
-  for (let y = 0; y < size; y++) {
-    const row = y * (1 + size * 3);
-    for (let x = 0; x < size; x++) {
-      const i = row + 1 + x * 3;
-      rows[i] = (x + seed * 40) % 256;
-      rows[i + 1] = (y + seed * 90) % 256;
-      rows[i + 2] = (x + y) % 256;
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
-}
+export { photoPng } from "../fixtures/gradient-png.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
