@@ -1,8 +1,7 @@
 import { useState } from "react";
 import { describeError } from "../../lib/api/problem";
+import { formatDateTime } from "../../lib/format";
 import { apiHref, isReusable, usePhotos, type Photo } from "./api";
-
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 /**
  * "Use a photo you uploaded earlier": the user's photos that retention still
@@ -58,7 +57,7 @@ export function PhotoPicker({
                   <button type="button" className="reuse-item" onClick={() => onChoose(p)}>
                     {p.url && <img src={apiHref(p.url)} alt="" width={p.width} height={p.height} loading="lazy" decoding="async" />}
                     <span>
-                      Use the photo uploaded {timeFormat.format(new Date(p.createdAt))}
+                      Use the photo uploaded {formatDateTime(p.createdAt)}
                       <span className="visually-hidden"> for the {parent}</span>
                       <span className="muted small">
                         {" "}

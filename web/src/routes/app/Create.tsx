@@ -12,12 +12,13 @@ import { useCreateGeneration } from "../../features/generations/api";
 import { PhotoSlot } from "../../features/photos/PhotoSlot";
 import { usePhotoSlot } from "../../features/photos/usePhotoSlot";
 import { ApiError, describeError } from "../../lib/api/problem";
+import { plural } from "../../lib/format";
 import "../../features/create/create.css";
 
 /** Where credits are bought (the account's billing page). */
 const BUY_CREDITS_PATH = "/app/billing";
 
-const credits = (n: number) => `${n} ${n === 1 ? "credit" : "credits"}`;
+const credits = (n: number) => plural(n, "credit", "credits");
 
 function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; balance: number; cost: number; focusFirst: boolean }) {
   const navigate = useNavigate();

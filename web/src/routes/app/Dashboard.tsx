@@ -4,8 +4,7 @@ import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
 import { useMe } from "../../features/account/useMe";
 import { describeError } from "../../lib/api/problem";
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long" });
+import { formatDate } from "../../lib/format";
 
 export default function Dashboard() {
   const me = useMe();
@@ -32,7 +31,7 @@ export default function Dashboard() {
             </div>
             <div>
               <dt>Member since</dt>
-              <dd>{dateFormat.format(new Date(me.data.createdAt))}</dd>
+              <dd>{formatDate(me.data.createdAt)}</dd>
             </div>
           </dl>
           <p className="muted">
