@@ -43,6 +43,17 @@ async function falControl(body) {
   assert.equal(res.status, 200, "the local Fal fake accepts test controls");
 }
 
+/** A browser signed in as USER who has given consent; closed when test `t` ends. */
+async function consentedBrowser(t, options) {
+  const b = await launchBrowser(options);
+  t.after(() => b.close());
+  const page = b.page;
+  await signInAsLocalUser(page, USER);
+  const token = await sessionToken(page);
+  await ensureConsent(token);
+  return { b, page, token };
+}
+
 /** Records every Blob the app turns into an object URL (the prepared JPEGs), before the app's own scripts run. */
 async function captureObjectUrls(context) {
   await context.addInitScript(() => {
@@ -307,12 +318,7 @@ describe("create: consent and photos (happy)", () => {
 
 describe("create: consent and photos (error)", () => {
   test("a server refusal shows next to its slot in words, and leads back to consent", async (t) => {
-    const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
-    t.after(() => b.close());
-    const page = b.page;
-    await signInAsLocalUser(page, USER);
-    const token = await sessionToken(page);
-    await ensureConsent(token);
+    const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
     await openCreate(page);
     await page.getByRole("heading", { level: 2, name: "1. Two photos" }).waitFor();
     // Consent withdrawn elsewhere (another tab, the account page) while this page is open.
@@ -336,12 +342,7 @@ describe("create: consent and photos (error)", () => {
 
 describe("create: generation (happy)", () => {
   test("options, one generation for a double click, live progress, result images, download, delete with receipt", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
-    const page = b.page;
-    await signInAsLocalUser(page, USER);
-    const token = await sessionToken(page);
-    await ensureConsent(token);
+    const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body;
     const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
     // Slow enough to watch the progress page.
@@ -452,12 +453,7 @@ describe("create: generation (happy)", () => {
 
 describe("create: generation (error)", () => {
   test("a failed generation says why and that the credits were refunded", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
-    const page = b.page;
-    await signInAsLocalUser(page, USER);
-    const token = await sessionToken(page);
-    await ensureConsent(token);
+    const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body.credits;
     await falControl({ mode: "fail", delayMs: 0 });
     t.after(() => falControl({ mode: "ok", delayMs: 0 }));
@@ -478,12 +474,7 @@ describe("create: generation (error)", () => {
   });
 
   test("when the answer to Generate is lost, trying again reuses the Idempotency-Key and charges once", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
-    const page = b.page;
-    await signInAsLocalUser(page, USER);
-    const token = await sessionToken(page);
-    await ensureConsent(token);
+    const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body;
     const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
     await openCreate(page);
@@ -523,12 +514,7 @@ describe("create: generation (error)", () => {
   });
 
   test("canceling a running generation refunds it", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
-    const b = await launchBrowser({ viewport: { width: 390, height: 844 } });
-    t.after(() => b.close());
-    const page = b.page;
-    await signInAsLocalUser(page, USER);
-    const token = await sessionToken(page);
-    await ensureConsent(token);
+    const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
     const before = (await api(token, "/v1/me")).body.credits;
     await falControl({ mode: "ok", delayMs: 120_000 });
     t.after(() => falControl({ mode: "ok", delayMs: 0 }));
