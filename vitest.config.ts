@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
 import { makeSecrets } from "./test/keys.ts";
 
 const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
@@ -49,8 +50,24 @@ const workerProject = defineConfig({
   },
 });
 
+/**
+ * Under Node, a Worker module's `import m from "x.wasm"` becomes the compiled
+ * module wrangler and workerd would give it (Node, unlike Workers, may compile
+ * at run time). Vite itself only knows `?init` imports.
+ */
+const wasmModules: Plugin = {
+  name: "babypic:wasm-module",
+  enforce: "pre",
+  load(id) {
+    if (!id.endsWith(".wasm")) return null;
+    const base64 = readFileSync(id).toString("base64");
+    return `export default new WebAssembly.Module(Uint8Array.from(atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0)));`;
+  },
+};
+
 // Tests that need Node itself (OpenAPI lint, scripts, the local Fal server).
 const nodeProject = defineConfig({
+  plugins: [wasmModules],
   test: {
     name: "node",
     include: ["test/node/**/*.test.ts"],

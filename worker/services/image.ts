@@ -12,6 +12,7 @@
  *
  * Used on uploads and, by the generation pipeline, on model outputs.
  */
+import { entropyDataEnd } from "../lib/jpeg-scan";
 
 export type ImageType = "image/jpeg" | "image/png" | "image/webp";
 export const IMAGE_TYPES: readonly ImageType[] = ["image/jpeg", "image/png", "image/webp"];
@@ -272,24 +273,11 @@ function parseJpeg(b: Uint8Array, inPlace: boolean): ImageResult {
     if (marker === 0xda) {
       if (!width) return fail("malformed", "The JPEG has image data before its frame header.");
       sawScan = true;
-      const end = scanEnd(b, pos);
+      const end = entropyDataEnd(b, pos);
       if (end < 0) return fail("truncated", "The JPEG ends inside its image data.");
       k.keep(pos, end);
       pos = end;
     }
-  }
-}
-
-/** Index of the first marker after entropy-coded data (T.81 §B.1.1.5: FF00 is stuffing, FFD0-D7 restarts). */
-function scanEnd(b: Uint8Array, from: number): number {
-  let i = from;
-  for (;;) {
-    i = b.indexOf(0xff, i);
-    if (i < 0 || i + 1 >= b.length) return -1;
-    const next = b[i + 1] ?? 0;
-    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) i += 2;
-    else if (next === 0xff) i += 1;
-    else return i;
   }
 }
 
