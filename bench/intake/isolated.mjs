@@ -24,7 +24,7 @@
 //
 //   node scripts/node.mjs bench/intake/isolated.mjs [--runs 5] [--sizes 1,5,10] [--mb-per-request 80] [--breakdown] [--json]
 //   --breakdown also times intake stopped after HPKE open and after validate+strip (per-stage cost),
-//   and whole intake with 256 KiB segments instead of production's 64 KiB.
+//   and whole intake with 64 KiB segments (the default before decision 0007) instead of production's 256 KiB.
 import { webcrypto } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +38,7 @@ import { syntheticJpeg } from "./jpeg.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MB = 1_000_000;
-const SEGMENT = 64 * 1024;
+const SEGMENT = 256 * 1024; // DEFAULT_SEGMENT_SHIFT = 18
 const log = (m) => process.stderr.write(`[bench isolated] ${m}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (u8) => Buffer.from(u8).toString("base64");
@@ -207,7 +207,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     const k = Math.max(2, Math.round(mbPerRequest / sizeMb));
     log(`${sizeMb} MB: K = ${k} rounds per request`);
     const { url, stop } = await start(input.bindings);
-    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["intake:open", "intake:validate", "intake:all:18"] : [])];
+    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["intake:open", "intake:validate", "intake:all:16"] : [])];
     const per = Object.fromEntries(modes.map((m) => [m, []]));
     try {
       for (const mode of modes) await request(url, mode, k, input); // warm every path
@@ -231,7 +231,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
               hpkeOpen: at("intake:open"),
               validateStrip: at("intake:validate") - at("intake:open"),
               segmentedSeal: at("intake") - at("intake:validate"),
-              intakeWith256KiBSegments: at("intake:all:18"),
+              intakeWith64KiBSegments: at("intake:all:16"),
             }
           : null,
       };
@@ -245,7 +245,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     for (const mode of ["empty", "baseline", "intake"]) peak[mode] = await peakMb(input, small, mode);
     const n = input.photo.length;
     // By construction, per request: the ciphertext body (n + 16), the HPKE plaintext (n; stripped in place),
-    // one sealed segment (64 KiB + 16) alive at a time; full plaintext segments are views, not copies.
+    // one sealed segment (256 KiB + 16) alive at a time; full plaintext segments are views, not copies.
     const heldBytes = n + 16 + n + SEGMENT + 16;
     const row = {
       sizeMb,
@@ -267,7 +267,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     log(
       `${sizeMb} MB: intake ${intakeMs.toFixed(1)} ms/round, baseline ${baselineMs.toFixed(1)} ms/round, ratio ${row.ratio.toFixed(2)}x; ` +
         `peak RSS +${peak.intake.toFixed(1)} / +${peak.baseline.toFixed(1)} / +${peak.empty.toFixed(1)} MB (intake / baseline / empty)` +
-        (stagesMs ? `; stages: open ${stagesMs.hpkeOpen.toFixed(1)}, validate+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 256 KiB segments ${stagesMs.intakeWith256KiBSegments.toFixed(1)} ms` : ""),
+        (stagesMs ? `; stages: open ${stagesMs.hpkeOpen.toFixed(1)}, validate+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 64 KiB segments ${stagesMs.intakeWith64KiBSegments.toFixed(1)} ms` : ""),
     );
   }
   return results;

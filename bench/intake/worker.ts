@@ -16,8 +16,8 @@
  *   baseline body = AES-256-GCM ciphertext of the same photo. Each round: bare
  *            WebCrypto decrypt + encrypt.
  *            `&upto=open` or `&upto=validate` stops each round after that stage
- *            (a per-stage breakdown); `&shift=18` seals 256 KiB segments instead
- *            of production's default 64 KiB (what the segment size costs).
+ *            (a per-stage breakdown); `&shift=16` seals 64 KiB segments (the
+ *            default before decision 0007) instead of production's 256 KiB.
  *   empty    body of the same size; each round awaits nothing.
  * Both crypto modes reuse the received buffer every round (neither copies it),
  * and every round allocates its own plaintext and output, as a request would.
