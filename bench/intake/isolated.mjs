@@ -24,7 +24,7 @@
 //
 //   node scripts/node.mjs bench/intake/isolated.mjs [--runs 5] [--sizes 1,5,10] [--mb-per-request 80] [--breakdown] [--json]
 //   --breakdown also times intake stopped after HPKE open and after validate+strip (per-stage cost),
-//   and whole intake with 64 KiB segments (the default before decision 0007) instead of production's 256 KiB.
+//   and whole intake with 64 KiB segments (the default before decision 0007) instead of production's 1 MiB.
 import { webcrypto } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +38,7 @@ import { syntheticJpeg } from "./jpeg.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MB = 1_000_000;
-const SEGMENT = 256 * 1024; // DEFAULT_SEGMENT_SHIFT = 18
+const SEGMENT = 1024 * 1024; // DEFAULT_SEGMENT_SHIFT = 20
 const log = (m) => process.stderr.write(`[bench isolated] ${m}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (u8) => Buffer.from(u8).toString("base64");
@@ -245,8 +245,8 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     for (const mode of ["empty", "baseline", "intake"]) peak[mode] = await peakMb(input, small, mode);
     const n = input.photo.length;
     // By construction, per request: the ciphertext body (n + 16), the HPKE plaintext (n; stripped in place),
-    // one sealed segment (256 KiB + 16) alive at a time; full plaintext segments are views, not copies.
-    const heldBytes = n + 16 + n + SEGMENT + 16;
+    // one sealed segment (up to 1 MiB + 16) alive at a time; full plaintext segments are views, not copies.
+    const heldBytes = n + 16 + n + Math.min(SEGMENT, n) + 16;
     const row = {
       sizeMb,
       k,

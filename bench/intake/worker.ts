@@ -17,7 +17,7 @@
  *            WebCrypto decrypt + encrypt.
  *            `&upto=open` or `&upto=validate` stops each round after that stage
  *            (a per-stage breakdown); `&shift=16` seals 64 KiB segments (the
- *            default before decision 0007) instead of production's 256 KiB.
+ *            default before decision 0007) instead of production's 1 MiB.
  *   empty    body of the same size; each round awaits nothing.
  * Both crypto modes reuse the received buffer every round (neither copies it),
  * and every round allocates its own plaintext and output, as a request would.

@@ -45,7 +45,7 @@ function random(n: number): Uint8Array {
 let alice = "";
 let bob = "";
 const small = random(5000);
-const large = random(600_000); // three 256 KiB segments (DEFAULT_SEGMENT_SHIFT)
+const large = random(2_300_000); // three 1 MiB segments (DEFAULT_SEGMENT_SHIFT)
 let smallId = "";
 let largeId = "";
 
@@ -138,11 +138,11 @@ describe("signed links: a gallery loading at once", () => {
 describe("signed links: Range and HEAD", () => {
   it.each([
     ["bytes=0-9", 0, 9],
-    ["bytes=100-", 100, 599_999],
-    ["bytes=-500", 599_500, 599_999],
-    ["bytes=262138-262153", 262_138, 262_153], // across the first segment boundary (256 KiB)
-    ["bytes=524280-524300", 524_280, 524_300], // across the second
-    ["bytes=599990-700000", 599_990, 599_999], // end clamped
+    ["bytes=100-", 100, 2_299_999],
+    ["bytes=-500", 2_299_500, 2_299_999],
+    ["bytes=1048570-1048585", 1_048_570, 1_048_585], // across the first segment boundary (1 MiB)
+    ["bytes=2097140-2097160", 2_097_140, 2_097_160], // across the second
+    ["bytes=2299990-3000000", 2_299_990, 2_299_999], // end clamped
   ])("%s: 206 with the exact slice", async (range, start, end) => {
     const res = await api(await linkPath(largeId, alice), { headers: { range } });
     expect(res.status).toBe(206);

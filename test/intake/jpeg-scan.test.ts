@@ -53,7 +53,7 @@ function stuffed(n: number, random: () => number, restartEvery = 0): Uint8Array 
 }
 
 const CHUNK = 64 * 1024;
-const BOUNDARY_POSITIONS = [0, 1, 2, 14, 15, 16, 17, 31, 47, 48, 62, 63, 64, 65, 127, 128, CHUNK - 2, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK - 1, 2 * CHUNK];
+const BOUNDARY_POSITIONS = [0, 1, 2, 14, 15, 16, 17, 31, 47, 48, 62, 63, 64, 65, 127, 128, 129, 255, 256, CHUNK - 2, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK - 1, 2 * CHUNK];
 const MARKER_CODES = [0xd9, 0xc4, 0xda, 0xdb, 0xe1, 0xfe, 0xc0, 0x01, 0xd8, 0xdd];
 
 describe("jpeg scan: agrees with the byte-by-byte reference", () => {

@@ -56,6 +56,14 @@ describe("upload envelope outside workerd: security", () => {
     expect(!opened.ok && opened.reason).toBe("open_failed");
   });
 
+  it("a key whose public point belongs to another private key is refused at import, not on every upload", async () => {
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" }) as JsonWebKey;
+    await expect(importUploadPrivateKey({ ...privateJwk, x: other.x, y: other.y })).rejects.toThrow(/belongs to its private key/);
+    const good = await importUploadPrivateKey(privateJwk);
+    expect(good.publicKey.type).toBe("public");
+    expect(good.privateKey.type).toBe("private");
+  });
+
   it("a relabelled key id is unknown, or fails to open when it names another ring key", async () => {
     const envelope = await sealUpload({ publicJwk, keyId: "hpke-doc-2", userId, uploadId, bytes: photo });
     const unknown = await open(envelope);

@@ -160,10 +160,31 @@ export interface SplitEnvelope {
   ciphertext: ArrayBuffer;
 }
 
-/** Imports an upload private key (EC P-256 JWK with `d`) for `openUpload`. */
-export async function importUploadPrivateKey(jwk: JsonWebKey): Promise<CryptoKey> {
-  const { key_ops: _ops, use: _use, alg: _alg, ...rest } = jwk;
-  return suite().kem.importKey("jwk", { ...rest, ext: true }, false);
+/**
+ * Imports an upload key pair from its private JWK (EC P-256 with `d`, `x`,
+ * `y`) for `openUpload`. The public half is imported from the same JWK so that
+ * each open does not re-derive it (DHKEM's kem_context needs pkR, RFC 9180
+ * §4.1; deriving it costs a JWK export and import per upload). A JWK whose
+ * public point does not belong to its `d` would make every open fail, so the
+ * pair is checked once here with a one-byte round trip, and refused if broken.
+ */
+export async function importUploadPrivateKey(jwk: JsonWebKey): Promise<CryptoKeyPair> {
+  const { key_ops: _ops, use: _use, alg: _alg, d: _d, ...pub } = jwk;
+  const { key_ops: _o, use: _u, alg: _a, ...priv } = jwk;
+  const s = suite();
+  const refused = new Error("upload key: not a P-256 key pair whose public point (x, y) belongs to its private key (d)");
+  try {
+    const pair: CryptoKeyPair = {
+      privateKey: await s.kem.importKey("jwk", { ...priv, ext: true }, false),
+      publicKey: await s.kem.importKey("jwk", { ...pub, ext: true }, true),
+    };
+    const sealed = await s.seal({ recipientPublicKey: pair.publicKey, info: INFO }, new Uint8Array([0x42]));
+    const opened = new Uint8Array(await s.open({ recipientKey: pair, enc: sealed.enc, info: INFO }, sealed.ct));
+    if (opened.length !== 1 || opened[0] !== 0x42) throw refused;
+    return pair;
+  } catch {
+    throw refused;
+  }
 }
 
 export interface OpenUploadInput {
@@ -172,8 +193,8 @@ export interface OpenUploadInput {
   /** The authenticated caller's id: the envelope must have been sealed for it. */
   userId: string;
   uploadId: string;
-  /** Private key for a key id, or null when the id is unknown or retired. */
-  resolveKey: (keyId: string) => Promise<CryptoKey | null>;
+  /** The key pair for a key id (from `importUploadPrivateKey`), or null when the id is unknown or retired. */
+  resolveKey: (keyId: string) => Promise<CryptoKeyPair | null>;
 }
 
 export interface OpenedUpload {

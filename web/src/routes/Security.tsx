@@ -63,7 +63,7 @@ export default function Security() {
         <p>
           Our service opens the sealed photo in memory, accepts only real JPEG, PNG or WebP images between 256 pixels and 40 megapixels, and strips
           any remaining metadata again, because a browser cannot be trusted to have done it. Every photo, generated picture and data export is then
-          stored in Cloudflare R2 encrypted with AES-256-GCM, in 256 KiB segments, under a key derived for that one file from your own data key.
+          stored in Cloudflare R2 encrypted with AES-256-GCM, in 1 MiB segments, under a key derived for that one file from your own data key.
           Each file is bound to your account, its id and its kind, so it cannot be swapped for another. Your data key is itself encrypted by our
           master key (a secret of the service, never in the code) and kept in R2, not in the database, so that database backups can never bring a
           destroyed key back. Unencrypted photos are never written to storage.

@@ -8,7 +8,7 @@
 ;;
 ;; Why WebAssembly: walking 10 MB of a photo byte by byte from JavaScript cost
 ;; more than decrypting it (docs/decisions/0007-intake-fast-path.md). Here each
-;; 64-byte block costs a few SIMD compares: a block is looked at closely only
+;; 128-byte block costs a few SIMD operations: a block is looked at closely only
 ;; when it holds an 0xFF followed by a non-zero byte, which in stuffed data is
 ;; only a restart marker or the end.
 ;;
@@ -62,30 +62,40 @@
   ;; to end - 1 are read (the last one only as the byte after an 0xFF).
   (func (export "scan") (param $p i32) (param $end i32) (result i32)
     (local $last i32) (local $r i32)
-    (local.set $last (i32.sub (local.get $end) (i32.const 65)))
+    (local.set $last (i32.sub (local.get $end) (i32.const 129)))
     (block $done
       (loop $blocks
         (br_if $done (i32.gt_s (local.get $p) (local.get $last)))
-        ;; Cheap filter over 64 bytes: any 0xFF followed by a non-zero byte?
+        ;; Cheap filter over 128 bytes: any 0xFF followed by a non-zero byte?
+        ;; (a == FF) is all-ones in those lanes, so (a == FF) & next is
+        ;; non-zero exactly there.
         (if (v128.any_true
               (v128.or
                 (v128.or
-                  (v128.andnot
-                    (i8x16.eq (v128.load align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
-                    (i8x16.eq (v128.load offset=1 align=1 (local.get $p)) (v128.const i32x4 0 0 0 0)))
-                  (v128.andnot
-                    (i8x16.eq (v128.load offset=16 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
-                    (i8x16.eq (v128.load offset=17 align=1 (local.get $p)) (v128.const i32x4 0 0 0 0))))
+                  (v128.or
+                    (v128.and (i8x16.eq (v128.load align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=1 align=1 (local.get $p)))
+                    (v128.and (i8x16.eq (v128.load offset=16 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=17 align=1 (local.get $p))))
+                  (v128.or
+                    (v128.and (i8x16.eq (v128.load offset=32 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=33 align=1 (local.get $p)))
+                    (v128.and (i8x16.eq (v128.load offset=48 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=49 align=1 (local.get $p)))))
                 (v128.or
-                  (v128.andnot
-                    (i8x16.eq (v128.load offset=32 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
-                    (i8x16.eq (v128.load offset=33 align=1 (local.get $p)) (v128.const i32x4 0 0 0 0)))
-                  (v128.andnot
-                    (i8x16.eq (v128.load offset=48 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
-                    (i8x16.eq (v128.load offset=49 align=1 (local.get $p)) (v128.const i32x4 0 0 0 0))))))
+                  (v128.or
+                    (v128.and (i8x16.eq (v128.load offset=64 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=65 align=1 (local.get $p)))
+                    (v128.and (i8x16.eq (v128.load offset=80 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=81 align=1 (local.get $p))))
+                  (v128.or
+                    (v128.and (i8x16.eq (v128.load offset=96 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=97 align=1 (local.get $p)))
+                    (v128.and (i8x16.eq (v128.load offset=112 align=1 (local.get $p)) (v128.const i32x4 -1 -1 -1 -1))
+                              (v128.load offset=113 align=1 (local.get $p)))))))
           (then
-            (local.set $r (call $exact (local.get $p) (i32.add (local.get $p) (i32.const 65))))
+            (local.set $r (call $exact (local.get $p) (i32.add (local.get $p) (i32.const 129))))
             (if (i32.ge_s (local.get $r) (i32.const 0)) (then (return (local.get $r))))))
-        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (local.set $p (i32.add (local.get $p) (i32.const 128)))
         (br $blocks)))
     (call $exact (local.get $p) (local.get $end))))

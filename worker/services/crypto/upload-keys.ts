@@ -24,10 +24,10 @@ export function currentUploadPublicKey(ring: Ring): { keyId: string; jwk: Upload
 }
 
 /** Imported private keys per isolate, keyed by id and public point (a changed secret under the same id re-imports). */
-const imported = new Map<string, Promise<CryptoKey>>();
+const imported = new Map<string, Promise<CryptoKeyPair>>();
 
-/** The private key for an envelope's key id, or null when the ring does not hold it (unknown or retired). */
-export function uploadPrivateKey(ring: Ring, keyId: string): Promise<CryptoKey | null> {
+/** The key pair for an envelope's key id, or null when the ring does not hold it (unknown or retired). */
+export function uploadPrivateKey(ring: Ring, keyId: string): Promise<CryptoKeyPair | null> {
   if (!Object.hasOwn(ring.keys, keyId)) return Promise.resolve(null);
   const jwk = ring.keys[keyId];
   if (!jwk) return Promise.resolve(null);
