@@ -23,7 +23,8 @@
 // yet reclaimed included). Linux only.
 //
 //   node scripts/node.mjs bench/intake/isolated.mjs [--runs 5] [--sizes 1,5,10] [--mb-per-request 80] [--breakdown] [--json]
-//   --breakdown also times intake stopped after HPKE open and after validate+strip (per-stage cost),
+//   --breakdown also times intake stopped after HPKE open and after validateImage (header parse + strip;
+//   the JPEG scan data is checked by the sealer, decision 0007) (per-stage cost),
 //   and whole intake with 64 KiB segments (the default before decision 0007) instead of production's 1 MiB.
 import { webcrypto } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -157,15 +158,19 @@ async function start(bindings) {
 
 /**
  * `mode` is empty, baseline, intake, intake:open / intake:validate (intake
- * stopped after that stage), or intake:all:<shift> (segments of 2^shift bytes).
+ * stopped after that stage), intake:unfused (the scan walked in validateImage,
+ * then a plain seal) or intake:all:<shift> (segments of 2^shift bytes).
+ * With `kept`, the bytes were loaded into the isolate beforehand (`keep`) and
+ * the timed request carries none: no 10 MB transfer in the timing.
  */
-async function request(url, mode, k, input) {
+async function request(url, mode, k, input, kept = false) {
   const [kind, upto = "all", shift = ""] = mode.split(":");
-  const body = kind === "baseline" ? input.baseSealed : input.hpkeCiphertext;
+  const name = kind === "baseline" ? "baseline" : "intake";
+  const body = kept ? null : kind === "baseline" ? input.baseSealed : input.hpkeCiphertext;
   const headers = { "content-type": "application/octet-stream" };
   if (kind === "intake") headers["x-envelope-head"] = b64(input.head);
   const t0 = performance.now();
-  const res = await fetch(`${url}?mode=${kind}&upto=${upto}&k=${k}${shift ? `&shift=${shift}` : ""}`, { method: "POST", body, headers });
+  const res = await fetch(`${url}?mode=${kind}&upto=${upto}&k=${k}${shift ? `&shift=${shift}` : ""}${kept ? `&from=${name}` : ""}`, { method: "POST", body, headers });
   const text = await res.text();
   const ms = performance.now() - t0;
   if (res.status !== 200) throw new Error(`${mode} failed: ${res.status} ${text}`);
@@ -207,12 +212,16 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     const k = Math.max(2, Math.round(mbPerRequest / sizeMb));
     log(`${sizeMb} MB: K = ${k} rounds per request`);
     const { url, stop } = await start(input.bindings);
-    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["intake:open", "intake:validate", "intake:all:16"] : [])];
+    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["intake:open", "intake:validate", "intake:unfused", "intake:all:16"] : [])];
     const per = Object.fromEntries(modes.map((m) => [m, []]));
     try {
-      for (const mode of modes) await request(url, mode, k, input); // warm every path
+      for (const [name, body] of [["intake", input.hpkeCiphertext], ["baseline", input.baseSealed]]) {
+        const res = await fetch(`${url}?mode=load&name=${name}`, { method: "POST", body });
+        if (res.status !== 200) throw new Error(`load ${name}: ${res.status}`);
+      }
+      for (const mode of modes) await request(url, mode, k, input, true); // warm every path
       for (let r = 0; r < runs; r++) {
-        for (const mode of modes) per[mode].push(await request(url, mode, k, input));
+        for (const mode of modes) per[mode].push(await request(url, mode, k, input, true));
       }
     } finally {
       await stop();
@@ -232,6 +241,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
               validateStrip: at("intake:validate") - at("intake:open"),
               segmentedSeal: at("intake") - at("intake:validate"),
               intakeWith64KiBSegments: at("intake:all:16"),
+              intakeUnfused: at("intake:unfused"),
             }
           : null,
       };
@@ -267,7 +277,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     log(
       `${sizeMb} MB: intake ${intakeMs.toFixed(1)} ms/round, baseline ${baselineMs.toFixed(1)} ms/round, ratio ${row.ratio.toFixed(2)}x; ` +
         `peak RSS +${peak.intake.toFixed(1)} / +${peak.baseline.toFixed(1)} / +${peak.empty.toFixed(1)} MB (intake / baseline / empty)` +
-        (stagesMs ? `; stages: open ${stagesMs.hpkeOpen.toFixed(1)}, validate+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 64 KiB segments ${stagesMs.intakeWith64KiBSegments.toFixed(1)} ms` : ""),
+        (stagesMs ? `; stages: open ${stagesMs.hpkeOpen.toFixed(1)}, header parse+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+scan+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 64 KiB segments ${stagesMs.intakeWith64KiBSegments.toFixed(1)} ms, unfused ${stagesMs.intakeUnfused.toFixed(1)} ms` : ""),
     );
   }
   return results;

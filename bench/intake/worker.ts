@@ -9,10 +9,12 @@
  * POST /?mode=<mode>&k=<K>, body = the bytes, received once per request:
  *   intake   body = HPKE ciphertext of a sealed upload, header `x-envelope-head`
  *            = its head (base64), as production's readSealedBody splits it.
- *            Each round: openUpload (HPKE) -> validateImage (in place, as
- *            POST /v1/photos does) -> SegmentCipher.create (HKDF per object)
- *            -> sealObjectBytes into a sink that counts and drops each piece
- *            (what putObject does, minus the R2 write, the D1 row and the audit).
+ *            Each round: openUpload (HPKE) -> validateImage (in place, the
+ *            JPEG scan data left to the sealer, as POST /v1/photos does) ->
+ *            SegmentCipher.create (HKDF per object) -> sealObjectBytes (scan
+ *            + encrypt per segment) into a sink that counts and drops each
+ *            piece (what putObject does, minus the R2 write, the D1 row and
+ *            the audit).
  *   baseline body = AES-256-GCM ciphertext of the same photo. Each round: bare
  *            WebCrypto decrypt + encrypt.
  *            `&upto=open` or `&upto=validate` stops each round after that stage
@@ -21,6 +23,8 @@
  *   empty    body of the same size; each round awaits nothing.
  * Both crypto modes reuse the received buffer every round (neither copies it),
  * and every round allocates its own plaintext and output, as a request would.
+ * `mode=load&name=<n>` keeps a body in the isolate; later requests with
+ * `from=<n>` and no body use it, so their timing carries no 10 MB transfer.
  */
 import { openUpload, importUploadPrivateKey, type SplitEnvelope } from "../../worker/lib/upload-envelope";
 import { validateImage } from "../../worker/services/image";
@@ -43,7 +47,10 @@ const USER_ID = "usr_bench";
 const UPLOAD_ID = "bench-upload-0000000000";
 
 /** How far each intake round goes: for the per-stage breakdown (cumulative, so no stage needs a copy of its input). */
-type Stage = "open" | "validate" | "all";
+type Stage = "open" | "validate" | "all" | "unfused";
+
+/** Bodies kept by `mode=load&name=...`, so timed requests carry no body (no transfer jitter in the timing). */
+const kept = new Map<string, ArrayBuffer>();
 
 async function intake(env: BenchEnv, head: Uint8Array, ciphertext: ArrayBuffer, k: number, stage: Stage, shift: number | undefined): Promise<number> {
   const hpkeKey = await importUploadPrivateKey(JSON.parse(new TextDecoder().decode(b64(env.HPKE_PRIVATE_JWK))) as JsonWebKey);
@@ -57,7 +64,8 @@ async function intake(env: BenchEnv, head: Uint8Array, ciphertext: ArrayBuffer, 
       total += opened.value.bytes.length;
       continue;
     }
-    const image = validateImage(opened.value.bytes, "image/jpeg", { inPlace: true });
+    // "unfused": the JPEG scan walked inside validateImage, then a plain seal (what decision 0007 replaced).
+    const image = validateImage(opened.value.bytes, "image/jpeg", { inPlace: true, deferEntropyScan: stage !== "unfused" });
     if (!image.ok) throw new Error(`image rejected: ${image.reason}`);
     if (stage === "validate") {
       total += image.value.bytes.length;
@@ -67,10 +75,16 @@ async function intake(env: BenchEnv, head: Uint8Array, ciphertext: ArrayBuffer, 
     const cipher = await SegmentCipher.create(dek, { userId: USER_ID, objectId, kind: "photo" }, newHeader(shift));
     const counter = { plaintextBytes: 0 };
     let sunk = 0;
-    await sealObjectBytes(cipher, image.value.bytes, counter, (chunk) => {
-      sunk += chunk.length;
-      return Promise.resolve();
-    });
+    await sealObjectBytes(
+      cipher,
+      image.value.bytes,
+      counter,
+      (chunk) => {
+        sunk += chunk.length;
+        return Promise.resolve();
+      },
+      image.value.unscannedEntropy,
+    );
     if (sunk !== storedLength(image.value.bytes.length, cipher.header.segmentShift)) throw new Error("sealed length mismatch");
     total += sunk;
   }
@@ -95,11 +109,18 @@ export default {
     const url = new URL(request.url);
     const mode = url.searchParams.get("mode");
     const k = Number(url.searchParams.get("k") ?? "1");
-    const body = await request.arrayBuffer();
+    const received = await request.arrayBuffer();
+    if (mode === "load") {
+      kept.set(url.searchParams.get("name") ?? "", received);
+      return Response.json({ kept: received.byteLength });
+    }
+    const from = url.searchParams.get("from");
+    const body = from === null ? received : kept.get(from);
+    if (!body) return new Response(`nothing kept as ${from ?? ""}`, { status: 400 });
     try {
       let out = 0;
       const stage = url.searchParams.get("upto") ?? "all";
-      if (stage !== "open" && stage !== "validate" && stage !== "all") return new Response("unknown stage", { status: 400 });
+      if (stage !== "open" && stage !== "validate" && stage !== "all" && stage !== "unfused") return new Response("unknown stage", { status: 400 });
       const shiftParam = url.searchParams.get("shift");
       const shift = shiftParam ? Number(shiftParam) : undefined;
       if (mode === "intake") out = await intake(env, b64(request.headers.get("x-envelope-head") ?? ""), body, k, stage, shift);

@@ -24,7 +24,7 @@ import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { issueSignedUrl, issueSignedUrls, type SignedUrl } from "../services/signed-links";
-import { putObject, type ObjectRow } from "../services/storage";
+import { putObject, UnscannedMarkerError, type ObjectRow } from "../services/storage";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
 export const UNUSED_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
@@ -255,26 +255,46 @@ export const photoRoutes = createRouter()
       const conflict = () => new AppError("conflict", "This upload id was already used; a sealed upload can be stored once.");
       if (await s.db.select({ id: objects.id }).from(objects).where(eq(objects.uploadId, uploadId)).get()) throw conflict();
 
-      // In place: the decrypted buffer is ours, so stripping compacts it instead of copying the photo.
-      const image = validateImage(opened.value.bytes, headers["x-upload-content-type"], { inPlace: true });
-      if (!image.ok) {
-        console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: image.reason, requestId: meta.requestId }));
-        throw new AppError("invalid_image", image.detail, { reason: image.reason });
-      }
+      const declaredType = headers["x-upload-content-type"];
+      const validate = (bytes: Uint8Array, deferEntropyScan: boolean) => {
+        // In place: the decrypted buffer is ours, so stripping compacts it instead of copying the photo.
+        const result = validateImage(bytes, declaredType, { inPlace: true, deferEntropyScan });
+        if (!result.ok) {
+          console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: result.reason, requestId: meta.requestId }));
+          throw new AppError("invalid_image", result.detail, { reason: result.reason });
+        }
+        return result.value;
+      };
+      // A JPEG's scan data is checked while it is encrypted (one pass over the photo, decision 0007).
+      let image = validate(opened.value.bytes, true);
       const now = s.now();
-      let row: ObjectRow;
-      try {
-        // One clock reading for createdAt and the 24 h deadline.
-        row = await putObject({ ...s, now: () => now }, {
+      // One clock reading for createdAt and the 24 h deadline.
+      const store = (img: typeof image) =>
+        putObject({ ...s, now: () => now }, {
           userId: auth.userId,
           kind: "photo",
-          contentType: image.value.type,
-          bytes: image.value.bytes,
-          width: image.value.width,
-          height: image.value.height,
+          contentType: img.type,
+          bytes: img.bytes,
+          entropyScan: img.unscannedEntropy,
+          width: img.width,
+          height: img.height,
           uploadId,
           expiresAt: now + UNUSED_UPLOAD_TTL_MS,
         });
+      let row: ObjectRow;
+      try {
+        try {
+          row = await store(image);
+        } catch (err) {
+          if (!(err instanceof UnscannedMarkerError)) throw err;
+          // A marker inside what should have been one scan's data (a progressive JPEG, or bytes hidden
+          // before a final FFD9): nothing was stored; the full walk decides, on the stripped bytes
+          // (everything from the first scan on is unchanged by the strip).
+          const removed = image.removed;
+          image = validate(image.bytes, false);
+          image.removed = [...new Set([...removed, ...image.removed])];
+          row = await store(image);
+        }
       } catch (err) {
         // Two identical uploads racing: the unique index on upload_id decides, the loser's object is removed by putObject.
         if (String(err).includes("UNIQUE")) throw conflict();
@@ -289,11 +309,11 @@ export const photoRoutes = createRouter()
           target: { type: "photo", id: row.id },
           detail: {
             bytes: row.bytes,
-            width: image.value.width,
-            height: image.value.height,
-            contentType: image.value.type,
+            width: image.width,
+            height: image.height,
+            contentType: image.type,
             keyId: opened.value.keyId,
-            metadataRemoved: image.value.removed.join(",") || null,
+            metadataRemoved: image.removed.join(",") || null,
           },
           meta,
         },

@@ -42,6 +42,14 @@ export interface CleanImage {
   bytes: Uint8Array;
   /** What was removed, for logs and tests (never the content). */
   removed: string[];
+  /**
+   * Only with `deferEntropyScan`: `bytes[start, end)` is JPEG entropy-coded
+   * data this function did not scan. The result holds only if no marker lies
+   * in that range; whoever stores `bytes` must check it as it goes
+   * (`putObject`'s `entropyScan`) and, if one does, validate again without
+   * deferring.
+   */
+  unscannedEntropy?: { start: number; end: number };
 }
 
 export type ImageResult = { ok: true; value: CleanImage } | { ok: false; reason: ImageRejection; detail: string };
@@ -68,6 +76,13 @@ export interface ValidateOptions {
    * of the photo (intake owns its freshly decrypted buffer); off by default.
    */
   inPlace?: boolean;
+  /**
+   * For a JPEG that ends with its end-of-image marker: skip walking the
+   * entropy-coded data of the first scan here and leave that check to the
+   * caller, who is about to read every byte anyway (see `unscannedEntropy`;
+   * docs/decisions/0007). Off by default.
+   */
+  deferEntropyScan?: boolean;
 }
 
 /**
@@ -85,7 +100,7 @@ export function validateImage(bytes: Uint8Array, declaredType?: string | null, o
     return fail("type_mismatch", `The file was declared as ${declaredType} but its bytes are ${sniffed}.`);
   }
   const inPlace = opts.inPlace === true;
-  const parsed = sniffed === "image/jpeg" ? parseJpeg(bytes, inPlace) : sniffed === "image/png" ? parsePng(bytes, inPlace) : parseWebp(bytes, inPlace);
+  const parsed = sniffed === "image/jpeg" ? parseJpeg(bytes, inPlace, opts.deferEntropyScan === true) : sniffed === "image/png" ? parsePng(bytes, inPlace) : parseWebp(bytes, inPlace);
   if (!parsed.ok) return parsed;
   const { width, height } = parsed.value;
   if (width * height > IMAGE_LIMITS.maxPixels) {
@@ -139,6 +154,16 @@ class Keeper {
 
   drop(what: string): void {
     if (!this.removed.includes(what)) this.removed.push(what);
+  }
+
+  /** How many kept bytes come before input offset `at` (its offset in the output). */
+  outputOffset(at: number): number {
+    let n = 0;
+    for (const [s, e] of this.ranges) {
+      if (s >= at) break;
+      n += Math.min(e, at) - s;
+    }
+    return n;
   }
 
   /** The kept bytes; the input itself (no copy) when it is kept whole. */
@@ -206,13 +231,14 @@ function isSof(m: number): boolean {
   return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 }
 
-function parseJpeg(b: Uint8Array, inPlace: boolean): ImageResult {
+function parseJpeg(b: Uint8Array, inPlace: boolean, deferScan: boolean): ImageResult {
   const k = new Keeper(b, inPlace);
   k.keep(0, 2);
   let pos = 2;
   let width = 0;
   let height = 0;
   let sawScan = false;
+  let frame = 0;
   for (;;) {
     if (pos >= b.length) return fail("truncated", "The JPEG ends before its end-of-image marker.");
     if (b[pos] !== 0xff) return fail("malformed", "The JPEG has bytes where a marker should be.");
@@ -264,6 +290,7 @@ function parseJpeg(b: Uint8Array, inPlace: boolean): ImageResult {
     } else if (isSof(marker)) {
       if (width) return fail("malformed", "The JPEG has more than one frame header.");
       if (len < 8) return fail("malformed", "The JPEG frame header is too short.");
+      frame = marker;
       height = u16be(b, data + 1);
       width = u16be(b, data + 3);
       if (!width || !height) return fail("malformed", "The JPEG frame header has a zero dimension.");
@@ -273,6 +300,17 @@ function parseJpeg(b: Uint8Array, inPlace: boolean): ImageResult {
     if (marker === 0xda) {
       if (!width) return fail("malformed", "The JPEG has image data before its frame header.");
       sawScan = true;
+      const eoi = b.length - 2;
+      // Only sequential frames (SOF0/SOF1), whose one scan usually runs to EOI; a progressive photo has
+      // several scans, so deferring would only find the next one late and redo the walk.
+      const sequential = frame === 0xc0 || frame === 0xc1;
+      if (deferScan && sequential && eoi > pos && b[eoi] === 0xff && b[eoi + 1] === 0xd9) {
+        // If no marker lies in [pos, eoi), the full walk would end exactly here: entropy data, then EOI, nothing after.
+        k.keep(pos, b.length);
+        const start = k.outputOffset(pos);
+        const bytes = k.build();
+        return { ok: true, value: { type: "image/jpeg", width, height, bytes, removed: k.removed, unscannedEntropy: { start, end: bytes.length - 2 } } };
+      }
       const end = entropyDataEnd(b, pos);
       if (end < 0) return fail("truncated", "The JPEG ends inside its image data.");
       k.keep(pos, end);

@@ -9,10 +9,12 @@ import { and, eq, inArray } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
+import { scanWindow } from "../lib/jpeg-scan";
 import { shredUserKey as shredKey, userDataKey, userKeyPath } from "./crypto/keys";
 import {
   HEADER_LENGTH,
   ObjectIntegrityError,
+  encodeHeader,
   SegmentCipher,
   TAG_LENGTH,
   newHeader,
@@ -34,6 +36,13 @@ export interface PutObjectInput {
   kind: ObjectKind;
   contentType: string;
   bytes: Uint8Array | ReadableStream<Uint8Array>;
+  /**
+   * With `bytes`: JPEG entropy-coded data that `validateImage` left unscanned
+   * (`unscannedEntropy`). It is checked for markers segment by segment as the
+   * bytes are encrypted; on one, nothing is stored and `UnscannedMarkerError`
+   * is thrown.
+   */
+  entropyScan?: { start: number; end: number };
   width?: number | null;
   height?: number | null;
   generationId?: string | null;
@@ -64,6 +73,14 @@ export async function shredUserKey(s: Services, userId: string): Promise<void> {
   await shredKey(s, userId);
 }
 
+/** An unscanned range (`PutObjectInput.entropyScan`) held a marker: validate the image fully, then store that. */
+export class UnscannedMarkerError extends Error {
+  constructor() {
+    super("the deferred JPEG entropy-data check found a marker");
+    this.name = "UnscannedMarkerError";
+  }
+}
+
 /**
  * The at-rest encryption of a known-length object on its own: the header, then
  * one sealed segment at a time, each handed to `write` (awaited, so a slow sink
@@ -75,8 +92,25 @@ export async function sealObjectBytes(
   bytes: Uint8Array,
   counter: { plaintextBytes: number },
   write: (chunk: Uint8Array) => Promise<void>,
+  entropyScan?: { start: number; end: number },
 ): Promise<void> {
-  for await (const chunk of sealStream(cipher, [bytes], counter)) await write(chunk);
+  if (!entropyScan) {
+    for await (const chunk of sealStream(cipher, [bytes], counter)) await write(chunk);
+    return;
+  }
+  // Each segment is copied once into the scan window, checked there, and encrypted from that copy:
+  // the photo's bytes are read from memory once for both (docs/decisions/0007).
+  await write(encodeHeader(cipher.header));
+  const size = cipher.segmentSize;
+  const n = segmentCount(bytes.length, size);
+  for (let i = 0; i < n; i++) {
+    const start = i * size;
+    const end = Math.min(start + size, bytes.length);
+    const plain = scanWindow(bytes, start, end, entropyScan.start, entropyScan.end);
+    if (!plain) throw new UnscannedMarkerError();
+    counter.plaintextBytes += plain.length;
+    await write(await cipher.seal(plain, i, i === n - 1));
+  }
 }
 
 /** Encrypts and stores an object, then records its row. A stream input is encrypted as it arrives. */
@@ -95,7 +129,7 @@ export async function putObject(s: Services, input: PutObjectInput): Promise<Obj
     const put = s.env.BUCKET.put(r2Key, readable, meta);
     const writer = writable.getWriter();
     try {
-      await sealObjectBytes(cipher, input.bytes, counter, (chunk) => writer.write(chunk));
+      await sealObjectBytes(cipher, input.bytes, counter, (chunk) => writer.write(chunk), input.entropyScan);
       await writer.close();
     } catch (err) {
       await writer.abort(err).catch(() => undefined);
