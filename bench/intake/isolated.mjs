@@ -212,7 +212,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     const k = Math.max(2, Math.round(mbPerRequest / sizeMb));
     log(`${sizeMb} MB: K = ${k} rounds per request`);
     const { url, stop } = await start(input.bindings);
-    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["intake:open", "intake:validate", "intake:unfused", "intake:all:16"] : [])];
+    const modes = ["empty", "baseline", "intake", ...(breakdown ? ["baseline:open", "intake:open", "intake:validate", "intake:unfused", "intake:all:16"] : [])];
     const per = Object.fromEntries(modes.map((m) => [m, []]));
     try {
       for (const [name, body] of [["intake", input.hpkeCiphertext], ["baseline", input.baseSealed]]) {
@@ -237,6 +237,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
         baseline: at("baseline"),
         stages: breakdown
           ? {
+              bareDecrypt: at("baseline:open"),
               hpkeOpen: at("intake:open"),
               validateStrip: at("intake:validate") - at("intake:open"),
               segmentedSeal: at("intake") - at("intake:validate"),
@@ -277,7 +278,7 @@ export async function runIsolated({ runs = 5, sizesMb = [1, 5, 10], mbPerRequest
     log(
       `${sizeMb} MB: intake ${intakeMs.toFixed(1)} ms/round, baseline ${baselineMs.toFixed(1)} ms/round, ratio ${row.ratio.toFixed(2)}x; ` +
         `peak RSS +${peak.intake.toFixed(1)} / +${peak.baseline.toFixed(1)} / +${peak.empty.toFixed(1)} MB (intake / baseline / empty)` +
-        (stagesMs ? `; stages: open ${stagesMs.hpkeOpen.toFixed(1)}, header parse+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+scan+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 64 KiB segments ${stagesMs.intakeWith64KiBSegments.toFixed(1)} ms, unfused ${stagesMs.intakeUnfused.toFixed(1)} ms` : ""),
+        (stagesMs ? `; stages: HPKE open ${stagesMs.hpkeOpen.toFixed(1)} (bare decrypt ${stagesMs.bareDecrypt.toFixed(1)}), header parse+strip ${stagesMs.validateStrip.toFixed(1)}, HKDF+scan+seal ${stagesMs.segmentedSeal.toFixed(1)} ms; intake with 64 KiB segments ${stagesMs.intakeWith64KiBSegments.toFixed(1)} ms, unfused ${stagesMs.intakeUnfused.toFixed(1)} ms` : ""),
     );
   }
   return results;

@@ -16,7 +16,7 @@
  *            piece (what putObject does, minus the R2 write, the D1 row and
  *            the audit).
  *   baseline body = AES-256-GCM ciphertext of the same photo. Each round: bare
- *            WebCrypto decrypt + encrypt.
+ *            WebCrypto decrypt + encrypt (`&upto=open`: decrypt only).
  *            `&upto=open` or `&upto=validate` stops each round after that stage
  *            (a per-stage breakdown); `&shift=16` seals 64 KiB segments (the
  *            default before decision 0007) instead of production's 1 MiB.
@@ -91,12 +91,16 @@ async function intake(env: BenchEnv, head: Uint8Array, ciphertext: ArrayBuffer, 
   return total;
 }
 
-async function baseline(env: BenchEnv, body: ArrayBuffer, k: number): Promise<number> {
+async function baseline(env: BenchEnv, body: ArrayBuffer, k: number, decryptOnly: boolean): Promise<number> {
   const key = await crypto.subtle.importKey("raw", b64(env.BASE_KEY), "AES-GCM", false, ["encrypt", "decrypt"]);
   const iv = b64(env.BASE_IV);
   let total = 0;
   for (let r = 0; r < k; r++) {
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, body);
+    if (decryptOnly) {
+      total += plain.byteLength;
+      continue;
+    }
     const again = await crypto.subtle.encrypt({ name: "AES-GCM", iv: crypto.getRandomValues(new Uint8Array(12)) }, key, plain);
     total += again.byteLength;
   }
@@ -124,7 +128,7 @@ export default {
       const shiftParam = url.searchParams.get("shift");
       const shift = shiftParam ? Number(shiftParam) : undefined;
       if (mode === "intake") out = await intake(env, b64(request.headers.get("x-envelope-head") ?? ""), body, k, stage, shift);
-      else if (mode === "baseline") out = await baseline(env, body, k);
+      else if (mode === "baseline") out = await baseline(env, body, k, stage === "open");
       else if (mode === "empty") for (let r = 0; r < k; r++) out += await Promise.resolve(body.byteLength);
       else return new Response("unknown mode", { status: 400 });
       return Response.json({ mode, k, bytesIn: body.byteLength, bytesOut: out });

@@ -16,6 +16,7 @@
  * Worker opens it because the model must see the photo.
  */
 import { Aes256Gcm, CipherSuite, DhkemP256HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { hpkeOpen, type HpkeRecipientKey } from "./hpke-open.ts"; // .ts: Node imports this file directly (bench, examples)
 
 export const UPLOAD_ENVELOPE_VERSION = 1 as const;
 /** RFC 9180 §7 registry values of the only suite version 1 allows. */
@@ -161,27 +162,30 @@ export interface SplitEnvelope {
 }
 
 /**
- * Imports an upload key pair from its private JWK (EC P-256 with `d`, `x`,
- * `y`) for `openUpload`. The public half is imported from the same JWK so that
- * each open does not re-derive it (DHKEM's kem_context needs pkR, RFC 9180
- * §4.1; deriving it costs a JWK export and import per upload). A JWK whose
- * public point does not belong to its `d` would make every open fail, so the
- * pair is checked once here with a one-byte round trip, and refused if broken.
+ * Imports an upload key from its private JWK (EC P-256 with `d`, `x`, `y`) for
+ * `openUpload`: the private key, and the public point DHKEM's kem_context needs
+ * (RFC 9180 §4.1), serialized once here instead of on every upload. A JWK
+ * whose public point does not belong to its `d` would make every open fail, so
+ * each key is checked here with a one-byte message sealed by @hpke/core (the
+ * library the browser seals with) and opened by `hpkeOpen`, and refused if
+ * that fails.
  */
-export async function importUploadPrivateKey(jwk: JsonWebKey): Promise<CryptoKeyPair> {
-  const { key_ops: _ops, use: _use, alg: _alg, d: _d, ...pub } = jwk;
-  const { key_ops: _o, use: _u, alg: _a, ...priv } = jwk;
-  const s = suite();
+export async function importUploadPrivateKey(jwk: JsonWebKey): Promise<HpkeRecipientKey> {
+  const { key_ops: _ops, use: _use, alg: _alg, ext: _ext, d: _d, ...pub } = jwk;
+  const { key_ops: _o, use: _u, alg: _a, ext: _e, ...priv } = jwk;
+  const ec = { name: "ECDH", namedCurve: "P-256" };
   const refused = new Error("upload key: not a P-256 key pair whose public point (x, y) belongs to its private key (d)");
   try {
-    const pair: CryptoKeyPair = {
-      privateKey: await s.kem.importKey("jwk", { ...priv, ext: true }, false),
-      publicKey: await s.kem.importKey("jwk", { ...pub, ext: true }, true),
+    const publicKey = await crypto.subtle.importKey("jwk", pub, ec, true, []);
+    const key: HpkeRecipientKey = {
+      privateKey: await crypto.subtle.importKey("jwk", priv, ec, false, ["deriveBits"]),
+      publicKeyRaw: new Uint8Array((await crypto.subtle.exportKey("raw", publicKey)) as ArrayBuffer),
     };
-    const sealed = await s.seal({ recipientPublicKey: pair.publicKey, info: INFO }, new Uint8Array([0x42]));
-    const opened = new Uint8Array(await s.open({ recipientKey: pair, enc: sealed.enc, info: INFO }, sealed.ct));
+    const s = suite();
+    const sealed = await s.seal({ recipientPublicKey: await s.kem.importKey("jwk", { ...pub, ext: true }, true), info: INFO }, new Uint8Array([0x42]));
+    const opened = new Uint8Array(await hpkeOpen({ aeadId: UPLOAD_SUITE.aead, recipient: key, enc: new Uint8Array(sealed.enc), info: INFO, aad: new Uint8Array(0), ciphertext: sealed.ct }));
     if (opened.length !== 1 || opened[0] !== 0x42) throw refused;
-    return pair;
+    return key;
   } catch {
     throw refused;
   }
@@ -193,8 +197,8 @@ export interface OpenUploadInput {
   /** The authenticated caller's id: the envelope must have been sealed for it. */
   userId: string;
   uploadId: string;
-  /** The key pair for a key id (from `importUploadPrivateKey`), or null when the id is unknown or retired. */
-  resolveKey: (keyId: string) => Promise<CryptoKeyPair | null>;
+  /** The key for a key id (from `importUploadPrivateKey`), or null when the id is unknown or retired. */
+  resolveKey: (keyId: string) => Promise<HpkeRecipientKey | null>;
 }
 
 export interface OpenedUpload {
@@ -226,11 +230,14 @@ export async function openUpload(input: OpenUploadInput): Promise<EnvelopeResult
   const key = await input.resolveKey(keyId);
   if (!key) return { ok: false, reason: "unknown_key", detail: `Upload key "${keyId}" is not (or no longer) accepted; fetch GET /v1/keys/upload.` };
   try {
-    const plaintext = await suite().open(
-      { recipientKey: key, enc: copy(enc), info: INFO },
+    const plaintext = await hpkeOpen({
+      aeadId: UPLOAD_SUITE.aead,
+      recipient: key,
+      enc,
+      info: INFO,
+      aad: uploadAssociatedData(keyId, input.userId, input.uploadId),
       ciphertext,
-      uploadAssociatedData(keyId, input.userId, input.uploadId),
-    );
+    });
     return { ok: true, value: { keyId, bytes: new Uint8Array(plaintext) } };
   } catch {
     // RFC 9180 §5.2: OpenError covers a wrong key, wrong aad and tampering alike.

@@ -4,6 +4,7 @@
  * rotation never breaks an upload sealed just before it (docs/runbooks/keys.md).
  */
 import type { Config } from "../../env";
+import type { HpkeRecipientKey } from "../../lib/hpke-open";
 import { importUploadPrivateKey } from "../../lib/upload-envelope";
 
 type Ring = Config["HPKE_KEYS"];
@@ -24,10 +25,10 @@ export function currentUploadPublicKey(ring: Ring): { keyId: string; jwk: Upload
 }
 
 /** Imported private keys per isolate, keyed by id and public point (a changed secret under the same id re-imports). */
-const imported = new Map<string, Promise<CryptoKeyPair>>();
+const imported = new Map<string, Promise<HpkeRecipientKey>>();
 
-/** The key pair for an envelope's key id, or null when the ring does not hold it (unknown or retired). */
-export function uploadPrivateKey(ring: Ring, keyId: string): Promise<CryptoKeyPair | null> {
+/** The key for an envelope's key id, or null when the ring does not hold it (unknown or retired). */
+export function uploadPrivateKey(ring: Ring, keyId: string): Promise<HpkeRecipientKey | null> {
   if (!Object.hasOwn(ring.keys, keyId)) return Promise.resolve(null);
   const jwk = ring.keys[keyId];
   if (!jwk) return Promise.resolve(null);

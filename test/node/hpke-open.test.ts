@@ -1,0 +1,3 @@
+import { hpkeOpenCases } from "../hpke-open-cases";
+
+hpkeOpenCases("Node WebCrypto");
