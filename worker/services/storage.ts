@@ -9,7 +9,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import { scanWindow } from "../lib/jpeg-scan";
+import { firstMarker } from "../lib/jpeg-scan";
 import { shredUserKey as shredKey, userDataKey, userKeyPath } from "./crypto/keys";
 import {
   HEADER_LENGTH,
@@ -98,16 +98,18 @@ export async function sealObjectBytes(
     for await (const chunk of sealStream(cipher, [bytes], counter)) await write(chunk);
     return;
   }
-  // Each segment is copied once into the scan window, checked there, and encrypted from that copy:
-  // the photo's bytes are read from memory once for both (docs/decisions/0007).
+  // Each segment's scan data is checked just before the segment is encrypted, while its bytes are
+  // still in the CPU's cache: one pass over the photo for both (docs/decisions/0007).
   await write(encodeHeader(cipher.header));
   const size = cipher.segmentSize;
   const n = segmentCount(bytes.length, size);
   for (let i = 0; i < n; i++) {
     const start = i * size;
     const end = Math.min(start + size, bytes.length);
-    const plain = scanWindow(bytes, start, end, entropyScan.start, entropyScan.end);
-    if (!plain) throw new UnscannedMarkerError();
+    const from = Math.max(start, entropyScan.start);
+    const to = Math.min(end, entropyScan.end);
+    if (from < to && firstMarker(bytes, from, to) >= 0) throw new UnscannedMarkerError();
+    const plain = bytes.subarray(start, end);
     counter.plaintextBytes += plain.length;
     await write(await cipher.seal(plain, i, i === n - 1));
   }
