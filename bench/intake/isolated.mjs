@@ -313,7 +313,7 @@ export function formatIsolated(results, runs) {
         )}`,
     ),
     "",
-    "ratio = intake / baseline per round (HPKE open + validate/strip + HKDF + segmented AES-256-GCM vs bare AES-256-GCM decrypt + encrypt); goal <= 1.50x at 10 MB.",
+    "ratio = intake / baseline per round (HPKE open + validate/strip + HKDF + JPEG scan + segmented AES-256-GCM vs bare AES-256-GCM decrypt + encrypt); goal <= 1.50x at 10 MB.",
     "held = bytes one upload keeps referenced at its peak, by construction: max(ciphertext + plaintext while opening, plaintext + scan window + one sealed segment while sealing); goal <= 3x the photo.",
     "RSS+ = workerd peak RSS (VmHWM) minus RSS before, over one K=1 request on a fresh warmed Worker, per mode; (in-em) = intake minus empty, what processing adds.",
   ].join("\n");

@@ -20,7 +20,9 @@
 //            simulated) R2: isolates our overhead from the storage write.
 //   node     bare WebCrypto AES-256-GCM decrypt + encrypt of the same bytes
 //            in this Node process (the cost of the cryptography alone).
-// Ratio = median intake / median baseline (the goal is <= 1.5 at 10 MB).
+// Ratio = median intake / median baseline. Both sides include HTTP transfer,
+// and ours the (simulated, on-disk) R2 write, so the issue's goals (<= 1.5x
+// at 10 MB, memory <= 3x) are judged on the isolated measurement that follows.
 //
 // Peak memory: each size runs on freshly started Workers (ours and the bare
 // one), warmed with one small request; the kernel's peak-RSS counter of each
@@ -314,9 +316,9 @@ async function main() {
         )}`,
     ),
     "",
-    "ratio = intake / baseline (same bytes over HTTP to a bare workerd Worker doing AES-GCM decrypt + encrypt); goal <= 1.50x at 10 MB.",
+    "ratio = intake / baseline (same bytes over HTTP to a bare workerd Worker doing AES-GCM decrypt + encrypt); includes our R2 write, so the goal (<= 1.50x at 10 MB) is judged on the isolated table below.",
     "base+R2 = the same bare Worker that also writes the result to (local, simulated) R2; its ratio isolates our own overhead from the storage write.",
-    "peak RSS = workerd VmHWM minus VmRSS around the first upload of the size on a fresh, warmed-up Worker; goal <= 3x the photo size.",
+    "peak RSS = workerd VmHWM minus VmRSS around the first upload of the size on a fresh, warmed-up Worker (the whole process, R2 simulator included; the memory goal is judged below).",
     "base+R2 peak = the same measure for the bare decrypt + encrypt + R2 write Worker: what the platform itself costs for these bytes.",
   ];
   if (results.length) process.stdout.write(`${lines.join("\n")}\n`);
