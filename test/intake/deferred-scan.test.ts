@@ -8,6 +8,7 @@
  */
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
+import { concat } from "../../worker/lib/bytes";
 import { getObject, putObject, UnscannedMarkerError } from "../../worker/services/storage";
 import { validateImage } from "../../worker/services/image";
 import { pngWithText } from "../fixtures/images";
@@ -18,15 +19,6 @@ const seg = (marker: number, body: Uint8Array): Uint8Array => {
   const out = new Uint8Array(body.length + 4);
   out.set([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff], 0);
   out.set(body, 4);
-  return out;
-};
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 };
 /** Random entropy-coded bytes with every 0xFF stuffed (seeded, so failures reproduce). */

@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { entropyDataEnd } from "../../worker/lib/jpeg-scan";
 import { validateImage } from "../../worker/services/image";
+import { rng } from "../random";
 
 /** The obvious reading: 0xFF then 0x00 is stuffing, 0xFF then 0xD0-0xD7 a restart, 0xFF then 0xFF fill. */
 function reference(b: Uint8Array, from: number): number {
@@ -21,17 +22,6 @@ function reference(b: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Deterministic PRNG (mulberry32) so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Entropy-coded-looking bytes: random, every 0xFF stuffed with 0x00, restart markers sprinkled in. */
 function stuffed(n: number, random: () => number, restartEvery = 0): Uint8Array {

@@ -5,6 +5,7 @@
  * layout) the bulk of the photo stays where it was instead of being shifted.
  */
 import { describe, expect, it } from "vitest";
+import { concat } from "../../worker/lib/bytes";
 import { validateImage } from "../../worker/services/image";
 
 const seg = (marker: number, body: Uint8Array): Uint8Array => {
@@ -14,15 +15,6 @@ const seg = (marker: number, body: Uint8Array): Uint8Array => {
   return out;
 };
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 /** Entropy-coded bytes with no 0xFF (so no stuffing needed), distinct enough to notice a misplaced byte. */
 const scanBytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 255);
 

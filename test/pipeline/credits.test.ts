@@ -17,6 +17,7 @@ import { ProviderError, type ImageProvider, type ProviderOutcome, type ProviderS
 import { appendLedger } from "../../worker/services/credits";
 import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
+import { rng } from "../random";
 import { cancelGeneration, finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
 import type { Services } from "../../worker/services";
 import { balanceOf } from "../../worker/services/users";
@@ -60,17 +61,6 @@ describe("credits: idempotency under concurrency", () => {
 
 // ---------------------------------------------------------------- invariant
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Fate = "ok" | "model_error" | "safety_refusal" | "invalid_output" | "never";
 

@@ -5,6 +5,17 @@ export function utf8(s: string): Uint8Array<ArrayBuffer> {
   return enc.encode(s) as Uint8Array<ArrayBuffer>;
 }
 
+/** The parts one after another, in a fresh buffer. */
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let s = "";

@@ -19,6 +19,8 @@
  * (`importUploadPrivateKey`).
  */
 
+import { concat, toHex, utf8 } from "./bytes.ts"; // .ts: Node imports this module directly (via upload-envelope.ts)
+
 export type HpkeAeadId = 0x0001 | 0x0002; // AES-128-GCM, AES-256-GCM (RFC 9180 §7.3)
 
 export interface HpkeRecipientKey {
@@ -43,27 +45,16 @@ const N_SECRET = 32;
 const N_NONCE = 12;
 const MODE_BASE = 0x00;
 
-const te = new TextEncoder();
 const u16 = (n: number): Uint8Array => Uint8Array.of((n >> 8) & 0xff, n & 0xff);
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-const HPKE_V1 = te.encode("HPKE-v1");
-const KEM_SUITE = concat(te.encode("KEM"), u16(KEM_ID));
-const hpkeSuite = (aeadId: HpkeAeadId) => concat(te.encode("HPKE"), u16(KEM_ID), u16(KDF_ID), u16(aeadId));
+const HPKE_V1 = utf8("HPKE-v1");
+const KEM_SUITE = concat(utf8("KEM"), u16(KEM_ID));
+const hpkeSuite = (aeadId: HpkeAeadId) => concat(utf8("HPKE"), u16(KEM_ID), u16(KDF_ID), u16(aeadId));
 const keySize = (aeadId: HpkeAeadId): number => (aeadId === 0x0001 ? 16 : 32);
 
 /** RFC 9180 §4: LabeledExtract's ikm and LabeledExpand's info. */
-const labeledIkm = (suite: Uint8Array, label: string, ikm: Uint8Array) => concat(HPKE_V1, suite, te.encode(label), ikm);
-const labeledInfo = (suite: Uint8Array, label: string, info: Uint8Array, length: number) => concat(u16(length), HPKE_V1, suite, te.encode(label), info);
+const labeledIkm = (suite: Uint8Array, label: string, ikm: Uint8Array) => concat(HPKE_V1, suite, utf8(label), ikm);
+const labeledInfo = (suite: Uint8Array, label: string, info: Uint8Array, length: number) => concat(u16(length), HPKE_V1, suite, utf8(label), info);
 
 /**
  * LabeledExtract(salt, ...) then LabeledExpand(prk, ...) as one HKDF
@@ -100,7 +91,7 @@ interface Schedule {
 const schedules = new Map<string, Promise<Schedule>>();
 
 function schedule(aeadId: HpkeAeadId, info: Uint8Array): Promise<Schedule> {
-  const id = `${aeadId}|${Array.from(info, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const id = `${aeadId}|${toHex(info)}`;
   let p = schedules.get(id);
   if (!p) {
     p = (async () => {
