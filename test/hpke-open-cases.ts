@@ -63,6 +63,12 @@ export function hpkeOpenCases(where: string): void {
       const foreign = await librarySeal(other.publicJwk, pt, info, aad);
       const offCurve = enc.slice();
       offCurve[64] = (offCurve[64] ?? 0) ^ 1;
+      // The same point in SEC1's compressed and hybrid encodings (prefix by the parity of y): RFC 9180 §7.1.1 allows only 04 || x || y.
+      const odd = (enc[64] ?? 0) & 1;
+      const compressed = Uint8Array.of(0x02 + odd, ...enc.subarray(1, 33));
+      const hybrid = Uint8Array.of(0x06 + odd, ...enc.subarray(1));
+      // Refused as encodings, before any key agreement (they would also fail later: kem_context binds the bytes).
+      for (const other of [compressed, hybrid]) await expect(open({ enc: other })).rejects.toThrow(/uncompressed P-256 point/);
       const refusals: [string, Partial<Parameters<typeof hpkeOpen>[0]>][] = [
         ["first ciphertext byte", { ciphertext: flip(ct, 0) }],
         ["last tag byte", { ciphertext: flip(ct, ct.length - 1) }],

@@ -7,7 +7,9 @@
  * marker found late must store nothing of the first attempt.
  */
 import { zipSync } from "fflate";
-import { describe, expect, it } from "vitest";
+import { and, eq } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { auditLog } from "../../worker/db/schema";
 import { concat } from "../../worker/lib/bytes";
 import { getObject, putObject, UnscannedMarkerError } from "../../worker/services/storage";
 import { validateImage } from "../../worker/services/image";
@@ -91,13 +93,52 @@ describe("deferred entropy scan: validateImage", () => {
   });
 });
 
+/** Whether POST /v1/photos had to fall back to the full walk (it logs `photo.deferred_scan_fallback`). */
+function watchFallbacks(): () => number {
+  const info = vi.spyOn(console, "info");
+  return () => info.mock.calls.filter((args) => String(args[0]).includes("photo.deferred_scan_fallback")).length;
+}
+
+async function uploadedAudit(userId: string): Promise<Record<string, unknown>[]> {
+  const rows = await services()
+    .db.select()
+    .from(auditLog)
+    .where(and(eq(auditLog.userId, userId), eq(auditLog.action, "photo.uploaded")))
+    .all();
+  return rows.map((r) => JSON.parse(r.detail ?? "{}") as Record<string, unknown>);
+}
+
 describe("deferred entropy scan: POST /v1/photos stores what the full walk gives", () => {
-  it("a 2.5 MB baseline JPEG (three 1 MiB segments) round-trips stripped", async () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("a 2.5 MB baseline JPEG (three 1 MiB segments) round-trips stripped, on the fast path", async () => {
+    const fallbacks = watchFallbacks();
     const input = concat(SOI, jfif, exif("camera serial 1234"), dqt, sof, dht, sos, scanData(Math.round(2.5 * MiB), 3), EOI);
     const { res, userId } = await uploadAs("alice", input);
     const got = await stored(userId, res);
     expect(got).toEqual(fullWalk(input));
     expect(indexOf(got, ascii("camera serial"))).toBe(-1);
+    // The scan data was checked while encrypting: no second walk, no aborted write.
+    expect(fallbacks()).toBe(0);
+  });
+
+  it("metadata before the scan and more hidden after the first segment: the fallback walks the stripped bytes; both are gone and audited", async () => {
+    const fallbacks = watchFallbacks();
+    const iptc = seg(0xed, ascii("Photoshop 3.0\0 caption: our street"));
+    // A kept ICC profile longer than the IPTC block before it: stripping in place shifts the head over
+    // the IPTC bytes, so the buffer as decrypted no longer parses; the fallback must walk the stripped view.
+    const icc = seg(0xe2, concat(ascii("ICC_PROFILE\0"), new Uint8Array(2000).fill(0x42)));
+    const input = concat(SOI, jfif, icc, iptc, dqt, sof, dht, sos, scanData(MiB + 999, 13), exif("hidden GPS 40.7N 74.0W"), seg(0xfe, ascii("hidden note")), dht, sos, scanData(50_000, 14), EOI);
+    const { res, userId } = await uploadAs("carol", input);
+    const got = await stored(userId, res);
+    expect(got).toEqual(fullWalk(input));
+    for (const text of ["our street", "hidden GPS", "hidden note"]) expect(indexOf(got, ascii(text)), text).toBe(-1);
+    expect(fallbacks()).toBe(1);
+    const detail = (await uploadedAudit(userId)).at(-1);
+    // What the first pass stripped (before the scan) and what the full walk stripped (after it), together.
+    expect(String(detail?.["metadataRemoved"]).split(",").sort()).toEqual(["comment", "exif", "iptc"]);
   });
 
   it("metadata hidden between two scans, past the first segment: found while encrypting, stripped, one object stored", async () => {
@@ -153,6 +194,22 @@ describe("deferred entropy scan: POST /v1/photos stores what the full walk gives
 });
 
 describe("deferred entropy scan: putObject", () => {
+  it("a range with no marker stores the bytes, readable as sealed without one", async () => {
+    const data = scanData(2 * MiB + 12_345, 15);
+    const row = await putObject(services(), { userId: "usr_clean", kind: "photo", contentType: "image/jpeg", bytes: data, entropyScan: { start: 100, end: data.length - 2 } });
+    expect(row.bytes).toBe(data.length);
+    expect((await getObject(services(), "usr_clean", row.id))?.bytes).toEqual(data);
+  });
+
+  it("refuses a range with a stream input, before writing anything", async () => {
+    const keysBefore = await r2Keys();
+    const stream = new Blob([scanData(1000, 16)]).stream();
+    await expect(putObject(services(), { userId: "usr_stream", kind: "photo", contentType: "image/jpeg", bytes: stream, entropyScan: { start: 0, end: 998 } })).rejects.toThrow(
+      /entropyScan/,
+    );
+    expect(await r2Keys()).toEqual(keysBefore);
+  });
+
   it.each([
     ["inside a segment", 2 * MiB + 17],
     ["straddling two segments (0xFF last in one, its code first in the next)", 2 * MiB - 1],

@@ -3,7 +3,7 @@
  * must find exactly the marker a plain byte-by-byte reading of T.81 §B.1.1.5
  * finds: that position is where the stored photo is cut, so one byte off is a
  * corrupt photo or a surviving polyglot payload. Checked against a reference
- * written the obvious way, on crafted cases around its 16- and 64-byte blocks
+ * written the obvious way, on crafted cases around its 16- and 128-byte blocks
  * and its 64 KiB window, and on seeded random buffers.
  */
 import { describe, expect, it } from "vitest";
@@ -90,6 +90,19 @@ describe("jpeg scan: agrees with the byte-by-byte reference", () => {
       b[n - 1] = 0xff;
       if (n >= 2 && b[n - 2] === 0xff) b[n - 2] = 0x10;
       expect(entropyDataEnd(b, 0)).toBe(-1);
+    }
+  });
+
+  it("never reads past the bytes it was given, even when the window still holds a marker code from before", () => {
+    // Leave 0xD9 in every byte of the window, then scan buffers whose last byte is a lone 0xFF: a scan that
+    // read one byte too far would pair that 0xFF with a stale 0xD9 and report an EOI that is not there.
+    const poison = new Uint8Array(CHUNK + 1).fill(0xd9);
+    for (const n of [16, 17, 32, 48, 127, 128, 129, 256, 1024, CHUNK - 1, CHUNK, CHUNK + 1]) {
+      expect(entropyDataEnd(poison, 0)).toBe(-1);
+      const b = stuffed(n, rng(n + 1000));
+      if (n >= 2 && b[n - 2] === 0xff) b[n - 2] = 0x10;
+      b[n - 1] = 0xff;
+      expect(entropyDataEnd(b, 0), `length ${n}`).toBe(-1);
     }
   });
 

@@ -68,7 +68,7 @@ describe("storage: happy path", () => {
     }
   });
 
-  it("an object written with 64 KiB segments (the default before 256 KiB) still reads whole, streamed and by range", async () => {
+  it("an object written with 64 KiB segments (the default before decision 0007) still reads whole, streamed and by range", async () => {
     const s = services();
     const data = pattern(5 * 65536 + 321, 9);
     const row = await putObject(s, { userId: "usr_legacy", kind: "photo", contentType: "image/jpeg", bytes: data });

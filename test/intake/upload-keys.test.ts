@@ -1,8 +1,9 @@
 /**
  * The upload key ring inside workerd (worker/services/crypto/upload-keys.ts):
- * each key is imported once per isolate as a key pair, and a secret whose
- * public point does not belong to its private key is refused when imported
- * (workerd's own JWK import may accept it; the round-trip check does not).
+ * each key is imported once per isolate, and a secret whose public point does
+ * not belong to its private key is refused when imported, not on every upload
+ * (workerd's JWK import already refuses it; the one-byte round trip against
+ * @hpke/core in importUploadPrivateKey is a second line).
  */
 import { describe, expect, it } from "vitest";
 import { uploadPrivateKey } from "../../worker/services/crypto/upload-keys";

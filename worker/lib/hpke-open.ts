@@ -119,7 +119,9 @@ export async function hpkeOpen(input: HpkeOpenInput): Promise<ArrayBuffer> {
   const { aeadId, recipient } = input;
   const sched = await schedule(aeadId, input.info);
   const enc = input.enc.slice();
-  // DHKEM Decap (RFC 9180 §4.1): importKey validates that pkE is a point on P-256 (§7.1.4).
+  // SerializePublicKey is the uncompressed point only (RFC 9180 §7.1.1); WebCrypto would also take
+  // compressed or hybrid encodings. DHKEM Decap (§4.1): importKey then checks the point is on P-256 (§7.1.4).
+  if (enc.length !== 65 || enc[0] !== 0x04) throw new Error("hpke: enc is not an uncompressed P-256 point");
   const pkE = await crypto.subtle.importKey("raw", enc, { name: "ECDH", namedCurve: "P-256" }, false, []);
   const dh = new Uint8Array(await crypto.subtle.deriveBits(ecdh(pkE), recipient.privateKey, 256));
   const kemContext = concat(enc, recipient.publicKeyRaw);

@@ -165,10 +165,11 @@ export interface SplitEnvelope {
  * Imports an upload key from its private JWK (EC P-256 with `d`, `x`, `y`) for
  * `openUpload`: the private key, and the public point DHKEM's kem_context needs
  * (RFC 9180 §4.1), serialized once here instead of on every upload. A JWK
- * whose public point does not belong to its `d` would make every open fail, so
- * each key is checked here with a one-byte message sealed by @hpke/core (the
- * library the browser seals with) and opened by `hpkeOpen`, and refused if
- * that fails.
+ * whose public point does not belong to its `d` would make every open fail;
+ * WebCrypto's JWK import refuses one in workerd and Node, and each key is also
+ * checked here with a one-byte message sealed by @hpke/core (the library the
+ * browser seals with) and opened by `hpkeOpen`: that the two agree for this
+ * key, before any upload depends on it.
  */
 export async function importUploadPrivateKey(jwk: JsonWebKey): Promise<HpkeRecipientKey> {
   const { key_ops: _ops, use: _use, alg: _alg, ext: _ext, d: _d, ...pub } = jwk;

@@ -287,6 +287,7 @@ export const photoRoutes = createRouter()
           row = await store(image);
         } catch (err) {
           if (!(err instanceof UnscannedMarkerError)) throw err;
+          console.info(JSON.stringify({ level: "info", event: "photo.deferred_scan_fallback", requestId: meta.requestId }));
           // A marker inside what should have been one scan's data (a progressive JPEG, or bytes hidden
           // before a final FFD9): nothing was stored; the full walk decides, on the stripped bytes
           // (everything from the first scan on is unchanged by the strip).

@@ -117,6 +117,7 @@ export async function sealObjectBytes(
 
 /** Encrypts and stores an object, then records its row. A stream input is encrypted as it arrives. */
 export async function putObject(s: Services, input: PutObjectInput): Promise<ObjectRow> {
+  if (input.entropyScan && !(input.bytes instanceof Uint8Array)) throw new Error("putObject: entropyScan needs the bytes in memory, not a stream");
   const id = input.id ?? newId(ID_PREFIX[input.kind]);
   const dek = await userDataKey(s, input.userId, { create: true });
   if (!dek) throw new Error("no data key");
