@@ -63,6 +63,37 @@ export function thirdParty(urls, allowed = []) {
   return urls.filter((u) => /^https?:/.test(u) && !ok.has(new URL(u).origin));
 }
 
+/** Every request the page makes, with its method and resource type. */
+export function recordCalls(page) {
+  const calls = [];
+  page.on("request", (req) => calls.push({ url: req.url(), method: req.method(), type: req.resourceType() }));
+  return calls;
+}
+
+/**
+ * The calls that are neither a page or static file of the SPA nor a documented
+ * operation of the API (`/v1/openapi.json`): where first-party telemetry (an
+ * events endpoint, a beacon, a ping) would show up, since the third-party
+ * check cannot see it. Preflights count against the path they ask about.
+ */
+export async function undocumentedCalls(calls) {
+  const spec = await (await fetch(`${API_URL}/v1/openapi.json`)).json();
+  const ops = Object.entries(spec.paths).flatMap(([path, item]) =>
+    ["get", "post", "put", "patch", "delete"].filter((m) => item[m]).map((m) => ({ method: m.toUpperCase(), re: new RegExp(`^${path.replace(/\{[^}/]+\}/g, "[^/]+")}$`) })),
+  );
+  const app = new URL(BASE_URL).origin;
+  const api = new URL(API_URL).origin;
+  return calls.filter(({ url, method, type }) => {
+    if (!/^https?:/.test(url)) return false; // data: and blob: URLs the page made itself
+    if (!["document", "stylesheet", "script", "image", "font", "fetch", "xhr", "manifest", "media", "other"].includes(type)) return true; // ping, beacon, eventsource, websocket...
+    const u = new URL(url);
+    if (u.origin !== app && u.origin !== api) return true;
+    if (u.origin === app && !u.pathname.startsWith("/v1/")) return !(method === "GET" && ["document", "stylesheet", "script", "image", "font", "manifest", "other"].includes(type));
+    const asked = method === "HEAD" ? "GET" : method;
+    return !ops.some((o) => (method === "OPTIONS" || o.method === asked) && o.re.test(u.pathname));
+  });
+}
+
 export { photoPng } from "../fixtures/gradient-png.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

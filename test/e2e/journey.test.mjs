@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { strFromU8, unzipSync } from "fflate";
 import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, photoPng } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, photoPng, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
 
 /** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
 async function makePicture(page, api, seed, { check = false } = {}) {
@@ -64,9 +64,12 @@ function sha256(bytes) {
 describe("the full journey with two users (happy, security)", () => {
   let alice;
   let bob;
+  const calls = [];
   before(async () => {
     alice = await launchBrowser({ viewport: VIEWPORTS.desktop });
     bob = await launchBrowser({ viewport: VIEWPORTS.phone });
+    // Everything both browsers request during the journey, for the last test.
+    calls.push(recordCalls(alice.page), recordCalls(bob.page));
   });
   after(async () => {
     await Promise.all([alice?.close(), bob?.close()]);
@@ -233,5 +236,14 @@ describe("the full journey with two users (happy, security)", () => {
     for (const id of [state.first, state.second, state.aliceId]) assert.ok(!text.includes(id.slice(0, 16)), `the new log knows nothing of ${id}`);
     assert.equal((await json(await again("/v1/generations"))).items.length, 0);
     assertNoProblems(alice.problems);
+  });
+
+  test("no tracking of any kind: every request was the SPA's own files or a documented API operation", async () => {
+    const all = calls.flat();
+    assert.ok(all.length > 50, `the journey made requests (${all.length})`);
+    assert.ok(all.some((c) => c.type === "fetch" || c.type === "xhr"), "API calls were seen");
+    assert.deepEqual(thirdParty(all.map((c) => c.url)), [], "nothing left for a third party");
+    // A first-party analytics endpoint, a beacon or a ping would be ours, so only this catches it.
+    assert.deepEqual(await undocumentedCalls(all), [], "every API call is an operation in /v1/openapi.json");
   });
 });
