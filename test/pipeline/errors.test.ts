@@ -340,6 +340,16 @@ describe("error: cancel", () => {
     expect(await ledgerFor(gen.id)).toEqual(["refund:1", "reserve:-1"]);
     await expectProblem(await api(`/v1/generations/${gen.id}/cancel`, { method: "POST", user: "alice" }), 409, "conflict");
 
+    // The cancel is in alice's activity log once, as hers, with the refund; bob's refused attempt is not.
+    type Entry = { action: string; actor: { type: string; id: string | null }; target: { type: string; id: string } | null; summary: string };
+    const audit = await json<{ items: Entry[] }>(await api("/v1/account/audit?limit=100", { user: "alice" }));
+    const canceled = audit.items.filter((e) => e.action === "generation.canceled" && e.target?.id === gen.id);
+    expect(canceled).toHaveLength(1);
+    expect(canceled[0]?.actor).toMatchObject({ type: "user", id: alice });
+    expect(canceled[0]?.target).toEqual({ type: "generation", id: gen.id });
+    const bobs = await json<{ items: Entry[] }>(await api("/v1/account/audit?limit=100", { user: "bob" }));
+    expect(bobs.items.some((e) => e.action === "generation.canceled")).toBe(false);
+
     fal.complete(rid);
     expect(await json(await fal.webhook(rid))).toEqual({ received: true, result: "noop" });
     expect(await row(gen.id)).toMatchObject({ status: "canceled" });
