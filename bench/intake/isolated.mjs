@@ -120,17 +120,17 @@ async function inputs(sizeMb) {
   };
 }
 
-/** The bench Worker on its own `wrangler dev` (wrangler bundles worker.ts; same workerd as the app). */
-async function start(bindings) {
-  const dir = mkdtempSync(join(tmpdir(), "babypic-bench-isolated-"));
-  writeFileSync(
-    join(dir, "wrangler.toml"),
-    `name = "bench-intake-isolated"\nmain = ${JSON.stringify(join(HERE, "worker.ts"))}\ncompatibility_date = "2026-11-01"\ncompatibility_flags = ["nodejs_compat"]\n`,
-  );
+/**
+ * A throwaway Worker on its own `wrangler dev` (same workerd as the app) from a
+ * temporary directory holding `files` (a `wrangler.toml` among them), with
+ * `vars` as `--var`s; the directory goes with `stop()`. Used by run.mjs too.
+ */
+export async function startScratchWorker(label, files, vars = {}) {
+  const dir = mkdtempSync(join(tmpdir(), `babypic-bench-${label}-`));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const port = await freePort();
-  const vars = Object.entries(bindings).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const svc = new Service(
-    "bench-intake",
+    label,
     [
       join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
       "dev",
@@ -143,7 +143,7 @@ async function start(bindings) {
       "--show-interactive-dev-session=false",
       "--persist-to",
       join(dir, "state"),
-      ...vars,
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     { echo: false },
   );
@@ -158,7 +158,14 @@ async function start(bindings) {
     await stop();
     throw err;
   }
+  // Looked up when needed: wrangler dev may replace its workerd process after startup.
   return { url, pids: () => workerdUnder(svc.pid), stop };
+}
+
+/** The bench Worker (wrangler bundles worker.ts). */
+function start(bindings) {
+  const toml = `name = "bench-intake-isolated"\nmain = ${JSON.stringify(join(HERE, "worker.ts"))}\ncompatibility_date = "2026-11-01"\ncompatibility_flags = ["nodejs_compat"]\n`;
+  return startScratchWorker("isolated", { "wrangler.toml": toml }, bindings);
 }
 
 /**

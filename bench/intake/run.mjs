@@ -40,11 +40,11 @@ import { parseArgs } from "node:util";
 import { signLocalSession } from "../../worker/auth/local-idp.ts";
 import { TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
 import { sealUpload } from "../../worker/lib/upload-envelope.ts";
-import { formatIsolated, memKb, runIsolated, workerdUnder } from "./isolated.mjs";
+import { formatIsolated, memKb, runIsolated, startScratchWorker, workerdUnder } from "./isolated.mjs";
 import { syntheticJpeg } from "./jpeg.mjs";
-import { readDevVars, ROOT } from "../../scripts/lib/dev-vars.mjs";
+import { readDevVars } from "../../scripts/lib/dev-vars.mjs";
 import { setup } from "../../scripts/setup.mjs";
-import { freePort, migrate, Service, startWorker, waitForHttp } from "../../scripts/start.mjs";
+import { freePort, migrate, startWorker, waitForHttp } from "../../scripts/start.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -134,51 +134,15 @@ export default {
 };`;
 
 /** The baseline Worker: its own `wrangler dev` (same workerd) from a throwaway directory. */
-async function startBaseline(rawKey, iv) {
-  const dir = mkdtempSync(join(tmpdir(), "babypic-bench-base-"));
-  writeFileSync(join(dir, "index.mjs"), BASELINE_SCRIPT);
-  writeFileSync(
-    join(dir, "wrangler.toml"),
-    'name = "bench-baseline"\nmain = "index.mjs"\ncompatibility_date = "2026-11-01"\n[[r2_buckets]]\nbinding = "BUCKET"\nbucket_name = "bench"\n',
-  );
-  const port = await freePort();
-  const svc = new Service(
+function startBaseline(rawKey, iv) {
+  return startScratchWorker(
     "baseline",
-    [
-      join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "dev",
-      "--config",
-      join(dir, "wrangler.toml"),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      "--persist-to",
-      join(dir, "state"),
-      "--var",
-      `KEY:${Buffer.from(rawKey).toString("base64")}`,
-      "--var",
-      `IV:${Buffer.from(iv).toString("base64")}`,
-    ],
-    { echo: false },
-  );
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitForHttp(url, [svc]);
-  } catch (err) {
-    await svc.stop();
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    url,
-    pids: () => workerdUnder(svc.pid),
-    stop: async () => {
-      await svc.stop();
-      rmSync(dir, { recursive: true, force: true });
+    {
+      "index.mjs": BASELINE_SCRIPT,
+      "wrangler.toml": 'name = "bench-baseline"\nmain = "index.mjs"\ncompatibility_date = "2026-11-01"\n[[r2_buckets]]\nbinding = "BUCKET"\nbucket_name = "bench"\n',
     },
-  };
+    { KEY: Buffer.from(rawKey).toString("base64"), IV: Buffer.from(iv).toString("base64") },
+  );
 }
 
 // ------------------------------------------------------------------ the run
