@@ -3,7 +3,7 @@
  * the pair is unique, so a page boundary never skips or repeats a row the way
  * a timestamp-only cursor would when two rows share a millisecond.
  */
-import { sql, type Column, type SQL } from "drizzle-orm";
+import { and, desc, sql, type Column, type SQL } from "drizzle-orm";
 import { AppError } from "../errors";
 import { base64UrlDecode, base64UrlEncode, utf8 } from "./bytes";
 
@@ -36,6 +36,19 @@ export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCurs
 /** The rows after `after` in newest-first (created_at, id) order: the where-clause every keyset list pages with. */
 export function olderThan(createdAt: Column, id: Column, after: KeysetCursor): SQL {
   return sql`(${createdAt} < ${after.createdAt} OR (${createdAt} = ${after.createdAt} AND ${id} < ${after.id}))`;
+}
+
+/**
+ * Where and order of one newest-first keyset page: `mine` (the owner scope)
+ * alone for the first page, narrowed by olderThan after a cursor.
+ */
+export function keysetQuery(
+  mine: SQL | undefined,
+  createdAt: Column,
+  id: Column,
+  after: KeysetCursor | null,
+): { where: SQL | undefined; orderBy: [SQL, SQL] } {
+  return { where: after ? and(mine, olderThan(createdAt, id, after)) : mine, orderBy: [desc(createdAt), desc(id)] };
 }
 
 /** Splits rows fetched with `limit + 1` into the page and the cursor of its last row, or null when nothing follows. */

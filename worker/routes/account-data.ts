@@ -5,10 +5,10 @@
  * neither take everything out in one go nor delete the account.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { exportsTable } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, keysetPage, olderThan } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
@@ -125,18 +125,8 @@ accountDataRoutes.openapi(
     const { limit, cursor } = c.req.valid("query");
     const userId = c.get("auth").userId;
     const after = cursor ? decodeKeysetCursor(cursor, "exp") : null;
-    const mine = eq(exportsTable.userId, userId);
-    const rows = await s.db
-      .select()
-      .from(exportsTable)
-      .where(
-        after
-          ? and(mine, olderThan(exportsTable.createdAt, exportsTable.id, after))
-          : mine,
-      )
-      .orderBy(desc(exportsTable.createdAt), desc(exportsTable.id))
-      .limit(limit + 1)
-      .all();
+    const q = keysetQuery(eq(exportsTable.userId, userId), exportsTable.createdAt, exportsTable.id, after);
+    const rows = await s.db.select().from(exportsTable).where(q.where).orderBy(...q.orderBy).limit(limit + 1).all();
     const { page, nextCursor } = keysetPage(rows, limit);
     return c.json({ items: page.map((r) => serializeExport(r, null)), nextCursor }, 200);
   },

@@ -6,10 +6,10 @@
  * an id that does not exist.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
-import { decodeKeysetCursor, keysetPage, olderThan } from "../lib/cursor";
+import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
@@ -346,18 +346,8 @@ export const photoRoutes = createRouter()
       const auth = c.get("auth");
       const { limit, cursor } = c.req.valid("query");
       const after = cursor ? decodeKeysetCursor(cursor, "pho") : null;
-      const mine = and(eq(objects.userId, auth.userId), eq(objects.kind, "photo"));
-      const rows = await s.db
-        .select()
-        .from(objects)
-        .where(
-          after
-            ? and(mine, olderThan(objects.createdAt, objects.id, after))
-            : mine,
-        )
-        .orderBy(desc(objects.createdAt), desc(objects.id))
-        .limit(limit + 1)
-        .all();
+      const q = keysetQuery(and(eq(objects.userId, auth.userId), eq(objects.kind, "photo")), objects.createdAt, objects.id, after);
+      const rows = await s.db.select().from(objects).where(q.where).orderBy(...q.orderBy).limit(limit + 1).all();
       const { page, nextCursor } = keysetPage(rows, limit);
       const meta = requestMeta(c.req.raw, c.get("requestId"));
       await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta }, s.now());
