@@ -11,11 +11,9 @@
  * Reads only: it runs one SELECT through `wrangler d1 execute --local --json`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { importWorkerModule, ROOT } from "./lib/worker-module.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const USER_ID = /^usr_[0-9a-f]{32}$/;
 
@@ -47,20 +45,7 @@ function parseArgs(argv) {
 
 /** verifyChain from the Worker source, bundled for Node once per run. */
 async function loadVerifyChain() {
-  const { build } = await import("esbuild");
-  const outfile = join(ROOT, "node_modules", ".cache", "babypic", "audit-verify.bundle.mjs");
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(ROOT, "worker", "services", "audit.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile,
-    logLevel: "error",
-  });
-  const mod = await import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
-  return mod.verifyChain;
+  return (await importWorkerModule("worker/services/audit.ts")).verifyChain;
 }
 
 function query(sql, persistTo) {

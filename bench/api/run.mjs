@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { ROOT } from "./bundle.mjs";
+import { ROOT } from "../../scripts/lib/worker-module.mjs";
 import { benchSignedLink } from "./signed-link.mjs";
 import { DEV_VARS } from "../../scripts/lib/dev-vars.mjs";
 import { setup } from "../../scripts/setup.mjs";

@@ -5,7 +5,7 @@
 // and the constant-time compare. The D1 lookup each hit also makes is measured
 // end to end by bench/api/run.mjs, not here.
 import { performance } from "node:perf_hooks";
-import { importWorkerModule } from "./bundle.mjs";
+import { importWorkerModule } from "../../scripts/lib/worker-module.mjs";
 
 export async function benchSignedLink({ iterations = 50_000 } = {}) {
   const { verifyLink, signLink, linkSigningInput } = await importWorkerModule("worker/services/signed-links.ts");
