@@ -2,12 +2,12 @@
  * Integrator API keys: `bp_` + 32 random bytes (base64url). Only the SHA-256
  * of the secret is stored, so a database leak yields no usable key.
  */
-import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { apiKeys, tombstones } from "../db/schema";
 import { base64UrlEncode, sha256Hex } from "../lib/bytes";
-import { olderThan } from "../lib/cursor";
+import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { SCOPES, type AuthContext, type Scope } from "./types";
 
@@ -103,19 +103,9 @@ export async function createApiKey(
 }
 
 /** The user's keys, newest first (revoked ones included, so the list explains past access). */
-export async function listApiKeys(db: Db, userId: string, limit: number, before?: { createdAt: number; id: string }): Promise<ApiKeyRow[]> {
-  const owner = eq(apiKeys.userId, userId);
-  return db
-    .select()
-    .from(apiKeys)
-    .where(
-      before
-        ? and(owner, olderThan(apiKeys.createdAt, apiKeys.id, before))
-        : owner,
-    )
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .limit(limit)
-    .all();
+export async function listApiKeys(db: Db, userId: string, limit: number, before?: KeysetCursor): Promise<ApiKeyRow[]> {
+  const q = keysetQuery(eq(apiKeys.userId, userId), apiKeys.createdAt, apiKeys.id, before ?? null);
+  return db.select().from(apiKeys).where(q.where).orderBy(...q.orderBy).limit(limit).all();
 }
 
 export type RevokeResult = { ok: true; revokedNow: boolean; row: ApiKeyRow } | { ok: false };

@@ -4,10 +4,10 @@
  * purchase can never be applied twice however often a message or webhook is
  * redelivered.
  */
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { ledger, users } from "../db/schema";
-import { olderThan } from "../lib/cursor";
+import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 
 export type LedgerReason = (typeof ledger.$inferInsert)["reason"];
@@ -119,24 +119,8 @@ export async function ledgerEntry(db: Db, reason: LedgerReason, reference: strin
     .get();
 }
 
-/** Position of the last row seen; (created_at, id) is unique, so no row is skipped or repeated. */
-export interface LedgerCursor {
-  createdAt: number;
-  id: string;
-}
-
-/** Newest first, strictly after `after` in that order. */
-export async function ledgerPage(db: Db, userId: string, limit: number, after?: LedgerCursor): Promise<LedgerRow[]> {
-  const owner = eq(ledger.userId, userId);
-  return db
-    .select()
-    .from(ledger)
-    .where(
-      after
-        ? and(owner, olderThan(ledger.createdAt, ledger.id, after))
-        : owner,
-    )
-    .orderBy(desc(ledger.createdAt), desc(ledger.id))
-    .limit(limit)
-    .all();
+/** Newest first, strictly after `after` in that order ((created_at, id) is unique: no row skipped or repeated). */
+export async function ledgerPage(db: Db, userId: string, limit: number, after?: KeysetCursor): Promise<LedgerRow[]> {
+  const q = keysetQuery(eq(ledger.userId, userId), ledger.createdAt, ledger.id, after ?? null);
+  return db.select().from(ledger).where(q.where).orderBy(...q.orderBy).limit(limit).all();
 }

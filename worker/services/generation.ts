@@ -9,11 +9,11 @@
  * batch, and the refund is unique per generation in the ledger, so credits
  * are returned exactly once.
  */
-import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/bytes";
-import { olderThan, type KeysetCursor } from "../lib/cursor";
+import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import type { FailureCode, GenerationOptions } from "../providers/types";
@@ -346,18 +346,8 @@ export async function outputsOf(s: Services, userId: string, generationIds: stri
 
 /** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */
 export async function listGenerationRows(s: Services, userId: string, limit: number, after: KeysetCursor | undefined): Promise<GenerationRow[]> {
-  const owner = eq(generations.userId, userId);
-  return s.db
-    .select()
-    .from(generations)
-    .where(
-      after
-        ? and(owner, olderThan(generations.createdAt, generations.id, after))
-        : owner,
-    )
-    .orderBy(desc(generations.createdAt), desc(generations.id))
-    .limit(limit)
-    .all();
+  const q = keysetQuery(eq(generations.userId, userId), generations.createdAt, generations.id, after ?? null);
+  return s.db.select().from(generations).where(q.where).orderBy(...q.orderBy).limit(limit).all();
 }
 
 export interface Progress {
