@@ -10,6 +10,7 @@ import { exportsTable } from "../db/schema";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
+import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
@@ -177,15 +178,7 @@ accountDataRoutes.openapi(
       ...authErrors,
     },
   }),
-  async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
-    const { id } = c.req.valid("param");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
-    const receipt = await deleteExport(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
-    if (!receipt) throw await notFoundFor(s, { table: "exports", id, userId: auth.userId, meta, path: c.req.path });
-    return c.json(serializeReceipt(receipt), 200);
-  },
+  async (c) => c.json(await deleteOwned(c, "exports", c.req.valid("param").id, deleteExport), 200),
 );
 
 accountDataRoutes.use("/account", requireAuth({ sessionOnly: true }));

@@ -5,15 +5,13 @@
  * both go through services/deletion.ts and answer with a deletion receipt.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { requestMeta } from "../lib/request-meta";
+import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
-import { auditActor } from "../services/audit";
 import { deleteGeneration } from "../services/deletion";
-import { notFoundFor } from "../services/security-log";
-import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
+import { ReceiptSchema } from "../schemas/deletion";
 
 const GenerationParams = z.object({
   id: z
@@ -43,13 +41,5 @@ export const deletionRoutes = createRouter().openapi(
       ...notFound,
     },
   }),
-  async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
-    const { id } = c.req.valid("param");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
-    const receipt = await deleteGeneration(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
-    if (!receipt) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
-    return c.json(serializeReceipt(receipt), 200);
-  },
+  async (c) => c.json(await deleteOwned(c, "generations", c.req.valid("param").id, deleteGeneration), 200),
 );

@@ -11,6 +11,7 @@ import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
+import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
 import { requireAuth } from "../middleware/auth";
@@ -20,7 +21,7 @@ import { appendAudit, auditActor } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
 import { requireConsent } from "../services/consent";
 import { deletePhoto } from "../services/deletion";
-import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
+import { ReceiptSchema } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { issueSignedUrl, issueSignedUrls, type SignedUrl } from "../services/signed-links";
@@ -409,13 +410,5 @@ export const photoRoutes = createRouter()
         ...notFound,
       },
     }),
-    async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
-      const { id } = c.req.valid("param");
-      const meta = requestMeta(c.req.raw, c.get("requestId"));
-      const receipt = await deletePhoto(s, { userId: auth.userId, actor: auditActor(auth), meta }, id);
-      if (!receipt) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
-      return c.json(serializeReceipt(receipt), 200);
-    },
+    async (c) => c.json(await deleteOwned(c, "objects", c.req.valid("param").id, deletePhoto), 200),
   );
