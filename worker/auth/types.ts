@@ -19,6 +19,11 @@ export interface AuthContext {
   /** null means every scope (a browser session). */
   scopes: ReadonlySet<Scope> | null;
   isAdmin: boolean;
+  /**
+   * The user's consent columns when authentication already read the user row
+   * (sessions), so requireConsent need not read it again; absent for API keys.
+   */
+  consent?: { version: string | null; at: number | null };
 }
 
 export function hasScope(auth: AuthContext, scope: Scope): boolean {

@@ -86,6 +86,7 @@ export function requireAuth(opts: AuthOptions = {}) {
         actorId: user.id,
         scopes: null,
         isAdmin: role === "admin" || s.config.ADMIN_USER_IDS.includes(result.subject),
+        consent: { version: user.consentVersion, at: user.consentAt },
       };
     }
 

@@ -21,10 +21,14 @@ export interface ConsentState {
   current: boolean;
 }
 
+function consentFrom(version: string | null | undefined, at: number | null | undefined): ConsentState | null {
+  if (!version || at === null || at === undefined) return null;
+  return { version, at, current: version === TERMS_VERSION };
+}
+
 export async function consentOf(s: Services, userId: string): Promise<ConsentState | null> {
   const row = await s.db.select({ v: users.consentVersion, at: users.consentAt }).from(users).where(eq(users.id, userId)).get();
-  if (!row?.v || row.at === null) return null;
-  return { version: row.v, at: row.at, current: row.v === TERMS_VERSION };
+  return consentFrom(row?.v, row?.at);
 }
 
 /** True if the user has consented to the current terms; processing needs this. */
@@ -53,8 +57,9 @@ export async function withdrawConsent(s: Services, userId: string, actor: Actor,
  * when consent is missing, withdrawn or given to older terms.
  */
 export const requireConsent = createMiddleware<AppEnv>(async (c, next) => {
-  const s = c.get("services");
-  const state = await consentOf(s, c.get("auth").userId);
+  const auth = c.get("auth");
+  // A session's user row was read by requireAuth; an API key's owner is read here.
+  const state = auth.consent ? consentFrom(auth.consent.version, auth.consent.at) : await consentOf(c.get("services"), auth.userId);
   if (!state?.current) {
     throw new AppError(
       "consent_required",
