@@ -29,7 +29,7 @@ const ExportSchema = z
     progress: z.number().int().min(0).max(100),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
-    expiresAt: z.string().openapi({ description: "The export and its ZIP are deleted at this time (1 hour after it is ready)." }),
+    expiresAt: z.string().openapi({ description: "The export and its ZIP are deleted at this time: 1 hour after it is ready (until then, 1 hour after it was requested)." }),
     error: z.string().nullable(),
     download: z
       .object({ url: z.string(), expiresAt: z.string() })

@@ -23,7 +23,7 @@ const LedgerEntry = z
     delta: z.number().int().openapi({ description: "Credits added (positive) or taken (negative)." }),
     reason: z.enum(["free_grant", "reserve", "refund", "purchase", "purchase_reversal", "adjustment"]).openapi({
       description:
-        "`free_grant` on sign-up, `reserve` when a generation starts, `refund` when it fails, `purchase` from a Creem checkout, `purchase_reversal` from a Creem refund.",
+        "`free_grant` on sign-up, `reserve` when a generation starts, `refund` when it fails or is canceled, `purchase` from a Creem checkout, `purchase_reversal` from a Creem refund; `adjustment` is reserved for manual corrections.",
     }),
     reference: z.string().openapi({ description: "What caused it: a generation id, a Creem checkout id, or the user id for the free grant." }),
     createdAt: z.string().openapi({ format: "date-time" }),

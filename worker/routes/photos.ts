@@ -219,7 +219,7 @@ export const photoRoutes = createRouter()
         ...authErrors,
         403: problem("Consent missing, withdrawn or given to older terms (`consent_required`), or the API key lacks the scope (`insufficient_scope`)."),
         409: problem("This upload id was already used (`conflict`): a replayed envelope."),
-        413: problem("The body exceeds `maxUploadBytes` (`payload_too_large`); checked before reading it."),
+        413: problem("The body exceeds `maxUploadBytes` (`payload_too_large`); checked against Content-Length before reading, and while reading a body sent without one."),
         415: problem("The body must be `application/octet-stream` (`unsupported_media_type`)."),
       },
     }),

@@ -983,7 +983,7 @@ export interface components {
                 url: string;
             } | null;
             error: string | null;
-            /** @description The export and its ZIP are deleted at this time (1 hour after it is ready). */
+            /** @description The export and its ZIP are deleted at this time: 1 hour after it is ready (until then, 1 hour after it was requested). */
             expiresAt: string;
             id: string;
             progress: number;
@@ -1094,7 +1094,7 @@ export interface components {
             delta: number;
             id: string;
             /**
-             * @description `free_grant` on sign-up, `reserve` when a generation starts, `refund` when it fails, `purchase` from a Creem checkout, `purchase_reversal` from a Creem refund.
+             * @description `free_grant` on sign-up, `reserve` when a generation starts, `refund` when it fails or is canceled, `purchase` from a Creem checkout, `purchase_reversal` from a Creem refund; `adjustment` is reserved for manual corrections.
              * @enum {string}
              */
             reason: "free_grant" | "reserve" | "refund" | "purchase" | "purchase_reversal" | "adjustment";
@@ -3868,7 +3868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body exceeds `maxUploadBytes` (`payload_too_large`); checked before reading it. */
+            /** @description The body exceeds `maxUploadBytes` (`payload_too_large`); checked against Content-Length before reading, and while reading a body sent without one. */
             413: {
                 headers: {
                     [name: string]: unknown;
