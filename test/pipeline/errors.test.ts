@@ -18,7 +18,7 @@ import { deleteObjects } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { network } from "../network";
-import { FakeFal } from "./fake-fal";
+import type { FakeFal } from "./fake-fal";
 import {
   consentingUser,
   createBody,
@@ -28,6 +28,7 @@ import {
   handlers,
   ledgerFor,
   parentsFor,
+  pipelineSetup,
   poll,
   postGeneration,
   row,
@@ -41,11 +42,8 @@ let alice = "";
 let parents: Parents;
 
 beforeAll(async () => {
-  fal = await new FakeFal().init();
-  alice = await consentingUser("alice");
-  parents = await parentsFor(alice);
   // Plenty of credits for this file's many generations.
-  await appendLedger(services().db, { userId: alice, delta: 500, reason: "adjustment", reference: "test-topup-alice" }, Date.now());
+  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 500, "test-topup-alice"));
 });
 beforeEach(() => {
   fal.use();

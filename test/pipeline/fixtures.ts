@@ -9,8 +9,9 @@ import { generationHandlers } from "../../worker/services/generation-jobs";
 import type { Services } from "../../worker/services";
 import { putObject } from "../../worker/services/storage";
 import { giveConsent } from "../../worker/services/consent";
+import { appendLedger } from "../../worker/services/credits";
 import { api, services, signIn } from "../helpers";
-import { makeJpeg } from "./fake-fal";
+import { FakeFal, makeJpeg } from "./fake-fal";
 
 /** Signs the local user in and records consent, as the SPA does before the first upload. */
 export async function consentingUser(user: string): Promise<string> {
@@ -33,6 +34,24 @@ export interface Parents {
 
 export async function parentsFor(userId: string): Promise<Parents> {
   return { motherPhotoId: await storePhoto(userId, 11), fatherPhotoId: await storePhoto(userId, 22) };
+}
+
+export interface PipelineSetup {
+  fal: FakeFal;
+  userId: string;
+  parents: Parents;
+}
+
+/**
+ * The start of most pipeline files: a fake Fal, a consenting user with two
+ * parent photos, and `credits` added under ledger `reference` (unique per file).
+ */
+export async function pipelineSetup(user: string, credits: number, reference: string): Promise<PipelineSetup> {
+  const fal = await new FakeFal().init();
+  const userId = await consentingUser(user);
+  const parents = await parentsFor(userId);
+  await appendLedger(services().db, { userId, delta: credits, reason: "adjustment", reference }, Date.now());
+  return { fal, userId, parents };
 }
 
 export function createBody(parents: Parents, overrides: Record<string, unknown> = {}): Record<string, unknown> {

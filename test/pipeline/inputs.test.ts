@@ -13,20 +13,16 @@ import { pipelineStorage } from "../../worker/services/generation-jobs";
 import { INPUT_LINK_TTL_SECONDS, issueInputLink, redeemInputLink } from "../../worker/services/generation-inputs";
 import { failGeneration, submitGeneration } from "../../worker/services/generation-pipeline";
 import { getObject } from "../../worker/services/storage";
-import { appendLedger } from "../../worker/services/credits";
 import { expectProblem, services } from "../helpers";
-import { FakeFal, JWKS_URL, MODEL } from "./fake-fal";
-import { consentingUser, createDriven, drivenServices, parentsFor, row, type Parents } from "./fixtures";
+import { JWKS_URL, MODEL, type FakeFal } from "./fake-fal";
+import { consentingUser, createDriven, drivenServices, parentsFor, pipelineSetup, row, type Parents } from "./fixtures";
 
 let fal: FakeFal;
 let alice = "";
 let parents: Parents;
 
 beforeAll(async () => {
-  fal = await new FakeFal().init();
-  alice = await consentingUser("alice");
-  parents = await parentsFor(alice);
-  await appendLedger(services().db, { userId: alice, delta: 50, reason: "adjustment", reference: "test-topup-inputs" }, Date.now());
+  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 50, "test-topup-inputs"));
 });
 beforeEach(() => {
   fal.use();

@@ -8,20 +8,16 @@ import { eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { auditLog, generations, objects, securityLog } from "../../worker/db/schema";
 import type { GenerationRow } from "../../worker/services/generation";
-import { appendLedger } from "../../worker/services/credits";
 import { expectProblem, json, services } from "../helpers";
-import { FakeFal, randomSigningKey } from "./fake-fal";
-import { consentingUser, createDriven, drivenServices, ledgerFor, parentsFor, poll, row, submit, type Parents } from "./fixtures";
+import { randomSigningKey, type FakeFal } from "./fake-fal";
+import { createDriven, drivenServices, ledgerFor, pipelineSetup, poll, row, submit, type Parents } from "./fixtures";
 
 let fal: FakeFal;
 let alice = "";
 let parents: Parents;
 
 beforeAll(async () => {
-  fal = await new FakeFal().init();
-  alice = await consentingUser("alice");
-  parents = await parentsFor(alice);
-  await appendLedger(services().db, { userId: alice, delta: 100, reason: "adjustment", reference: "test-topup-webhooks" }, Date.now());
+  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 100, "test-topup-webhooks"));
 });
 beforeEach(() => {
   fal.use();
