@@ -238,12 +238,14 @@ describe("the full journey with two users (happy, security)", () => {
     assertNoProblems(alice.problems);
   });
 
-  test("no tracking of any kind: every request was the SPA's own files or a documented API operation", async () => {
+  test("no tracking of any kind: every request was the SPA's own files or a documented API operation, and no cookie was set", async () => {
     const all = calls.flat();
     assert.ok(all.length > 50, `the journey made requests (${all.length})`);
     assert.ok(all.some((c) => c.type === "fetch" || c.type === "xhr"), "API calls were seen");
     assert.deepEqual(thirdParty(all.map((c) => c.url)), [], "nothing left for a third party");
     // A first-party analytics endpoint, a beacon or a ping would be ours, so only this catches it.
     assert.deepEqual(await undocumentedCalls(all), [], "every API call is an operation in /v1/openapi.json");
+    // "BabyPic sets no cookies": none in either browser after the whole journey (sessions live in sessionStorage).
+    for (const b of [alice, bob]) assert.deepEqual(await b.context.cookies(), [], "no cookies");
   });
 });
