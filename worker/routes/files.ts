@@ -22,7 +22,7 @@ import { AppError, problemResponse } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
-import { appendAudit } from "../services/audit";
+import { appendAuditMany, type AuditEvent } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
 import { DISPOSITIONS, resolveSignedLink, type Disposition, type LinkedObject, type LinkRefusal } from "../services/signed-links";
 import { openObjectStream } from "../services/storage";
@@ -183,14 +183,13 @@ filesRoutes.openapi(
       method: isHead ? "HEAD" : "GET",
       range: byteRange ? `${byteRange.start}-${byteRange.end}` : null,
     };
-    await appendAudit(s.db, { userId: obj.ownerId, actor: { type: "user", id: null }, action: "link.used", target, detail, meta }, now);
+    const actor = { type: "user", id: null } as const;
+    const events: AuditEvent[] = [{ userId: obj.ownerId, actor, action: "link.used", target, detail, meta }];
     if (!isHead && q.disp === "attachment" && (byteRange === undefined || byteRange.start === 0)) {
-      await appendAudit(
-        s.db,
-        { userId: obj.ownerId, actor: { type: "user", id: null }, action: obj.kind === "export" ? "export.downloaded" : "file.downloaded", target, meta },
-        now,
-      );
+      events.push({ userId: obj.ownerId, actor, action: obj.kind === "export" ? "export.downloaded" : "file.downloaded", target, meta });
     }
+    // One chain-head read and one insert batch for both entries.
+    await appendAuditMany(s.db, events, now);
 
     headers.set("content-length", String(length));
     if (byteRange) headers.set("content-range", `bytes ${byteRange.start}-${byteRange.start + length - 1}/${obj.bytes}`);
