@@ -7,6 +7,7 @@ import { localSubject } from "../../worker/auth/local-idp";
 import * as schema from "../../worker/db/schema";
 import { apiKeys, generations, payments } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
+import { appendLedger } from "../../worker/services/credits";
 import { putObject } from "../../worker/services/storage";
 import { services, signIn } from "../helpers";
 
@@ -108,6 +109,31 @@ export async function seedAccount(user: string, seed = 1): Promise<SeededAccount
     paymentTxnId,
     plain,
   };
+}
+
+/**
+ * A generation still `queued` with its one credit reserved in the ledger (as
+ * creating one leaves it), created at `now`; `parents` are its photo ids, if any.
+ */
+export async function reservedQueuedGeneration(userId: string, now: number, deadlineAt: number, parents?: readonly [string, string]): Promise<string> {
+  const s = services();
+  const id = newId("gen");
+  await s.db.insert(generations).values({
+    id,
+    userId,
+    ...(parents ? { motherPhotoId: parents[0], fatherPhotoId: parents[1] } : {}),
+    options: "{}",
+    status: "queued",
+    stage: "queued",
+    model: "test/model",
+    cost: 1,
+    idempotencyKey: newId("req"),
+    requestHash: "0".repeat(64),
+    createdAt: now,
+    deadlineAt,
+  });
+  await appendLedger(s.db, { userId, delta: -1, reason: "reserve", reference: id }, now);
+  return id;
 }
 
 /** Every table the database has (not only the ones we know about), minus SQLite's and D1's own. */

@@ -8,13 +8,12 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { deletionReceipts, exportsTable, generations, objects } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
-import { appendLedger } from "../../worker/services/credits";
 import { subjectHash } from "../../worker/services/deletion";
 import { signedUrlFor } from "../../worker/services/signed-links";
 import { putObject } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
 import { api, expectProblem, json, services } from "../helpers";
-import { allR2Keys, imageBytes, seedAccount } from "./fixtures";
+import { allR2Keys, imageBytes, reservedQueuedGeneration, seedAccount } from "./fixtures";
 
 interface Receipt {
   id: string;
@@ -83,24 +82,8 @@ describe("delete a generation: happy", () => {
   it("a generation still queued is canceled and its credits refunded before it goes", async () => {
     const a = await seedAccount("gen-del-2", 32);
     const s = services();
-    const id = newId("gen");
     const now = Date.now();
-    await s.db.insert(generations).values({
-      id,
-      userId: a.userId,
-      motherPhotoId: a.photoIds[0],
-      fatherPhotoId: a.photoIds[1],
-      options: "{}",
-      status: "queued",
-      stage: "queued",
-      model: "test/model",
-      cost: 1,
-      idempotencyKey: newId("req"),
-      requestHash: "0".repeat(64),
-      createdAt: now,
-      deadlineAt: now + 600_000,
-    });
-    await appendLedger(s.db, { userId: a.userId, delta: -1, reason: "reserve", reference: id }, now);
+    const id = await reservedQueuedGeneration(a.userId, now, now + 600_000, a.photoIds);
     const before = await balanceOf(s.db, a.userId);
     const res = await api(`/v1/generations/${id}`, { method: "DELETE", user: a.user });
     expect(res.status).toBe(200);

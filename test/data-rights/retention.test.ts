@@ -9,13 +9,12 @@ import { auditLog, exportsTable, generations, objects, outbox, securityLog, user
 import { newId } from "../../worker/lib/ids";
 import { RETENTION } from "../../worker/lib/privacy-facts";
 import { runSweeps } from "../../worker/scheduled";
-import { appendLedger } from "../../worker/services/credits";
 import { completeGeneration } from "../../worker/services/generation";
 import { sweepAbandonedUploads, sweepExpiredExports, sweepLogs, sweepOrphans, sweepParentPhotos } from "../../worker/services/retention";
 import { putObject } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
 import { api, json, services } from "../helpers";
-import { DAY_MS, HOUR, imageBytes, MINUTE, seedAccount } from "./fixtures";
+import { DAY_MS, HOUR, imageBytes, MINUTE, reservedQueuedGeneration, seedAccount } from "./fixtures";
 
 const at = (ms: number) => services({ now: () => ms });
 
@@ -175,22 +174,8 @@ describe("retention: stuck generations", () => {
   it("a generation past its deadline is failed and refunded by the cron", async () => {
     const a = await seedAccount("ret-7", 57);
     const s = services();
-    const id = newId("gen");
     const now = Date.now();
-    await s.db.insert(generations).values({
-      id,
-      userId: a.userId,
-      options: "{}",
-      status: "queued",
-      stage: "queued",
-      model: "test/model",
-      cost: 1,
-      idempotencyKey: newId("req"),
-      requestHash: "0".repeat(64),
-      createdAt: now,
-      deadlineAt: now + 20 * MINUTE,
-    });
-    await appendLedger(s.db, { userId: a.userId, delta: -1, reason: "reserve", reference: id }, now);
+    const id = await reservedQueuedGeneration(a.userId, now, now + 20 * MINUTE);
     const before = await balanceOf(s.db, a.userId);
     await runSweeps(at(now + 21 * MINUTE));
     expect((await s.db.select().from(generations).where(eq(generations.id, id)).get())?.status).toBe("failed");
