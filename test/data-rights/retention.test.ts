@@ -56,12 +56,22 @@ async function setKeep(user: string, days: 0 | 7 | 30): Promise<void> {
   expect(await json(res)).toEqual({ keepPhotosDays: days });
 }
 
+/**
+ * An account (keeping parent photos `keepDays` days, if given) with a fresh
+ * pair of photos used by a generation still running.
+ */
+async function runningWithFreshPhotos(user: string, seed: number, keepDays?: 7 | 30) {
+  const a = await seedAccount(user, seed);
+  if (keepDays !== undefined) await setKeep(a.user, keepDays);
+  const mother = await storePhoto(a.userId, seed * 100 + 1);
+  const father = await storePhoto(a.userId, seed * 100 + 2);
+  const gen = await submittedGeneration(a.userId, mother, father);
+  return { a, mother, father, gen };
+}
+
 describe("retention: parent photos", () => {
   it("are deleted once their generation finishes (keepPhotosDays 0)", async () => {
-    const a = await seedAccount("ret-1", 51);
-    const mother = await storePhoto(a.userId, 5101);
-    const father = await storePhoto(a.userId, 5102);
-    const gen = await submittedGeneration(a.userId, mother, father);
+    const { a, mother, father, gen } = await runningWithFreshPhotos("ret-1", 51);
     // While the generation runs, no sweep touches its photos, whatever their time.
     await sweepParentPhotos(at(Date.now() + 2 * DAY_MS));
     expect(await objectExists(mother)).toBe(true);
@@ -82,11 +92,7 @@ describe("retention: parent photos", () => {
   });
 
   it("are kept 7 days when the user chose so, then deleted", async () => {
-    const a = await seedAccount("ret-2", 52);
-    await setKeep(a.user, 7);
-    const mother = await storePhoto(a.userId, 5201);
-    const father = await storePhoto(a.userId, 5202);
-    const gen = await submittedGeneration(a.userId, mother, father);
+    const { mother, father, gen } = await runningWithFreshPhotos("ret-2", 52, 7);
     await completeGeneration(services(), gen, 1);
     await sweepParentPhotos(at(Date.now() + 6 * DAY_MS));
     expect(await objectExists(mother)).toBe(true);
@@ -96,11 +102,7 @@ describe("retention: parent photos", () => {
   });
 
   it("a new setting re-times photos already kept: 30 days, then back to 0 deletes them on the next sweep", async () => {
-    const a = await seedAccount("ret-3", 53);
-    await setKeep(a.user, 30);
-    const mother = await storePhoto(a.userId, 5301);
-    const father = await storePhoto(a.userId, 5302);
-    const gen = await submittedGeneration(a.userId, mother, father);
+    const { a, mother, gen } = await runningWithFreshPhotos("ret-3", 53, 30);
     await completeGeneration(services(), gen, 1);
     await sweepParentPhotos(at(Date.now() + 29 * DAY_MS));
     expect(await objectExists(mother)).toBe(true);
