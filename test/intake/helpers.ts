@@ -9,6 +9,17 @@ import { api, json, services, signIn } from "../helpers";
 
 export const bytesOf = (b64: string): Uint8Array => base64Decode(b64);
 
+/** A photo as /v1/photos returns it (upload, read, list). */
+export interface PhotoBody {
+  id: string;
+  width: number;
+  height: number;
+  bytes: number;
+  contentType: string;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
 export interface UploadKeyBody {
   keyId: string;
   publicKey: JsonWebKey;

@@ -9,17 +9,7 @@ import { describe, expect, it } from "vitest";
 import { auditLog, deletionReceipts, objects } from "../../worker/db/schema";
 import { jpegWithExif, pngWithText, webpWithExif } from "../fixtures/images";
 import { api, expectProblem, json, services, signIn } from "../helpers";
-import { bytesOf, post, r2Keys, ringPublicKey, seal, upload, uploadKey } from "./helpers";
-
-interface PhotoBody {
-  id: string;
-  width: number;
-  height: number;
-  bytes: number;
-  contentType: string;
-  createdAt: string;
-  expiresAt: string | null;
-}
+import { bytesOf, post, r2Keys, ringPublicKey, seal, upload, uploadKey, type PhotoBody } from "./helpers";
 
 async function actions(userId: string): Promise<string[]> {
   const rows = await services().db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.userId, userId)).all();

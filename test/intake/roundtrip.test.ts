@@ -10,17 +10,7 @@ import { getObject } from "../../worker/services/storage";
 import { validateImage } from "../../worker/services/image";
 import { gif, jpegWithExif, pngWithText, webpWithExif } from "../fixtures/images";
 import { json, services } from "../helpers";
-import { ascii, bytesOf, indexOf, r2Contents, upload } from "./helpers";
-
-interface PhotoBody {
-  id: string;
-  width: number;
-  height: number;
-  bytes: number;
-  contentType: string;
-  createdAt: string;
-  expiresAt: string | null;
-}
+import { ascii, bytesOf, indexOf, r2Contents, upload, type PhotoBody } from "./helpers";
 
 const SECRETS = ["BabyPicTestCam", "Model X100", "SN-123456789", "Jane Parent", "secret place", "Paris", "hidden comment", "Rue Secret", "a png comment"];
 
