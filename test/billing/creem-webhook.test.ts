@@ -13,6 +13,7 @@ import {
   balance,
   checkoutCompleted,
   hmacHex,
+  insertPendingPayment,
   ledgerFor,
   PACK_CREDITS,
   paymentFor,
@@ -60,20 +61,7 @@ describe("creem webhook: happy", () => {
   });
 
   it("a pending checkout made through our API is credited to its owner even without metadata", async () => {
-    const { payments } = await import("../../worker/db/schema");
-    const s = services();
-    await s.db.insert(payments).values({
-      id: "pay_pending_bob",
-      userId: bob,
-      providerTxnId: "ch_pending_bob",
-      productId: "prod_small",
-      credits: PACK_CREDITS,
-      amount: null,
-      currency: null,
-      status: "pending",
-      createdAt: Date.now(),
-      updatedAt: Date.now(),
-    });
+    await insertPendingPayment("pay_pending_bob", bob, "ch_pending_bob");
     const event = checkoutCompleted({ eventId: "evt_pending_bob", checkoutId: "ch_pending_bob", userId: "usr_not_trusted_here" });
     const res = await postWebhook(JSON.stringify(event));
     expect(await json(res)).toEqual({ received: true, outcome: "credited" });
@@ -160,19 +148,7 @@ describe("creem webhook: refunds", () => {
   });
 
   it("a refund that overtakes its purchase gets 409 and is applied on redelivery", async () => {
-    const { payments } = await import("../../worker/db/schema");
-    await services().db.insert(payments).values({
-      id: "pay_early",
-      userId: alice,
-      providerTxnId: "ch_early",
-      productId: "prod_small",
-      credits: PACK_CREDITS,
-      amount: null,
-      currency: null,
-      status: "pending",
-      createdAt: Date.now(),
-      updatedAt: Date.now(),
-    });
+    await insertPendingPayment("pay_early", alice, "ch_early");
     const refund = JSON.stringify(refundCreated({ eventId: "evt_refund_early", checkoutId: "ch_early" }));
     await expectProblem(await postWebhook(refund), 409, "conflict");
     const before = await balance("alice");

@@ -74,6 +74,22 @@ export async function postWebhook(body: string, opts: { secret?: string; signatu
   return api("/v1/webhooks/creem", { method: "POST", body, headers });
 }
 
+/** The payments row a checkout started through our API leaves before Creem reports on it (no amount or currency yet). */
+export async function insertPendingPayment(id: string, userId: string, checkoutId: string): Promise<void> {
+  await services().db.insert(payments).values({
+    id,
+    userId,
+    providerTxnId: checkoutId,
+    productId: PRODUCT,
+    credits: PACK_CREDITS,
+    amount: null,
+    currency: null,
+    status: "pending",
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+  });
+}
+
 export async function ledgerFor(userId: string, reason: "purchase" | "purchase_reversal") {
   return services()
     .db.select()
