@@ -17,14 +17,14 @@ import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope }
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
-import { appendAudit, auditActor } from "../services/audit";
+import { appendAudit, appendAuditMany, auditActor, type AuditEvent } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
 import { requireConsent } from "../services/consent";
 import { deletePhoto } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
-import { issueSignedUrl, issueSignedUrls, type SignedUrl } from "../services/signed-links";
+import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { putObject, UnscannedMarkerError, type ObjectRow } from "../services/storage";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
@@ -351,11 +351,12 @@ export const photoRoutes = createRouter()
       const rows = await s.db.select().from(objects).where(q.where).orderBy(...q.orderBy).limit(limit + 1).all();
       const { page, nextCursor } = keysetPage(rows, limit);
       const meta = requestMeta(c.req.raw, c.get("requestId"));
-      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta }, s.now());
-      // One `link.issued` entry for the page's thumbnails.
-      const links = await issueSignedUrls(s, { auth, objectIds: page.map((r) => r.id), meta });
+      // One `link.issued` entry for the page's thumbnails, written with `photo.listed` in one chain append.
+      const signed = await signLinksFor(s, { auth, objectIds: page.map((r) => r.id), meta });
+      const listed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta };
+      await appendAuditMany(s.db, signed.event ? [listed, signed.event] : [listed], s.now());
       c.header("cache-control", "no-store");
-      return c.json({ photos: page.map((r, i) => view(r, links[i] ?? null)), nextCursor }, 200);
+      return c.json({ photos: page.map((r, i) => view(r, signed.urls[i] ?? null)), nextCursor }, 200);
     },
   )
   .openapi(
@@ -386,10 +387,11 @@ export const photoRoutes = createRouter()
         .where(and(eq(objects.id, id), eq(objects.userId, auth.userId), eq(objects.kind, "photo")))
         .get();
       if (!row) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
-      await appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), action: "photo.viewed", target: { type: "photo", id }, meta }, s.now());
-      const link = await issueSignedUrl(s, { auth, objectId: row.id, disposition: "inline", meta });
+      const signed = await signLinksFor(s, { auth, objectIds: [row.id], disposition: "inline", meta });
+      const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "photo.viewed", target: { type: "photo", id }, meta };
+      await appendAuditMany(s.db, signed.event ? [viewed, signed.event] : [viewed], s.now());
       c.header("cache-control", "no-store");
-      return c.json(view(row, link), 200);
+      return c.json(view(row, signed.urls[0] ?? null), 200);
     },
   )
   .openapi(
