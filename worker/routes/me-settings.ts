@@ -45,7 +45,13 @@ const WithdrawnSchema = z
   })
   .openapi("ConsentWithdrawn");
 
-const KeepDays = z.union([z.literal(0), z.literal(7), z.literal(30)]);
+export const KeepDays = z.union([z.literal(0), z.literal(7), z.literal(30)]);
+
+/** The stored keep_photos_days as one of the choices; anything else reads as 0, the default. */
+export function keepPhotosDaysOf(stored: number): z.infer<typeof KeepDays> {
+  const keep = KeepDays.safeParse(stored);
+  return keep.success ? keep.data : 0;
+}
 const SettingsSchema = z.object({ keepPhotosDays: KeepDays }).openapi("Settings");
 const SettingsPatch = z
   .object({
@@ -153,8 +159,7 @@ meSettingsRoutes.openapi(
   async (c) => {
     const row = await c.get("services").db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, c.get("auth").userId)).get();
     if (!row) throw new AppError("not_found");
-    const keep = KeepDays.safeParse(row.keep);
-    return c.json({ keepPhotosDays: keep.success ? keep.data : 0 }, 200);
+    return c.json({ keepPhotosDays: keepPhotosDaysOf(row.keep) }, 200);
   },
 );
 

@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
+import { KeepDays, keepPhotosDaysOf } from "./me-settings";
 import { balanceOf } from "../services/users";
 import { authErrors, bearerSecurity } from "../schemas/common";
 
@@ -15,7 +16,7 @@ export const MeSchema = z
     createdAt: z.string(),
     credits: z.number().int(),
     generationCost: z.number().int().openapi({ description: "Credits one generation reserves (any number of images), so a client can tell before trying." }),
-    keepPhotosDays: z.union([z.literal(0), z.literal(7), z.literal(30)]),
+    keepPhotosDays: KeepDays,
     consent: z.object({ version: z.string(), at: z.string() }).nullable(),
     supportAccessUntil: z.string().nullable(),
     isAdmin: z.boolean(),
@@ -40,7 +41,6 @@ meRoutes.openapi(
     const auth = c.get("auth");
     const user = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
     if (!user) throw new AppError("not_found");
-    const keep: 0 | 7 | 30 = user.keepPhotosDays === 7 || user.keepPhotosDays === 30 ? user.keepPhotosDays : 0;
     return c.json(
       {
         id: user.id,
@@ -48,7 +48,7 @@ meRoutes.openapi(
         createdAt: new Date(user.createdAt).toISOString(),
         credits: await balanceOf(s.db, user.id),
         generationCost: s.config.GENERATION_COST,
-        keepPhotosDays: keep,
+        keepPhotosDays: keepPhotosDaysOf(user.keepPhotosDays),
         consent: user.consentVersion && user.consentAt ? { version: user.consentVersion, at: new Date(user.consentAt).toISOString() } : null,
         supportAccessUntil: user.supportAccessUntil ? new Date(user.supportAccessUntil).toISOString() : null,
         isAdmin: auth.isAdmin,
