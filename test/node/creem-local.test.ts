@@ -4,45 +4,30 @@
  * Pay button sends verifies with the Worker's signature check and event
  * schemas, so `npm start` really credits a buyer.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckoutCompletedObject, CreemEventEnvelope, RefundCreatedObject, verifyCreemSignature } from "../../worker/services/creem";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { parsePrice, startCreemLocal } from "../../scripts/creem-local.mjs";
+import { startReceiver, type Received, type Receiver } from "./receiver";
 
 const SECRET = "whsec_local_test_secret";
 const API_KEY = "creem_test_local_key";
 const PRODUCTS = { prod_local_small: { credits: 10, name: "10 credits", price: "€4.99" } };
 
-interface Received {
-  headers: IncomingMessage["headers"];
-  raw: Buffer;
-}
-
-let receiver: Server;
+let receiver: Receiver;
 let receiverStatus = 200;
 const received: Received[] = [];
 let fake: { url: string; close: () => Promise<void> };
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      received.push({ headers: req.headers, raw: Buffer.concat(chunks) });
-      res.writeHead(receiverStatus, { "content-type": "application/json" });
-      res.end(JSON.stringify({ received: true }));
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-  const apiUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startReceiver(received, () => receiverStatus, JSON.stringify({ received: true }));
+  const apiUrl = receiver.url;
   fake = await startCreemLocal({ port: 0, apiUrl, webhookSecret: SECRET, apiKey: API_KEY, products: PRODUCTS, log: () => undefined });
 });
 
 afterAll(async () => {
   await fake.close();
-  await new Promise<void>((r) => receiver.close(() => r()));
+  await receiver.close();
 });
 
 async function createCheckout(key = API_KEY, productId = "prod_local_small") {

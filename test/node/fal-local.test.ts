@@ -7,8 +7,6 @@
  * redelivered webhooks, timeouts, delays) behave as documented.
  */
 import { spawn } from "node:child_process";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import jpeg from "jpeg-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createFalProvider } from "../../worker/providers/fal";
@@ -16,20 +14,16 @@ import type { ImageProvider, SubmitInput } from "../../worker/providers/types";
 import { validateImage } from "../../worker/services/image";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { startFalLocal } from "../../scripts/fal-local.mjs";
+import { startReceiver, type Received, type Receiver } from "./receiver";
 
 const MODEL = "half-moon-ai/ai-baby-and-aging-generator/multi";
-
-interface Received {
-  headers: IncomingMessage["headers"];
-  raw: Buffer;
-}
 
 interface FalLocal {
   url: string;
   close: () => Promise<void>;
 }
 
-let receiver: Server;
+let receiver: Receiver;
 let receiverStatuses: number[] = [];
 const received: Received[] = [];
 let fal: FalLocal;
@@ -71,25 +65,15 @@ async function inspect(id: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      received.push({ headers: req.headers, raw: Buffer.concat(chunks) });
-      const status = receiverStatuses.shift() ?? 200;
-      res.writeHead(status, { "content-type": "application/json" });
-      res.end("{}");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
-  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/webhooks/fal`;
+  receiver = await startReceiver(received, () => receiverStatuses.shift() ?? 200, "{}");
+  const hookUrl = `${receiver.url}/v1/webhooks/fal`;
   fal = (await startFalLocal({ port: 0, quiet: true })) as FalLocal;
   provider = createFalProvider({ credentials: "local:key", model: MODEL, queueUrl: fal.url, jwksUrl: `${fal.url}/.well-known/jwks.json`, webhookUrl: hookUrl });
 });
 
 afterAll(async () => {
   await fal.close();
-  await new Promise<void>((r) => receiver.close(() => r()));
+  await receiver.close();
 });
 
 beforeEach(async () => {
