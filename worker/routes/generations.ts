@@ -319,11 +319,9 @@ export const generationRoutes = createRouter()
       const meta = requestMeta(c.req.raw, c.get("requestId"));
       const row = await getGenerationRow(s, auth.userId, id);
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
-      if (!(await cancelGeneration(s, pipelineDeps(s), row, auditActor(auth)))) {
-        throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
-      }
-      const after = await getGenerationRow(s, auth.userId, id);
-      if (!after) throw new AppError("not_found");
+      // The canceled row as the update wrote it: no second read.
+      const after = await cancelGeneration(s, pipelineDeps(s), row, auditActor(auth));
+      if (!after) throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
       const [body] = await views(c, [after]);
       if (!body) throw new Error("view missing");
       return c.json(body, 200);

@@ -155,7 +155,7 @@ export async function deleteGeneration(s: Services, who: Actor, generationId: st
   if (!gen) return null;
   let refunded = false;
   if (gen.status === "queued" || gen.status === "submitted") {
-    refunded = await endGeneration(s, gen.id, "canceled", null, who.actor);
+    refunded = (await endGeneration(s, gen.id, "canceled", null, who.actor)) !== null;
     if (gen.providerRequestId) {
       const { provider } = pipelineDeps(s);
       await provider.cancel(gen.providerRequestId).catch(() => undefined);

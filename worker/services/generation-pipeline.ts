@@ -91,11 +91,11 @@ export async function failGeneration(s: Services, deps: PipelineDeps, row: Gener
     await dropOutputs(s, deps, row);
     await forget(deps, row.providerRequestId, code === "timeout");
   }
-  return ended;
+  return ended !== null;
 }
 
-/** The user's cancel: ends an unfinished generation with a refund, keeps no outputs, tells the provider. */
-export async function cancelGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, actor: Actor): Promise<boolean> {
+/** The user's cancel: ends an unfinished generation with a refund, keeps no outputs, tells the provider; the ended row, or null if it had already finished. */
+export async function cancelGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, actor: Actor): Promise<GenerationRow | null> {
   const ended = await endGeneration(s, row.id, "canceled", null, actor);
   if (ended) {
     log("generation.canceled", { generationId: row.id });

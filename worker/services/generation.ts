@@ -199,7 +199,7 @@ export async function createGeneration(
 
 /**
  * Ends an active generation as failed or canceled and refunds it, atomically.
- * Returns false if it was not active any more (someone else ended it first).
+ * Returns the ended row, or null if it was not active any more (someone else ended it first).
  */
 export async function endGeneration(
   s: Services,
@@ -207,7 +207,7 @@ export async function endGeneration(
   to: "failed" | "canceled",
   code: FailureCode | null,
   actor: Actor = SYSTEM,
-): Promise<boolean> {
+): Promise<GenerationRow | null> {
   const now = s.now();
   const [ended] = await s.db.batch([
     s.db
@@ -249,7 +249,7 @@ export async function endGeneration(
       .onConflictDoNothing(),
   ]);
   const row = ended[0];
-  if (!row) return false;
+  if (!row) return null;
   await appendAudit(
     s.db,
     {
@@ -262,7 +262,7 @@ export async function endGeneration(
     now,
   );
   await onGenerationFinished(s, row, now);
-  return true;
+  return row;
 }
 
 /** Marks a submitted generation completed; false if it was ended meanwhile. */
