@@ -84,6 +84,18 @@ describe("GET /v1/account/audit: happy", () => {
     expect(next.items[0]?.ipPrefix).toBe("198.51.100.0/24");
   });
 
+  it("an IPv6 address is kept as its /48 and a user agent as its first 200 characters, nothing more", async () => {
+    const ua = `AuditTest/3.0 ${"x".repeat(300)}TAIL`;
+    const res = await api("/v1/account/audit?limit=1", { user: "alice", headers: { "cf-connecting-ip": "2001:db8:abcd:12:3456:789a:bcde:f012", "user-agent": ua } });
+    expect(res.status).toBe(200);
+    const last = (await auditRows(alice)).at(-1);
+    expect(last?.action).toBe("audit.viewed");
+    expect(last?.ipPrefix).toBe("2001:db8:abcd::/48");
+    expect(last?.userAgent).toBe(ua.slice(0, 200));
+    expect(JSON.stringify(last)).not.toContain(":3456:");
+    expect(JSON.stringify(last)).not.toContain("TAIL");
+  });
+
   it("cursor pagination walks every entry exactly once", async () => {
     const seen: number[] = [];
     let cursor: string | null = null;

@@ -47,6 +47,12 @@ describe("configuration check", () => {
       loadConfig(withEnv({ ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", FAL_KEY: undefined })),
     ).toThrow(/FAL_KEY is required in production/);
   });
+
+  it("production refuses a public API address that is not https (signed links would travel in the clear)", () => {
+    expect(() => loadConfig(withEnv({ ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "http://api.example" }))).toThrow(
+      /PUBLIC_API_URL must be https in production/,
+    );
+  });
 });
 
 describe("OpenAPI document per environment", () => {
