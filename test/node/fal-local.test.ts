@@ -125,6 +125,8 @@ describe("happy: the Worker's adapter against the local Fal", () => {
     expect(await provider.status(b.requestId)).toMatchObject({ state: "in_queue", queuePosition: 1 });
     await until(async () => ((await provider.status(a.requestId)).state === "in_progress" ? true : undefined), "in progress");
     await until(async () => ((await provider.status(b.requestId)).state === "completed" ? true : undefined), "completion");
+    // The fake marks a request COMPLETED, then delivers its webhook: wait for the delivery before counting.
+    await until(() => (webhooksFor(b.requestId).length ? true : undefined), "webhook");
     expect(webhooksFor(b.requestId)).toHaveLength(1);
   });
 });

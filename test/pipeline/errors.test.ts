@@ -3,7 +3,7 @@
  * nothing, provider failures retry or fail with a user-readable reason, and
  * every failure refunds exactly once.
  */
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { http, HttpResponse } from "msw";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -353,6 +353,5 @@ describe("error: cancel", () => {
     expect(await row(gen.id)).toMatchObject({ status: "canceled" });
     expect(await services().db.select().from(objects).where(and(eq(objects.generationId, gen.id), eq(objects.kind, "output"))).all()).toEqual([]);
     expect(await ledgerFor(gen.id)).toEqual(["refund:1", "reserve:-1"]);
-    expect(env.PUBLIC_API_URL).toBeTruthy();
   });
 });
