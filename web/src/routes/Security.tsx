@@ -9,7 +9,7 @@ const HOURS = (ms: number) => ms / 3_600_000;
 function describeSeconds(seconds: number | null): string {
   if (seconds === null) return "Until you delete it";
   if (seconds === 0) return "At once (within minutes)";
-  if (seconds % 86_400 === 0) return `${seconds / 86_400} days`;
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} ${seconds === 86_400 ? "day" : "days"}`;
   if (seconds % 3_600 === 0) return `${seconds / 3_600} ${seconds === 3_600 ? "hour" : "hours"}`;
   return `${Math.round(seconds / 60)} minutes`;
 }
