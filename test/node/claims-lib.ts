@@ -17,7 +17,9 @@ function decode(text: string): string {
 
 /** One line of text, spaces folded, curly quotes kept as the page shows them. */
 export function normalize(text: string): string {
-  return decode(text.replace(/<[^>]+>/g, "")).replace(/\s+/g, " ").trim();
+  return decode(text.replace(/<[^>]+>/g, ""))
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /** Sentences of a paragraph: split after . ! ? when the next one starts like a sentence. */

@@ -48,7 +48,15 @@ describe("outbound requests (security)", () => {
     fal.use();
     network.use(
       http.post("https://test-api.creem.io/v1/checkouts", () =>
-        HttpResponse.json({ id: "ch_outbound", mode: "test", object: "checkout", status: "pending", product: "prod_small", units: 1, checkout_url: "https://checkout.creem.io/ch_outbound" }),
+        HttpResponse.json({
+          id: "ch_outbound",
+          mode: "test",
+          object: "checkout",
+          status: "pending",
+          product: "prod_small",
+          units: 1,
+          checkout_url: "https://checkout.creem.io/ch_outbound",
+        }),
       ),
     );
     await consentingUser("outbound");
@@ -63,7 +71,12 @@ describe("outbound requests (security)", () => {
     expect((await fal.webhook(submitted.providerRequestId ?? "")).status).toBe(200);
     expect((await waitFor(created.id, (r) => r.status === "completed" || r.status === "failed")).status).toBe("completed");
 
-    const checkout = await api("/v1/billing/checkout", { method: "POST", user: "outbound", headers: { "content-type": "application/json" }, body: JSON.stringify({ productId: "prod_small" }) });
+    const checkout = await api("/v1/billing/checkout", {
+      method: "POST",
+      user: "outbound",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ productId: "prod_small" }),
+    });
     expect(checkout.ok).toBe(true);
 
     const exp = await json<{ id: string; status: string }>(await api("/v1/account/exports", { method: "POST", user: "outbound" }));
@@ -73,7 +86,12 @@ describe("outbound requests (security)", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
 
-    const deleted = await api("/v1/account", { method: "DELETE", user: "outbound", headers: { "content-type": "application/json" }, body: JSON.stringify({ confirm: "DELETE" }) });
+    const deleted = await api("/v1/account", {
+      method: "DELETE",
+      user: "outbound",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ confirm: "DELETE" }),
+    });
     expect(deleted.ok).toBe(true);
 
     // The flow really reached the model provider and the payment provider.
