@@ -1,10 +1,12 @@
 /**
- * The typed API client: openapi-fetch over types generated from the Worker's
- * own /v1/openapi.json (`npm run api:types`); see docs/decisions/0001.
+ * The typed API client of the SPA: the transport of the client library
+ * integrators use (`#client/core`, client/core.ts: openapi-fetch over types
+ * generated from the Worker's own /v1/openapi.json by `npm run api:types`,
+ * the bearer token, retries of 429/503 after Retry-After); see docs/decisions/0001.
  */
-import createClient, { type Client } from "openapi-fetch";
+import { createTransport, type paths } from "#client/core";
+import type { Client } from "openapi-fetch";
 import { API_BASE } from "../config";
-import type { paths } from "./schema";
 
 export type ApiClient = Client<paths>;
 
@@ -16,23 +18,17 @@ export interface ApiClientOptions {
 }
 
 export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
-  // Bearer tokens only: never send cookies, so there is nothing to forge cross-site.
-  const client = createClient<paths>({ baseUrl: API_BASE, credentials: "omit" });
   const { getToken, onUnauthorized } = opts;
-  if (getToken) {
-    client.use({
-      async onRequest({ request }) {
-        const token = await getToken();
-        if (token) request.headers.set("Authorization", `Bearer ${token}`);
-        return request;
-      },
+  const { api } = createTransport({ baseUrl: API_BASE || window.location.origin, token: getToken ?? null, credentials: "omit" });
+  if (onUnauthorized) {
+    api.use({
       onResponse({ response }) {
-        if (response.status === 401) onUnauthorized?.();
+        if (response.status === 401) onUnauthorized();
         return response;
       },
     });
   }
-  return client;
+  return api;
 }
 
 /** For unauthenticated calls (health, local sign-in). */
