@@ -3,33 +3,51 @@
  * (`#client`, client/index.ts):
  *
  *   npm run -s cli -- me
+ *   npm run -s cli -- consent --accept            (session tokens only: the person accepts the terms)
  *   npm run -s cli -- upload mother.jpg
  *   npm run -s cli -- generate --mother pho_… --father pho_… [--gender girl|boy|surprise] [--age newborn|toddler|child] [--images 1-4] [--resemblance 0-1] [--wait]
  *   npm run -s cli -- download gen_… [--out dir]
  *   npm run -s cli -- delete-generation gen_…
  *
- * BABYPIC_API is the API's base URL (default http://127.0.0.1:8787, the
- * `npm start` Worker); BABYPIC_TOKEN an API key (bp_…) or a session token.
+ * BABYPIC_API is the API's base URL (default: the running `npm start`'s API,
+ * whatever its port, else http://127.0.0.1:8787); BABYPIC_TOKEN an API key
+ * (bp_…) or a session token.
  * Results are JSON on stdout; progress goes to stderr. An API error prints
  * the problem's title and detail and exits 1; a usage error exits 2.
  * Runs on Node >= 22.18 (native TypeScript); `npm run cli` brings one.
  */
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BabyPicError, createBabyPicClient, type CreateGenerationInput, type PhotoType } from "#client";
+import { BabyPicError, createBabyPicClient, dataOf, type CreateGenerationInput, type PhotoType } from "#client";
 
 const USAGE = `usage: npm run -s cli -- <command>
   me                                   who the token acts for
+  consent [--accept]                   show the terms version and your consent; --accept records it (session token only)
   upload <file>                        seal and upload a .jpg, .png or .webp photo; prints the photo
   generate --mother <id> --father <id> [--gender girl|boy|surprise] [--age newborn|toddler|child]
            [--images n] [--resemblance 0..1] [--wait]
                                        start a generation; with --wait, show progress until it ends
   download <generationId> [--out dir]  save every output image (default: current directory)
   delete-generation <id>               delete a generation and its images; prints the receipt
-environment: BABYPIC_API (default http://127.0.0.1:8787), BABYPIC_TOKEN (API key or session token)`;
+options: --id prints only the id of the photo or generation (for scripts)
+environment: BABYPIC_API (default: the running npm start's API), BABYPIC_TOKEN (API key or session token)`;
 
 class UsageError extends Error {}
+
+/** The API of the running `npm start` (scripts/start.mjs writes where it listens), else its default port. */
+function defaultApi(): string {
+  try {
+    const info = JSON.parse(
+      readFileSync(decodeURIComponent(new URL("../.wrangler/running-app.json", import.meta.url).pathname), "utf8"),
+    ) as { pid: number; apiUrl: string };
+    process.kill(info.pid, 0);
+    return info.apiUrl;
+  } catch {
+    return "http://127.0.0.1:8787";
+  }
+}
 
 const TYPES: Record<string, PhotoType> = { ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp" };
 const EXT: Record<string, string> = { "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp" };
@@ -69,23 +87,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       images: { type: "string" },
       resemblance: { type: "string" },
       wait: { type: "boolean" },
+      accept: { type: "boolean" },
+      id: { type: "boolean" },
       out: { type: "string" },
     },
   });
   const token = env["BABYPIC_TOKEN"] ?? "";
   if (!token) throw new UsageError("Set BABYPIC_TOKEN to an API key (bp_...) or a session token.");
-  const client = createBabyPicClient({ baseUrl: env["BABYPIC_API"] || "http://127.0.0.1:8787", token });
+  const output = (value: { id: string }) => (values.id ? process.stdout.write(`${value.id}\n`) : print(value));
+  const client = createBabyPicClient({ baseUrl: env["BABYPIC_API"] || defaultApi(), token });
 
   switch (command) {
     case "me":
       print(await client.me());
       return 0;
+    case "consent": {
+      const terms = await dataOf(await client.api.GET("/v1/me/consent"));
+      if (!values.accept) {
+        print(terms);
+        return 0;
+      }
+      // Only a person's session can accept; the API refuses API keys (403).
+      print(await dataOf(await client.api.POST("/v1/me/consent", { body: { termsVersion: terms.termsVersion, peopleConsent: true } })));
+      return 0;
+    }
     case "upload": {
       const [file] = positionals;
       if (!file) throw new UsageError("upload needs a file");
       const type = TYPES[extname(file).toLowerCase()];
       if (!type) throw new UsageError(`${file}: use a .jpg, .jpeg, .png or .webp file`);
-      print(await client.uploadPhoto(new Uint8Array(await readFile(file)), type));
+      output(await client.uploadPhoto(new Uint8Array(await readFile(file)), type));
       return 0;
     }
     case "generate": {
@@ -109,7 +140,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
           },
         });
       }
-      print(generation);
+      output(generation);
       return generation.status === "failed" || generation.status === "canceled" ? 1 : 0;
     }
     case "download": {
@@ -157,7 +188,7 @@ if (import.meta.main) {
       process.exitCode = 1;
     } else if (err instanceof TypeError && err.message === "fetch failed") {
       process.stderr.write(
-        `error: could not reach the API at ${process.env["BABYPIC_API"] || "http://127.0.0.1:8787"} (is it running? set BABYPIC_API)\n`,
+        `error: could not reach the API at ${process.env["BABYPIC_API"] || defaultApi()} (is it running? set BABYPIC_API)\n`,
       );
       process.exitCode = 1;
     } else {

@@ -12,7 +12,7 @@
 // Ports: BABYPIC_API_PORT, BABYPIC_WEB_PORT, BABYPIC_FAL_PORT, BABYPIC_CREEM_PORT.
 /* global AbortSignal */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -252,7 +252,8 @@ export async function workerVars(ports, devVars = {}) {
     let next = value;
     for (const [what, port] of Object.entries(ports)) {
       const def = DEFAULT_PORTS[what];
-      if (def !== undefined && port !== def) next = next.replace(new RegExp(`(127\\.0\\.0\\.1|localhost):${def}(?!\\d)`, "g"), `$1:${port}`);
+      if (def !== undefined && port !== def)
+        next = next.replace(new RegExp(`(127\\.0\\.0\\.1|localhost):${def}(?!\\d)`, "g"), `$1:${port}`);
     }
     if (next !== value) out[key] = next;
   }
@@ -273,7 +274,17 @@ export function startWorker({ port, persistTo, vars = {}, inspectorPort, echo = 
 
 /** The SPA: Vite's dev server, or `vite preview` of web/dist (the built app with its _headers). */
 export function startWeb({ port, apiPort, mode = "dev", echo = true }) {
-  const args = [VITE, ...(mode === "preview" ? ["preview"] : []), "--config", join(ROOT, "web", "vite.config.ts"), "--host", HOST, "--port", String(port), "--strictPort"];
+  const args = [
+    VITE,
+    ...(mode === "preview" ? ["preview"] : []),
+    "--config",
+    join(ROOT, "web", "vite.config.ts"),
+    "--host",
+    HOST,
+    "--port",
+    String(port),
+    "--strictPort",
+  ];
   return new Service("web", args, { env: { BABYPIC_API_ORIGIN: `http://${HOST}:${apiPort}` }, echo });
 }
 
@@ -286,7 +297,11 @@ export function startFakes({ ports, devVars = {}, echo = true }) {
     // The Creem fake signs its webhooks with the Worker's secret and sends them to this run's API port.
     const env =
       fake.name === "creem"
-        ? { CREEM_WEBHOOK_SECRET: devVars.CREEM_WEBHOOK_SECRET ?? "", CREEM_API_KEY: devVars.CREEM_API_KEY ?? "", PUBLIC_API_URL: `http://${HOST}:${ports.api}` }
+        ? {
+            CREEM_WEBHOOK_SECRET: devVars.CREEM_WEBHOOK_SECRET ?? "",
+            CREEM_API_KEY: devVars.CREEM_API_KEY ?? "",
+            PUBLIC_API_URL: `http://${HOST}:${ports.api}`,
+          }
         : {};
     started.push(new Service(fake.name, [fake.script, "--port", String(ports[fake.port])], { echo, env }));
   }
@@ -335,7 +350,9 @@ export async function startApp({ ports = DEFAULT_PORTS, persistTo, web = "dev", 
   if (problems.length) throw new Error(problems.join("; "));
   const devVars = readDevVars() ?? {};
   const fakes = FAKES.filter((f) => existsSync(f.script) && !(f.name === "fal" && devVars.FAL_KEY)).map((f) => f.port);
-  await assertPortsFree(Object.fromEntries(Object.entries(ports).filter(([what]) => what === "api" || what === "web" || fakes.includes(what))));
+  await assertPortsFree(
+    Object.fromEntries(Object.entries(ports).filter(([what]) => what === "api" || what === "web" || fakes.includes(what))),
+  );
   say(await migrate({ persistTo }));
   const vars = await workerVars(ports, devVars);
   const services = [];
@@ -370,12 +387,31 @@ function portsFromEnv() {
   return ports;
 }
 
+/**
+ * Where the running `npm start` listens, for the token command (its `azp`
+ * must be this run's app origin) and the CLI (its default API URL), so both
+ * work on whatever ports were chosen. Removed when `npm start` stops.
+ */
+export const RUNNING_FILE = join(ROOT, ".wrangler", "running-app.json");
+
+/** The running `npm start` app's URLs, or null when none runs. */
+export function runningApp() {
+  try {
+    const info = JSON.parse(readFileSync(RUNNING_FILE, "utf8"));
+    process.kill(info.pid, 0);
+    return { appOrigin: String(info.appOrigin), apiUrl: String(info.apiUrl) };
+  } catch {
+    return null;
+  }
+}
+
 async function main() {
   let stopping = false;
   const shutdown = async (code) => {
     if (stopping) return;
     stopping = true;
     say("stopping...");
+    rmSync(RUNNING_FILE, { force: true });
     await stopAll();
     process.exit(code);
   };
@@ -393,6 +429,8 @@ async function main() {
     return;
   }
   startCronTicker(app.apiUrl);
+  mkdirSync(join(ROOT, ".wrangler"), { recursive: true });
+  writeFileSync(RUNNING_FILE, JSON.stringify({ pid: process.pid, appOrigin: app.url, apiUrl: app.apiUrl }));
   for (const s of app.services) {
     s.exited.then(() => {
       if (stopping) return;
@@ -407,6 +445,7 @@ async function main() {
       `  BabyPic is running: ${app.url}`,
       `  API ${app.apiUrl}/v1 (OpenAPI at ${app.apiUrl}/v1/openapi.json); generation uses ${fal}.`,
       `  Sign in as a local user (alice, bob or carol). Try the API: curl -H "Authorization: Bearer $(npm run -s token -- alice)" ${app.apiUrl}/v1/me`,
+      `  Or the CLI: BABYPIC_TOKEN=$(npm run -s token -- alice) npm run -s cli -- me`,
       "  Cron: the scheduled sweeps run every 5 minutes while this runs.",
       "  Press Ctrl-C to stop.",
       "",

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { LOCAL_USERS, signLocalSession } from "../worker/auth/local-idp.ts";
 import { readDevVars } from "./lib/dev-vars.mjs";
+import { runningApp } from "./start.mjs";
 
 const DEFAULT_APP_ORIGIN = "http://127.0.0.1:5173";
 
@@ -14,9 +15,11 @@ function fail(message, code = 1) {
   process.exit(code);
 }
 
-/** The `azp` claim must be an authorized party of the local Worker: its APP_ORIGIN. */
+/** The `azp` claim must be an authorized party of the local Worker: its APP_ORIGIN (the running `npm start`'s, on whatever port). */
 async function appOrigin(devVars) {
   if (devVars.APP_ORIGIN) return devVars.APP_ORIGIN;
+  const running = runningApp();
+  if (running) return running.appOrigin;
   try {
     const { unstable_readConfig } = await import("wrangler");
     const vars = unstable_readConfig({ config: new URL("../wrangler.toml", import.meta.url).pathname }, { hideWarnings: true }).vars;
@@ -43,5 +46,10 @@ const devVars = readDevVars();
 if (!devVars?.LOCAL_IDP_PRIVATE_KEY) fail("no LOCAL_IDP_PRIVATE_KEY in .dev.vars: run `npm run setup` (or `npm start`) first");
 if (devVars.ENVIRONMENT && devVars.ENVIRONMENT !== "development") fail("local tokens exist only for ENVIRONMENT=development");
 
-const token = await signLocalSession({ privateKeyPem: devVars.LOCAL_IDP_PRIVATE_KEY, user, azp: await appOrigin(devVars), ttlSeconds: ttl });
+const token = await signLocalSession({
+  privateKeyPem: devVars.LOCAL_IDP_PRIVATE_KEY,
+  user,
+  azp: await appOrigin(devVars),
+  ttlSeconds: ttl,
+});
 process.stdout.write(`${token}\n`);
