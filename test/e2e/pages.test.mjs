@@ -167,6 +167,8 @@ describe("account features (happy)", () => {
     assert.equal(await page.evaluate(() => document.activeElement?.id), "key-name", "focus goes to the field to fix");
 
     await page.getByLabel("Name").fill("Photo booth");
+    const checkedByDefault = await page.locator('input[type="checkbox"][id^="scope-"]:checked').evaluateAll((els) => els.map((e) => e.id));
+    assert.ok(checkedByDefault.length > 0 && checkedByDefault.every((id) => id.endsWith(":read")), `read-only by default: ${checkedByDefault}`);
     await page.getByRole("checkbox", { name: /account:read/ }).check();
     await page.getByRole("checkbox", { name: /generations:write/ }).uncheck();
     await page.getByLabel("Expires after").selectOption("30");

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { BUDGET_BYTES, entryChunks, landingGraph, staticImports } from "../../bench/web/run.mjs";
 import { actorLabel, describeUserAgent } from "../../web/src/features/activity/describe";
-import { keyState } from "../../web/src/features/api-keys/key-state";
+import { DEFAULT_SCOPES, keyState } from "../../web/src/features/api-keys/key-state";
 import { safeCheckoutUrl } from "../../web/src/features/billing/checkout-url";
 import { describeResemblance } from "../../web/src/features/gallery/labels";
 import { LINK_REFRESH_MARGIN_MS, linkRefreshIn } from "../../web/src/features/gallery/link-timing";
@@ -64,6 +64,11 @@ describe("SPA helpers (happy)", () => {
     expect(keyState(key({}), NOW)).toBe("active");
     expect(keyState(key({ expiresAt: new Date(NOW - 1).toISOString() }), NOW)).toBe("expired");
     expect(keyState(key({ revokedAt: new Date(NOW - 1).toISOString(), expiresAt: new Date(NOW - 1).toISOString() }), NOW)).toBe("revoked");
+  });
+
+  it("new API keys default to read-only scopes", () => {
+    expect(DEFAULT_SCOPES.length).toBeGreaterThan(0);
+    expect(DEFAULT_SCOPES.filter((s) => !s.endsWith(":read"))).toEqual([]);
   });
 
   it("words the resemblance option for people", () => {

@@ -2,8 +2,7 @@ import { useState, type FormEvent } from "react";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { ApiError, describeError } from "../../lib/api/problem";
 import { EXPIRY_CHOICES, SCOPE_DESCRIPTIONS, SCOPES, useCreateApiKey, type CreatedApiKey, type Scope } from "./api";
-
-const DEFAULT_SCOPES: Scope[] = ["photos:write", "generations:read", "generations:write"];
+import { DEFAULT_SCOPES } from "./key-state";
 
 export function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKey) => void }) {
   const create = useCreateApiKey();
