@@ -33,7 +33,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       // flood of bad tokens is refused cheaply instead of writing a security
       // log row each (the refusals past the limit are one 429 per window's worth).
       const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
-      const decision = await limiter.limit("ip", `authfail:${clientIp(c.req.raw)}`);
+      const decision = await limiter.limit("ip", `authfail:${clientIp(c)}`);
       if (!decision.success) {
         throw new AppError("rate_limited", "Too many failed authentications; retry after Retry-After seconds.", {
           retryAfter: decision.retryAfter,
