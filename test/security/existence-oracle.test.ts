@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
 import { exportsTable, securityLog } from "../../worker/db/schema";
 import type { Bindings } from "../../worker/env";
-import { newId } from "../../worker/lib/ids";
+import { newId, type IdPrefix } from "../../worker/lib/ids";
 import { insertApiKey, insertGeneration, insertObjectRow } from "../access/fixtures";
 import { API, services, signIn, tokenFor } from "../helpers";
 
@@ -78,7 +78,7 @@ beforeAll(async () => {
   ids["alicePhoto"] = await insertObjectRow(alice, "photo");
 });
 
-type Case = { name: string; request: (id: string) => [string, RequestInit]; foreign: () => string; prefix: string };
+type Case = { name: string; request: (id: string) => [string, RequestInit]; foreign: () => string; prefix: IdPrefix };
 
 const cases: Case[] = [
   { name: "GET /v1/photos/{id}", prefix: "pho", foreign: () => ids["photo"] ?? "", request: (id) => [`/v1/photos/${id}`, {}] },

@@ -83,7 +83,8 @@ function view(row: ApiKeyRow) {
 
 const sessionOnly = requireAuth({ sessionOnly: true });
 const sessionOnlyErrors = {
-  401: problem("Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only."),
+  401: problem("Missing or invalid session (`unauthorized`)."),
+  403: problem("An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only."),
   429: authErrors[429],
 };
 
