@@ -11,11 +11,12 @@ import { Validator, type Schema } from "@cfworker/json-schema";
 import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp, documentConfig } from "../../worker/app";
+import { SCOPES } from "../../worker/auth/types";
 import { ERROR_CODES } from "../../worker/errors";
 import { buildDocument, type OpenAPIDocument } from "../../worker/lib/openapi";
 import { MAX_JSON_BODY_BYTES } from "../../worker/middleware/body-limit";
 import { insertApiKey } from "../access/fixtures";
-import { API, signIn, tokenFor } from "../helpers";
+import { API, signIn, signInWithoutConsent, tokenFor } from "../helpers";
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -141,6 +142,8 @@ function expectDocumented(o: Operation, sent: Sent): void {
 let session = "";
 let weakKey = "";
 let staff = "";
+let noConsent = "";
+let strongKey = "";
 
 beforeAll(async () => {
   await signIn("contract");
@@ -149,6 +152,9 @@ beforeAll(async () => {
   const me = (await (await SELF.fetch(`${API}/v1/me`, { headers: { authorization: `Bearer ${session}` } })).json()) as { id: string };
   // A valid key with the narrowest scope: session-only and scoped routes refuse it.
   weakKey = (await insertApiKey(me.id, ["account:read"])).secret;
+  strongKey = (await insertApiKey(me.id, SCOPES)).secret;
+  await signInWithoutConsent("contract-no-consent");
+  noConsent = await tokenFor("contract-no-consent");
 });
 
 describe("contract: the served document is the one checked here", () => {
@@ -181,6 +187,8 @@ describe("contract: every operation answers only what it documents", () => {
         sent.push(await send(o, "no credential"));
         sent.push(await send(o, "bad credential", { token: "bp_not_a_real_key_0000000000000000" }));
         sent.push(await send(o, "API key with account:read only", { token: weakKey }));
+        sent.push(await send(o, "API key with every scope", { token: strongKey }));
+        sent.push(await send(o, "session without consent", { token: noConsent }));
       }
       if (parameters(o.op, "path").length || parameters(o.op, "query").length) sent.push(await send(o, "bad parameters", { token: own, badParams: true }));
       if (content?.[0].includes("json")) {

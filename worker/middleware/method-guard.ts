@@ -3,8 +3,8 @@
  * `method_not_allowed` with an `Allow` header naming the methods the path
  * has, instead of the 404 a missing route would get. `TRACE` and `CONNECT`
  * are never served (TRACE echoes requests, cookies and credentials included:
- * cross-site tracing), so they get 405 on every path. `OPTIONS` outside a
- * CORS preflight answers 204 with `Allow`.
+ * cross-site tracing), so they get 405 on every path. `OPTIONS` is answered
+ * by the CORS middleware (204) on every /v1 path, so `Allow` lists it.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
@@ -48,7 +48,6 @@ export function methodGuard(routes: () => readonly RouteLike[]) {
     if (methods.size === 0 && !NEVER_SERVED.has(method)) return null;
     if (methods.size) methods.add("OPTIONS");
     const allow = METHOD_ORDER.filter((m) => methods.has(m)).join(", ");
-    if (method === "OPTIONS" && methods.size) return new Response(null, { status: 204, headers: { allow } });
     const detail = NEVER_SERVED.has(method) ? `${method} is never served.` : `${method} is not allowed here; use ${allow}.`;
     return problemResponse(new AppError("method_not_allowed", detail), c.get("requestId"), c.req.path, { allow });
   };
