@@ -50,6 +50,6 @@ export default defineConfig(({ mode }) => {
     plugins: [react(), pagesHeaders(env)],
     server: { host: "127.0.0.1", port: 5173, strictPort: true, proxy },
     preview: { host: "127.0.0.1", port: 4173, strictPort: true, proxy },
-    build: { outDir, emptyOutDir: true, sourcemap: "hidden", target: "es2022" },
+    build: { outDir, emptyOutDir: true, sourcemap: false, target: "es2022" },
   };
 });

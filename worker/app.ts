@@ -11,6 +11,8 @@ import { loadConfig, ConfigError, type AppEnv, type Config } from "./env";
 import { AppError, problemResponse } from "./errors";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
+import { bodyLimit } from "./middleware/body-limit";
+import { methodGuard } from "./middleware/method-guard";
 import { rateLimit } from "./middleware/rate-limit";
 import { services } from "./middleware/services";
 import { apiKeyRoutes } from "./routes/api-keys";
@@ -92,6 +94,7 @@ export function createApp() {
   });
   app.use("*", services);
   for (const path of PUBLIC_PATHS) app.use(path, rateLimit("ip"));
+  app.use("/v1/*", bodyLimit);
 
   app.route("/v1", healthRoutes);
   app.route("/v1", meRoutes);
@@ -128,7 +131,8 @@ export function createApp() {
   });
   app.get("/v1/openapi.json", (c) => c.json(document(c.get("services").config)));
 
-  app.notFound((c) => problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
+  const wrongMethod = methodGuard(() => app.routes);
+  app.notFound((c) => wrongMethod(c) ?? problemResponse(new AppError("not_found", "No such route."), c.get("requestId"), c.req.path));
 
   app.onError((err, c) => {
     const rid = c.get("requestId") ?? "req_unknown";

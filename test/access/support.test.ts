@@ -173,7 +173,7 @@ describe("support: security", () => {
 
   it("an API key never acts as staff, even carol's", async () => {
     const key = await insertApiKey(carol, ["account:read", "photos:read", "generations:read"]);
-    await expectProblem(await api(`/v1/support/users/${alice}`, { token: key.secret, headers: withReason() }), 401, "unauthorized");
+    await expectProblem(await api(`/v1/support/users/${alice}`, { token: key.secret, headers: withReason() }), 403, "insufficient_scope");
   });
 
   it("an API key cannot grant support access", async () => {
@@ -184,7 +184,7 @@ describe("support: security", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ hours: 72 }),
     });
-    await expectProblem(res, 401, "unauthorized");
+    await expectProblem(res, 403, "insufficient_scope");
     const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
     expect(row?.supportAccessUntil === null || (row?.supportAccessUntil ?? 0) < Date.now()).toBe(true);
   });

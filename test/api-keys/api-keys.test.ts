@@ -181,7 +181,7 @@ describe("api keys: security", () => {
     await expectProblem(await api("/v1/me", { token: `bp_${"x".repeat(43)}` }), 401, "unauthorized");
   });
 
-  it("a key never authenticates key management, whatever its scopes: 401 on create, list and revoke", async () => {
+  it("a valid key is never authorized for key management, whatever its scopes: 403 insufficient_scope on create, list and revoke", async () => {
     const key = await newKey("alice", ["photos:read", "photos:write", "generations:read", "generations:write", "account:read", "billing:write"]);
     const other = await newKey("alice", ["account:read"]);
     const create = await api("/v1/api-keys", {
@@ -190,13 +190,26 @@ describe("api keys: security", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "minted by a key", scopes: ["account:read"] }),
     });
-    await expectProblem(create, 401, "unauthorized");
-    await expectProblem(await api("/v1/api-keys", { token: key.secret }), 401, "unauthorized");
-    await expectProblem(await api(`/v1/api-keys/${other.id}`, { method: "DELETE", token: key.secret }), 401, "unauthorized");
+    await expectProblem(create, 403, "insufficient_scope");
+    await expectProblem(await api("/v1/api-keys", { token: key.secret }), 403, "insufficient_scope");
+    await expectProblem(await api(`/v1/api-keys/${other.id}`, { method: "DELETE", token: key.secret }), 403, "insufficient_scope");
     // The other key still works: the refused revoke changed nothing.
     expect((await api("/v1/me", { token: other.secret })).status).toBe(200);
-    const failures = await services().db.select().from(securityLog).where(eq(securityLog.kind, "auth_failed")).all();
-    expect(failures.some((f) => (f.detail ?? "").includes("api-key-on-session-route"))).toBe(true);
+    const denied = await services().db.select().from(securityLog).where(eq(securityLog.kind, "scope_denied")).all();
+    expect(denied.some((f) => (f.detail ?? "").includes("api-key-on-session-route"))).toBe(true);
+  });
+
+  it("session-only routes (exports, account deletion, consent, settings) answer a valid key 403 insufficient_scope, and an invalid one 401", async () => {
+    await signIn("erin");
+    const key = await newKey("erin", ["photos:read", "photos:write", "generations:read", "generations:write", "account:read", "billing:write"]);
+    await expectProblem(await api("/v1/account/exports", { method: "POST", token: key.secret }), 403, "insufficient_scope");
+    await expectProblem(await api("/v1/account/exports", { token: key.secret }), 403, "insufficient_scope");
+    await expectProblem(await api("/v1/account", { method: "DELETE", token: key.secret }), 403, "insufficient_scope");
+    await expectProblem(await api("/v1/me/settings", { token: key.secret }), 403, "insufficient_scope");
+    // The account is still there: the refused deletion did nothing.
+    expect((await api("/v1/me", { token: key.secret })).status).toBe(200);
+    const altered = key.secret.slice(0, -1) + (key.secret.endsWith("A") ? "B" : "A");
+    await expectProblem(await api("/v1/account/exports", { method: "POST", token: altered }), 401, "unauthorized");
   });
 
   it("another user's key id is a 404 identical to a missing one, and is not revoked", async () => {

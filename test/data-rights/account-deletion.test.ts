@@ -260,7 +260,7 @@ describe("account deletion: errors", () => {
 
   it("is refused to API keys and to anonymous callers", async () => {
     const a = await seedAccount("confirm-2", 12);
-    await expectProblem(await api("/v1/account", { ...CONFIRM, token: a.apiKeySecret }), 401, "unauthorized");
+    await expectProblem(await api("/v1/account", { ...CONFIRM, token: a.apiKeySecret }), 403, "insufficient_scope");
     await expectProblem(await api("/v1/account", { ...CONFIRM }), 401, "unauthorized");
     await expectProblem(await api("/v1/account", { ...CONFIRM, token: await tokenFor(a.user, { ttlSeconds: 60, nowSeconds: Math.floor(Date.now() / 1000) - 3600 }) }), 401, "unauthorized");
     expect((await api("/v1/me", { user: a.user })).status).toBe(200);

@@ -135,7 +135,7 @@ describe("consent: errors", () => {
       headers: JSON_HEADERS,
       body: JSON.stringify({ termsVersion: TERMS_VERSION, peopleConsent: true }),
     });
-    await expectProblem(res, 401, "unauthorized");
+    await expectProblem(res, 403, "insufficient_scope");
     expect((await json<{ consent: unknown }>(await api("/v1/me/consent", { user: "con-6" }))).consent).toBeNull();
   });
 });

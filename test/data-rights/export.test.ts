@@ -198,7 +198,7 @@ describe("export: errors and security", () => {
     await expectProblem(await api(`/v1/account/exports/${id}`, { user: "exp-thief" }), 404, "not_found");
     await expectProblem(await api(`/v1/account/exports/${newId("exp")}`, { user: "exp-thief" }), 404, "not_found");
     await expectProblem(await api(`/v1/account/exports/${id}`, { method: "DELETE", user: "exp-thief" }), 404, "not_found");
-    await expectProblem(await api("/v1/account/exports", { method: "POST", token: a.apiKeySecret }), 401, "unauthorized");
+    await expectProblem(await api("/v1/account/exports", { method: "POST", token: a.apiKeySecret }), 403, "insufficient_scope");
     await expectProblem(await api("/v1/account/exports?cursor=bm90LWEtY3Vyc29y", { user: a.user }), 400, "validation_failed");
   });
 

@@ -7,6 +7,10 @@
  *   removes the requirement) and documented with their 429.
  * - Every operation gets a stable operationId (derived from method and path
  *   when the route does not name one), so generated clients have names.
+ * - Answers createApp gives centrally are documented on every operation they
+ *   can reach: 401/429 on authenticated ones, 400 `bad_request` and 413
+ *   `payload_too_large` where a JSON body is read, 500; a header whose
+ *   absence gets 428 is marked required.
  * - A JSON body or answer whose route gives no example gets one synthesised
  *   from its schema (first enum value, formats, property examples), as
  *   browsable renderers do; hand-written examples always win.
@@ -47,10 +51,52 @@ export function deriveOperationId(method: string, path: string): string {
   return method + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
 }
 
+const problemContent = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
+
 const rateLimited = {
   description: "Rate limited per client IP (`rate_limited`); see `Retry-After`.",
-  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+  content: problemContent,
 };
+
+type Operation = NonNullable<NonNullable<NonNullable<OpenAPIDocument["paths"]>[string]>["get"]>;
+
+/**
+ * Makes sure `op` documents `status` with problem `code`: adds the response
+ * if the route did not declare it, or names the code in the declared one's
+ * description if it is missing there.
+ */
+function ensureProblem(op: Operation, status: number, code: string, sentence: string): void {
+  const responses = (op.responses ??= {}) as Record<string, unknown>;
+  const existing = responses[String(status)];
+  if (!isSchema(existing)) {
+    responses[String(status)] = { description: sentence, content: problemContent };
+    return;
+  }
+  const description = typeof existing["description"] === "string" ? existing["description"] : "";
+  if (!description.includes(`\`${code}\``)) existing["description"] = description ? `${description} ${sentence}` : sentence;
+}
+
+/** The statuses createApp's central middleware can give any operation, so no route states them. */
+function documentCentralAnswers(op: Operation): void {
+  const secured = !Array.isArray(op.security) || op.security.length > 0;
+  if (secured) {
+    ensureProblem(op, 401, "unauthorized", "Missing, expired or invalid credentials (`unauthorized`).");
+    ensureProblem(op, 429, "rate_limited", "Rate limited (`rate_limited`); see `Retry-After`.");
+  }
+  const body = op.requestBody;
+  const content = isSchema(body) && isSchema(body["content"]) ? body["content"] : {};
+  if (Object.keys(content).some((type) => type.includes("json"))) {
+    ensureProblem(op, 400, "bad_request", "A body that is not JSON (`bad_request`).");
+    ensureProblem(op, 413, "payload_too_large", "The body is over the size limit (`payload_too_large`), refused before it is parsed.");
+  }
+  ensureProblem(op, 500, "internal", "An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`).");
+  // A header whose absence the operation answers with 428 Precondition Required is required (RFC 6585 §3).
+  if (isSchema(op.responses?.["428"])) {
+    for (const param of op.parameters ?? []) {
+      if (isSchema(param) && param["in"] === "header" && String(param["name"]).toLowerCase() === "idempotency-key") param["required"] = true;
+    }
+  }
+}
 
 type SchemaLike = Record<string, unknown>;
 const isSchema = (v: unknown): v is SchemaLike => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -136,6 +182,7 @@ export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
         op.security = [];
         op.responses = { ...op.responses, ...(op.responses?.["429"] ? {} : { 429: rateLimited }) };
       }
+      documentCentralAnswers(op);
     }
   }
   return doc;

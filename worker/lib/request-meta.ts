@@ -1,3 +1,5 @@
+import { clientAddress } from "./client-address";
+
 /** Client metadata kept in logs, minimised: IPs truncated to /24 or /48. */
 export function truncateIp(ip: string | null | undefined): string | null {
   if (!ip) return null;
@@ -25,7 +27,7 @@ export function requestMeta(req: Request, requestId: string | null): RequestMeta
   const ua = req.headers.get("user-agent");
   return {
     requestId,
-    ipPrefix: truncateIp(req.headers.get("cf-connecting-ip")),
+    ipPrefix: truncateIp(clientAddress(req)),
     userAgent: ua ? ua.slice(0, 200) : null,
   };
 }

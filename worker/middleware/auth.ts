@@ -18,7 +18,10 @@ import { ensureUser, findSessionUser } from "../services/users";
 export interface AuthOptions {
   /** Scope an API key must hold for this route. Sessions hold every scope. */
   scope?: Scope;
-  /** Only a browser session may call this (API key management, account deletion). */
+  /**
+   * Only a browser session may call this (API key management, account
+   * deletion, exports). A valid API key gets 403 `insufficient_scope`.
+   */
   sessionOnly?: boolean;
 }
 
@@ -33,7 +36,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       // flood of bad tokens is refused cheaply instead of writing a security
       // log row each (the refusals past the limit are one 429 per window's worth).
       const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
-      const decision = await limiter.limit("ip", `authfail:${clientIp(c.req.raw)}`);
+      const decision = await limiter.limit("ip", `authfail:${clientIp(c)}`);
       if (!decision.success) {
         throw new AppError("rate_limited", "Too many failed authentications; retry after Retry-After seconds.", {
           retryAfter: decision.retryAfter,
@@ -51,9 +54,15 @@ export function requireAuth(opts: AuthOptions = {}) {
 
     let auth: AuthContext;
     if (token.startsWith("bp_")) {
-      if (opts.sessionOnly) return fail("api-key-on-session-route");
       const result = await authenticateApiKey(s.db, token, s.now());
       if (!result.ok) return fail(result.reason);
+      if (opts.sessionOnly) {
+        // A valid key is authenticated but not authorized here: 403, not 401
+        // (RFC 6750 §3.1 insufficient_scope), so an integrator is not told to
+        // fix a credential that is fine.
+        await logSecurityEvent(s.db, "scope_denied", meta, s.now(), { reason: "api-key-on-session-route", userId: result.auth.userId, path: c.req.path });
+        throw new AppError("insufficient_scope", "This route needs a browser session; API keys cannot call it.");
+      }
       auth = result.auth;
       auth.isAdmin = false;
       await appendAudit(

@@ -12,6 +12,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Bindings } from "../env";
 import { AppError } from "../errors";
+import { ipBucket } from "../lib/client-address";
 import { requestMeta } from "../lib/request-meta";
 import { logSecurityEvent } from "../services/security-log";
 
@@ -45,9 +46,13 @@ export function bindingRateLimiter(env: Pick<Bindings, "RL_WRITE" | "RL_READ" | 
   };
 }
 
-/** The client address as Cloudflare's edge reports it; never client-chosen headers like X-Forwarded-For. */
-export function clientIp(req: Request): string {
-  return req.headers.get("cf-connecting-ip") ?? "unknown";
+/**
+ * The per-IP bucket of a request: the address the platform gave the Worker
+ * (never client-chosen headers like X-Forwarded-For), or, without one, a key
+ * of the request's own (worker/lib/client-address.ts).
+ */
+export function clientIp(c: Context<AppEnv>): string {
+  return ipBucket(c.req.raw, c.get("requestId"));
 }
 
 /**
@@ -57,7 +62,7 @@ export function clientIp(req: Request): string {
  * routes/api-keys.ts) so this does not multiply a user's budget without bound.
  */
 export function rateLimitKey(c: Context<AppEnv>, kind: RateLimitKind): string {
-  if (kind === "ip") return `ip:${clientIp(c.req.raw)}`;
+  if (kind === "ip") return `ip:${clientIp(c)}`;
   const auth = c.get("auth");
   return auth.via === "api_key" ? `${kind}:key:${auth.actorId}` : `${kind}:user:${auth.userId}`;
 }

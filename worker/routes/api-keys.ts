@@ -5,10 +5,8 @@
  * itself successors or hide by revoking others.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, parseScopes, revokeApiKey, type ApiKeyRow } from "../auth/api-keys";
 import { SCOPES } from "../auth/types";
-import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
@@ -17,7 +15,7 @@ import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit } from "../services/audit";
-import { logSecurityEvent } from "../services/security-log";
+import { notFoundFor } from "../services/security-log";
 
 const DAY_MS = 86_400_000;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -85,7 +83,8 @@ function view(row: ApiKeyRow) {
 
 const sessionOnly = requireAuth({ sessionOnly: true });
 const sessionOnlyErrors = {
-  401: problem("Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only."),
+  401: problem("Missing or invalid session (`unauthorized`)."),
+  403: problem("An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only."),
   429: authErrors[429],
 };
 
@@ -184,15 +183,14 @@ export const apiKeyRoutes = createRouter()
       const now = s.now();
       const result = await revokeApiKey(s.db, auth.userId, c.req.valid("param").id, now);
       if (!result.ok) {
-        const someoneElses = await s.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, c.req.valid("param").id)).get();
-        if (someoneElses) {
-          await logSecurityEvent(s.db, "not_found_probe", requestMeta(c.req.raw, c.get("requestId")), now, {
-            reason: "api-key-of-another-user",
-            userId: auth.userId,
-            path: c.req.path,
-          });
-        }
-        throw new AppError("not_found");
+        throw await notFoundFor(s, {
+          table: "api_keys",
+          id: c.req.valid("param").id,
+          userId: auth.userId,
+          meta: requestMeta(c.req.raw, c.get("requestId")),
+          path: c.req.path,
+          reason: "api-key-of-another-user",
+        });
       }
       if (result.revokedNow) {
         await appendAudit(

@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { LOCAL_USERS, signLocalSession } from "../auth/local-idp";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
+import { badRequest } from "../schemas/common";
 
 const LocalUserId = z.enum(LOCAL_USERS.map((u) => u.id) as [string, ...string[]]);
 
@@ -35,6 +36,7 @@ export const devRoutes = createRouter()
       request: { body: { content: { "application/json": { schema: z.object({ user: LocalUserId }) } }, required: true } },
       responses: {
         200: { description: "A session JWT", content: { "application/json": { schema: z.object({ token: z.string(), expiresAt: z.string() }) } } },
+        ...badRequest,
       },
     }),
     async (c) => {

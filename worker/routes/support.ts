@@ -182,7 +182,7 @@ supportRoutes.openapi(
     responses: {
       200: { description: "Images with signed links", content: { "application/json": { schema: z.object({ items: z.array(SupportImageSchema) }) } } },
       ...staffErrors,
-      403: problem("The user has not granted support access, or the grant has expired (`forbidden`)."),
+      403: problem("The user has not granted support access, or the grant has expired (`forbidden`); or an API key called (`insufficient_scope`): support needs a staff session."),
     },
   }),
   async (c) => {

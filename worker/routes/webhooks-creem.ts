@@ -64,7 +64,7 @@ export const creemWebhookRoutes = createRouter().openapi(
       "(credits the pack) and `refund.created` (reverses it once). Idempotent on the event id. Not for integrators.",
     request: {
       headers: z.object({
-        "creem-signature": z.string().optional().openapi({ description: "Hex HMAC-SHA256 of the raw body.", example: "9f2c…" }),
+        "creem-signature": z.string().optional().openapi({ description: "Hex HMAC-SHA256 of the raw body.", example: "9f2c4e1d0b8a7f6e5d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a291807f6e" }),
       }),
       body: { content: { "application/json": { schema: creemEventSchema } }, required: true },
     },

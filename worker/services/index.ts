@@ -15,6 +15,20 @@ export interface Services {
   now: () => number;
   /** Overrides the Workers Rate Limiting bindings (tests inject a fake to prove 429s). */
   rateLimiter?: RateLimiter;
+  /**
+   * Runs `task` after the response is sent (the request's
+   * `ExecutionContext.waitUntil`), for work the answer must not wait on or
+   * reveal by its timing. Without a context (scripts, some tests) the task
+   * simply runs unawaited. Failures are logged, never thrown.
+   */
+  waitUntil: (task: Promise<unknown>) => void;
+}
+
+/** The fallback `waitUntil`: start the task, log a failure, wait for nothing. */
+function unawaited(task: Promise<unknown>): void {
+  task.catch((err: unknown) => {
+    console.error(JSON.stringify({ level: "error", event: "background_task_failed", name: err instanceof Error ? err.name : "unknown" }));
+  });
 }
 
 export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {
@@ -23,6 +37,7 @@ export function createServices(env: Bindings, overrides: Partial<Services> = {})
     config: loadConfig(env),
     db: createDb(env.DB),
     now: () => Date.now(),
+    waitUntil: unawaited,
     ...overrides,
   };
 }

@@ -43,28 +43,38 @@ export type OwnedTable = keyof typeof OWNED;
 
 /**
  * Call when a lookup by id scoped to the caller found nothing; throw what it
- * returns. If the id exists under another owner the attempt is logged as
- * `not_found_probe` (so enumeration shows up), but the wire says 404
- * `not_found` either way, exactly as for an id that never existed.
+ * returns. The wire says 404 `not_found` either way, exactly as for an id that
+ * never existed, and the answer does the same work in both cases: whether the
+ * id exists under another owner is looked up only after the response is sent
+ * (`waitUntil`), and then logged as `not_found_probe` so enumeration shows up.
+ * Checking before answering made a foreign id measurably slower than a
+ * missing one: an existence oracle (issue 18, decision 0008).
  */
-export async function notFoundFor(
-  s: { db: Db; now: () => number },
-  where: { table: OwnedTable; id: string; userId: string; meta: RequestMeta; path?: string },
+export function notFoundFor(
+  s: { db: Db; now: () => number; waitUntil: (task: Promise<unknown>) => void },
+  where: { table: OwnedTable; id: string; userId: string; meta: RequestMeta; path?: string; reason?: string },
 ): Promise<AppError> {
+  s.waitUntil(recordProbe(s.db, where, s.now()));
+  return Promise.resolve(new AppError("not_found"));
+}
+
+async function recordProbe(
+  db: Db,
+  where: { table: OwnedTable; id: string; userId: string; meta: RequestMeta; path?: string; reason?: string },
+  at: number,
+): Promise<void> {
   const t = OWNED[where.table];
-  const other = await s.db
+  const other = await db
     .select({ owner: t.owner })
     .from(t.table)
     .where(and(eq(t.id, where.id), ne(t.owner, where.userId)))
     .get();
-  if (other) {
-    await logSecurityEvent(s.db, "not_found_probe", where.meta, s.now(), {
-      reason: where.table,
-      userId: where.userId,
-      ...(where.path ? { path: where.path } : {}),
-    });
-  }
-  return new AppError("not_found");
+  if (!other) return;
+  await logSecurityEvent(db, "not_found_probe", where.meta, at, {
+    reason: where.reason ?? where.table,
+    userId: where.userId,
+    ...(where.path ? { path: where.path } : {}),
+  });
 }
 
 export interface SecurityCount {

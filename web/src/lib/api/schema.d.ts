@@ -1417,7 +1417,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountDeleted"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1437,6 +1437,15 @@ export interface operations {
             };
             /** @description The API key lacks the needed scope (`insufficient_scope`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1550,6 +1559,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getAccountExports: {
@@ -1629,6 +1647,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     postAccountExports: {
@@ -1684,6 +1711,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1764,6 +1800,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deleteAccountExportsById: {
@@ -1835,6 +1880,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listApiKeys: {
@@ -1867,8 +1921,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only. */
+            /** @description Missing or invalid session (`unauthorized`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1878,6 +1941,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1909,7 +1981,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1918,8 +1990,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only. */
+            /** @description Missing or invalid session (`unauthorized`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1936,8 +2017,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1974,8 +2073,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). API keys are refused here: keys are managed from a browser session only. */
+            /** @description Missing or invalid session (`unauthorized`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1994,6 +2102,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2048,6 +2165,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createCheckout: {
@@ -2072,7 +2198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Checkout"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2099,8 +2225,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2176,6 +2320,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listPacks: {
@@ -2198,6 +2351,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2246,8 +2408,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2301,6 +2490,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getDocs: {
@@ -2323,6 +2521,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2391,6 +2598,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2505,14 +2721,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     createGeneration: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description Required. 1-255 printable ASCII characters; retries with the same key and body return the same generation. */
-                "idempotency-key"?: string;
+                "idempotency-key": string;
             };
             path?: never;
             cookie?: never;
@@ -2627,7 +2852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Generation"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2672,6 +2897,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Idempotency-Key reused with a different body (`idempotency_key_reused`). */
             422: {
                 headers: {
@@ -2692,6 +2926,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2818,6 +3061,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     deleteGeneration: {
@@ -2891,6 +3143,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3017,6 +3278,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getGenerationOutput: {
@@ -3079,6 +3349,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3160,6 +3439,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getHealth: {
@@ -3189,6 +3477,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getUploadKey: {
@@ -3211,6 +3508,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3282,6 +3588,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMeConsent: {
@@ -3339,6 +3654,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     postMeConsent: {
@@ -3379,7 +3703,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consent"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3406,8 +3730,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3477,6 +3819,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMeSettings: {
@@ -3529,6 +3880,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     patchMeSettings: {
@@ -3563,7 +3923,7 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,8 +3950,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3636,7 +4014,7 @@ export interface operations {
                     "application/json": components["schemas"]["SupportAccess"];
                 };
             };
-            /** @description Invalid input (`validation_failed` lists the fields). */
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3663,8 +4041,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3717,6 +4113,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3794,6 +4199,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3895,6 +4309,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getPhoto: {
@@ -3955,6 +4378,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4042,6 +4474,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getPrivacy: {
@@ -4113,6 +4554,15 @@ export interface operations {
             };
             /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4200,6 +4650,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4300,6 +4759,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getSupportUsersByUserIdImages: {
@@ -4364,7 +4832,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The user has not granted support access, or the grant has expired (`forbidden`). */
+            /** @description The user has not granted support access, or the grant has expired (`forbidden`); or an API key called (`insufficient_scope`): support needs a staff session. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4384,6 +4852,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4435,6 +4912,15 @@ export interface operations {
                     "application/json": components["schemas"]["ClerkWebhookAck"];
                 };
             };
+            /** @description A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, stale or wrong signature (`invalid_signature`). */
             401: {
                 headers: {
@@ -4455,6 +4941,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4535,6 +5030,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4626,6 +5130,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`). */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
