@@ -51,7 +51,7 @@ describe("account deletion: happy", () => {
     expect(body.status).toBe("deleted");
     expect(body.receipt.kind).toBe("account");
     expect(body.receipt.id).toMatch(/^rcp_/);
-    expect(body.receipt.subjectHash).toBe(await subjectHash("account", alice.userId));
+    expect(body.receipt.subjectHash).toBe(await subjectHash(services(), "account", alice.userId));
     expect(body.receipt.counts).toMatchObject({ accounts: 1, photos: 2, outputs: 2, generations: 1, apiKeys: 1, payments: 1 });
     expect(body.receipt.counts["auditEntries"]).toBeGreaterThan(0);
     expect(JSON.stringify(body)).not.toContain(alice.userId);
@@ -181,7 +181,7 @@ describe("account deletion: crash recovery", () => {
     const receipts = await services()
       .db.select()
       .from(deletionReceipts)
-      .where(eq(deletionReceipts.subjectHash, await subjectHash("account", a.userId)))
+      .where(eq(deletionReceipts.subjectHash, await subjectHash(services(), "account", a.userId)))
       .all();
     expect(receipts).toHaveLength(1);
     expect(receipts[0]?.id).toBe(res?.receipt.id);
