@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { redactLine } from "../../scripts/lib/redact.mjs";
-import { Service } from "../../scripts/start.mjs";
+// @ts-expect-error: a plain ESM script without type declarations.
+import { Service as UntypedService } from "../../scripts/start.mjs";
+
+interface ServiceLike {
+  tail: string[];
+  exited: Promise<void>;
+}
+const Service = UntypedService as new (name: string, args: string[], opts: { echo: boolean }) => ServiceLike;
 
 const dir = mkdtempSync(join(tmpdir(), "babypic-redact-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
