@@ -12,7 +12,7 @@ import { hashApiKey } from "../../worker/auth/api-keys";
 import { localSubject } from "../../worker/auth/local-idp";
 import { deletedCredentials, ledger, users } from "../../worker/db/schema";
 import { sha256Hex } from "../../worker/lib/bytes";
-import { CLOCK_SKEW_MS, DELETED_SUBJECT_TTL_MS, MAX_SESSION_TOKEN_LIFETIME_MS } from "../../worker/services/deleted-credentials";
+import { CLOCK_SKEW_MS, DELETED_SUBJECT_TTL_MS, issuedBeforeDeletion, MAX_SESSION_TOKEN_LIFETIME_MS } from "../../worker/services/deleted-credentials";
 import { deleteAccount } from "../../worker/services/deletion";
 import { deletionHmac } from "../../worker/services/deletion-hmac";
 import { runSweeps } from "../../worker/scheduled";
@@ -146,5 +146,19 @@ describe("credentials after account deletion: expiry", () => {
     const results = await runSweeps(services({ now: () => Date.now() + MINUTE }));
     expect(results.find((r) => r.name === "account.deleted-credentials")?.ok).toBe(true);
     expect(await services().db.select().from(deletedCredentials).where(eq(deletedCredentials.lookup, lookup)).get()).toBeUndefined();
+  });
+});
+
+describe("credentials after account deletion: boundaries", () => {
+  it("a token issued in or before the second of the deletion is old; Clerk's get 5 s of clock skew, the local provider's (our own clock) none", () => {
+    const deletedAt = 1_900_000_000_300; // .3 s into a second
+    const second = Math.floor(deletedAt / 1000);
+    expect(issuedBeforeDeletion(second - 1, deletedAt, 0)).toBe(true);
+    expect(issuedBeforeDeletion(second, deletedAt, 0)).toBe(true);
+    expect(issuedBeforeDeletion(second + 1, deletedAt, 0)).toBe(false);
+    expect(issuedBeforeDeletion(second + 5, deletedAt)).toBe(true);
+    expect(issuedBeforeDeletion(second + 6, deletedAt)).toBe(false);
+    expect(CLOCK_SKEW_MS).toBe(5_000);
+    expect(issuedBeforeDeletion(second - 1, null)).toBe(false);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { authenticateApiKey, hashApiKey } from "../auth/api-keys";
+import { LOCAL_ISSUER } from "../auth/local-idp";
 import { verifySession } from "../auth/session";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
@@ -13,7 +14,7 @@ import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "./rate-limit";
 import { appendAudit } from "../services/audit";
-import { apiKeyWasDeleted, issuedBeforeDeletion } from "../services/deleted-credentials";
+import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
 import { ensureUser, findSessionUser } from "../services/users";
 
@@ -84,7 +85,8 @@ export function requireAuth(opts: AuthOptions = {}) {
       // afterwards (issue 14 §4); one issued after a completed deletion is a new sign-up. Only a first sign-in creates.
       const found = await findSessionUser(s, result.subject, s.now());
       if (found.deleting) return fail("account-being-deleted", "account_deleted");
-      if (issuedBeforeDeletion(result.issuedAt, found.deletedAt)) return fail("session-of-deleted-account", "account_deleted");
+      const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
+      if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
       const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());

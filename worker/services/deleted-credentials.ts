@@ -10,7 +10,8 @@
  *   local ones at most 24 h; verifySession refuses any longer-lived token);
  * - issuers' clocks may differ from ours by CLOCK_SKEW_MS (Clerk's own
  *   verifyToken tolerance);
- * - so a token issued (iat) at or before deletedAt + skew is refused, and the
+ * - so a token issued (iat) at or before deletedAt + skew is refused (the local
+ *   provider signs with our own clock, so its skew is 0), and the
  *   subject is remembered for lifetime + 2 × skew after the deletion: by then
  *   every such token has expired. A token issued later (a new sign-up; local
  *   users keep their subject) starts a new, empty account.
@@ -57,9 +58,14 @@ export async function subjectDeletedAt(s: Ctx, externalId: string, now: number):
   return row?.at ?? null;
 }
 
-/** True when a session token issued at `iatSeconds` predates the deletion remembered at `deletedAt`. */
-export function issuedBeforeDeletion(iatSeconds: number, deletedAt: number | null): boolean {
-  return deletedAt !== null && iatSeconds * 1000 <= deletedAt + CLOCK_SKEW_MS;
+/**
+ * True when a session token issued at `iatSeconds` predates the deletion
+ * remembered at `deletedAt`. `skewMs` is how far the issuer's clock may run
+ * ahead of ours: CLOCK_SKEW_MS for Clerk, 0 for the local identity provider,
+ * which signs with this Worker's own clock.
+ */
+export function issuedBeforeDeletion(iatSeconds: number, deletedAt: number | null, skewMs: number = CLOCK_SKEW_MS): boolean {
+  return deletedAt !== null && iatSeconds * 1000 <= deletedAt + skewMs;
 }
 
 /** True when this API key (by its stored SHA-256) belonged to an account deleted within memory. */

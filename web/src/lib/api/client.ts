@@ -3,6 +3,7 @@
  * own /v1/openapi.json (`npm run api:types`); see docs/decisions/0001.
  */
 import createClient, { type Client } from "openapi-fetch";
+import { isAccountDeleted, noteAccountDeleted } from "../../features/auth/account-deleted";
 import { API_BASE } from "../config";
 import type { paths } from "./schema";
 
@@ -26,8 +27,16 @@ export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
         if (token) request.headers.set("Authorization", `Bearer ${token}`);
         return request;
       },
-      onResponse({ response }) {
-        if (response.status === 401) onUnauthorized?.();
+      async onResponse({ response }) {
+        if (response.status === 401) {
+          // account_deleted: this session predates the account's deletion; say so on the sign-in page.
+          const body: unknown = await response
+            .clone()
+            .json()
+            .catch(() => null);
+          if (isAccountDeleted(body)) noteAccountDeleted();
+          onUnauthorized?.();
+        }
         return response;
       },
     });
