@@ -22,12 +22,13 @@ import { and, eq, gt, inArray, lte, max } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, deletedCredentials } from "../db/schema";
 import type { Config } from "../env";
+import { RETENTION } from "../lib/privacy-facts";
 import { deletionHmac, deletionHmacCandidates } from "./deletion-hmac";
 
-export const MAX_SESSION_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+export const MAX_SESSION_TOKEN_LIFETIME_MS = RETENTION.sessionTokenMaxMs;
 export const CLOCK_SKEW_MS = 5_000;
 export const DELETED_SUBJECT_TTL_MS = MAX_SESSION_TOKEN_LIFETIME_MS + 2 * CLOCK_SKEW_MS;
-export const API_KEY_MEMORY_MS = 30 * 24 * 60 * 60 * 1000;
+export const API_KEY_MEMORY_MS = RETENTION.deletedApiKeyMemoryMs;
 
 type Ctx = { db: Db; config: Pick<Config, "MASTER_KEYS"> };
 
