@@ -962,7 +962,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             kind: "photo" | "generation" | "account" | "export";
-            /** @description SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else. */
+            /** @description HMAC-SHA256 hex of `receipt|<kind>|<id>` under a service secret: the service can match it to the id you deleted; it reveals nothing to anyone else. */
             subjectHash: string;
         };
         DownloadLink: {
@@ -1224,7 +1224,7 @@ export interface components {
          */
         Problem: {
             /** @enum {string} */
-            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
+            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
             detail?: string;
             errors?: {
                 field: string;
@@ -1426,7 +1426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1523,7 +1523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1602,7 +1602,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1664,7 +1664,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1728,7 +1728,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1799,7 +1799,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeletionReceipt"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2021,7 +2021,7 @@ export interface operations {
                     "application/json": components["schemas"]["Balance"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2081,7 +2081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2149,7 +2149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2478,7 +2478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2636,7 +2636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2782,7 +2782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2862,7 +2862,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2972,7 +2972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,7 +3050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3124,7 +3124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3255,7 +3255,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3312,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consent"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3388,7 +3388,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3450,7 +3450,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentWithdrawn"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3502,7 +3502,7 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3572,7 +3572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3645,7 +3645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3697,7 +3697,7 @@ export interface operations {
                     "application/json": components["schemas"]["SupportAccess"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3774,7 +3774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3841,7 +3841,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3926,7 +3926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4006,7 +4006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4171,7 +4171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4264,7 +4264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4355,7 +4355,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
