@@ -83,7 +83,7 @@ describe("sign in (security)", () => {
 
     await b.page.reload();
     await b.page.waitForURL((url) => url.pathname === "/sign-in");
-    const notice = b.page.getByTestId("account-deleted");
+    const notice = b.page.getByTestId("account-deleted-notice");
     await notice.waitFor();
     assert.match(await notice.innerText(), /account has been deleted/i);
     assert.equal(await b.page.evaluate(() => sessionStorage.getItem("babypic.localSession")), null, "signed out");
@@ -92,7 +92,7 @@ describe("sign in (security)", () => {
     // The message is shown once.
     await b.page.reload();
     await b.page.getByRole("heading", { name: "Sign in as a local user" }).waitFor();
-    assert.equal(await b.page.getByTestId("account-deleted").count(), 0);
+    assert.equal(await b.page.getByTestId("account-deleted-notice").count(), 0);
   });
 
 

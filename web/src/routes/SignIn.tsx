@@ -28,7 +28,7 @@ export default function SignIn() {
     <>
       <PageHeading title="Sign in" />
       {accountDeleted && (
-        <p role="alert" className="notice" data-testid="account-deleted">
+        <p role="alert" className="notice" data-testid="account-deleted-notice">
           This account has been deleted, so you have been signed out. Signing in again starts a new, empty account.
         </p>
       )}
