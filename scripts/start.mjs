@@ -17,6 +17,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ROOT, readDevVars } from "./lib/dev-vars.mjs";
+import { redactLine } from "./lib/redact.mjs";
 import { setup } from "./setup.mjs";
 
 export const DEFAULT_PORTS = Object.freeze({ api: 8787, web: 5173, fal: 8788, creem: 8789 });
@@ -71,10 +72,12 @@ export class Service {
     const tty = Boolean(process.stdout.isTTY);
     for (const stream of [this.child.stdout, this.child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
-        const plain = line.replace(ANSI, "");
+        // Signed URLs never reach the kept tail or the terminal (issue 14 §5).
+        const shown = redactLine(line);
+        const plain = shown.replace(ANSI, "");
         this.tail.push(plain);
         if (this.tail.length > 60) this.tail.shift();
-        if (echo && plain.trim()) console.log(`[${name}] ${tty ? line : plain}`);
+        if (echo && plain.trim()) console.log(`[${name}] ${tty ? shown : plain}`);
       });
     }
   }

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   invalid_image: { status: 400, title: "The image is not acceptable" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_signature: { status: 401, title: "Signature verification failed" },
+  account_deleted: { status: 401, title: "This account has been deleted" },
   insufficient_credits: { status: 402, title: "Not enough credits" },
   forbidden: { status: 403, title: "Not allowed" },
   insufficient_scope: { status: 403, title: "The API key lacks the scope for this call" },

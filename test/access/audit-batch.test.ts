@@ -157,7 +157,7 @@ describe("appendAuditMany: security", () => {
     const now = Date.now();
     await s.db.insert(tombstones).values({ userId: carol, externalId: "user_other_subject", stage: "started", createdAt: now, updatedAt: now });
     try {
-      await expectProblem(await api("/v1/me", { user: "carol" }), 401, "unauthorized");
+      await expectProblem(await api("/v1/me", { user: "carol" }), 401, "account_deleted");
     } finally {
       await s.db.delete(tombstones).where(eq(tombstones.userId, carol));
     }
@@ -170,7 +170,7 @@ describe("appendAuditMany: security", () => {
     const gone = freshUser();
     await s.db.insert(tombstones).values({ userId: gone, externalId: "user_local_bob", stage: "started", createdAt: now, updatedAt: now });
     try {
-      await expectProblem(await api("/v1/me", { user: "bob" }), 401, "unauthorized");
+      await expectProblem(await api("/v1/me", { user: "bob" }), 401, "account_deleted");
       expect(await s.db.select().from(users).where(eq(users.externalId, "user_local_bob")).get()).toBeUndefined();
     } finally {
       await s.db.delete(tombstones).where(eq(tombstones.userId, gone));
@@ -199,6 +199,6 @@ describe("API key authentication: one read, no write on the common path", () => 
     const now = Date.now();
     await s.db.insert(tombstones).values({ userId: owner, externalId: "user_gone", stage: "started", createdAt: now, updatedAt: now });
     expect(await authenticateApiKey(s.db, key.secret, now)).toEqual({ ok: false, reason: "account-being-deleted" });
-    await expectProblem(await api("/v1/generations", { token: key.secret }), 401, "unauthorized");
+    await expectProblem(await api("/v1/generations", { token: key.secret }), 401, "account_deleted");
   });
 });

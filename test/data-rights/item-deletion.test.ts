@@ -55,7 +55,7 @@ describe("delete a generation: happy", () => {
     const receipt = await json<Receipt>(res);
     expect(receipt.kind).toBe("generation");
     expect(receipt.counts).toEqual({ generations: 1, outputs: 2, exports: 1 });
-    expect(receipt.subjectHash).toBe(await subjectHash("generation", a.generationId));
+    expect(receipt.subjectHash).toBe(await subjectHash(services(), "generation", a.generationId));
     const text = JSON.stringify(receipt);
     for (const id of [a.userId, a.generationId, ...a.outputIds, ...a.photoIds]) expect(text).not.toContain(id);
     const stored = await s.db.select().from(deletionReceipts).where(eq(deletionReceipts.id, receipt.id)).get();
@@ -103,7 +103,7 @@ describe("delete a photo: happy", () => {
     const receipt = await json<Receipt>(res);
     expect(receipt.kind).toBe("photo");
     expect(receipt.counts).toEqual({ photos: 1, exports: 0 });
-    expect(receipt.subjectHash).toBe(await subjectHash("photo", mother));
+    expect(receipt.subjectHash).toBe(await subjectHash(services(), "photo", mother));
     expect(JSON.stringify(receipt)).not.toContain(mother);
     expect(await env.BUCKET.head(row?.r2Key ?? "x")).toBeNull();
     expect(await s.db.select().from(objects).where(eq(objects.id, mother)).get()).toBeUndefined();

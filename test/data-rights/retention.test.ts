@@ -9,7 +9,7 @@ import { auditLog, exportsTable, generations, objects, outbox, securityLog, user
 import { newId } from "../../worker/lib/ids";
 import { RETENTION } from "../../worker/lib/privacy-facts";
 import { runSweeps } from "../../worker/scheduled";
-import { completeGeneration } from "../../worker/services/generation";
+import { completeGeneration, endGeneration } from "../../worker/services/generation";
 import { sweepAbandonedUploads, sweepExpiredExports, sweepLogs, sweepOrphans, sweepParentPhotos } from "../../worker/services/retention";
 import { putObject } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
@@ -76,9 +76,8 @@ describe("retention: parent photos", () => {
     await sweepParentPhotos(at(Date.now() + 2 * DAY_MS));
     expect(await objectExists(mother)).toBe(true);
 
+    // Deleted in the step that completes the generation, not by a later sweep.
     expect(await completeGeneration(services(), gen, 1)).not.toBeNull();
-    const deleted = await sweepParentPhotos(at(Date.now() + MINUTE));
-    expect(deleted).toBeGreaterThanOrEqual(2);
     expect(await objectExists(mother)).toBe(false);
     expect(await objectExists(father)).toBe(false);
     // Results stay until the user deletes them.
@@ -91,9 +90,28 @@ describe("retention: parent photos", () => {
     expect(audit.some((e) => JSON.parse(e.detail ?? "{}")["rule"] === "parent-photos")).toBe(true);
   });
 
+  it("are deleted at once when their generation fails or is canceled too", async () => {
+    const { mother, father, gen } = await runningWithFreshPhotos("ret-1b", 58);
+    expect(await endGeneration(services(), gen, "failed", "model_error")).not.toBeNull();
+    expect(await objectExists(mother)).toBe(false);
+    expect(await objectExists(father)).toBe(false);
+  });
+
+  it("if deleting them at completion fails, the sweep (the backstop) deletes them", async () => {
+    const { mother, father, gen } = await runningWithFreshPhotos("ret-1c", 59);
+    const failing = { ...env.BUCKET, delete: () => Promise.reject(new Error("R2 unavailable")) } as unknown as R2Bucket;
+    expect(await completeGeneration(services({ env: { ...env, BUCKET: failing } }), gen, 1)).not.toBeNull();
+    expect(await objectExists(mother)).toBe(true);
+    const deleted = await sweepParentPhotos(at(Date.now() + MINUTE));
+    expect(deleted).toBeGreaterThanOrEqual(2);
+    expect(await objectExists(mother)).toBe(false);
+    expect(await objectExists(father)).toBe(false);
+  });
+
   it("are kept 7 days when the user chose so, then deleted", async () => {
     const { mother, father, gen } = await runningWithFreshPhotos("ret-2", 52, 7);
     await completeGeneration(services(), gen, 1);
+    expect(await objectExists(mother)).toBe(true);
     await sweepParentPhotos(at(Date.now() + 6 * DAY_MS));
     expect(await objectExists(mother)).toBe(true);
     await sweepParentPhotos(at(Date.now() + 7 * DAY_MS + MINUTE));

@@ -65,6 +65,37 @@ describe("sign in (happy)", () => {
 });
 
 describe("sign in (security)", () => {
+  test("a session from before the account's deletion is signed out with a clear message, not given a new account", async (t) => {
+    const b = await launchBrowser();
+    t.after(() => b.close());
+    await signInAsLocalUser(b.page, "carol");
+    const token = await sessionToken(b.page);
+    // The account is deleted elsewhere (another tab, curl) while this tab keeps its session.
+    const del = await fetch(`${API_URL}/v1/account`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ confirm: "DELETE" }),
+    });
+    assert.equal(del.status, 200);
+    const again = await fetch(`${API_URL}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(again.status, 401);
+    assert.equal((await again.json()).code, "account_deleted");
+
+    await b.page.reload();
+    await b.page.waitForURL((url) => url.pathname === "/sign-in");
+    const notice = b.page.getByTestId("account-deleted-notice");
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /account has been deleted/i);
+    assert.equal(await b.page.evaluate(() => sessionStorage.getItem("babypic.localSession")), null, "signed out");
+    await assertAccessible(b.page);
+    await screenshots(b.page, "sign-in-account-deleted");
+    // The message is shown once.
+    await b.page.reload();
+    await b.page.getByRole("heading", { name: "Sign in as a local user" }).waitFor();
+    assert.equal(await b.page.getByTestId("account-deleted-notice").count(), 0);
+  });
+
+
   test("two local users see two different accounts", async (t) => {
     const alice = await launchBrowser();
     const bob = await launchBrowser({ viewport: { width: 390, height: 844 } });

@@ -40,9 +40,10 @@ export async function authenticateApiKey(db: Db, secret: string, now: number): P
     .get();
   if (!found) return { ok: false, reason: "api-key-unknown" };
   const { deleting, ...row } = found;
+  // Deletion first: it revokes the keys, and the answer for them is account_deleted.
+  if (Number(deleting) === 1) return { ok: false, reason: "account-being-deleted" };
   if (row.revokedAt !== null) return { ok: false, reason: "api-key-revoked" };
   if (row.expiresAt !== null && row.expiresAt <= now) return { ok: false, reason: "api-key-expired" };
-  if (Number(deleting) === 1) return { ok: false, reason: "account-being-deleted" };
   if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id));
   }

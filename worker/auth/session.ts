@@ -5,9 +5,10 @@
  */
 import { verifyToken } from "@clerk/backend";
 import type { Config } from "../env";
+import { MAX_SESSION_TOKEN_LIFETIME_MS } from "../services/deleted-credentials";
 
 export type SessionResult =
-  | { ok: true; subject: string; sessionId: string; email: string | null; claims: Record<string, unknown> }
+  | { ok: true; subject: string; sessionId: string; email: string | null; issuedAt: number; claims: Record<string, unknown> }
   | { ok: false; reason: string };
 
 export function authorizedParties(config: Config): string[] {
@@ -28,6 +29,13 @@ export async function verifySession(token: string, config: Config): Promise<Sess
   }
   const sub = claims["sub"];
   if (typeof sub !== "string" || sub.length === 0) return { ok: false, reason: "token-missing-sub" };
+  // iat decides whether a token predates an account deletion, and the
+  // lifetime bound is what lets a deleted subject be forgotten after
+  // DELETED_SUBJECT_TTL_MS (services/deleted-credentials.ts).
+  const iat = claims["iat"];
+  const exp = claims["exp"];
+  if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "token-missing-iat" };
+  if ((exp - iat) * 1000 > MAX_SESSION_TOKEN_LIFETIME_MS) return { ok: false, reason: "token-lifetime-too-long" };
   const sid = claims["sid"];
   const email = claims["email"];
   return {
@@ -35,6 +43,7 @@ export async function verifySession(token: string, config: Config): Promise<Sess
     subject: sub,
     sessionId: typeof sid === "string" ? sid : sub,
     email: typeof email === "string" ? email : null,
+    issuedAt: iat,
     claims,
   };
 }

@@ -227,3 +227,22 @@ export const outbox = sqliteTable("outbox", {
   createdAt: createdAt(),
 });
 
+
+/**
+ * Credentials of deleted accounts that must keep being refused with
+ * `account_deleted` (a session subject, an API key): only a keyed hash
+ * (services/deletion-hmac.ts), never the subject or the key hash, and only
+ * until `expires_at` (the longest time such a credential can still be valid;
+ * see services/deleted-credentials.ts).
+ */
+export const deletedCredentials = sqliteTable(
+  "deleted_credentials",
+  {
+    /** HMAC-SHA256 hex of `subject|<sub>` or `api_key|<sha256 of the key>`. */
+    lookup: text("lookup").primaryKey(),
+    /** When the deletion completed: session tokens issued up to then (plus clock skew) are refused. */
+    deletedAt: integer("deleted_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("deleted_credentials_expires").on(t.expiresAt)],
+);

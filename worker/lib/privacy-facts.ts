@@ -32,6 +32,10 @@ export const RETENTION = {
   databaseHistoryDays: 30,
   /** Signed file links never live longer than this (the configured TTL is capped to it). */
   signedLinkMaxSeconds: 3600,
+  /** Session tokens living longer than this are refused (Clerk's live 60 s; local ones at most this). */
+  sessionTokenMaxMs: 24 * HOUR_MS,
+  /** A deleted account's API key without an expiry of its own is remembered (as a keyed hash) this long. */
+  deletedApiKeyMemoryMs: 30 * DAY_MS,
 } as const;
 
 export type KeepPhotosDays = (typeof RETENTION.keepPhotosDaysChoices)[number];
@@ -139,7 +143,7 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
     {
       id: "parent-photos",
       data: "Parent photos",
-      rule: `Deleted when their generation finishes (by the next sweep, within minutes), unless you chose to keep them ${keep} days`,
+      rule: `Deleted in the same step that completes (or ends) their generation, unless you chose to keep them ${keep} days; if that deletion fails, the sweep every 5 minutes retries it`,
       seconds: 0,
     },
     { id: "abandoned-uploads", data: "Uploads never used by a generation", rule: "Deleted after 24 hours", seconds: secs(RETENTION.abandonedUploadMs) },
@@ -153,7 +157,12 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
     },
     { id: "audit-log", data: "Audit log", rule: "Kept until you delete your account", seconds: null },
     { id: "security-log", data: "Security log", rule: "Deleted after 90 days", seconds: secs(RETENTION.securityLogMs) },
-    { id: "outbox", data: "Local mail outbox (only without a mail provider)", rule: "Deleted after 24 hours", seconds: secs(RETENTION.outboxTtlMs) },
+    {
+      id: "outbox",
+      data: "Local mail outbox (only without a mail provider)",
+      rule: "Deleted after 24 hours, and at once when the account it was sent to is deleted",
+      seconds: secs(RETENTION.outboxTtlMs),
+    },
     {
       id: "database-history",
       data: "Database point-in-time history (D1 Time Travel)",
@@ -163,7 +172,10 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
     {
       id: "account",
       data: "Everything of a deleted account",
-      rule: "Key destroyed first, then deleted at once; an interrupted deletion is finished by the next sweep, within minutes",
+      rule:
+        "Key destroyed first, then deleted at once; an interrupted deletion is finished by the next sweep, within minutes. Sign-in sessions and API keys " +
+        "issued before the deletion are refused and cannot recreate the account; only a keyed hash of them is kept, for 24 hours (sessions) or until " +
+        "the key's expiry (at most 30 days for a key without one)",
       seconds: 0,
     },
   ];

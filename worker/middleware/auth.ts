@@ -1,10 +1,12 @@
 /**
  * Authentication for every protected route: a Clerk (or local, in
  * development) session JWT, or an integrator API key (`bp_...`). Failures are
- * one generic 401 on the wire; the reason goes to the security log.
+ * one generic 401 on the wire (`unauthorized`, or `account_deleted` for a
+ * credential of a deleted account); the reason goes to the security log.
  */
 import { createMiddleware } from "hono/factory";
-import { authenticateApiKey } from "../auth/api-keys";
+import { authenticateApiKey, hashApiKey } from "../auth/api-keys";
+import { LOCAL_ISSUER } from "../auth/local-idp";
 import { verifySession } from "../auth/session";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
@@ -12,6 +14,7 @@ import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "./rate-limit";
 import { appendAudit } from "../services/audit";
+import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
 import { ensureUser, findSessionUser } from "../services/users";
 
@@ -31,7 +34,7 @@ export function requireAuth(opts: AuthOptions = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const s = c.get("services");
     const meta = requestMeta(c.req.raw, c.get("requestId"));
-    const fail = async (reason: string): Promise<never> => {
+    const fail = async (reason: string, code: "unauthorized" | "account_deleted" = "unauthorized"): Promise<never> => {
       // Failed authentications count against the caller's address first, so a
       // flood of bad tokens is refused cheaply instead of writing a security
       // log row each (the refusals past the limit are one 429 per window's worth).
@@ -43,6 +46,9 @@ export function requireAuth(opts: AuthOptions = {}) {
         });
       }
       await logSecurityEvent(s.db, "auth_failed", meta, s.now(), { reason, path: c.req.path });
+      if (code === "account_deleted") {
+        throw new AppError("account_deleted", "This credential was issued before its account was deleted. Sign in again to start a new account.");
+      }
       throw new AppError("unauthorized", "A valid session token or API key is required.");
     };
 
@@ -55,7 +61,12 @@ export function requireAuth(opts: AuthOptions = {}) {
     let auth: AuthContext;
     if (token.startsWith("bp_")) {
       const result = await authenticateApiKey(s.db, token, s.now());
-      if (!result.ok) return fail(result.reason);
+      if (!result.ok) {
+        if (result.reason === "account-being-deleted") return fail(result.reason, "account_deleted");
+        // A key of a deleted account no longer exists; for a while it is still known as deleted.
+        if (result.reason === "api-key-unknown" && (await apiKeyWasDeleted(s, await hashApiKey(token), s.now()))) return fail("api-key-of-deleted-account", "account_deleted");
+        return fail(result.reason);
+      }
       if (opts.sessionOnly) {
         // A valid key is authenticated but not authorized here: 403, not 401
         // (RFC 6750 §3.1 insufficient_scope), so an integrator is not told to
@@ -79,10 +90,12 @@ export function requireAuth(opts: AuthOptions = {}) {
     } else {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
-      // A session issued before the account was deleted must not act on it (or recreate it) mid-deletion.
-      // One query answers both (user row + tombstone); only a first sign-in creates.
-      const found = await findSessionUser(s.db, result.subject);
-      if (found.deleting) return fail("account-being-deleted");
+      // A session issued before the account was deleted must not act on it mid-deletion, nor recreate it
+      // afterwards (issue 14 §4); one issued after a completed deletion is a new sign-up. Only a first sign-in creates.
+      const found = await findSessionUser(s, result.subject, s.now());
+      if (found.deleting) return fail("account-being-deleted", "account_deleted");
+      const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
+      if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
       const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());

@@ -28,7 +28,7 @@ const problem = (description: string) => ({
 
 /** Error responses shared by authenticated routes. */
 export const authErrors = {
-  401: problem("Missing, expired or invalid credentials (`unauthorized`)."),
+  401: problem("Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`)."),
   403: problem("The API key lacks the needed scope (`insufficient_scope`)."),
   429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
 } as const;

@@ -8,7 +8,7 @@ export const ReceiptSchema = z
     kind: z.enum(["photo", "generation", "account", "export"]),
     subjectHash: z
       .string()
-      .openapi({ description: "SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else." }),
+      .openapi({ description: "HMAC-SHA256 hex of `receipt|<kind>|<id>` under a service secret: the service can match it to the id you deleted; it reveals nothing to anyone else." }),
     counts: z.record(z.string(), z.number().int()).openapi({ example: { generations: 1, outputs: 2, exports: 0 } }),
     deletedAt: z.string().openapi({ example: "2026-11-27T06:00:00.000Z" }),
   })

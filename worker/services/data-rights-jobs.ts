@@ -5,6 +5,7 @@
  */
 import type { JobHandler } from "../queue/consumer";
 import type { Services } from "./index";
+import { purgeDeletedCredentials } from "./deleted-credentials";
 import { resumeAccountDeletion, sweepTombstones } from "./deletion";
 import { buildExport } from "./export";
 import { RETENTION_SWEEPS } from "./retention";
@@ -26,7 +27,11 @@ export function dataRightsHandlers(): Record<DataRightsKind, JobHandler> {
 }
 
 /** Sweeps in the order the cron runs them. */
-export const DATA_RIGHTS_SWEEPS: readonly { name: string; run: (s: Services) => Promise<void> }[] = [...RETENTION_SWEEPS, { name: "account.tombstones", run: sweepTombstones }].map(
+export const DATA_RIGHTS_SWEEPS: readonly { name: string; run: (s: Services) => Promise<void> }[] = [
+  ...RETENTION_SWEEPS,
+  { name: "account.tombstones", run: sweepTombstones },
+  { name: "account.deleted-credentials", run: purgeDeletedCredentials },
+].map(
   (sweep) => ({
     name: sweep.name,
     run: async (s: Services) => {

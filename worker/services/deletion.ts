@@ -1,9 +1,11 @@
 /**
- * Deletion (DESIGN.md §6; GDPR Art. 17). Every deletion returns a receipt and
+ * Deletion (GDPR Art. 17). Every deletion returns a receipt and
  * stores it in `deletion_receipts`: what kind, how many of each thing, when,
- * and a SHA-256 of the subject id, never the id itself nor anything personal,
- * so the receipt outlives the account without identifying anyone. Whoever
- * holds the id can check a receipt by hashing it the same way.
+ * and an HMAC of the subject id under a service secret
+ * (services/deletion-hmac.ts), never the id itself nor anything personal, nor
+ * a plain hash anyone could confirm by guessing the id, so the receipt
+ * outlives the account without identifying anyone. The service can match a
+ * receipt to an id presented to it; the holder keeps the receipt itself.
  *
  * Account deletion runs in stages recorded on a tombstone row. Each stage is
  * idempotent, so a deletion interrupted anywhere is finished by running it
@@ -13,27 +15,30 @@
  */
 import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
-import { and, asc, count, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, like, lte, ne, or, sql } from "drizzle-orm";
 import {
   apiKeys,
   auditLog,
+  deletedCredentials,
   deletionReceipts,
   exportsTable,
   generations,
   ledger,
   objects,
+  outbox,
   payments,
   securityLog,
   tombstones,
   users,
 } from "../db/schema";
-import { sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
 import { endGeneration } from "./generation";
 import { pipelineDeps } from "./generation-jobs";
 import type { Services } from "./index";
+import { deletedApiKeyRows, deletedSubjectRow } from "./deleted-credentials";
+import { deletionHmac, deletionHmacCandidates } from "./deletion-hmac";
 import { createMailer } from "./mailer";
 import { isBeingDeleted } from "./tombstones";
 
@@ -45,15 +50,16 @@ export type ReceiptKind = (typeof deletionReceipts.$inferSelect)["kind"];
 export interface DeletionReceipt {
   id: string;
   kind: ReceiptKind;
-  /** SHA-256 hex of `<kind>|<id>`: lets the holder of the id match the receipt, reveals nothing else. */
+  /** HMAC-SHA256 hex of `receipt|<kind>|<id>` under a service secret: lets the service match the id, reveals nothing else. */
   subjectHash: string;
   counts: Record<string, number>;
   /** ISO 8601. */
   deletedAt: string;
 }
 
-export function subjectHash(kind: ReceiptKind, id: string): Promise<string> {
-  return sha256Hex(`babypic-deletion-v1|${kind}|${id}`);
+/** The receipt's subject hash, under the current master key. */
+export function subjectHash(s: Pick<Services, "config">, kind: ReceiptKind, id: string): Promise<string> {
+  return deletionHmac(s.config, "receipt", `${kind}|${id}`);
 }
 
 function toReceipt(row: typeof deletionReceipts.$inferSelect): DeletionReceipt {
@@ -71,7 +77,7 @@ function receiptRow(kind: ReceiptKind, hash: string, counts: Record<string, numb
 }
 
 async function storeReceipt(s: Services, kind: ReceiptKind, subjectId: string, counts: Record<string, number>): Promise<DeletionReceipt> {
-  const row = receiptRow(kind, await subjectHash(kind, subjectId), counts, s.now());
+  const row = receiptRow(kind, await subjectHash(s, kind, subjectId), counts, s.now());
   await s.db.insert(deletionReceipts).values(row);
   return toReceipt(row);
 }
@@ -265,7 +271,7 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
   const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
   if (!user && !tomb) return null;
   if (!tomb && user) {
-    const hash = await subjectHash("account", userId);
+    const hash = await subjectHash(s, "account", userId);
     const now = s.now();
     const receipt = receiptRow("account", hash, await accountCounts(s, userId), now);
     await s.db.batch([
@@ -294,7 +300,7 @@ async function accountReceipt(s: Services, userId: string): Promise<DeletionRece
   const row = await s.db
     .select()
     .from(deletionReceipts)
-    .where(and(eq(deletionReceipts.kind, "account"), eq(deletionReceipts.subjectHash, await subjectHash("account", userId))))
+    .where(and(eq(deletionReceipts.kind, "account"), inArray(deletionReceipts.subjectHash, await deletionHmacCandidates(s.config, "receipt", `account|${userId}`))))
     .orderBy(asc(deletionReceipts.createdAt))
     .get();
   return row ? toReceipt(row) : null;
@@ -329,7 +335,13 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
     await s.db.update(tombstones).set({ stage, updatedAt: s.now() }).where(eq(tombstones.userId, userId));
     await opts.afterStage?.(stage);
   }
-  await s.db.delete(tombstones).where(eq(tombstones.userId, userId));
+  // The subject is remembered (as a keyed hash) in the same batch that drops
+  // the tombstone, so no moment exists where an old session could recreate the account.
+  const subject = await deletedSubjectRow(s, tomb.externalId, s.now());
+  await s.db.batch([
+    s.db.insert(deletedCredentials).values(subject).onConflictDoUpdate({ target: deletedCredentials.lookup, set: { deletedAt: subject.deletedAt, expiresAt: subject.expiresAt } }),
+    s.db.delete(tombstones).where(eq(tombstones.userId, userId)),
+  ]);
   console.info(JSON.stringify({ level: "info", event: "account.deleted", receipt: receipt.id, source: opts.source }));
   return { status: "deleted", receipt };
 }
@@ -398,7 +410,24 @@ async function deleteUserR2(s: Services, userId: string): Promise<void> {
   }
 }
 
+/**
+ * Every row naming the user goes in one batch: their own rows, the outbox
+ * mail addressed to them (the confirmation included: the outbox is only the
+ * development stand-in for a mail provider), and security-log rows written by
+ * others that name one of their ids. Their API keys are remembered as keyed
+ * hashes first, so a key used later is answered `account_deleted`.
+ */
 async function deleteUserRows(s: Services, userId: string): Promise<void> {
+  const now = s.now();
+  const keyRows = await deletedApiKeyRows(s, userId, now);
+  const email = (await s.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get())?.email ?? null;
+  const ownIds = [
+    ...(await s.db.select({ id: objects.id }).from(objects).where(eq(objects.userId, userId)).all()),
+    ...(await s.db.select({ id: generations.id }).from(generations).where(eq(generations.userId, userId)).all()),
+    ...(await s.db.select({ id: exportsTable.id }).from(exportsTable).where(eq(exportsTable.userId, userId)).all()),
+    ...(await s.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, userId)).all()),
+  ].map((r) => r.id);
+  const mentions = [userId, ...ownIds].map((id) => like(securityLog.detail, `%${id}%`));
   await s.db.batch([
     s.db.delete(auditLog).where(eq(auditLog.userId, userId)),
     s.db.delete(securityLog).where(eq(securityLog.userId, userId)),
@@ -409,7 +438,16 @@ async function deleteUserRows(s: Services, userId: string): Promise<void> {
     s.db.delete(apiKeys).where(eq(apiKeys.userId, userId)),
     s.db.delete(exportsTable).where(eq(exportsTable.userId, userId)),
     s.db.delete(users).where(eq(users.id, userId)),
+    ...(keyRows.length ? [s.db.insert(deletedCredentials).values(keyRows).onConflictDoNothing()] : []),
+    ...(email ? [s.db.delete(outbox).where(eq(outbox.recipient, email))] : []),
+    ...chunks(mentions, 50).map((part) => s.db.delete(securityLog).where(or(...part))),
   ]);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**

@@ -21,6 +21,7 @@ import { appendAudit, type AuditEvent } from "./audit";
 import { reserveStatement } from "./credits";
 import type { Services } from "./index";
 import { notFoundFor } from "./security-log";
+import { deleteObjects } from "./storage";
 
 export type GenerationRow = typeof generations.$inferSelect;
 export type GenerationStatus = GenerationRow["status"];
@@ -285,9 +286,11 @@ export async function completeGeneration(s: Services, id: string, outputs: numbe
 
 /**
  * Retention hook (DESIGN.md §7): once a generation has finished, its parent
- * photos expire `keepPhotosDays` after now (0: at once; the retention sweep
- * deletes expired objects). A photo that another unfinished generation still
- * needs is left alone; that generation's own finish sets it.
+ * photos expire `keepPhotosDays` after now. With 0 (the default) they are
+ * deleted right here, in the step that completes (or ends) the generation;
+ * the expiry set first lets the retention sweep finish the job if this
+ * deletion fails. A photo that another unfinished generation still needs is
+ * left alone; that generation's own finish sets it.
  */
 export async function onGenerationFinished(s: Services, row: GenerationRow, finishedAt: number): Promise<void> {
   const photoIds = [row.motherPhotoId, row.fatherPhotoId].filter((x): x is string => Boolean(x));
@@ -313,6 +316,19 @@ export async function onGenerationFinished(s: Services, row: GenerationRow, fini
     .update(objects)
     .set({ expiresAt: finishedAt + keepDays * 86_400_000 })
     .where(and(eq(objects.userId, row.userId), eq(objects.kind, "photo"), inArray(objects.id, expire)));
+  if (keepDays > 0) return;
+  try {
+    const deleted = await deleteObjects(s, row.userId, expire);
+    if (deleted > 0) {
+      await appendAudit(
+        s.db,
+        { userId: row.userId, actor: { type: "system", id: "retention" }, action: "retention.deleted", detail: { rule: "parent-photos", kind: "photo", count: deleted } },
+        s.now(),
+      );
+    }
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", event: "retention.parent_photos_deferred", error: String(err) }));
+  }
 }
 
 // ------------------------------------------------------------------ reads

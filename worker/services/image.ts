@@ -9,6 +9,10 @@
  * comments, text chunks, thumbnails, vendor blocks, and any bytes after the
  * end-of-image marker, which is how JPEG+ZIP or JPEG+HTML polyglots hide) is
  * dropped. Polyglots are therefore accepted and stored without their payload.
+ * One exception keeps photos upright: a JPEG's EXIF Orientation 2-8 survives
+ * as a minimal APP1/EXIF segment holding that one tag and nothing else
+ * (docs/storage-format.md), written over the start of the original segment,
+ * so no pixel is touched; `width`/`height` are then the upright ones.
  *
  * Used on uploads and, by the generation pipeline, on model outputs.
  */
@@ -36,8 +40,11 @@ export type ImageRejection =
 
 export interface CleanImage {
   type: ImageType;
+  /** As displayed: for EXIF Orientation 5-8 the coded width and height swapped. */
   width: number;
   height: number;
+  /** EXIF Orientation (2-8) kept in the stripped JPEG; absent when the image is stored as coded (1). */
+  orientation?: number;
   /** The image without metadata and without trailing bytes; `input` itself when nothing had to go. */
   bytes: Uint8Array;
   /** What was removed, for logs and tests (never the content). */
@@ -227,6 +234,52 @@ class Keeper {
 
 // ---------------------------------------------------------------- JPEG (ITU-T T.81, JFIF, EXIF 2.32 §4.5)
 
+/** Bytes of the minimal APP1/EXIF segment written when an orientation is kept. */
+export const ORIENTATION_SEGMENT_BYTES = 36;
+
+/**
+ * The Orientation (tag 0x0112, SHORT, count 1) of IFD0 in an APP1 Exif
+ * segment whose payload is b[data, end) (EXIF 2.32 §4.5.4 and §4.6.4 A);
+ * null when absent or malformed. Only 1-8 are meaningful.
+ */
+function exifOrientation(b: Uint8Array, data: number, end: number): number | null {
+  const tiff = data + 6;
+  if (tiff + 8 > end) return null;
+  const order = ascii(b, tiff, 2);
+  if (order !== "II" && order !== "MM") return null;
+  const le = order === "II";
+  const u16 = (i: number) => (le ? u16le(b, i) : u16be(b, i));
+  const u32 = (i: number) => (le ? u32le(b, i) : u32be(b, i));
+  if (u16(tiff + 2) !== 42) return null;
+  const ifd = tiff + u32(tiff + 4);
+  if (ifd < tiff + 8 || ifd + 2 > end) return null;
+  const n = u16(ifd);
+  for (let i = 0; i < n; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > end) return null;
+    if (u16(entry) !== 0x0112) continue;
+    if (u16(entry + 2) !== 3 || u32(entry + 4) !== 1) return null;
+    const v = u16(entry + 8);
+    return v >= 1 && v <= 8 ? v : null;
+  }
+  return null;
+}
+
+/**
+ * The whole minimal segment: APP1, length, "Exif\0\0", a big-endian TIFF
+ * header, IFD0 with the one Orientation entry, no next IFD.
+ */
+function orientationSegment(orientation: number): Uint8Array {
+  return Uint8Array.of(
+    0xff, 0xe1, 0x00, 0x22, // APP1, length 34
+    0x45, 0x78, 0x69, 0x66, 0x00, 0x00, // "Exif\0\0"
+    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // "MM", 42, IFD0 at 8
+    0x00, 0x01, // one entry
+    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation, SHORT, 1, value
+    0x00, 0x00, 0x00, 0x00, // no IFD1 (so no thumbnail)
+  );
+}
+
 function isSof(m: number): boolean {
   return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 }
@@ -239,6 +292,13 @@ function parseJpeg(b: Uint8Array, inPlace: boolean, deferScan: boolean): ImageRe
   let height = 0;
   let sawScan = false;
   let frame = 0;
+  /** Orientation 2-8 to keep, and the input offset of the segment it overwrites. */
+  let orient: { value: number; at: number } | null = null;
+  const upright = (): Pick<CleanImage, "width" | "height" | "orientation"> =>
+    orient ? (orient.value >= 5 ? { width: height, height: width, orientation: orient.value } : { width, height, orientation: orient.value }) : { width, height };
+  const patch = (out: Uint8Array): void => {
+    if (orient) out.set(orientationSegment(orient.value), k.outputOffset(orient.at));
+  };
   for (;;) {
     if (pos >= b.length) return fail("truncated", "The JPEG ends before its end-of-image marker.");
     if (b[pos] !== 0xff) return fail("malformed", "The JPEG has bytes where a marker should be.");
@@ -250,7 +310,7 @@ function parseJpeg(b: Uint8Array, inPlace: boolean, deferScan: boolean): ImageRe
       if (!sawScan || !width) return fail("malformed", "The JPEG has no image data.");
       k.keep(pos - 2, pos);
       if (pos < b.length) k.drop("trailing-bytes");
-      return { ok: true, value: { type: "image/jpeg", width, height, bytes: k.build(), removed: k.removed } };
+      return { ok: true, value: { type: "image/jpeg", ...upright(), bytes: k.build(orient ? patch : undefined), removed: k.removed } };
     }
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
       k.keep(pos - 2, pos);
@@ -272,6 +332,12 @@ function parseJpeg(b: Uint8Array, inPlace: boolean, deferScan: boolean): ImageRe
       const sig = ascii(b, data, 6);
       k.drop(sig === "Exif\0\0" ? "exif" : ascii(b, data, 4) === "http" ? "xmp" : "app1");
       keep = false;
+      // The first EXIF segment's orientation, if not 1, is kept (rewritten) in place of the segment's first bytes.
+      const value: number | null = sig === "Exif\0\0" && !orient && !width ? exifOrientation(b, data, segEnd) : null;
+      if (value !== null && value !== 1 && segEnd - segStart >= ORIENTATION_SEGMENT_BYTES) {
+        orient = { value, at: segStart };
+        k.keep(segStart, segStart + ORIENTATION_SEGMENT_BYTES);
+      }
     } else if (marker === 0xe2) {
       keep = ascii(b, data, 12) === "ICC_PROFILE\0";
       if (!keep) k.drop("app2");
@@ -308,8 +374,8 @@ function parseJpeg(b: Uint8Array, inPlace: boolean, deferScan: boolean): ImageRe
         // If no marker lies in [pos, eoi), the full walk would end exactly here: entropy data, then EOI, nothing after.
         k.keep(pos, b.length);
         const start = k.outputOffset(pos);
-        const bytes = k.build();
-        return { ok: true, value: { type: "image/jpeg", width, height, bytes, removed: k.removed, unscannedEntropy: { start, end: bytes.length - 2 } } };
+        const bytes = k.build(orient ? patch : undefined);
+        return { ok: true, value: { type: "image/jpeg", ...upright(), bytes, removed: k.removed, unscannedEntropy: { start, end: bytes.length - 2 } } };
       }
       const end = entropyDataEnd(b, pos);
       if (end < 0) return fail("truncated", "The JPEG ends inside its image data.");

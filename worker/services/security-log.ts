@@ -1,7 +1,8 @@
 /**
  * Security log: authentication failures, signature failures and 404s on other
  * users' ids, so that probing and enumeration are visible. Holds no tokens or
- * signatures, only the kind, a reason code, the truncated IP and request id.
+ * signatures, only the kind, a reason code, the truncated IP, the request id
+ * and the request's path with its ids replaced (redactPath).
  */
 import { and, desc, eq, gte, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
@@ -11,6 +12,22 @@ import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 
 export type SecurityEventKind = "auth_failed" | "signature_failed" | "not_found_probe" | "link_refused" | "scope_denied" | "rate_limited";
+
+const ID_SEGMENT = /^[a-z]{2,5}_[0-9A-Za-z]{8,}$/;
+
+/**
+ * The path with every id-like segment (`pho_…`, `usr_…`) and every long
+ * token (a signed input link) replaced by `:id`. The security log outlives the
+ * accounts whose ids a probe names (an attacker's row, a refused link after a
+ * deletion), so it keeps the shape of the request, not whose data it aimed at.
+ */
+export function redactPath(path: string): string {
+  return path
+    .split("/")
+    .map((seg) => (ID_SEGMENT.test(seg) || seg.length > 40 ? ":id" : seg))
+    .join("/")
+    .slice(0, 200);
+}
 
 export async function logSecurityEvent(
   db: Db,
@@ -26,7 +43,7 @@ export async function logSecurityEvent(
     ipPrefix: meta.ipPrefix,
     requestId: meta.requestId,
     userId: detail.userId ?? null,
-    detail: JSON.stringify({ reason: detail.reason, ...(detail.path ? { path: detail.path } : {}) }),
+    detail: JSON.stringify({ reason: detail.reason, ...(detail.path ? { path: redactPath(detail.path) } : {}) }),
   };
   await db.insert(securityLog).values(row);
   console.warn(JSON.stringify({ level: "warn", event: "security", kind, reason: detail.reason, requestId: meta.requestId }));

@@ -2,10 +2,13 @@
  * Users are created on first authenticated use. The internal id is random;
  * the identity provider's subject is kept only in `external_id`.
  */
-import { and, eq, getTableColumns, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { ledger, tombstones, users } from "../db/schema";
+import { deletedCredentials, ledger, tombstones, users } from "../db/schema";
+import type { Config } from "../env";
 import { newId } from "../lib/ids";
+import { subjectDeletedAt } from "./deleted-credentials";
+import { deletionHmacCandidates } from "./deletion-hmac";
 import { isBeingDeleted } from "./tombstones";
 
 export type UserRow = typeof users.$inferSelect;
@@ -15,24 +18,34 @@ export async function findUserByExternalId(db: Db, externalId: string): Promise<
 }
 
 /**
- * The user for a session subject and whether an account deletion is under way
- * for it (a tombstone by subject or by user id), in one D1 query, so an
- * authenticated request costs one read before its route runs. Without a user
- * row (first sign-in, or deletion already removed it) the tombstone is looked
- * up by subject alone.
+ * The user for a session subject, whether an account deletion is under way
+ * for it (a tombstone by subject or by user id) and, if an earlier account of
+ * this subject was deleted recently, when (services/deleted-credentials.ts).
+ * With a user row this is one D1 query, so an authenticated request costs one
+ * read before its route runs; without one (first sign-in, or deletion already
+ * removed it) the tombstone and the deleted subject are looked up by subject.
  */
-export async function findSessionUser(db: Db, externalId: string): Promise<{ user: UserRow | undefined; deleting: boolean }> {
-  const row = await db
+export async function findSessionUser(
+  s: { db: Db; config: Pick<Config, "MASTER_KEYS"> },
+  externalId: string,
+  now: number,
+): Promise<{ user: UserRow | undefined; deleting: boolean; deletedAt: number | null }> {
+  const lookups = await deletionHmacCandidates(s.config, "subject", externalId);
+  const row = await s.db
     .select({
       ...getTableColumns(users),
       deleting: sql<number>`exists (select 1 from ${tombstones} where ${tombstones.externalId} = ${externalId} or ${tombstones.userId} = ${users.id})`,
+      deletedAt: sql<number | null>`(select max(${deletedCredentials.deletedAt}) from ${deletedCredentials} where ${inArray(deletedCredentials.lookup, lookups)} and ${deletedCredentials.expiresAt} > ${now})`,
     })
     .from(users)
     .where(eq(users.externalId, externalId))
     .get();
-  if (!row) return { user: undefined, deleting: await isBeingDeleted({ db }, { externalId }) };
-  const { deleting, ...user } = row;
-  return { user, deleting: Number(deleting) === 1 };
+  if (!row) {
+    const [deleting, deletedAt] = await Promise.all([isBeingDeleted(s, { externalId }), subjectDeletedAt(s, externalId, now)]);
+    return { user: undefined, deleting, deletedAt };
+  }
+  const { deleting, deletedAt, ...user } = row;
+  return { user, deleting: Number(deleting) === 1, deletedAt: deletedAt === null ? null : Number(deletedAt) };
 }
 
 /**

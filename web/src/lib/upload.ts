@@ -6,6 +6,7 @@
  * Answers are read like the typed client's: JSON, or an RFC 9457 problem
  * turned into ApiError.
  */
+import { isAccountDeleted, noteAccountDeleted } from "../features/auth/account-deleted";
 import { ApiError } from "./api/problem";
 import { API_BASE } from "./config";
 
@@ -68,7 +69,10 @@ export function xhrUpload(opts: XhrUploadOptions): Promise<unknown> {
         resolve(body);
         return;
       }
-      if (xhr.status === 401) opts.onUnauthorized?.();
+      if (xhr.status === 401) {
+        if (isAccountDeleted(body)) noteAccountDeleted();
+        opts.onUnauthorized?.();
+      }
       reject(new ApiError(xhr.status, body));
     };
     xhr.onerror = () => reject(new TypeError("The upload could not reach BabyPic."));

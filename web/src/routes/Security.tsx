@@ -105,7 +105,10 @@ export default function Security() {
           Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
           account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files anywhere, backups included, becomes
           unreadable at that moment. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
-          identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. What we keep, and for how long:
+          identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key issued before
+          the deletion is refused (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again starts a new,
+          empty account. Parent photos are deleted in the same step that completes their generation, unless you chose to keep them. What we keep,
+          and for how long:
         </p>
         <div className="table-wrap" role="region" aria-label="Retention rules" tabIndex={0}>
           <table className="table">

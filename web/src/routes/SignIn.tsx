@@ -1,6 +1,7 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useLocation, useNavigate } from "react-router";
 import { PageHeading } from "../components/PageHeading";
+import { clearAccountDeletedNote, hasAccountDeletedNote } from "../features/auth/account-deleted";
 import { useAuth } from "../features/auth/context";
 
 function returnPath(state: unknown): string {
@@ -15,6 +16,9 @@ export default function SignIn() {
   const navigate = useNavigate();
   const location = useLocation();
   const to = returnPath(location.state);
+  // Shown once: read at mount, forgotten right after (a later visit to sign-in shows nothing).
+  const [accountDeleted] = useState(hasAccountDeletedNote);
+  useEffect(() => clearAccountDeletedNote(), []);
 
   useEffect(() => {
     if (status === "signed-in") void navigate(to, { replace: true });
@@ -23,6 +27,11 @@ export default function SignIn() {
   return (
     <>
       <PageHeading title="Sign in" />
+      {accountDeleted && (
+        <p role="alert" className="notice" data-testid="account-deleted-notice">
+          This account has been deleted, so you have been signed out. Signing in again starts a new, empty account.
+        </p>
+      )}
       <SignInPanel />
     </>
   );

@@ -6,6 +6,7 @@
  */
 import { createTransport, type paths } from "#client/core";
 import type { Client } from "openapi-fetch";
+import { isAccountDeleted, noteAccountDeleted } from "../../features/auth/account-deleted";
 import { API_BASE } from "../config";
 
 export type ApiClient = Client<paths>;
@@ -19,11 +20,20 @@ export interface ApiClientOptions {
 
 export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
   const { getToken, onUnauthorized } = opts;
+  // Bearer tokens only: never send cookies, so there is nothing to forge cross-site.
   const { api } = createTransport({ baseUrl: API_BASE || window.location.origin, token: getToken ?? null, credentials: "omit" });
-  if (onUnauthorized) {
+  if (getToken) {
     api.use({
-      onResponse({ response }) {
-        if (response.status === 401) onUnauthorized();
+      async onResponse({ response }) {
+        if (response.status === 401) {
+          // account_deleted: this session predates the account's deletion; say so on the sign-in page.
+          const body: unknown = await response
+            .clone()
+            .json()
+            .catch(() => null);
+          if (isAccountDeleted(body)) noteAccountDeleted();
+          onUnauthorized?.();
+        }
         return response;
       },
     });

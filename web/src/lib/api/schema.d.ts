@@ -962,7 +962,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             kind: "photo" | "generation" | "account" | "export";
-            /** @description SHA-256 hex of `babypic-deletion-v1|<kind>|<id>`: matches the id you deleted, reveals nothing else. */
+            /** @description HMAC-SHA256 hex of `receipt|<kind>|<id>` under a service secret: the service can match it to the id you deleted; it reveals nothing to anyone else. */
             subjectHash: string;
         };
         DownloadLink: {
@@ -1224,7 +1224,7 @@ export interface components {
          */
         Problem: {
             /** @enum {string} */
-            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
+            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
             detail?: string;
             errors?: {
                 field: string;
@@ -1426,7 +1426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1532,7 +1532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1620,7 +1620,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1691,7 +1691,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1764,7 +1764,7 @@ export interface operations {
                     "application/json": components["schemas"]["Export"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1844,7 +1844,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeletionReceipt"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2138,7 +2138,7 @@ export interface operations {
                     "application/json": components["schemas"]["Balance"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,7 +2207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2293,7 +2293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2694,7 +2694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2861,7 +2861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3025,7 +3025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3114,7 +3114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3233,7 +3233,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3320,7 +3320,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3403,7 +3403,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3561,7 +3561,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3627,7 +3627,7 @@ export interface operations {
                     "application/json": components["schemas"]["Consent"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3712,7 +3712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3792,7 +3792,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentWithdrawn"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3853,7 +3853,7 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3932,7 +3932,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4023,7 +4023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4093,7 +4093,7 @@ export interface operations {
                     "application/json": components["schemas"]["SupportAccess"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4179,7 +4179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4255,7 +4255,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4349,7 +4349,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4438,7 +4438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4621,7 +4621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4723,7 +4723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4823,7 +4823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
