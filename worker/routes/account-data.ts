@@ -11,6 +11,7 @@ import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { deleteOwned } from "../lib/owned";
+import { CheckpointSchema } from "./audit-checkpoints";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
@@ -55,6 +56,11 @@ const AccountDeleted = z
       description: "`pending`: the key is destroyed or about to be and the rest is finished by the next sweep, within minutes.",
     }),
     receipt: ReceiptSchema,
+    finalCheckpoint: CheckpointSchema.nullable().openapi({
+      description:
+        "BabyPic's signature over your activity log's last entry (`account.deleted`), made as the deletion started. Keep it with the export " +
+        "you took before deleting: it proves what the log held. null when this call resumed a deletion already under way.",
+    }),
   })
   .openapi("AccountDeleted");
 
@@ -209,6 +215,6 @@ accountDataRoutes.openapi(
     c.req.valid("json");
     const result = await deleteAccount(s, auth.userId, { source: "user" });
     if (!result) throw new AppError("not_found");
-    return c.json({ status: result.status, receipt: serializeReceipt(result.receipt) }, 200);
+    return c.json({ status: result.status, receipt: serializeReceipt(result.receipt), finalCheckpoint: result.finalCheckpoint ?? null }, 200);
   },
 );
