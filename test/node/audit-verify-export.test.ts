@@ -25,7 +25,7 @@ async function sha256Hex(text: string): Promise<string> {
 
 async function keyPair(): Promise<{ key: CryptoKey; x: string }> {
   const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const jwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
   return { key: pair.privateKey, x: String(jwk.x) };
 }
 

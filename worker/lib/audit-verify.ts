@@ -200,7 +200,7 @@ export async function checkCheckpointSignature(
   if (!key) return "unknown-key";
   const sig = base64UrlToBytes(c.sig);
   if (!sig || sig.length !== 64) return "bad-signature";
-  let valid = false;
+  let valid: boolean;
   try {
     const pub = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: key.x }, { name: "Ed25519" }, false, ["verify"]);
     valid = await crypto.subtle.verify({ name: "Ed25519" }, pub, sig, checkpointMessage(c));

@@ -16,6 +16,7 @@ import { newId } from "../lib/ids";
 import { privacyFacts, RETENTION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
+import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
@@ -457,6 +458,7 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
   }
   if (await isBeingDeleted(s, { userId: exp.userId })) return;
   await s.db.update(exportsTable).set({ status: "building", progress: 0 }).where(eq(exportsTable.id, exp.id));
+  await appendAudit(s.db, systemReadEvent("export.build", exp.userId, { type: "export", id: exp.id }), s.now());
 
   let lastPct = -1;
   const onProgress = async (done: number, total: number) => {

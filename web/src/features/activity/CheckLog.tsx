@@ -26,7 +26,7 @@ export function CheckLog() {
       <div role="status" aria-live="polite">
         {result && (
           <p className={result.ok ? "activity-check-ok" : "activity-check-broken"} data-testid="check-log-result" data-ok={String(result.ok)}>
-            <strong>{result.ok ? "Intact." : "Not intact."}</strong> {check.data?.text}
+            {check.data?.text}
           </p>
         )}
       </div>
