@@ -227,13 +227,38 @@ describe("deletion carries the final checkpoint", () => {
     expect(await services().db.select().from(auditCheckpoints).where(eq(auditCheckpoints.userId, userId)).all()).toEqual([]);
   });
 
-  it("DELETE /v1/account answers with finalCheckpoint, signed by the current key", async () => {
+  it("DELETE /v1/account answers with finalCheckpoint (without the user id, which it signs), signed by the current key", async () => {
     const userId = await seedLog("cp-delete-http", 2);
     const res = await api("/v1/account", { method: "DELETE", user: "cp-delete-http", headers: { "content-type": "application/json" }, body: JSON.stringify({ confirm: "DELETE" }) });
     expect(res.status).toBe(200);
-    const cp = (await json<{ finalCheckpoint: Checkpoint | null }>(res)).finalCheckpoint;
-    expect(cp).toMatchObject({ userId, keyId: ring.current });
+    const body = await json<{ finalCheckpoint: Omit<Checkpoint, "userId"> | null }>(res);
+    // Anonymous like the receipt: the user id is signed but not sent back.
+    expect(JSON.stringify(body)).not.toContain(userId);
+    const cp = body.finalCheckpoint;
+    expect(cp).toMatchObject({ keyId: ring.current });
     if (!cp) throw new Error("no checkpoint");
-    expect(await checkCheckpointSignature(cp, await keysOverHttp())).toBe("ok");
+    expect(await checkCheckpointSignature({ ...cp, userId }, await keysOverHttp())).toBe("ok");
+    expect(await checkCheckpointSignature({ ...cp, userId: `usr_${"0".repeat(32)}` }, await keysOverHttp())).toBe("bad-signature");
+  });
+});
+
+describe("checkpoints: security", () => {
+  it("no D1 table holds any private part of the signing ring (a D1 writer cannot sign)", async () => {
+    const userId = await seedLog("cp-no-key", 2);
+    await makeCheckpoint(services(), userId, "daily");
+    const secrets = Object.values(ring.keys).flatMap((k) => (k.d ? [k.d] : []));
+    expect(secrets.length).toBeGreaterThan(0);
+    const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>()).results;
+    let cells = 0;
+    for (const { name } of tables) {
+      const rows = (await env.DB.prepare(`SELECT * FROM "${name}"`).all<Record<string, unknown>>()).results;
+      for (const row of rows) {
+        for (const v of Object.values(row)) {
+          cells++;
+          if (typeof v === "string") for (const d of secrets) expect(v, `${name} holds a signing key`).not.toContain(d);
+        }
+      }
+    }
+    expect(cells).toBeGreaterThan(0);
   });
 });

@@ -23,7 +23,9 @@ describe("activity log check (happy)", () => {
     t.after(() => b.close());
     const { api } = await freshAccount(b.page, "alice");
     // An export makes a checkpoint (the cron would make one within a day).
-    const created = await json(await api("/v1/account/exports", { method: "POST" }));
+    const res = await api("/v1/account/exports", { method: "POST" });
+    assert.equal(res.status, 202);
+    const created = await res.json();
     for (let i = 0; i < 200; i++) {
       const view = await json(await api(`/v1/account/exports/${created.id}`));
       if (view.status === "ready") break;
@@ -63,7 +65,7 @@ describe("activity log check (security)", () => {
     const b = await launchBrowser({ viewport: VIEWPORTS.phone });
     t.after(() => b.close());
     const { api } = await freshAccount(b.page, "alice");
-    await api("/v1/account/exports", { method: "POST" });
+    assert.equal((await api("/v1/account/exports", { method: "POST" })).status, 202);
     await b.page.route(/\/v1\/account\/audit\/checkpoints/, async (route) => {
       const res = await route.fetch();
       const body = await res.json();

@@ -725,7 +725,21 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AccountDeleted: {
-            finalCheckpoint: components["schemas"]["AuditCheckpoint"] & (Record<string, never> | null);
+            /** @description BabyPic's signature over your activity log's last entry (`account.deleted`), made as the deletion started. Keep it with the export you took before deleting: it proves what the log held. The signed bytes include your user id, which is left out here so the answer stays anonymous like the receipt; take it from your export's manifest.json to verify. null when this call resumed a deletion under way. */
+            finalCheckpoint: {
+                /** @description That entry's `hash`. */
+                head: string;
+                keyId: string;
+                /** @description The chain entry whose hash is signed. */
+                seq: number;
+                /** @description base64url Ed25519 signature over the UTF-8 bytes of `babypic-audit-checkpoint/v1|<userId>|<seq>|<head>|<time>`. */
+                sig: string;
+                /**
+                 * @description Signing time, ISO 8601 (the exact string is signed).
+                 * @example 2026-11-27T06:00:00.000Z
+                 */
+                time: string;
+            } | null;
             receipt: components["schemas"]["DeletionReceipt"];
             /**
              * @description `pending`: the key is destroyed or about to be and the rest is finished by the next sweep, within minutes.
@@ -1494,7 +1508,6 @@ export interface operations {
                      *         "deletedAt": "2026-11-27T06:00:00.000Z"
                      *       },
                      *       "finalCheckpoint": {
-                     *         "userId": "string",
                      *         "seq": 1,
                      *         "head": "string",
                      *         "time": "2026-11-27T06:00:00.000Z",
