@@ -9,6 +9,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditCheckpoints } from "../../worker/db/schema";
+import { ConfigSchema } from "../../worker/env";
 import { checkCheckpointSignature, fromApiEntry, verifyAuditLog, type ApiAuditEntry, type AuditPublicKey, type ChainEntry, type Checkpoint } from "../../worker/lib/audit-verify";
 import { runSweeps } from "../../worker/scheduled";
 import { appendAudit } from "../../worker/services/audit";
@@ -260,5 +261,20 @@ describe("checkpoints: security", () => {
       }
     }
     expect(cells).toBeGreaterThan(0);
+  });
+});
+
+describe("checkpoints: the key ring is checked at startup (error)", () => {
+  it("refuses a ring whose current key lacks d, or whose other key lacks retiredAt; accepts the test ring", () => {
+    const cur = ring.keys[ring.current];
+    const oldKid = Object.keys(ring.keys).find((k) => k !== ring.current) ?? "";
+    const old = ring.keys[oldKid];
+    if (!cur || !old) throw new Error("test ring");
+    const parse = (value: unknown) => ConfigSchema.safeParse({ ...env, AUDIT_SIGNING_KEYS: JSON.stringify(value) });
+    expect(parse(ring).success).toBe(true);
+    expect(parse({ current: ring.current, keys: { [ring.current]: { kty: "OKP", crv: "Ed25519", x: cur.x } } }).success).toBe(false);
+    expect(parse({ current: ring.current, keys: { [ring.current]: cur, [oldKid]: { kty: "OKP", crv: "Ed25519", x: old.x } } }).success).toBe(false);
+    expect(parse({ current: "missing", keys: { [ring.current]: cur } }).success).toBe(false);
+    expect(ConfigSchema.safeParse({ ...env, AUDIT_SIGNING_KEYS: undefined }).success).toBe(false);
   });
 });
