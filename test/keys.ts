@@ -10,6 +10,8 @@ export interface TestSecrets {
   MASTER_KEYS: string;
   URL_SIGNING_KEYS: string;
   HPKE_KEYS: string;
+  /** Ed25519 ring for audit checkpoints: a current key and one retired a day before the run. */
+  AUDIT_SIGNING_KEYS: string;
   CLERK_WEBHOOK_SECRET: string;
   CREEM_WEBHOOK_SECRET: string;
   /** Locally only the fake Creem (scripts/creem-local.mjs) accepts it. */
@@ -20,6 +22,7 @@ export function makeSecrets(): TestSecrets {
   const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const hpke = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const hpkeOld = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ed = (retiredAt?: string) => ({ ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), ...(retiredAt ? { retiredAt } : {}) });
   const ring = (current: string, keys: Record<string, unknown>) => JSON.stringify({ current, keys });
   return {
     CLERK_JWT_KEY: rsa.publicKey.export({ type: "spki", format: "pem" }).toString(),
@@ -29,6 +32,10 @@ export function makeSecrets(): TestSecrets {
     HPKE_KEYS: ring("hpke-test-2", {
       "hpke-test-1": hpkeOld.privateKey.export({ format: "jwk" }),
       "hpke-test-2": hpke.privateKey.export({ format: "jwk" }),
+    }),
+    AUDIT_SIGNING_KEYS: ring("audit-test-2", {
+      "audit-test-1": ed(new Date(Date.now() - 86_400_000).toISOString()),
+      "audit-test-2": ed(),
     }),
     CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
     CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,

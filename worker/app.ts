@@ -25,6 +25,7 @@ import { keyRoutes } from "./routes/keys";
 import { meRoutes } from "./routes/me";
 import { photoRoutes } from "./routes/photos";
 import { accountRoutes } from "./routes/account";
+import { auditCheckpointRoutes } from "./routes/audit-checkpoints";
 import { accountDataRoutes } from "./routes/account-data";
 import { deletionRoutes } from "./routes/deletions";
 import { meSettingsRoutes } from "./routes/me-settings";
@@ -101,6 +102,7 @@ export function createApp() {
   app.route("/v1", keyRoutes);
   app.route("/v1", photoRoutes);
   app.route("/v1", accountRoutes);
+  app.route("/v1", auditCheckpointRoutes);
   app.route("/v1", accountDataRoutes);
   app.route("/v1", meSettingsRoutes);
   app.route("/v1", privacyRoutes);

@@ -39,6 +39,7 @@ export interface Bindings {
   MASTER_KEYS?: string;
   URL_SIGNING_KEYS?: string;
   HPKE_KEYS?: string;
+  AUDIT_SIGNING_KEYS?: string;
   LOCAL_IDP_PRIVATE_KEY?: string;
   FAL_KEY?: string;
   CREEM_API_KEY?: string;
@@ -113,6 +114,37 @@ const p256PrivateJwk = z.object({
 });
 export type P256PrivateJwk = z.infer<typeof p256PrivateJwk>;
 
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time");
+
+/**
+ * One Ed25519 key of the audit checkpoint ring (RFC 8037 OKP JWK). The
+ * current key needs its private part `d`; a retired key needs `retiredAt`
+ * (checkpoints it signed later than that are refused by verifiers) and should
+ * drop `d`, keeping only the public `x` so old checkpoints still verify.
+ */
+const ed25519Jwk = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "x must be 32 bytes base64url"),
+  d: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "d must be 32 bytes base64url").optional(),
+  retiredAt: isoTime.optional(),
+});
+export type Ed25519RingKey = z.infer<typeof ed25519Jwk>;
+
+/** `{"current":"kid","keys":{"kid":{OKP JWK}, "old":{..., "retiredAt":"ISO"}}}` (docs/audit-log.md). */
+const auditKeyRing = jsonString(
+  z
+    .object({ current: z.string().min(1), keys: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), ed25519Jwk) })
+    .superRefine((r, ctx) => {
+      const cur = r.keys[r.current];
+      if (!cur) ctx.addIssue({ code: "custom", message: "current must name one of keys" });
+      else if (!cur.d || cur.retiredAt) ctx.addIssue({ code: "custom", message: "the current key needs d and no retiredAt" });
+      for (const [kid, k] of Object.entries(r.keys)) {
+        if (kid !== r.current && !k.retiredAt) ctx.addIssue({ code: "custom", message: `key ${kid} is not current and needs retiredAt` });
+      }
+    }),
+);
+
 const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });
 
 export const ConfigSchema = z
@@ -127,6 +159,7 @@ export const ConfigSchema = z
     MASTER_KEYS: keyRing(base64Key32),
     URL_SIGNING_KEYS: keyRing(base64Key32),
     HPKE_KEYS: keyRing(p256PrivateJwk),
+    AUDIT_SIGNING_KEYS: auditKeyRing,
     LOCAL_IDP_PRIVATE_KEY: z.string().optional(),
     FAL_KEY: z.string().optional(),
     FAL_MODEL: z.string().min(1),

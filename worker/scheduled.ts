@@ -2,6 +2,7 @@
 import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
+import { sweepCheckpoints } from "./services/audit-checkpoints";
 import { sweepGenerations } from "./services/generation-jobs";
 import { rewrapStaleKeys } from "./services/crypto/keys";
 
@@ -15,6 +16,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   ...DATA_RIGHTS_SWEEPS,
+  {
+    // Signs the head of every audit chain that changed, at least daily (docs/audit-log.md).
+    name: "audit.checkpoints",
+    run: async (s) => {
+      await sweepCheckpoints(s);
+    },
+  },
   {
     // KEK rotation: moves wrapped DEKs off an old master key so it can be retired (docs/runbooks/keys.md).
     name: "keys.rewrap",

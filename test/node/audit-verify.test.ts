@@ -1,6 +1,7 @@
 /**
  * `npm run audit:verify` against a real local D1 (a throwaway --persist-to
- * directory): a good chain passes, an edited or deleted row fails the run.
+ * directory): a good chain passes, an edited or deleted row fails the run,
+ * naming the first broken seq (for a deleted row: the missing one).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -117,7 +118,7 @@ describe("audit:verify", () => {
   it("a deleted row: exit 1 with a gap", () => {
     sqlExec(`DELETE FROM audit_log WHERE user_id = '${bob}' AND seq = 2`);
     const res = verify(bob);
-    expect(res.stdout).toContain(`BROKEN  ${bob}  at seq 3: gap`);
+    expect(res.stdout).toContain(`BROKEN  ${bob}  at seq 2: gap`);
     expect(res.status).toBe(1);
   });
 });

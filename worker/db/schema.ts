@@ -200,6 +200,30 @@ export const exportsTable = sqliteTable(
 );
 
 /** Proof of deletion without personal data: ids are hashed. */
+/**
+ * Ed25519 checkpoints over a user's audit chain head (docs/audit-log.md,
+ * worker/services/audit-checkpoints.ts). A row here proves nothing by itself
+ * (whoever writes D1 can delete it); copies held by the user can.
+ */
+export const auditCheckpoints = sqliteTable(
+  "audit_checkpoints",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    seq: integer("seq").notNull(),
+    /** The chain's `hash` at `seq`. */
+    head: text("head").notNull(),
+    /** Signing time (Unix ms); the signature covers its ISO 8601 form. */
+    createdAt: createdAt(),
+    keyId: text("key_id").notNull(),
+    /** base64url Ed25519 signature. */
+    sig: text("sig").notNull(),
+    /** Why it was made: the daily sweep, an export, an account deletion. */
+    reason: text("reason", { enum: ["daily", "export", "deletion"] }).notNull(),
+  },
+  (t) => [index("audit_checkpoints_user_time").on(t.userId, t.createdAt, t.id)],
+);
+
 export const deletionReceipts = sqliteTable("deletion_receipts", {
   id: text("id").primaryKey(),
   subjectHash: text("subject_hash").notNull(),

@@ -26,6 +26,7 @@ export const PUBLIC_PATHS = [
   "/v1/openapi.json",
   "/v1/docs",
   "/v1/keys/upload",
+  "/v1/audit/keys",
   "/v1/privacy",
   "/v1/files/*",
   "/v1/billing/packs",

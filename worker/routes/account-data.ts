@@ -11,6 +11,8 @@ import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
 import { requestMeta } from "../lib/request-meta";
 import { deleteOwned } from "../lib/owned";
+import type { Checkpoint } from "../lib/audit-verify";
+import { CheckpointSchema } from "./audit-checkpoints";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
@@ -55,8 +57,23 @@ const AccountDeleted = z
       description: "`pending`: the key is destroyed or about to be and the rest is finished by the next sweep, within minutes.",
     }),
     receipt: ReceiptSchema,
+    finalCheckpoint: CheckpointSchema.omit({ userId: true })
+      .nullable()
+      .openapi({
+        description:
+          "BabyPic's signature over your activity log's last entry (`account.deleted`), made as the deletion started. Keep it with the export " +
+          "you took before deleting: it proves what the log held. The signed bytes include your user id, which is left out here so the answer " +
+          "stays anonymous like the receipt; take it from your export's manifest.json to verify. null when this call resumed a deletion under way.",
+      }),
   })
   .openapi("AccountDeleted");
+
+function withoutUserId(c: Checkpoint | null): Omit<Checkpoint, "userId"> | null {
+  if (!c) return null;
+  const { userId: _id, ...rest } = c;
+  void _id;
+  return rest;
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -209,6 +226,6 @@ accountDataRoutes.openapi(
     c.req.valid("json");
     const result = await deleteAccount(s, auth.userId, { source: "user" });
     if (!result) throw new AppError("not_found");
-    return c.json({ status: result.status, receipt: serializeReceipt(result.receipt) }, 200);
+    return c.json({ status: result.status, receipt: serializeReceipt(result.receipt), finalCheckpoint: withoutUserId(result.finalCheckpoint ?? null) }, 200);
   },
 );

@@ -109,6 +109,7 @@ const WHAT: Record<string, string> = {
   "billing.reversed": "reversed a payment",
   "support.grant_changed": "changed support access",
   "retention.deleted": "deleted data under the retention policy",
+  "data.read": "read your data",
 };
 
 /** One readable line per entry, so every client shows support access the same way. */
@@ -123,6 +124,7 @@ export function describeAuditEntry(row: AuditRow, detail: Record<string, unknown
     const refused = detail?.["allowed"] === false ? " (refused: you had not granted access)" : "";
     return `Support viewed ${viewed}${refused} because: ${reason ?? "no reason recorded"}`;
   }
+  if (row.action === "data.read" && reason) return `BabyPic: ${reason}`;
   if (row.action === "api_key.used") return `Your API key ${row.actorId ?? ""} called ${row.targetId ?? "the API"}`;
   const who =
     row.actorType === "support"

@@ -49,6 +49,8 @@ export const AUDIT_ACTIONS = [
   "support.accessed",
   "support.grant_changed",
   "retention.deleted",
+  // Someone other than the user (a BabyPic job) read the user's data; detail.reason says why.
+  "data.read",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

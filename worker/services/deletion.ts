@@ -18,6 +18,7 @@ import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { and, asc, count, eq, inArray, isNull, like, lte, ne, or, sql } from "drizzle-orm";
 import {
   apiKeys,
+  auditCheckpoints,
   auditLog,
   deletedCredentials,
   deletionReceipts,
@@ -34,6 +35,8 @@ import {
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
+import { makeCheckpoint } from "./audit-checkpoints";
+import type { Checkpoint } from "../lib/audit-verify";
 import { endGeneration } from "./generation";
 import { pipelineDeps } from "./generation-jobs";
 import type { Services } from "./index";
@@ -232,7 +235,13 @@ export interface AccountDeletionOptions {
   retryViaQueue?: boolean;
 }
 
-export type AccountDeletionResult = { status: "deleted" | "pending"; receipt: DeletionReceipt };
+/**
+ * `finalCheckpoint`: BabyPic's signature over the head of the account's
+ * activity log, made when the deletion started (after its `account.deleted`
+ * entry) and handed to whoever started it; null on later calls (the log is
+ * gone or going).
+ */
+export type AccountDeletionResult = { status: "deleted" | "pending"; receipt: DeletionReceipt; finalCheckpoint?: Checkpoint | null };
 
 /** Tables with a per-user column, for counting and deletion. `users` goes last. */
 const USER_TABLES = [
@@ -270,7 +279,21 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
   const user = await s.db.select({ id: users.id, externalId: users.externalId }).from(users).where(eq(users.id, userId)).get();
   const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
   if (!user && !tomb) return null;
+  let finalCheckpoint: Checkpoint | null = null;
   if (!tomb && user) {
+    // The last entry and a checkpoint over it, while the log still exists: the
+    // person deleting keeps proof of what the log held (docs/audit-log.md).
+    await appendAudit(
+      s.db,
+      {
+        userId,
+        actor: opts.source === "user" ? { type: "user", id: userId } : { type: "system", id: `account-deletion:${opts.source}` },
+        action: "account.deleted",
+        target: { type: "account", id: userId },
+      },
+      s.now(),
+    );
+    finalCheckpoint = await makeCheckpoint(s, userId, "deletion");
     const hash = await subjectHash(s, "account", userId);
     const now = s.now();
     const receipt = receiptRow("account", hash, await accountCounts(s, userId), now);
@@ -284,7 +307,8 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
   }
   try {
     if (!tomb) await opts.afterStage?.("started");
-    return await resumeAccountDeletion(s, userId, opts);
+    const done = await resumeAccountDeletion(s, userId, opts);
+    return done ? { ...done, finalCheckpoint } : done;
   } catch (err) {
     console.error(JSON.stringify({ level: "error", event: "account.delete_interrupted", source: opts.source, error: String(err) }));
     const receipt = await accountReceipt(s, userId);
@@ -292,7 +316,7 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
     if (opts.retryViaQueue !== false) {
       await s.env.JOBS.send({ kind: "account.delete", userId }).catch(() => undefined);
     }
-    return { status: "pending", receipt };
+    return { status: "pending", receipt, finalCheckpoint };
   }
 }
 
@@ -430,6 +454,7 @@ async function deleteUserRows(s: Services, userId: string): Promise<void> {
   const mentions = [userId, ...ownIds].map((id) => like(securityLog.detail, `%${id}%`));
   await s.db.batch([
     s.db.delete(auditLog).where(eq(auditLog.userId, userId)),
+    s.db.delete(auditCheckpoints).where(eq(auditCheckpoints.userId, userId)),
     s.db.delete(securityLog).where(eq(securityLog.userId, userId)),
     s.db.delete(objects).where(eq(objects.userId, userId)),
     s.db.delete(generations).where(eq(generations.userId, userId)),

@@ -16,6 +16,8 @@ import { newId } from "../lib/ids";
 import { privacyFacts, RETENTION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
+import { systemReadEvent } from "./audit-reads";
+import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
@@ -356,6 +358,21 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     yield* zip.file(`photos/${p.id}.${extFor(p.contentType)}`, decrypted(s, userId, p.id), false);
   }
 
+  // Signs the head as it is now, then ships every checkpoint (and the public
+  // keys) with the entries, so `npm run audit:verify -- --export` can check
+  // them offline and a later rewrite of these entries shows (docs/audit-log.md).
+  await makeCheckpoint(s, userId, "export");
+  yield* zip.file(
+    "checkpoints.json",
+    jsonFile({
+      about:
+        "Ed25519 signatures by BabyPic over your activity log's head; each signs the UTF-8 bytes of " +
+        "babypic-audit-checkpoint/v1|<userId>|<seq>|<head>|<time>. Compare keys with GET /v1/audit/keys; see docs/audit-log.md.",
+      keys: publicAuditKeys(s.config.AUDIT_SIGNING_KEYS),
+      checkpoints: await allCheckpoints(s.db, userId),
+    }),
+    true,
+  );
   yield* zip.file("audit-log.json", jsonArrayFile("entries", auditPages(s, userId), { verification: "Each entry's hash is SHA-256 over the entry and prevHash; see docs/audit-log.md." }), true);
 
   const pays = await s.db.select().from(payments).where(eq(payments.userId, userId)).orderBy(asc(payments.createdAt)).all();
@@ -441,6 +458,7 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
   }
   if (await isBeingDeleted(s, { userId: exp.userId })) return;
   await s.db.update(exportsTable).set({ status: "building", progress: 0 }).where(eq(exportsTable.id, exp.id));
+  await appendAudit(s.db, systemReadEvent("export.build", exp.userId, { type: "export", id: exp.id }), s.now());
 
   let lastPct = -1;
   const onProgress = async (done: number, total: number) => {

@@ -17,6 +17,8 @@ import { z } from "zod";
 import { generations, webhookEvents } from "../db/schema";
 import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, toHex, utf8 } from "../lib/bytes";
 import type { Services } from "./index";
+import { appendAudit } from "./audit";
+import { systemReadEvent } from "./audit-reads";
 import { getObject } from "./storage";
 
 export const INPUT_LINK_TTL_SECONDS = 300;
@@ -90,5 +92,6 @@ export async function redeemInputLink(s: Services, token: string): Promise<Input
 
   const obj = await getObject(s, claims.u, claims.o);
   if (!obj || obj.row.kind !== "photo") return { ok: false, reason: "not-found", userId: claims.u };
+  await appendAudit(s.db, systemReadEvent("generation.input", claims.u, { type: "photo", id: claims.o }, { generation: claims.g }), s.now());
   return { ok: true, contentType: obj.row.contentType, bytes: obj.bytes };
 }

@@ -19,6 +19,8 @@ import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { appendAudit } from "./audit";
+import { systemReadEvent } from "./audit-reads";
 import { hasCurrentConsent } from "./consent";
 import { issueInputLink } from "./generation-inputs";
 import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow, type ObjectRow } from "./generation";
@@ -127,6 +129,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
     await failGeneration(s, deps, row, "photo_missing");
     return;
   }
+  await appendAudit(s.db, systemReadEvent("generation.submit", row.userId, { type: "generation", id: row.id }, { photos: 2 }), s.now());
   await s.db
     .update(generations)
     .set({ stage: "submitting", attempts: row.attempts + 1 })

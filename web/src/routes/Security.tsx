@@ -134,11 +134,23 @@ export default function Security() {
         <h3>7. An audit log you can read</h3>
         <p>
           Every access to your data is recorded: uploads, views, private links issued and used, downloads, deletions, exports, API key use,
-          setting changes and support access, with the time, a shortened network address and the browser. Each entry holds a SHA-256 fingerprint
-          of the one before it, so changing or removing an entry later shows. Support staff need an administrator role and must state a reason,
-          which you see as &ldquo;Support viewed … because …&rdquo;; they see your photos only during a window you open. Failed sign-ins and
-          refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We never log session tokens, link
-          signatures, keys or image bytes.
+          setting changes and support access, with the time, a shortened network address and the browser. When BabyPic itself reads your data
+          (sending your parent photos to the image model, building your export) that is an entry too, with the reason. Support staff need an
+          administrator role and must state a reason, which you see as &ldquo;Support viewed … because …&rdquo;; they see your photos only during
+          a window you open. Failed sign-ins and refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We
+          never log session tokens, link signatures, keys or image bytes.
+        </p>
+        <p>
+          Each entry holds a SHA-256 fingerprint of the one before it, and at least daily while your log changes, on every export and when you
+          delete your account, BabyPic signs the newest fingerprint with a key that is not stored in our database (Ed25519; the public keys are at{" "}
+          <code>/v1/audit/keys</code>). &ldquo;Check my activity log&rdquo; on your Activity page checks the fingerprints and every signature in
+          your browser and tells you where the log first breaks; <code>npm run audit:verify -- --export</code> does the same with an export file.
+        </p>
+        <p>
+          What this does not prove: someone able to write our database could rewrite entries and recompute the fingerprints, and delete our copies
+          of the signatures. A signed checkpoint you keep (your export) still shows such a rewrite of everything it covers; newer entries are not
+          covered until the next checkpoint you keep. Someone who also holds our signing key, or who controls the page and keys you check with,
+          could re-sign a rewritten log; only comparing with copies you kept earlier can show that.
         </p>
       </section>
 

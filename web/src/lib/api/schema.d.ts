@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/account/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Signed checkpoints of your activity log, newest first
+         * @description BabyPic signs your log's newest entry hash at least daily while the log changes, on every export and on account deletion. Keep copies: a checkpoint you hold exposes any later rewrite of the entries it covers, even by someone who can write BabyPic's database.
+         */
+        get: operations["listAuditCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/account/exports": {
         parameters: {
             query?: never;
@@ -122,6 +142,26 @@ export interface paths {
          * @description The key stops working at once. Revoking an already revoked key is a no-op.
          */
         delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys that sign activity-log checkpoints (JWK set)
+         * @description No authentication: the keys are public. Retired keys stay listed with `retiredAt` so checkpoints they signed before it still verify. Keep your own copy: a key set fetched later from the same server is only as trustworthy as that server.
+         */
+        get: operations["getAuditKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -685,6 +725,21 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AccountDeleted: {
+            /** @description BabyPic's signature over your activity log's last entry (`account.deleted`), made as the deletion started. Keep it with the export you took before deleting: it proves what the log held. The signed bytes include your user id, which is left out here so the answer stays anonymous like the receipt; take it from your export's manifest.json to verify. null when this call resumed a deletion under way. */
+            finalCheckpoint: {
+                /** @description That entry's `hash`. */
+                head: string;
+                keyId: string;
+                /** @description The chain entry whose hash is signed. */
+                seq: number;
+                /** @description base64url Ed25519 signature over the UTF-8 bytes of `babypic-audit-checkpoint/v1|<userId>|<seq>|<head>|<time>`. */
+                sig: string;
+                /**
+                 * @description Signing time, ISO 8601 (the exact string is signed).
+                 * @example 2026-11-27T06:00:00.000Z
+                 */
+                time: string;
+            } | null;
             receipt: components["schemas"]["DeletionReceipt"];
             /**
              * @description `pending`: the key is destroyed or about to be and the rest is finished by the next sweep, within minutes.
@@ -740,6 +795,25 @@ export interface components {
             /** @enum {string} */
             type: "user" | "api_key" | "system" | "support";
         };
+        AuditCheckpoint: {
+            /** @description That entry's `hash`. */
+            head: string;
+            keyId: string;
+            /** @description The chain entry whose hash is signed. */
+            seq: number;
+            /** @description base64url Ed25519 signature over the UTF-8 bytes of `babypic-audit-checkpoint/v1|<userId>|<seq>|<head>|<time>`. */
+            sig: string;
+            /**
+             * @description Signing time, ISO 8601 (the exact string is signed).
+             * @example 2026-11-27T06:00:00.000Z
+             */
+            time: string;
+            userId: string;
+        };
+        AuditCheckpointPage: {
+            items: components["schemas"]["AuditCheckpoint"][];
+            nextCursor: string | null;
+        };
         AuditEntry: {
             /** @example link.used */
             action: string;
@@ -768,6 +842,27 @@ export interface components {
                 type: string;
             } | null;
             userAgent: string | null;
+        };
+        AuditKey: {
+            /** @enum {string} */
+            alg: "EdDSA";
+            /** @enum {string} */
+            crv: "Ed25519";
+            /** @description Matches a checkpoint's keyId. */
+            kid: string;
+            /** @enum {string} */
+            kty: "OKP";
+            /** @description For a retired key: checkpoints it signed at or after this time are not valid. */
+            retiredAt: string | null;
+            /** @enum {string} */
+            status: "current" | "retired";
+            /** @enum {string} */
+            use: "sig";
+            /** @description The 32-byte public key, base64url (RFC 8037). */
+            x: string;
+        };
+        AuditKeySet: {
+            keys: components["schemas"]["AuditKey"][];
         };
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
@@ -1411,6 +1506,13 @@ export interface operations {
                      *           "exports": 0
                      *         },
                      *         "deletedAt": "2026-11-27T06:00:00.000Z"
+                     *       },
+                     *       "finalCheckpoint": {
+                     *         "seq": 1,
+                     *         "head": "string",
+                     *         "time": "2026-11-27T06:00:00.000Z",
+                     *         "keyId": "string",
+                     *         "sig": "string"
                      *       }
                      *     }
                      */
@@ -1561,6 +1663,80 @@ export interface operations {
             };
             /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAuditCheckpoints: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checkpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "userId": "string",
+                     *           "seq": 1,
+                     *           "head": "string",
+                     *           "time": "2026-11-27T06:00:00.000Z",
+                     *           "keyId": "string",
+                     *           "sig": "string"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditCheckpointPage"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2111,6 +2287,51 @@ export interface operations {
             };
             /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "crv": "Ed25519",
+                     *           "x": "string",
+                     *           "kid": "string",
+                     *           "use": "sig",
+                     *           "alg": "EdDSA",
+                     *           "status": "current",
+                     *           "retiredAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditKeySet"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

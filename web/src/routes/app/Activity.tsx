@@ -2,6 +2,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
 import { useActivity, type AuditEntry } from "../../features/activity/api";
+import { CheckLog } from "../../features/activity/CheckLog";
 import { actorLabel, describeUserAgent } from "../../features/activity/describe";
 import { describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
@@ -41,9 +42,10 @@ export default function Activity() {
         staff), what, when and from where. Network addresses are shortened to the first three parts, so they show the network, not your device.
       </p>
       <p className="muted small">
-        Each entry holds a fingerprint of the one before it (a hash chain), so an entry changed or removed later would show. Opening this page is
-        recorded too. Support staff must state a reason, which you see here.
+        Each entry holds a fingerprint of the one before it (a hash chain), and BabyPic signs the newest fingerprint at least daily, on every
+        export and when you delete your account. Opening this page is recorded too. Support staff must state a reason, which you see here.
       </p>
+      <CheckLog />
       {activity.isPending && <Loading label="Loading your activity" />}
       {activity.isError && !activity.data && (
         <ErrorNotice title="Could not load your activity" message={describeError(activity.error)} onRetry={() => void activity.refetch()} />

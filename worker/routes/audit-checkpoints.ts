@@ -1,0 +1,108 @@
+/**
+ * `GET /v1/audit/keys` (public: the Ed25519 keys that sign audit
+ * checkpoints, retired ones included so old checkpoints still verify) and
+ * `GET /v1/account/audit/checkpoints` (a user's own checkpoints, newest
+ * first). See docs/audit-log.md for what a checkpoint proves.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { CHECKPOINT_CONTEXT } from "../lib/audit-verify";
+import { decodeKeysetCursor } from "../lib/cursor";
+import { createRouter } from "../lib/router";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, PageQuery, problem } from "../schemas/common";
+import { pageCheckpoints, publicAuditKeys, toCheckpoint } from "../services/audit-checkpoints";
+
+export const AuditKeySchema = z
+  .object({
+    kty: z.literal("OKP"),
+    crv: z.literal("Ed25519"),
+    x: z.string().openapi({ description: "The 32-byte public key, base64url (RFC 8037)." }),
+    kid: z.string().openapi({ description: "Matches a checkpoint's keyId." }),
+    use: z.literal("sig"),
+    alg: z.literal("EdDSA"),
+    status: z.enum(["current", "retired"]),
+    retiredAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "For a retired key: checkpoints it signed at or after this time are not valid." }),
+  })
+  .openapi("AuditKey");
+
+const AuditKeySetSchema = z.object({ keys: z.array(AuditKeySchema) }).openapi("AuditKeySet");
+
+export const CheckpointSchema = z
+  .object({
+    userId: z.string(),
+    seq: z.number().int().openapi({ description: "The chain entry whose hash is signed." }),
+    head: z.string().openapi({ description: "That entry's `hash`." }),
+    time: z.string().openapi({ description: "Signing time, ISO 8601 (the exact string is signed).", example: "2026-11-27T06:00:00.000Z" }),
+    keyId: z.string(),
+    sig: z.string().openapi({
+      description: `base64url Ed25519 signature over the UTF-8 bytes of \`${CHECKPOINT_CONTEXT}|<userId>|<seq>|<head>|<time>\`.`,
+    }),
+  })
+  .openapi("AuditCheckpoint");
+
+const CheckpointPageSchema = z.object({ items: z.array(CheckpointSchema), nextCursor: z.string().nullable() }).openapi("AuditCheckpointPage");
+
+export const auditCheckpointRoutes = createRouter();
+
+auditCheckpointRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/audit/keys",
+    tags: ["account"],
+    operationId: "getAuditKeys",
+    summary: "The public keys that sign activity-log checkpoints (JWK set)",
+    description:
+      "No authentication: the keys are public. Retired keys stay listed with `retiredAt` so checkpoints they signed before it still verify. " +
+      "Keep your own copy: a key set fetched later from the same server is only as trustworthy as that server.",
+    responses: {
+      200: { description: "The key set", content: { "application/json": { schema: AuditKeySetSchema } } },
+      429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
+    },
+  }),
+  (c) => {
+    const keys = publicAuditKeys(c.get("services").config.AUDIT_SIGNING_KEYS).map((k) => ({
+      kty: k.kty,
+      crv: k.crv,
+      x: k.x,
+      kid: k.kid,
+      use: "sig" as const,
+      alg: "EdDSA" as const,
+      status: k.status,
+      retiredAt: k.retiredAt ?? null,
+    }));
+    c.header("cache-control", "public, max-age=300");
+    return c.json({ keys }, 200);
+  },
+);
+
+auditCheckpointRoutes.use("/account/audit/checkpoints", requireAuth({ scope: "account:read" }), rateLimit("read"));
+auditCheckpointRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/account/audit/checkpoints",
+    tags: ["account"],
+    operationId: "listAuditCheckpoints",
+    summary: "Signed checkpoints of your activity log, newest first",
+    description:
+      "BabyPic signs your log's newest entry hash at least daily while the log changes, on every export and on account deletion. " +
+      "Keep copies: a checkpoint you hold exposes any later rewrite of the entries it covers, even by someone who can write BabyPic's database.",
+    security: bearerSecurity,
+    request: { query: PageQuery },
+    responses: {
+      200: { description: "A page of checkpoints", content: { "application/json": { schema: CheckpointPageSchema } } },
+      ...badRequest,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const { limit, cursor } = c.req.valid("query");
+    const after = cursor ? decodeKeysetCursor(cursor, "acp") : null;
+    const { page, nextCursor } = await pageCheckpoints(s.db, c.get("auth").userId, limit, after);
+    return c.json({ items: page.map(toCheckpoint), nextCursor }, 200);
+  },
+);
