@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { generations, ledger, objects } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import type { ParsedJobMessage } from "../../worker/queue/messages";
-import { ProviderError, type ImageProvider, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
+import { ProviderError, type ImageProvider, type ModerationVerdict, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
 import { appendLedger } from "../../worker/services/credits";
 import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
@@ -123,6 +123,13 @@ class FlakyProvider implements ImageProvider {
 
   async deletePayloads(): Promise<void> {
     this.transient(0.2, "deletePayloads");
+  }
+
+  /** The output classifier: sometimes down, sometimes flags an output (which must then be refunded, never stored). */
+  async moderate(): Promise<ModerationVerdict> {
+    this.transient(0.05, "moderate");
+    const p = this.r() < 0.05 ? 0.9 : 0.01;
+    return { flagged: p >= 0.3, nsfwProbability: p };
   }
 
   async download(url: string): Promise<Uint8Array> {

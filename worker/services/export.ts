@@ -18,6 +18,7 @@ import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
+import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf } from "./users";
 
@@ -482,7 +483,8 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
       detail: { files: zip.manifest.length + 1, bytes: stored.bytes },
     },
     now,
-  );
+  );  // The address is resolved when the mail is sent (Clerk's session token has none).
+  await queueMail(s, { template: "export_ready", ref: exp.id, userId: exp.userId });
 }
 
 export { ExportError };
