@@ -365,7 +365,7 @@ export function createFalProvider(cfg: FalProviderConfig): ImageProvider {
         throw new ProviderError("moderation call failed", { transient: true });
       }
       const text = await res.text();
-      let json: unknown = null;
+      let json: unknown;
       try {
         json = JSON.parse(text) as unknown;
       } catch {
