@@ -17,6 +17,8 @@ import { ProviderError, type ImageProvider, type ModerationVerdict, type Provide
 import { appendLedger } from "../../worker/services/credits";
 import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
+import { providerCleanupHandlers } from "../../worker/services/provider-cleanup";
+import type { JobHandler } from "../../worker/queue/consumer";
 import { rng } from "../random";
 import { cancelGeneration, finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
 import type { Services } from "../../worker/services";
@@ -202,7 +204,13 @@ describe("credits: the invariant under random failures", () => {
     const s: Services = base;
     const provider = new FlakyProvider(r);
     const deps: PipelineDeps = { provider, storage: memoryStorage(r) };
-    const h = generationHandlers(() => deps);
+    // The pipeline's handlers plus the payload-deletion retries it queues (services/provider-cleanup.ts).
+    const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = { ...generationHandlers(() => deps), ...providerCleanupHandlers(() => provider) };
+    const run = (body: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => {
+      const handler = handlers[body.kind];
+      if (!handler) throw new Error(`no handler for ${body.kind}`);
+      return handler(s, body, ctx);
+    };
 
     const N = 300;
     const ids: string[] = [];
@@ -223,12 +231,12 @@ describe("credits: the invariant under random failures", () => {
       const msg = inbox.splice(Math.floor(r() * inbox.length), 1)[0];
       if (!msg) break;
       try {
-        await h[msg.body.kind as "generation.submit"](s, msg.body, { attempts: msg.attempts, deadLetter: false });
+        await run(msg.body, { attempts: msg.attempts, deadLetter: false });
         if (r() < 0.05) inbox.push({ ...msg }); // redelivered after an ack was lost
       } catch {
         if (msg.attempts >= 5) {
           deadLetters++;
-          await h[msg.body.kind as "generation.submit"](s, msg.body, { attempts: msg.attempts, deadLetter: true });
+          await run(msg.body, { attempts: msg.attempts, deadLetter: true });
         } else inbox.push({ body: msg.body, attempts: msg.attempts + 1 });
       }
       drainSent();
