@@ -232,6 +232,27 @@ describe("account deletion: crash recovery", () => {
   });
 });
 
+describe("account deletion: the confirmation's address", () => {
+  it("Clerk rate-limits the address lookup: the deletion waits before deleting the identity, then the sweep mails the address Clerk had", async () => {
+    const a = await seedAccount("addr-1", 11);
+    const clerk = new FakeClerk().add({ id: a.externalId, emails: ["addr-1@example.test"] }).use();
+    clerk.rateLimited = 1;
+    const base = services();
+    const queued: JobMessage[] = [];
+    const JOBS = { send: async (m: JobMessage) => void queued.push(m) } as unknown as Queue<JobMessage>;
+    const config = { ...base.config, CLERK_SECRET_KEY: "sk_test_addr" };
+    const res = await deleteAccount(services({ env: { ...env, JOBS }, config }), a.userId, { source: "user", retryViaQueue: false });
+    expect(res?.status).toBe("pending");
+    expect((await services().db.select().from(tombstones).where(eq(tombstones.userId, a.userId)).get())?.stage).toBe("api_keys_revoked");
+    expect(clerk.calls.deleteUser).toBe(0);
+
+    await runSweeps(services({ env: { ...env, JOBS }, config, now: () => Date.now() + 5 * MINUTE }));
+    expect(clerk.calls.deleteUser).toBe(1);
+    const mail = queued.find((m) => m.kind === "mail.send");
+    expect(mail).toMatchObject({ kind: "mail.send", template: "account_deleted", to: "addr-1@example.test", ref: res?.receipt.id });
+  });
+});
+
 describe("account deletion: security", () => {
   it("crypto-shredding: an object copied aside before deletion cannot be decrypted afterwards", async () => {
     const a = await seedAccount("shred-1", 9);
