@@ -32,6 +32,8 @@ const workerProject = defineConfig({
           FAL_QUEUE_URL: "https://queue.fal.run",
           FAL_JWKS_URL: "https://rest.alpha.fal.ai/.well-known/jwks.json",
           FAL_KEY: "test-fal-key-id:test-fal-key-secret",
+          // Admin scope, used only for payload deletion (the fake refuses any other key there).
+          FAL_ADMIN_KEY: "test-fal-admin-id:test-fal-admin-secret",
           CREEM_API_URL: "https://test-api.creem.io",
           CREEM_API_KEY: "creem_test_key",
           CREEM_PRODUCTS: JSON.stringify({ prod_small: { credits: 10, name: "10 credits", price: "€4.99" } }),

@@ -7,7 +7,8 @@
 //   GET    /<app>/requests/<id>/status[?logs=1]       IN_QUEUE (queue_position) | IN_PROGRESS | COMPLETED
 //   GET    /<app>/requests/<id>                       the result (or the model's error)
 //   PUT    /<app>/requests/<id>/cancel                202 CANCELLATION_REQUESTED | 400 ALREADY_COMPLETED
-//   DELETE /v1/models/requests/<id>/payloads          forgets the request's input and output files
+//   DELETE /v1/models/requests/<id>/payloads          forgets the request's input and output files (admin key only)
+//   POST   /fal-ai/imageutils/nsfw                     the NSFW classifier (fal.run, synchronous): {nsfw_probability}
 //   GET    /files/<id>.jpg                            output files ("CDN")
 //   GET    /.well-known/jwks.json                     the Ed25519 key webhooks are signed with
 //   GET|POST /_control {mode, delayMs}                test controls (below); GET /_requests/<id> inspects one
@@ -17,11 +18,20 @@
 // must match), and webhooks carry X-Fal-Webhook-{Request-Id,User-Id,
 // Timestamp,Signature}: Ed25519 over "request_id\nuser_id\ntimestamp\n
 // hex(sha256(body))", redelivered with backoff on any non-2xx answer.
+// Like the real model it requires `age_group` and `gender` (422 with
+// FastAPI's `detail` list otherwise), answers `{prompt, images, seed}` (no
+// safety flag; the prompt defaults to "a newborn baby"), refuses bodies over
+// 10 MB (413), and deletes payloads only for the admin-scoped key
+// (FAL_LOCAL_ADMIN_KEY: 401 without a key, 403 with another one). With
+// `X-Fal-Store-IO: 0` the result is gone RETENTION_MS after completion
+// (FAL_LOCAL_RETENTION_MS, default 10 minutes), and output files go when
+// `X-Fal-Object-Lifecycle-Preference` says.
 //
 // The "model" returns a NON-AI preview composed from the two parent photos
 // (data URIs only: this server never fetches a URL) with a "PREVIEW — NOT AI"
 // band. Modes (POST /_control): ok | fail | delay | timeout | duplicate-webhook
-// | drop-webhook | invalid-output | nsfw; delayMs sets the processing time.
+// | drop-webhook | invalid-output | nsfw | nsfw-output (the classifier flags
+// every image); delayMs sets the processing time.
 //
 // Usage: node scripts/fal-local.mjs [--port 8788] [--host 127.0.0.1]
 //        (port also from FAL_LOCAL_PORT; --port 0 picks a free one)
@@ -31,8 +41,11 @@ import { pathToFileURL } from "node:url";
 import { composePreview, decodeImage, parseDataUri } from "./fal-local/preview.mjs";
 import { readBody } from "./lib/http.mjs";
 
-export const MODES = ["ok", "fail", "delay", "timeout", "duplicate-webhook", "drop-webhook", "invalid-output", "nsfw"];
-const MAX_BODY = 40 * 1024 * 1024;
+export const MODES = ["ok", "fail", "delay", "timeout", "duplicate-webhook", "drop-webhook", "invalid-output", "nsfw", "nsfw-output"];
+/** Fal refuses request bodies over 10 MB (data URIs beyond that do not work: fal-ai/fal#178). */
+export const MAX_BODY = 10 * 1024 * 1024;
+export const DEFAULT_PROMPT = "a newborn baby";
+export const MODERATION_PATH = "/fal-ai/imageutils/nsfw";
 const WEBHOOK_USER_ID = "fal-local-user";
 const WEBHOOK_RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16000, 32000];
 const AGE_GROUPS = ["baby", "toddler", "preschool", "gradeschooler", "teen", "adult", "mid", "senior"];
@@ -43,7 +56,7 @@ function json(res, status, body, headers = {}) {
   res.end(text);
 }
 
-const validation = (loc, msg) => ({ detail: [{ loc: ["body", loc], msg, type: "value_error" }] });
+const validation = (loc, msg, type = "value_error") => ({ detail: [{ loc: ["body", loc], msg, type }] });
 
 /** Checks the model input like the real endpoint would; returns an error body or null. */
 function checkInput(input) {
@@ -57,8 +70,12 @@ function checkInput(input) {
       if (!parseDataUri(u)) return validation(key, "malformed data URI");
     }
   }
-  if (input.age_group !== undefined && !AGE_GROUPS.includes(input.age_group)) return validation("age_group", `must be one of ${AGE_GROUPS.join(", ")}`);
-  if (input.gender !== undefined && !["male", "female"].includes(input.gender)) return validation("gender", "must be male or female");
+  for (const key of ["age_group", "gender"]) {
+    if (input[key] === undefined) return validation(key, "Field required", "missing");
+  }
+  if (input.prompt !== undefined && typeof input.prompt !== "string") return validation("prompt", "Input should be a valid string", "string_type");
+  if (!AGE_GROUPS.includes(input.age_group)) return validation("age_group", `must be one of ${AGE_GROUPS.join(", ")}`);
+  if (!["male", "female"].includes(input.gender)) return validation("gender", "must be male or female");
   if (input.father_weight !== undefined && !(typeof input.father_weight === "number" && input.father_weight >= 0 && input.father_weight <= 1)) {
     return validation("father_weight", "must be a number between 0 and 1");
   }
@@ -72,7 +89,14 @@ function checkInput(input) {
  * Starts the server; resolves with { url, port, close, control, requests }.
  * Exported so tests and benchmarks can run it in-process.
  */
-export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.env.FAL_LOCAL_KEY, quiet = false } = {}) {
+export function startFalLocal({
+  port = 8788,
+  host = "127.0.0.1",
+  key = process.env.FAL_LOCAL_KEY,
+  adminKey = process.env.FAL_LOCAL_ADMIN_KEY,
+  retentionMs = Number(process.env.FAL_LOCAL_RETENTION_MS ?? 600_000),
+  quiet = false,
+} = {}) {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const kid = `fal-local-${randomUUID().slice(0, 8)}`;
   const jwk = { ...publicKey.export({ format: "jwk" }), kid, use: "sig", alg: "EdDSA" };
@@ -155,7 +179,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
     } else {
       const images = [];
       const n = input.num_images ?? 1;
-      const caption = `${input.gender ?? "?"} / ${input.age_group ?? "?"} / father ${Math.round((input.father_weight ?? 0.5) * 100)}%`;
+      const caption = `${input.gender} / ${input.age_group} / father ${Math.round((input.father_weight ?? 0.5) * 100)}%`;
       const key = createHash("sha256").update(`${input.mother_image_urls[0]}|${input.father_image_urls[0]}|${input.father_weight}|${caption}`).digest("hex");
       let parents = null;
       for (let i = 0; i < n; i++) {
@@ -172,10 +196,25 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
         r.files.push(fileId);
         images.push({ url: `${base}/files/${fileId}.jpg`, content_type: "image/jpeg", file_name: `${fileId}.jpg`, file_size: bytes.length, width: 512, height: 608 });
       }
-      r.result = { images, seed: Math.floor(Math.random() * 2 ** 31), has_nsfw_concepts: images.map(() => false) };
+      // The real model's output: the prompt it used, the images, the seed. No safety flag.
+      r.result = { prompt: input.prompt ?? DEFAULT_PROMPT, images, seed: Math.floor(Math.random() * 2 ** 31) };
     }
-    // X-Fal-Store-IO: 0 -> keep nothing of the input once it was used.
-    if (r.storeIO === "0") r.input = null;
+    // X-Fal-Store-IO: 0 -> keep nothing of the input once it was used, and the result only for the retention time.
+    if (r.storeIO === "0") {
+      r.input = null;
+      later(retentionMs, () => {
+        r.result = null;
+        r.error = null;
+        r.expired = true;
+      });
+    }
+    // Output files live as long as the object lifecycle preference asks (Fal's CDN keeps them otherwise).
+    const lifecycle = lifecycleSeconds(r.headers["x-fal-object-lifecycle-preference"]);
+    if (lifecycle !== null) {
+      later(lifecycle * 1000, () => {
+        for (const id of r.files) files.delete(id);
+      });
+    }
     if (!r.webhookUrl || r.mode === "drop-webhook") return;
     const body = r.error
       ? { request_id: r.id, gateway_request_id: r.id, status: "ERROR", error: r.error.text, payload: r.error.body }
@@ -208,11 +247,21 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
     });
   }
 
+  function lifecycleSeconds(header) {
+    if (!header) return null;
+    try {
+      const v = JSON.parse(header).expiration_duration_seconds;
+      return Number.isFinite(v) && v >= 0 ? v : null;
+    } catch {
+      return null;
+    }
+  }
+
   function authorized(req) {
     const h = req.headers.authorization ?? "";
     const m = /^Key (.+)$/.exec(h);
     if (!m) return false;
-    return key ? m[1] === key : true;
+    return key ? m[1] === key || (adminKey !== undefined && m[1] === adminKey) : true;
   }
 
   const server = createServer(async (req, res) => {
@@ -252,6 +301,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
           mode: r.mode,
           headers: r.headers,
           inputKept: r.input !== null,
+          resultKept: r.result !== null,
           deleted: r.deleted,
           webhookUrl: r.webhookUrl,
           webhookDeliveries: r.webhookDeliveries,
@@ -264,6 +314,10 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
       const payloads = /^\/v1\/models\/requests\/([^/]+)\/payloads$/.exec(path);
       if (payloads) {
         if (req.method !== "DELETE") return json(res, 405, { detail: "Method not allowed" });
+        // Fal's platform API: payload deletion needs an admin-scoped key, never the model key.
+        if (!adminKey || req.headers.authorization !== `Key ${adminKey}`) {
+          return json(res, 403, { detail: "This endpoint requires an ADMIN scoped API key" });
+        }
         const r = requests.get(payloads[1]);
         if (!r) return json(res, 404, { detail: "Request not found" });
         const results = r.files.map((id) => ({ link: `${base}/files/${id}.jpg`, exception: null }));
@@ -297,11 +351,27 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
         if (action === undefined && req.method === "GET") {
           if (r.status === "CANCELED") return json(res, 400, { detail: "Request was cancelled" });
           if (r.status !== "COMPLETED") return json(res, 400, { detail: "Request is still in progress" });
+          if (r.expired) return json(res, 404, { detail: "Request payloads are no longer available (X-Fal-Store-IO: 0)" });
           if (r.error) return json(res, r.error.status, r.error.body);
           if (!r.result) return json(res, 404, { detail: "Request payloads were deleted" });
           return json(res, 200, r.result, { "x-fal-request-id": r.id });
         }
         return json(res, 405, { detail: "Method not allowed" });
+      }
+
+      if (req.method === "POST" && path === MODERATION_PATH) {
+        let body;
+        try {
+          body = JSON.parse((await readBody(req, MAX_BODY)).toString("utf8"));
+        } catch (err) {
+          if (err.status === 413) return json(res, 413, { detail: "Request body too large" });
+          return json(res, 422, validation("", "body must be JSON"));
+        }
+        if (typeof body?.image_url !== "string") return json(res, 422, validation("image_url", "Field required", "missing"));
+        if (!body.image_url.startsWith("data:") || !parseDataUri(body.image_url)) {
+          return json(res, 422, validation("image_url", "fal-local never fetches URLs: send the image as a data URI"));
+        }
+        return json(res, 200, { nsfw_probability: control.mode === "nsfw-output" ? 0.97 : 0.01 });
       }
 
       if (req.method === "POST" && path.length > 1) {
@@ -338,6 +408,7 @@ export function startFalLocal({ port = 8788, host = "127.0.0.1", key = process.e
           result: null,
           error: null,
           deleted: false,
+          expired: false,
           webhookDeliveries: [],
         };
         requests.set(r.id, r);

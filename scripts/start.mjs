@@ -300,12 +300,9 @@ export function startFakes({ ports, devVars = {}, echo = true }) {
     // The Creem fake signs its webhooks with the Worker's secret and sends them to this run's API port.
     const env =
       fake.name === "creem"
-        ? {
-            CREEM_WEBHOOK_SECRET: devVars.CREEM_WEBHOOK_SECRET ?? "",
-            CREEM_API_KEY: devVars.CREEM_API_KEY ?? "",
-            PUBLIC_API_URL: `http://${HOST}:${ports.api}`,
-          }
-        : {};
+        ? { CREEM_WEBHOOK_SECRET: devVars.CREEM_WEBHOOK_SECRET ?? "", CREEM_API_KEY: devVars.CREEM_API_KEY ?? "", PUBLIC_API_URL: `http://${HOST}:${ports.api}` }
+        : // The Fal stand-in deletes payloads only for the admin-scoped key the Worker holds.
+          { FAL_LOCAL_ADMIN_KEY: devVars.FAL_ADMIN_KEY ?? "" };
     started.push(new Service(fake.name, [fake.script, "--port", String(ports[fake.port])], { echo, env }));
   }
   return started;

@@ -16,6 +16,8 @@ export interface TestSecrets {
   CREEM_WEBHOOK_SECRET: string;
   /** Locally only the fake Creem (scripts/creem-local.mjs) accepts it. */
   CREEM_API_KEY: string;
+  /** Admin scope for Fal's payload deletion; locally only the fake Fal (scripts/fal-local.mjs) accepts it. */
+  FAL_ADMIN_KEY: string;
 }
 
 export function makeSecrets(): TestSecrets {
@@ -40,5 +42,6 @@ export function makeSecrets(): TestSecrets {
     CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
     CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
     CREEM_API_KEY: `creem_test_local_${randomBytes(16).toString("hex")}`,
+    FAL_ADMIN_KEY: `fal_local_admin:${randomBytes(16).toString("hex")}`,
   };
 }

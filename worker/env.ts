@@ -42,6 +42,7 @@ export interface Bindings {
   AUDIT_SIGNING_KEYS?: string;
   LOCAL_IDP_PRIVATE_KEY?: string;
   FAL_KEY?: string;
+  FAL_ADMIN_KEY?: string;
   CREEM_API_KEY?: string;
   CREEM_WEBHOOK_SECRET?: string;
   MAIL_API_KEY?: string;
@@ -145,6 +146,12 @@ const auditKeyRing = jsonString(
     }),
 );
 
+/**
+ * Secrets a production Worker refuses to start without; `npm run deploy:dry-run`
+ * checks the same list against `wrangler secret list` (scripts/lib/required-secrets.mjs).
+ */
+export const PRODUCTION_SECRETS = ["FAL_KEY", "FAL_ADMIN_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const;
+
 const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });
 
 export const ConfigSchema = z
@@ -162,6 +169,8 @@ export const ConfigSchema = z
     AUDIT_SIGNING_KEYS: auditKeyRing,
     LOCAL_IDP_PRIVATE_KEY: z.string().optional(),
     FAL_KEY: z.string().optional(),
+    // Admin scope, used only for Fal's payload deletion (least privilege: FAL_KEY never has it).
+    FAL_ADMIN_KEY: z.string().min(1).optional(),
     FAL_MODEL: z.string().min(1),
     FAL_QUEUE_URL: z.url(),
     FAL_JWKS_URL: z.url(),
@@ -193,8 +202,11 @@ export const ConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["MAIL_FROM"], message: "is required when MAIL_API_KEY is set" });
     }
     if (c.ENVIRONMENT === "production") {
-      for (const name of ["FAL_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const) {
+      for (const name of PRODUCTION_SECRETS) {
         if (!c[name]) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+      }
+      if (c.FAL_KEY && c.FAL_ADMIN_KEY && c.FAL_KEY === c.FAL_ADMIN_KEY) {
+        ctx.addIssue({ code: "custom", path: ["FAL_ADMIN_KEY"], message: "must be a separate admin-scoped key, not FAL_KEY" });
       }
       if (!c.PUBLIC_API_URL.startsWith("https://")) {
         ctx.addIssue({ code: "custom", path: ["PUBLIC_API_URL"], message: "must be https in production" });

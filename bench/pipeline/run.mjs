@@ -81,7 +81,7 @@ async function main() {
   const devVars = readDevVars() ?? {};
   if (!devVars.LOCAL_IDP_PRIVATE_KEY) throw new Error(".dev.vars has no LOCAL_IDP_PRIVATE_KEY; run npm run setup");
 
-  const fal = await startFalLocal({ port: await freePort(), quiet: true });
+  const fal = await startFalLocal({ port: await freePort(), adminKey: devVars.FAL_ADMIN_KEY, quiet: true });
   const state = mkdtempSync(join(tmpdir(), "babypic-bench-pipeline-"));
   await migrate({ persistTo: state });
   const port = await freePort();

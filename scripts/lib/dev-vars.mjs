@@ -40,7 +40,8 @@ const HEADER = [
   "# Local development secrets for `wrangler dev` (made by `npm run setup`).",
   "# Never commit this file; it is in .gitignore. Delete it to start over",
   "# (local users then need to sign in again). Optional extras you may add:",
-  "#   FAL_KEY=...  use the real Fal.AI instead of the local fake (scripts/fal-local.mjs)",
+  "#   FAL_KEY=...  use the real Fal.AI instead of the local fake (scripts/fal-local.mjs);",
+  "#                then also replace FAL_ADMIN_KEY with your admin-scoped Fal key (payload deletion)",
   "#   CLERK_SECRET_KEY=...  CREEM_API_KEY=...",
   "",
 ];

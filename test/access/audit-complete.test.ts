@@ -112,6 +112,10 @@ const JOBS: Record<Kind, ((userId: string) => Promise<(rows: AuditRow[]) => bool
     expect(await auditRows(userId)).toEqual([]);
     return () => held.some((r) => r.action === "account.deleted" && r.actorType === "system" && r.actorId === "account-deletion:clerk_webhook");
   },
+  "fal.payloads_delete": { noUserData: "asks Fal to delete a finished request's payloads by its request id; reads nothing BabyPic stores about the user" },
+  // Not an entry today: it reads the address the mail goes to (from Clerk, or the sealed column), and for an
+  // account-deletion confirmation the account and its log are already gone. Noted in docs/audit-log.md.
+  "mail.send": { noUserData: "reads only the recipient address of a mail to the user (no photos, results or log)" },
   "dev.ping": { noUserData: "a development-only queue round trip for bench/pipeline; it carries no user id" },
 };
 

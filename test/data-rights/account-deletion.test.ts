@@ -17,6 +17,10 @@ import { signedUrlFor } from "../../worker/services/signed-links";
 import { getObject, openObjectStream } from "../../worker/services/storage";
 import { api, expectProblem, json, services, tokenFor } from "../helpers";
 import { network } from "../network";
+import { FakeClerk } from "../clerk-fake";
+import type { JobMessage } from "../../worker/queue/messages";
+import { DELETED_RECIPIENT, sendQueuedMail } from "../../worker/services/mail-jobs";
+import { listIssues } from "../../worker/services/ops-issues";
 import { allR2Keys, allTables, MINUTE, rowsMentioning, schemaTables, seedAccount, type SeededAccount } from "./fixtures";
 
 const CONFIRM = { method: "DELETE", headers: { "content-type": "application/json" }, body: JSON.stringify({ confirm: "DELETE" }) } as const;
@@ -60,9 +64,15 @@ describe("account deletion: happy", () => {
     const tables = await allTables();
     for (const t of schemaTables()) expect(tables).toContain(t);
     const email = "alice@example.test";
-    // Nothing, not even the outbox: the confirmation mail left it when the deletion completed.
+    // The mail goes through the queue (services/mail-jobs.ts); wait for the consumer to deliver it.
+    const delivered = async () => (await services().db.select().from(outbox).all()).filter((m) => m.body.includes(body.receipt.id));
+    for (let i = 0; i < 100 && (await delivered()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const mail = await delivered();
+    expect(mail).toHaveLength(1);
+    // Nothing names her, not even the outbox: the confirmation is kept without her address.
+    expect(mail[0]?.recipient).toBe(DELETED_RECIPIENT);
+    expect(mail[0]?.body).not.toContain(alice.userId);
     expect(await rowsMentioning(needles(alice, [email]))).toEqual([]);
-    expect(await services().db.select().from(outbox).where(eq(outbox.recipient, email)).all()).toEqual([]);
     const receipt = await services().db.select().from(deletionReceipts).where(eq(deletionReceipts.id, body.receipt.id)).get();
     expect(receipt?.subjectHash).toBe(body.receipt.subjectHash);
 
@@ -94,6 +104,7 @@ describe("account deletion: happy", () => {
 
   it("asks Clerk to delete the identity when a secret key is configured", async () => {
     const a = await seedAccount("clerk-1", 4);
+    const clerk = new FakeClerk().add({ id: a.externalId, emails: ["clerk-1@example.test"] }).use();
     const seen: { id: string; auth: string | null }[] = [];
     network.use(
       http.delete("https://api.clerk.com/v1/users/:id", ({ params, request }) => {
@@ -106,14 +117,20 @@ describe("account deletion: happy", () => {
     const res = await deleteAccount(s, a.userId, { source: "user" });
     expect(res?.status).toBe("deleted");
     expect(seen).toEqual([{ id: a.externalId, auth: "Bearer sk_test_clerk_delete" }]);
+    // The mail's address was read from Clerk before the identity was deleted.
+    expect(clerk.calls.getUser).toBe(1);
   });
 
   it("treats Clerk's 404 (identity already gone) as done", async () => {
     const a = await seedAccount("clerk-2", 5);
-    network.use(http.delete("https://api.clerk.com/v1/users/:id", () => HttpResponse.json({ errors: [{ code: "resource_not_found", message: "not found" }] }, { status: 404 })));
+    // Clerk has no such user any more: both the address lookup and the delete answer 404.
+    new FakeClerk().use();
     const base = services();
     const res = await deleteAccount(services({ config: { ...base.config, CLERK_SECRET_KEY: "sk_test_x" } }), a.userId, { source: "clerk_webhook" });
     expect(res?.status).toBe("deleted");
+    // No address anywhere: recorded for the operator instead of skipped silently.
+    const issues = await listIssues(services(), { statuses: ["failed"] });
+    expect(issues.find((i) => i.ref === `account_deleted/${res?.receipt.id ?? ""}`)).toMatchObject({ kind: "mail.send", lastError: expect.stringMatching(/no email address/) });
     expect(await services().db.select().from(tombstones).where(eq(tombstones.userId, a.userId)).get()).toBeUndefined();
   });
 
@@ -127,14 +144,19 @@ describe("account deletion: happy", () => {
       }),
     );
     const base = services();
-    const s = services({ config: { ...base.config, MAIL_API_KEY: "re_test", MAIL_FROM: "BabyPic <privacy@babypic.test>" } });
+    const queued: JobMessage[] = [];
+    const JOBS = { send: async (m: JobMessage) => void queued.push(m) } as unknown as Queue<JobMessage>;
+    const s = services({ env: { ...env, JOBS }, config: { ...base.config, MAIL_API_KEY: "re_test", MAIL_FROM: "BabyPic <privacy@babypic.test>" } });
     const res = await deleteAccount(s, a.userId, { source: "user" });
     expect(res?.status).toBe("deleted");
+    const mail = queued.find((m) => m.kind === "mail.send");
+    if (mail?.kind !== "mail.send") throw new Error("no mail queued");
+    expect(await sendQueuedMail(s, mail)).toBe("sent");
     expect(sent).toHaveLength(1);
     expect(sent[0]?.body["to"]).toEqual(["carol@example.test"]);
     expect(sent[0]?.body["from"]).toBe("BabyPic <privacy@babypic.test>");
     expect(String(sent[0]?.body["text"])).toContain(res?.receipt.id ?? "missing");
-    expect(sent[0]?.key).toBe(`account-deletion/${res?.receipt.id ?? ""}`);
+    expect(sent[0]?.key).toBe(`account_deleted/${res?.receipt.id ?? ""}`);
     expect(sent[0]?.auth).toBe("Bearer re_test");
     expect(await services().db.select().from(outbox).where(eq(outbox.recipient, "carol@example.test")).all()).toEqual([]);
   });
@@ -183,6 +205,7 @@ describe("account deletion: crash recovery", () => {
     const a = await seedAccount("crash-2", 8);
     const base = services();
     const config = { ...base.config, CLERK_SECRET_KEY: "sk_test_outage" };
+    new FakeClerk().add({ id: a.externalId, emails: ["crash-2@example.test"] }).use();
     network.use(http.delete("https://api.clerk.com/v1/users/:id", () => HttpResponse.json({ errors: [{ code: "internal", message: "down" }] }, { status: 503 })));
     const res = await deleteAccount(services({ config }), a.userId, { source: "user", retryViaQueue: false });
     expect(res?.status).toBe("pending");
@@ -200,6 +223,27 @@ describe("account deletion: crash recovery", () => {
     await runSweeps(services({ config, now: () => Date.now() + 5 * MINUTE }));
     expect(deleted).toBe(1);
     expect(await services().db.select().from(tombstones).where(eq(tombstones.userId, a.userId)).get()).toBeUndefined();
+  });
+});
+
+describe("account deletion: the confirmation's address", () => {
+  it("Clerk rate-limits the address lookup: the deletion waits before deleting the identity, then the sweep mails the address Clerk had", async () => {
+    const a = await seedAccount("addr-1", 11);
+    const clerk = new FakeClerk().add({ id: a.externalId, emails: ["addr-1@example.test"] }).use();
+    clerk.rateLimited = 1;
+    const base = services();
+    const queued: JobMessage[] = [];
+    const JOBS = { send: async (m: JobMessage) => void queued.push(m) } as unknown as Queue<JobMessage>;
+    const config = { ...base.config, CLERK_SECRET_KEY: "sk_test_addr" };
+    const res = await deleteAccount(services({ env: { ...env, JOBS }, config }), a.userId, { source: "user", retryViaQueue: false });
+    expect(res?.status).toBe("pending");
+    expect((await services().db.select().from(tombstones).where(eq(tombstones.userId, a.userId)).get())?.stage).toBe("api_keys_revoked");
+    expect(clerk.calls.deleteUser).toBe(0);
+
+    await runSweeps(services({ env: { ...env, JOBS }, config, now: () => Date.now() + 5 * MINUTE }));
+    expect(clerk.calls.deleteUser).toBe(1);
+    const mail = queued.find((m) => m.kind === "mail.send");
+    expect(mail).toMatchObject({ kind: "mail.send", template: "account_deleted", to: "addr-1@example.test", ref: res?.receipt.id });
   });
 });
 

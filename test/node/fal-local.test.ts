@@ -4,7 +4,10 @@
  * adapter expects, sign webhooks the adapter verifies, and return an image
  * the pipeline's untrusted-image check accepts, clearly labelled NON-AI.
  * Its test modes (fail, nsfw, invalid output, dropped, duplicated and
- * redelivered webhooks, timeouts, delays) behave as documented.
+ * redelivered webhooks, timeouts, delays) behave as documented, and it
+ * speaks the real model's contract: required age_group and gender, output
+ * {prompt, images, seed}, an admin-scoped key for payload deletion, results
+ * gone after retention with X-Fal-Store-IO: 0, and Fal's 10 MB request cap.
  */
 import { spawn } from "node:child_process";
 import jpeg from "jpeg-js";
@@ -17,6 +20,9 @@ import { startFalLocal } from "../../scripts/fal-local.mjs";
 import { startReceiver, type Received, type Receiver } from "./receiver";
 
 const MODEL = "half-moon-ai/ai-baby-and-aging-generator/multi";
+const MODEL_KEY = "local:key";
+const ADMIN_KEY = "local-admin:secret";
+const RETENTION_MS = 1500;
 
 interface FalLocal {
   url: string;
@@ -67,8 +73,15 @@ async function inspect(id: string): Promise<Record<string, unknown>> {
 beforeAll(async () => {
   receiver = await startReceiver(received, () => receiverStatuses.shift() ?? 200, "{}");
   const hookUrl = `${receiver.url}/v1/webhooks/fal`;
-  fal = (await startFalLocal({ port: 0, quiet: true })) as FalLocal;
-  provider = createFalProvider({ credentials: "local:key", model: MODEL, queueUrl: fal.url, jwksUrl: `${fal.url}/.well-known/jwks.json`, webhookUrl: hookUrl });
+  fal = (await startFalLocal({ port: 0, quiet: true, adminKey: ADMIN_KEY, retentionMs: RETENTION_MS })) as FalLocal;
+  provider = createFalProvider({
+    credentials: MODEL_KEY,
+    adminCredentials: ADMIN_KEY,
+    model: MODEL,
+    queueUrl: fal.url,
+    jwksUrl: `${fal.url}/.well-known/jwks.json`,
+    webhookUrl: hookUrl,
+  });
 });
 
 afterAll(async () => {
@@ -207,5 +220,81 @@ describe("security: what the local Fal refuses", () => {
     });
     child.kill("SIGTERM");
     expect(line).toMatch(/^fal-local listening on http:\/\/127\.0\.0\.1:\d+ .*NON-AI/);
+  });
+});
+
+const rawSubmit = (body: unknown, auth = `Key ${MODEL_KEY}`) =>
+  fetch(`${fal.url}/${MODEL}`, { method: "POST", headers: { authorization: auth, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+const tinyJpeg = `data:image/jpeg;base64,${Buffer.from(photo(256, 256, 10, 20, 30)).toString("base64")}`;
+
+describe("the real model's contract", () => {
+  it.each(["age_group", "gender"])("refuses a request without %s: 422 with FastAPI's detail list, nothing queued", async (field) => {
+    const full: Record<string, unknown> = { mother_image_urls: [tinyJpeg], father_image_urls: [tinyJpeg], age_group: "baby", gender: "female" };
+    const body = Object.fromEntries(Object.entries(full).filter(([k]) => k !== field));
+    const res = await rawSubmit(body);
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({ detail: [{ loc: ["body", field], msg: "Field required", type: "missing" }] });
+  });
+
+  it("answers {prompt, images, seed} with the prompt the adapter sent, and no safety flag", async () => {
+    const { requestId } = await provider.submit({ ...submitInput, options: { ...submitInput.options, ageGroup: "toddler", gender: "boy", images: 1 } });
+    await until(async () => ((await provider.status(requestId)).state === "completed" ? true : undefined), "completion");
+    const res = await fetch(`${fal.url}/half-moon-ai/ai-baby-and-aging-generator/requests/${requestId}`, { headers: { authorization: `Key ${MODEL_KEY}` } });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["images", "prompt", "seed"]);
+    expect(body["prompt"]).toBe("a portrait photo of a toddler boy, about two years old");
+    expect(Number.isInteger(body["seed"])).toBe(true);
+  });
+
+  it("without a prompt, the model's default 'a newborn baby' is what runs", async () => {
+    const res = await rawSubmit({ mother_image_urls: [tinyJpeg], father_image_urls: [tinyJpeg], age_group: "toddler", gender: "male" });
+    const { request_id: id } = (await res.json()) as { request_id: string };
+    const result = await until(async () => {
+      const r = await fetch(`${fal.url}/half-moon-ai/ai-baby-and-aging-generator/requests/${id}`, { headers: { authorization: `Key ${MODEL_KEY}` } });
+      return r.status === 200 ? ((await r.json()) as Record<string, unknown>) : undefined;
+    }, "result");
+    expect(result["prompt"]).toBe("a newborn baby");
+  });
+
+  it("refuses a body over Fal's 10 MB cap with 413", async () => {
+    const big = JSON.stringify({ mother_image_urls: [`data:image/jpeg;base64,${"A".repeat(10 * 1024 * 1024)}`], father_image_urls: [tinyJpeg], age_group: "baby", gender: "male" });
+    const count = async () => ((await (await fetch(`${fal.url}/_control`)).json()) as { requests: number }).requests;
+    const before = await count();
+    const res = await rawSubmit(big).catch(() => null);
+    // The server answers 413 and stops reading; depending on timing the client may see the reset instead.
+    expect(res === null || res.status === 413).toBe(true);
+    expect(await count()).toBe(before);
+    const ok = await rawSubmit({ mother_image_urls: [tinyJpeg], father_image_urls: [tinyJpeg], age_group: "baby", gender: "male" });
+    expect(ok.status).toBe(200);
+  });
+
+  it("deletes payloads only for the admin-scoped key: 401 without a key, 403 with the model key", async () => {
+    const { requestId } = await provider.submit(submitInput);
+    await until(async () => ((await provider.status(requestId)).state === "completed" ? true : undefined), "completion");
+    const url = `${fal.url}/v1/models/requests/${requestId}/payloads`;
+    expect((await fetch(url, { method: "DELETE" })).status).toBe(401);
+    expect((await fetch(url, { method: "DELETE", headers: { authorization: `Key ${MODEL_KEY}` } })).status).toBe(403);
+    expect((await inspect(requestId))["deleted"]).toBe(false);
+    const withModelKey = createFalProvider({ credentials: MODEL_KEY, adminCredentials: MODEL_KEY, model: MODEL, queueUrl: fal.url, jwksUrl: `${fal.url}/.well-known/jwks.json`, webhookUrl: "http://127.0.0.1:9/x" });
+    await expect(withModelKey.deletePayloads(requestId)).rejects.toMatchObject({ transient: false, status: 403 });
+    await provider.deletePayloads(requestId);
+    expect((await inspect(requestId))["deleted"]).toBe(true);
+  });
+
+  it("with X-Fal-Store-IO: 0 the result is gone after the retention time", async () => {
+    const { requestId } = await provider.submit(submitInput);
+    await until(async () => ((await provider.status(requestId)).state === "completed" ? true : undefined), "completion");
+    expect(await provider.result(requestId)).toMatchObject({ ok: true });
+    expect((await inspect(requestId))["resultKept"]).toBe(true);
+    await until(async () => ((await inspect(requestId))["resultKept"] === false ? true : undefined), "retention");
+    const res = await fetch(`${fal.url}/half-moon-ai/ai-baby-and-aging-generator/requests/${requestId}`, { headers: { authorization: `Key ${MODEL_KEY}` } });
+    expect(res.status).toBe(404);
+  });
+
+  it("moderation: the NSFW classifier judges a data URI; mode nsfw-output flags it", async () => {
+    const image = { contentType: "image/jpeg", bytes: photo(64, 64, 1, 2, 3) };
+    expect(await provider.moderate(image)).toMatchObject({ flagged: false });
+    await control({ mode: "nsfw-output" });
+    expect(await provider.moderate(image)).toMatchObject({ flagged: true, nsfwProbability: 0.97 });
   });
 });

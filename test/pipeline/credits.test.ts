@@ -13,10 +13,12 @@ import { describe, expect, it } from "vitest";
 import { generations, ledger, objects } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import type { ParsedJobMessage } from "../../worker/queue/messages";
-import { ProviderError, type ImageProvider, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
+import { ProviderError, type ImageProvider, type ModerationVerdict, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
 import { appendLedger } from "../../worker/services/credits";
 import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
+import { providerCleanupHandlers } from "../../worker/services/provider-cleanup";
+import type { JobHandler } from "../../worker/queue/consumer";
 import { rng } from "../random";
 import { cancelGeneration, finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
 import type { Services } from "../../worker/services";
@@ -125,6 +127,13 @@ class FlakyProvider implements ImageProvider {
     this.transient(0.2, "deletePayloads");
   }
 
+  /** The output classifier: sometimes down, sometimes flags an output (which must then be refunded, never stored). */
+  async moderate(): Promise<ModerationVerdict> {
+    this.transient(0.05, "moderate");
+    const p = this.r() < 0.05 ? 0.9 : 0.01;
+    return { flagged: p >= 0.3, nsfwProbability: p };
+  }
+
   async download(url: string): Promise<Uint8Array> {
     this.transient(0.05, "download");
     return url.includes("/bad/") ? new Uint8Array([0x3c, 0x68, 0x74, 0x6d, 0x6c]) : new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
@@ -195,7 +204,13 @@ describe("credits: the invariant under random failures", () => {
     const s: Services = base;
     const provider = new FlakyProvider(r);
     const deps: PipelineDeps = { provider, storage: memoryStorage(r) };
-    const h = generationHandlers(() => deps);
+    // The pipeline's handlers plus the payload-deletion retries it queues (services/provider-cleanup.ts).
+    const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = { ...generationHandlers(() => deps), ...providerCleanupHandlers(() => provider) };
+    const run = (body: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => {
+      const handler = handlers[body.kind];
+      if (!handler) throw new Error(`no handler for ${body.kind}`);
+      return handler(s, body, ctx);
+    };
 
     const N = 300;
     const ids: string[] = [];
@@ -216,12 +231,12 @@ describe("credits: the invariant under random failures", () => {
       const msg = inbox.splice(Math.floor(r() * inbox.length), 1)[0];
       if (!msg) break;
       try {
-        await h[msg.body.kind as "generation.submit"](s, msg.body, { attempts: msg.attempts, deadLetter: false });
+        await run(msg.body, { attempts: msg.attempts, deadLetter: false });
         if (r() < 0.05) inbox.push({ ...msg }); // redelivered after an ack was lost
       } catch {
         if (msg.attempts >= 5) {
           deadLetters++;
-          await h[msg.body.kind as "generation.submit"](s, msg.body, { attempts: msg.attempts, deadLetter: true });
+          await run(msg.body, { attempts: msg.attempts, deadLetter: true });
         } else inbox.push({ body: msg.body, attempts: msg.attempts + 1 });
       }
       drainSent();

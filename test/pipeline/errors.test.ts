@@ -3,7 +3,7 @@
  * nothing, provider failures retry or fail with a user-readable reason, and
  * every failure refunds exactly once.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { http, HttpResponse } from "msw";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -14,7 +14,8 @@ import { appendLedger } from "../../worker/services/credits";
 import { withdrawConsent } from "../../worker/services/consent";
 import { GENERATION_DEADLINE_MS } from "../../worker/services/generation";
 import { sweepGenerations } from "../../worker/services/generation-jobs";
-import { deleteObjects } from "../../worker/services/storage";
+import { deleteObjects, objectKey } from "../../worker/services/storage";
+import { outputObjectId } from "../../worker/services/generation-pipeline";
 import { balanceOf } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { network } from "../network";
@@ -227,16 +228,36 @@ describe("error: provider failures retry or fail with a refund", () => {
     expect(await ledgerFor(gen.id)).toEqual(["refund:1", "reserve:-1"]);
   });
 
-  it("refuses an output Fal flagged as NSFW (found by polling) and stores nothing", async () => {
+  it("output moderation: a flagged result is refused (output_flagged), refunded, and nothing reaches R2 or D1", async () => {
     const { s } = drivenServices();
-    const gen = await createDriven(s, alice, parents);
+    const gen = await createDriven(s, alice, parents, { images: 2 });
     fal.mode = "nsfw-flag";
     await submit(s, gen.id);
-    fal.complete((await row(gen.id)).providerRequestId ?? "");
+    const rid = (await row(gen.id)).providerRequestId ?? "";
+    fal.complete(rid);
+    const before = fal.calls.moderate;
     await poll(s, gen.id, 0);
-    expect(await row(gen.id)).toMatchObject({ status: "failed", errorCode: "safety_refusal" });
+    expect(fal.calls.moderate).toBeGreaterThan(before);
+    expect(await row(gen.id)).toMatchObject({ status: "failed", errorCode: "output_flagged" });
     expect(await services().db.select().from(objects).where(eq(objects.generationId, gen.id)).all()).toEqual([]);
+    for (const i of [0, 1]) expect(await env.BUCKET.head(objectKey(alice, "output", await outputObjectId(gen.id, i)))).toBeNull();
     expect(await ledgerFor(gen.id)).toEqual(["refund:1", "reserve:-1"]);
+    const view = await json<{ error: { code: string; message: string } }>(await api(`/v1/generations/${gen.id}`, { user: "alice" }));
+    expect(view.error).toEqual({ code: "output_flagged", message: expect.stringMatching(/content check.*refunded/) });
+    // Fal is told to forget the flagged result too.
+    expect(fal.requests.get(rid)?.payloadsDeleted).toBe(true);
+  });
+
+  it("output moderation: a clean result is classified before it is stored, once per image", async () => {
+    const { s } = drivenServices();
+    const gen = await createDriven(s, alice, parents, { images: 2 });
+    fal.nsfwProbability = 0.02;
+    await submit(s, gen.id);
+    fal.complete((await row(gen.id)).providerRequestId ?? "");
+    const before = fal.calls.moderate;
+    await poll(s, gen.id, 0);
+    expect(await row(gen.id)).toMatchObject({ status: "completed" });
+    expect(fal.calls.moderate - before).toBe(2);
   });
 
   it("rejects an output that is not an image: failed invalid_output, nothing stored, refunded", async () => {

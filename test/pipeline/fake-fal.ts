@@ -2,8 +2,11 @@
  * A fake of Fal's queue REST API for workerd tests, as msw handlers: the
  * same paths, bodies and status codes as queue.fal.run (submit on the full
  * model path; status/result/cancel on the app id without the sub-path), the
- * platform API's payload deletion, a CDN for outputs, and a JWKS with an
- * Ed25519 key that signs webhooks exactly like Fal does.
+ * platform API's payload deletion (admin-scoped key only), a CDN for outputs,
+ * the NSFW classifier on fal.run, and a JWKS with an Ed25519 key that signs
+ * webhooks exactly like Fal does. It speaks the real model's schema: required
+ * `age_group` and `gender` (422 with FastAPI's `detail` list otherwise), output
+ * `{prompt, images, seed}` with no safety flag, and Fal's 10 MB request cap.
  */
 import { SELF } from "cloudflare:test";
 import { http, HttpResponse } from "msw";
@@ -17,6 +20,15 @@ export const APP = "half-moon-ai/ai-baby-and-aging-generator";
 export const QUEUE = "https://queue.fal.run";
 export const CDN = "https://v3.fal.media/files/test";
 export const JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+export const MODERATION_URL = "https://fal.run/fal-ai/imageutils/nsfw";
+/** The model key and the separate admin-scoped key the test Worker is configured with (vitest.config.ts). */
+export const MODEL_KEY = "test-fal-key-id:test-fal-key-secret";
+export const ADMIN_KEY = "test-fal-admin-id:test-fal-admin-secret";
+/** Fal's request size cap (fal-ai/fal#178: data URIs above 10 MB are refused). */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** The model's default prompt, used whenever a request sends none. */
+export const DEFAULT_PROMPT = "a newborn baby";
+const AGE_GROUPS = ["baby", "toddler", "preschool", "gradeschooler", "teen", "adult", "mid", "senior"];
 
 // PKCS#8 (RFC 8410) wrapping of a fixed, test-only Ed25519 seed.
 const TEST_KEY_PKCS8 = new Uint8Array([
@@ -66,7 +78,11 @@ export class FakeFal {
   failSubmit: { status: number; times: number } = { status: 500, times: 0 };
   failStatus: { status: number; times: number } = { status: 500, times: 0 };
   failCdn: { status: number; times: number } = { status: 503, times: 0 };
-  calls = { submit: 0, status: 0, result: 0, cancel: 0, deletePayloads: 0, cdn: 0, jwks: 0 };
+  /** HTTP status to answer the next N payload deletions with (e.g. 503 for an outage). */
+  failDelete: { status: number; times: number } = { status: 503, times: 0 };
+  /** What the NSFW classifier answers for every image (mode "nsfw-flag" raises it). */
+  nsfwProbability = 0.02;
+  calls = { submit: 0, status: 0, result: 0, cancel: 0, deletePayloads: 0, deleteRefused: 0, moderate: 0, cdn: 0, jwks: 0 };
   private privateKey: CryptoKey | null = null;
   private publicX = "";
 
@@ -103,6 +119,7 @@ export class FakeFal {
     if (!r) throw new Error(`unknown request ${id}`);
     r.status = "COMPLETED";
     const n = Number(r.input["num_images"] ?? 1);
+    if (r.mode === "nsfw-flag") this.nsfwProbability = 0.97;
     if (r.mode === "ok" || r.mode === "nsfw-flag" || r.mode === "invalid-output") {
       for (let i = 0; i < n; i++) {
         const name = `${id}-${i}.jpg`;
@@ -128,10 +145,11 @@ export class FakeFal {
       const body = { detail: [{ loc: ["body", "mother_image_urls"], msg: "No face detected", type: "value_error" }] };
       return { status: 422, body, webhook: { ...base, status: "ERROR", error: "Invalid status code: 422", payload: body } };
     }
+    // The real model's output: the prompt it used, the images and the seed; no safety flag.
     const payload = {
-      images: r.outputs.map((url) => ({ url, content_type: "image/jpeg", width: 320, height: 384 })),
+      prompt: typeof r.input["prompt"] === "string" ? r.input["prompt"] : DEFAULT_PROMPT,
+      images: r.outputs.map((url) => ({ url, content_type: "image/jpeg", file_name: url.split("/").pop(), width: 320, height: 384 })),
       seed: 42,
-      has_nsfw_concepts: r.outputs.map(() => r.mode === "nsfw-flag"),
     };
     return { status: 200, body: payload, webhook: { ...base, status: "OK", payload } };
   }
@@ -181,7 +199,11 @@ export class FakeFal {
         const failed = take(this.failSubmit);
         if (failed) return failed;
         if (!/^Key .+/.test(request.headers.get("authorization") ?? "")) return HttpResponse.json({ detail: "Unauthorized" }, { status: 401 });
-        const input = (await request.json()) as Record<string, unknown>;
+        const raw = await request.arrayBuffer();
+        if (raw.byteLength > MAX_REQUEST_BYTES) return HttpResponse.json({ detail: "Request body too large" }, { status: 413 });
+        const input = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>;
+        const invalid = validateModelInput(input);
+        if (invalid) return HttpResponse.json(invalid, { status: 422 });
         const id = crypto.randomUUID();
         const headers: Record<string, string> = {};
         request.headers.forEach((v, k) => {
@@ -226,7 +248,28 @@ export class FakeFal {
         r.canceled = true;
         return HttpResponse.json({ status: "CANCELLATION_REQUESTED" }, { status: 202 });
       }),
-      http.delete("https://api.fal.ai/v1/models/requests/:id/payloads", ({ params }) => {
+      http.post(MODERATION_URL, async ({ request }) => {
+        this.calls.moderate++;
+        if (request.headers.get("authorization") !== `Key ${MODEL_KEY}`) return HttpResponse.json({ detail: "Unauthorized" }, { status: 401 });
+        const body = (await request.json()) as { image_url?: unknown };
+        if (typeof body.image_url !== "string" || !body.image_url.startsWith("data:image/")) {
+          return HttpResponse.json({ detail: [{ loc: ["body", "image_url"], msg: "Field required", type: "missing" }] }, { status: 422 });
+        }
+        return HttpResponse.json({ nsfw_probability: this.nsfwProbability });
+      }),
+      http.delete("https://api.fal.ai/v1/models/requests/:id/payloads", ({ params, request }) => {
+        // Fal's platform API: this endpoint needs an admin-scoped key.
+        const auth = request.headers.get("authorization") ?? "";
+        if (!/^Key .+/.test(auth)) {
+          this.calls.deleteRefused++;
+          return HttpResponse.json({ detail: "Missing authorization" }, { status: 401 });
+        }
+        if (auth !== `Key ${ADMIN_KEY}`) {
+          this.calls.deleteRefused++;
+          return HttpResponse.json({ detail: "This endpoint requires an ADMIN scoped key" }, { status: 403 });
+        }
+        const failed = take(this.failDelete);
+        if (failed) return failed;
         this.calls.deletePayloads++;
         const r = find(params);
         if (!r) return HttpResponse.json({ detail: "Request not found" }, { status: 404 });
@@ -243,4 +286,19 @@ export class FakeFal {
       }),
     ];
   }
+}
+
+/** The model's input schema as Fal checks it: FastAPI/pydantic 422 bodies for what is missing or wrong. */
+export function validateModelInput(input: Record<string, unknown>): { detail: { loc: string[]; msg: string; type: string }[] } | null {
+  const detail: { loc: string[]; msg: string; type: string }[] = [];
+  for (const key of ["mother_image_urls", "father_image_urls", "age_group", "gender"]) {
+    if (input[key] === undefined) detail.push({ loc: ["body", key], msg: "Field required", type: "missing" });
+  }
+  if (input["age_group"] !== undefined && !AGE_GROUPS.includes(String(input["age_group"]))) {
+    detail.push({ loc: ["body", "age_group"], msg: `Input should be ${AGE_GROUPS.map((a) => `'${a}'`).join(", ")}`, type: "literal_error" });
+  }
+  if (input["gender"] !== undefined && input["gender"] !== "male" && input["gender"] !== "female") {
+    detail.push({ loc: ["body", "gender"], msg: "Input should be 'male' or 'female'", type: "literal_error" });
+  }
+  return detail.length ? { detail } : null;
 }

@@ -6,11 +6,11 @@
  */
 import { http, HttpResponse } from "msw";
 import { beforeEach, describe, expect, it } from "vitest";
-import { classifyFalError, createFalFetch, createFalProvider, FalHttpError, outcomeFromOutput, toFalInput } from "../../worker/providers/fal";
+import { classifyFalError, createFalFetch, createFalProvider, FalHttpError, NSFW_THRESHOLD, outcomeFromOutput, promptFor, toFalInput } from "../../worker/providers/fal";
 import { verifyFalSignature } from "../../worker/providers/fal-webhook";
 import { ProviderError, type SubmitInput } from "../../worker/providers/types";
 import { network } from "../network";
-import { FakeFal, JWKS_URL, makeJpeg, MODEL } from "./fake-fal";
+import { ADMIN_KEY, FakeFal, JWKS_URL, makeJpeg, MODEL, MODEL_KEY, MODERATION_URL, validateModelInput } from "./fake-fal";
 
 const photo = { contentType: "image/jpeg", bytes: new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]) };
 const input = (over: Partial<SubmitInput["options"]> = {}, generationId = "gen_0123456789abcdef0123456789abcdef"): SubmitInput => ({
@@ -27,6 +27,7 @@ function provider(queueUrl = "https://queue.fal.run") {
 describe("happy: option mapping", () => {
   it("maps our options to the model's input in one place, photos as data URIs", () => {
     expect(toFalInput(input())).toEqual({
+      prompt: "a portrait photo of a newborn baby boy, a few weeks old",
       mother_image_urls: ["data:image/jpeg;base64,/9j/AQID"],
       father_image_urls: ["data:image/png;base64,/9j/AQID"],
       age_group: "baby",
@@ -36,6 +37,31 @@ describe("happy: option mapping", () => {
     });
     expect(toFalInput(input({ gender: "girl", ageGroup: "toddler", resemblance: 1 }))).toMatchObject({ gender: "female", age_group: "toddler", father_weight: 0 });
     expect(toFalInput(input({ ageGroup: "child", resemblance: 0 }))).toMatchObject({ age_group: "preschool", father_weight: 1 });
+  });
+
+  it("sends a prompt matched to the age group and gender (the model's default prompt is 'a newborn baby' whatever the age)", () => {
+    const seen = new Map<string, string>();
+    for (const ageGroup of ["newborn", "toddler", "child"] as const) {
+      for (const gender of ["girl", "boy"] as const) {
+        const sent = toFalInput(input({ ageGroup, gender }));
+        const prompt = String(sent["prompt"]);
+        expect(prompt).toBe(promptFor(ageGroup, gender === "girl" ? "female" : "male"));
+        expect(prompt).toMatch(gender === "girl" ? /\bgirl\b/ : /\bboy\b/);
+        seen.set(`${ageGroup}/${gender}`, prompt);
+      }
+    }
+    // Only newborns are called newborn; toddlers and children name their own age.
+    for (const g of ["girl", "boy"]) {
+      expect(seen.get(`newborn/${g}`)).toMatch(/newborn/);
+      expect(seen.get(`toddler/${g}`)).toMatch(/toddler.*two years/);
+      expect(seen.get(`child/${g}`)).toMatch(/four years/);
+      expect(seen.get(`toddler/${g}`)).not.toMatch(/newborn/);
+      expect(seen.get(`child/${g}`)).not.toMatch(/newborn/);
+    }
+    expect(new Set(seen.values()).size).toBe(6);
+    // "surprise" gets the prompt of the gender it was resolved to.
+    const surprise = toFalInput(input({ gender: "surprise", ageGroup: "toddler" }));
+    expect(surprise["prompt"]).toBe(promptFor("toddler", surprise["gender"] === "female" ? "female" : "male"));
   });
 
   it("decides 'surprise' once per generation, so a retried submit sends the same input", () => {
@@ -108,8 +134,9 @@ describe("error: classification", () => {
     expect(classifyFalError(422, { detail: [{ msg: "No face detected", type: "value_error" }] }).code).toBe("input_rejected");
     expect(classifyFalError(null, null, "Invalid status code: 422").code).toBe("input_rejected");
     expect(classifyFalError(500, { detail: "CUDA out of memory" }).code).toBe("model_error");
-    expect(outcomeFromOutput({ images: [], has_nsfw_concepts: [] })).toMatchObject({ ok: false, code: "invalid_output" });
-    expect(outcomeFromOutput({ images: [{ url: "https://v3.fal.media/a" }], has_nsfw_concepts: [true] })).toMatchObject({ ok: false, code: "safety_refusal" });
+    expect(outcomeFromOutput({ prompt: "p", images: [], seed: 1 })).toMatchObject({ ok: false, code: "invalid_output" });
+    // The real model's output {prompt, images, seed} is accepted as is; it carries no safety flag.
+    expect(outcomeFromOutput({ prompt: "p", images: [{ url: "https://v3.fal.media/a", width: 1, height: 1, content_type: "image/jpeg" }], seed: 7 })).toMatchObject({ ok: true });
     expect(outcomeFromOutput({ nope: 1 })).toMatchObject({ ok: false, code: "invalid_output" });
   });
 });
@@ -141,5 +168,84 @@ describe("security: signature checks name their reason", () => {
   it("reports unavailable keys (so the route answers 503 and Fal retries)", async () => {
     const res = await verifyFalSignature(headers(good), new Uint8Array([1]), now(), { jwksUrl: "https://jwks.invalid/none.json" });
     expect(res).toEqual({ ok: false, reason: "keys-unavailable" });
+  });
+});
+
+describe("security: least privilege for payload deletion", () => {
+  let fal: FakeFal;
+  beforeEach(async () => {
+    fal = (await new FakeFal().init()).use();
+  });
+  const make = (adminCredentials: string | null) =>
+    createFalProvider({ credentials: MODEL_KEY, adminCredentials, model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" });
+
+  it("deletes payloads with the admin-scoped key only; the model key is refused there (403) and never retried as if transient", async () => {
+    const p = make(ADMIN_KEY);
+    const { requestId } = await p.submit(input());
+    const seen: string[] = [];
+    network.use(
+      http.delete("https://api.fal.ai/v1/models/requests/:id/payloads", ({ request }) => {
+        seen.push(request.headers.get("authorization") ?? "");
+        return undefined;
+      }),
+    );
+    await p.deletePayloads(requestId);
+    expect(seen).toEqual([`Key ${ADMIN_KEY}`]);
+    expect(fal.requests.get(requestId)?.payloadsDeleted).toBe(true);
+
+    const withModelKey = make(MODEL_KEY);
+    const { requestId: other } = await withModelKey.submit(input());
+    await expect(withModelKey.deletePayloads(other)).rejects.toMatchObject({ transient: false, status: 403 });
+    expect(fal.requests.get(other)?.payloadsDeleted).toBe(false);
+  });
+
+  it("without an admin key, deletion fails (non-transient) instead of sending the model key", async () => {
+    const p = make(null);
+    const { requestId } = await p.submit(input());
+    const before = fal.calls.deleteRefused + fal.calls.deletePayloads;
+    await expect(p.deletePayloads(requestId)).rejects.toMatchObject({ transient: false, message: expect.stringMatching(/FAL_ADMIN_KEY/) });
+    expect(fal.calls.deleteRefused + fal.calls.deletePayloads).toBe(before);
+  });
+});
+
+describe("happy: the real model's contract", () => {
+  it("the fake refuses a request without age_group or gender (422, FastAPI detail list), like Fal", async () => {
+    expect(validateModelInput({ mother_image_urls: ["x"], father_image_urls: ["y"] })).toEqual({
+      detail: [
+        { loc: ["body", "age_group"], msg: "Field required", type: "missing" },
+        { loc: ["body", "gender"], msg: "Field required", type: "missing" },
+      ],
+    });
+    const fal = (await new FakeFal().init()).use();
+    const res = await fetch(`https://queue.fal.run/${MODEL}`, {
+      method: "POST",
+      headers: { authorization: `Key ${MODEL_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ mother_image_urls: ["data:image/jpeg;base64,AA"], father_image_urls: ["data:image/jpeg;base64,AA"] }),
+    });
+    expect(res.status).toBe(422);
+    expect(fal.requests.size).toBe(0);
+  });
+
+  it("moderation posts the output as a data URI to Fal's NSFW classifier with X-Fal-Store-IO: 0 and reads nsfw_probability", async () => {
+    const fal = (await new FakeFal().init()).use();
+    let sent: { headers: Headers; body: unknown } | null = null;
+    network.use(
+      http.post(MODERATION_URL, async ({ request }) => {
+        sent = { headers: request.headers, body: await request.clone().json() };
+        return undefined;
+      }),
+    );
+    const p = createFalProvider({ credentials: MODEL_KEY, model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" });
+    const bytes = makeJpeg(8, 8);
+    expect(await p.moderate({ contentType: "image/jpeg", bytes })).toEqual({ flagged: false, nsfwProbability: 0.02 });
+    const got = sent as { headers: Headers; body: unknown } | null;
+    expect(got?.headers.get("x-fal-store-io")).toBe("0");
+    expect(got?.body).toEqual({ image_url: expect.stringMatching(/^data:image\/jpeg;base64,/) });
+    fal.nsfwProbability = NSFW_THRESHOLD;
+    expect(await p.moderate({ contentType: "image/jpeg", bytes })).toEqual({ flagged: true, nsfwProbability: NSFW_THRESHOLD });
+    network.use(http.post(MODERATION_URL, () => HttpResponse.json({ detail: "bad image" }, { status: 422 })));
+    await expect(p.moderate({ contentType: "image/jpeg", bytes })).rejects.toMatchObject({ transient: false, code: "invalid_output" });
+    network.use(http.post(MODERATION_URL, () => HttpResponse.json({ detail: "busy" }, { status: 503 })));
+    await expect(p.moderate({ contentType: "image/jpeg", bytes })).rejects.toMatchObject({ transient: true });
   });
 });

@@ -48,6 +48,13 @@ describe("configuration check", () => {
     ).toThrow(/FAL_KEY is required in production/);
   });
 
+  it("production requires a separate admin-scoped Fal key for payload deletion (least privilege)", () => {
+    const prod = { ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", CLERK_SECRET_KEY: "sk_live_x" };
+    expect(() => loadConfig(withEnv({ ...prod, FAL_ADMIN_KEY: undefined }))).toThrow(/FAL_ADMIN_KEY is required in production/);
+    expect(() => loadConfig(withEnv({ ...prod, FAL_ADMIN_KEY: env.FAL_KEY }))).toThrow(/FAL_ADMIN_KEY must be a separate admin-scoped key/);
+    expect(loadConfig(withEnv(prod)).FAL_ADMIN_KEY).toBe(env.FAL_ADMIN_KEY);
+  });
+
   it("production refuses a public API address that is not https (signed links would travel in the clear)", () => {
     expect(() => loadConfig(withEnv({ ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "http://api.example" }))).toThrow(
       /PUBLIC_API_URL must be https in production/,

@@ -26,7 +26,7 @@ afterEach(() => vi.restoreAllMocks());
 
 function secretsOfThisDeployment(): string[] {
   const ring = (json: string | undefined) => Object.values((JSON.parse(json ?? "{}") as { keys?: Record<string, unknown> }).keys ?? {}).map((v) => JSON.stringify(v));
-  return [...ring(env.MASTER_KEYS), ...ring(env.URL_SIGNING_KEYS), ...ring(env.HPKE_KEYS), env.CREEM_WEBHOOK_SECRET ?? "", env.FAL_KEY ?? ""]
+  return [...ring(env.MASTER_KEYS), ...ring(env.URL_SIGNING_KEYS), ...ring(env.HPKE_KEYS), env.CREEM_WEBHOOK_SECRET ?? "", env.FAL_KEY ?? "", env.FAL_ADMIN_KEY ?? ""]
     .map((s) => s.replace(/^"|"$/g, ""))
     .filter((s) => s.length >= 16);
 }

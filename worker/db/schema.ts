@@ -270,3 +270,25 @@ export const deletedCredentials = sqliteTable(
   },
   (t) => [index("deleted_credentials_expires").on(t.expiresAt)],
 );
+
+/**
+ * Background work that failed and an operator must see (docs/runbooks/operations.md):
+ * Fal payload deletions and mails that could not be done. One row per task
+ * (`kind` + `ref`), updated on every attempt. Holds no personal data: `ref`
+ * is a Fal request id or a mail's idempotency key, `last_error` a status line.
+ */
+export const opsIssues = sqliteTable(
+  "ops_issues",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["fal.payloads_delete", "mail.send"] }).notNull(),
+    ref: text("ref").notNull(),
+    /** retrying: queued again with backoff; failed: attempts exhausted or not retryable; resolved: done after all. */
+    status: text("status", { enum: ["retrying", "failed", "resolved"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("ops_issues_status_idx").on(t.status, t.updatedAt)],
+);

@@ -68,7 +68,7 @@ export const SUB_PROCESSORS: readonly SubProcessor[] = [
   },
   {
     name: "fal.ai",
-    purpose: "Runs the AI model that generates the baby image from the two parent photos.",
+    purpose: "Runs the AI model that generates the baby image from the two parent photos, and the content classifier each generated image passes before we store it.",
     dataCategories: ["parent photos (sent per request, not stored by request)", "generated images"],
     when: "For each generation; we ask fal.ai not to store inputs and outputs and to delete the request's payloads",
     url: "https://fal.ai/privacy",

@@ -6,7 +6,11 @@
  *   the injected fetch refuses every host but the queue and platform APIs;
  * - `X-Fal-Store-IO: 0` asks Fal not to keep the payloads, and a short
  *   object lifecycle bounds how long output files live on its CDN;
- * - after finalizing we call Fal's payload deletion endpoint.
+ * - after finalizing we call Fal's payload deletion endpoint, with a separate
+ *   admin-scoped key (Fal requires the admin scope there; the model key never
+ *   gets it, least privilege);
+ * - every output is classified by an NSFW model on Fal before it is stored,
+ *   because the generation model itself flags nothing (decision 0009).
  * The injected fetch also rewrites Fal's origins to FAL_QUEUE_URL (the local
  * Fal server in development) and turns 429/5xx into a non-retryable error so
  * the client never sleeps inside a queue consumer: the queue does the backoff.
@@ -17,6 +21,7 @@ import { base64Decode, base64Encode } from "../lib/bytes";
 import { verifyFalSignature } from "./fal-webhook";
 import {
   ProviderError,
+  type AgeGroup,
   type FailureCode,
   type ImageProvider,
   type OutputImage,
@@ -28,14 +33,25 @@ import {
 
 export const FAL_QUEUE_ORIGIN = "https://queue.fal.run";
 export const FAL_API_ORIGIN = "https://api.fal.ai";
+/** Fal's synchronous endpoint host (the moderation classifier is called there). */
+export const FAL_RUN_ORIGIN = "https://fal.run";
+/** Fal's NSFW classifier: input `{image_url}`, output `{nsfw_probability}` (fal.ai/models/fal-ai/imageutils/nsfw). */
+export const MODERATION_MODEL = "fal-ai/imageutils/nsfw";
+/**
+ * At or above this NSFW probability an output is refused. Deliberately low:
+ * every image shows a child, so a false refusal (refunded) is the cheap error.
+ */
+export const NSFW_THRESHOLD = 0.3;
 /** Seconds Fal keeps output files on its CDN: long enough for the poll fallback to download them. */
 export const FAL_OUTPUT_TTL_SECONDS = 3600;
 const CALL_TIMEOUT_MS = 30_000;
 export const MAX_OUTPUT_BYTES = 25 * 1024 * 1024;
 
 export interface FalProviderConfig {
-  /** `key_id:key_secret` */
+  /** `key_id:key_secret`, API scope: submit, status, result, cancel, moderation. */
   credentials: string;
+  /** Admin scope, used only for payload deletion; absent means deletion cannot be done. */
+  adminCredentials?: string | null;
   model: string;
   /** https://queue.fal.run in production; the local Fal server in development. */
   queueUrl: string;
@@ -57,17 +73,44 @@ export const URL_ONLY_MODELS: ReadonlySet<string> = new Set<string>();
 
 const AGE_GROUPS = { newborn: "baby", toddler: "toddler", child: "preschool" } as const;
 
+type ModelGender = "female" | "male";
+
+/**
+ * The model's `prompt` defaults to "a newborn baby" whatever `age_group`
+ * says, so every request sends a prompt that names the same age and the
+ * gender (docs/generation-pipeline.md, "The model's input").
+ */
+const PROMPTS: Record<AgeGroup, Record<ModelGender, string>> = {
+  newborn: {
+    female: "a portrait photo of a newborn baby girl, a few weeks old",
+    male: "a portrait photo of a newborn baby boy, a few weeks old",
+  },
+  toddler: {
+    female: "a portrait photo of a toddler girl, about two years old",
+    male: "a portrait photo of a toddler boy, about two years old",
+  },
+  child: {
+    female: "a portrait photo of a young girl, about four years old",
+    male: "a portrait photo of a young boy, about four years old",
+  },
+};
+
+export function promptFor(ageGroup: AgeGroup, gender: ModelGender): string {
+  return PROMPTS[ageGroup][gender];
+}
+
 /**
  * Our options -> the model's input (half-moon-ai/ai-baby-and-aging-generator/multi:
- * mother/father image lists, age group, gender, parent weight, image count).
- * "surprise" is decided once per generation from its id, so a retried submit
- * sends the same input.
+ * mother/father image lists, required age group and gender, a prompt matched
+ * to both, parent weight, image count). "surprise" is decided once per
+ * generation from its id, so a retried submit sends the same input.
  */
 export function toFalInput(input: SubmitInput, images?: { mother: string; father: string }): Record<string, unknown> {
   const { options } = input;
-  const gender =
+  const gender: ModelGender =
     options.gender === "girl" ? "female" : options.gender === "boy" ? "male" : parseInt(input.generationId.slice(-1), 16) % 2 === 0 ? "female" : "male";
   return {
+    prompt: promptFor(options.ageGroup, gender),
     mother_image_urls: [images?.mother ?? dataUri(input.mother.contentType, input.mother.bytes)],
     father_image_urls: [images?.father ?? dataUri(input.father.contentType, input.father.bytes)],
     age_group: AGE_GROUPS[options.ageGroup],
@@ -90,10 +133,13 @@ const FalImage = z.object({
   height: z.number().int().positive().nullish(),
   content_type: z.string().max(100).nullish(),
 });
+/** The model's output: `{prompt, images, seed}`; it carries no safety flag (decision 0009). */
 const FalImagesOutput = z.object({
+  prompt: z.string().max(10_000).nullish(),
   images: z.array(FalImage).max(16),
-  has_nsfw_concepts: z.array(z.boolean()).nullish(),
+  seed: z.number().int().nullish(),
 });
+const FalModerationOutput = z.object({ nsfw_probability: z.number().min(0).max(1) });
 const FalSubmitResponse = z.object({ request_id: z.string().min(1).max(128) });
 const FalStatusResponse = z.object({
   status: z.enum(["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]),
@@ -109,11 +155,10 @@ const FalWebhookBody = z.object({
   payload_error: z.string().nullish(),
 });
 
-/** A model's output -> our outcome; a flagged image is a safety refusal, never stored. */
+/** A model's output -> our outcome. Moderation happens later, on the downloaded bytes. */
 export function outcomeFromOutput(data: unknown): ProviderOutcome {
   const parsed = FalImagesOutput.safeParse(data);
   if (!parsed.success) return { ok: false, code: "invalid_output", detail: "output did not match the expected shape" };
-  if (parsed.data.has_nsfw_concepts?.some(Boolean)) return { ok: false, code: "safety_refusal", detail: "has_nsfw_concepts" };
   if (parsed.data.images.length === 0) return { ok: false, code: "invalid_output", detail: "no images" };
   const images: OutputImage[] = parsed.data.images.map((i) => ({
     url: i.url,
@@ -169,7 +214,7 @@ export function createFalFetch(queueUrl: string, base: typeof fetch): typeof fet
   const prefix = target.pathname.replace(/\/$/, "");
   const falFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = requestUrl(input);
-    if (url.origin !== FAL_QUEUE_ORIGIN && url.origin !== FAL_API_ORIGIN) {
+    if (url.origin !== FAL_QUEUE_ORIGIN && url.origin !== FAL_API_ORIGIN && url.origin !== FAL_RUN_ORIGIN) {
       // Storage uploads (rest.fal.ai) and anything else are refused outright.
       throw new ProviderError(`refused a call to ${url.origin}`, { transient: false, code: "internal" });
     }
@@ -294,14 +339,45 @@ export function createFalProvider(cfg: FalProviderConfig): ImageProvider {
     },
 
     async deletePayloads(requestId) {
+      // Fal's platform API requires an admin-scoped key here; the model key is never sent.
+      if (!cfg.adminCredentials) throw new ProviderError("payload deletion needs FAL_ADMIN_KEY", { transient: false, code: "internal" });
       const res = await falFetch(`${FAL_API_ORIGIN}/v1/models/requests/${encodeURIComponent(requestId)}/payloads`, {
         method: "DELETE",
-        headers: { authorization: `Key ${cfg.credentials}`, accept: "application/json", "idempotency-key": `delete-${requestId}` },
+        headers: { authorization: `Key ${cfg.adminCredentials}`, accept: "application/json", "idempotency-key": `delete-${requestId}` },
       });
       await res.body?.cancel();
-      if (!res.ok && res.status !== 404) {
-        throw new ProviderError(`payload deletion answered HTTP ${res.status}`, { transient: true, status: res.status });
+      if (res.ok || res.status === 404) return;
+      // 401/403: a missing or non-admin key, which a retry does not fix (an operator must).
+      const transient = !(res.status === 401 || res.status === 403);
+      throw new ProviderError(`payload deletion answered HTTP ${res.status}`, { transient, status: res.status, code: "internal" });
+    },
+
+    async moderate(image) {
+      let res: Response;
+      try {
+        res = await falFetch(`${FAL_RUN_ORIGIN}/${MODERATION_MODEL}`, {
+          method: "POST",
+          headers: { authorization: `Key ${cfg.credentials}`, "content-type": "application/json", accept: "application/json", "x-fal-store-io": "0" },
+          body: JSON.stringify({ image_url: dataUri(image.contentType, image.bytes) }),
+        });
+      } catch (err) {
+        if (err instanceof ProviderError) throw err;
+        throw new ProviderError("moderation call failed", { transient: true });
       }
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text) as unknown;
+      } catch {
+        json = null;
+      }
+      if (!res.ok) {
+        // A classifier that cannot judge the image must not let it through.
+        throw new ProviderError(`moderation answered HTTP ${res.status}`, { transient: false, code: "invalid_output", status: res.status });
+      }
+      const parsed = FalModerationOutput.safeParse(json);
+      if (!parsed.success) throw new ProviderError("moderation: unexpected response", { transient: true });
+      return { flagged: parsed.data.nsfw_probability >= NSFW_THRESHOLD, nsfwProbability: parsed.data.nsfw_probability };
     },
 
     async download(url) {

@@ -16,6 +16,8 @@ export function providerFor(s: Services): ImageProvider {
   const credentials = c.FAL_KEY ?? "local-dev:not-a-secret";
   return createFalProvider({
     credentials,
+    // Production requires FAL_ADMIN_KEY too (env.ts); `npm run setup` makes a local one for the stand-in.
+    adminCredentials: c.FAL_ADMIN_KEY ?? null,
     model: c.FAL_MODEL,
     queueUrl: c.FAL_QUEUE_URL,
     jwksUrl: c.FAL_JWKS_URL,

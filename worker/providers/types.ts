@@ -50,12 +50,19 @@ export interface OutputImage {
 export type FailureCode =
   | "model_error"
   | "safety_refusal"
+  | "output_flagged"
   | "invalid_output"
   | "timeout"
   | "input_rejected"
   | "photo_missing"
   | "consent_withdrawn"
   | "internal";
+
+/** An output classifier's answer: flagged when the NSFW probability reaches the threshold. */
+export interface ModerationVerdict {
+  flagged: boolean;
+  nsfwProbability: number;
+}
 
 export type ProviderOutcome = { ok: true; images: OutputImage[] } | { ok: false; code: FailureCode; detail: string };
 
@@ -79,8 +86,13 @@ export interface ImageProvider {
   /** The finished job's outputs, or why it failed. */
   result(requestId: string): Promise<ProviderOutcome>;
   cancel(requestId: string): Promise<void>;
-  /** Asks the provider to forget the request's inputs and outputs. */
+  /** Asks the provider to forget the request's inputs and outputs (an admin-scoped call at Fal). */
   deletePayloads(requestId: string): Promise<void>;
+  /**
+   * Classifies one output before it is stored (docs/decisions/0009-output-moderation.md):
+   * the NSFW probability of the exact bytes we would keep.
+   */
+  moderate(image: { contentType: string; bytes: Uint8Array }): Promise<ModerationVerdict>;
   /** Downloads one output; refuses any URL the provider could not have produced. */
   download(url: string): Promise<Uint8Array>;
   verifyWebhook(headers: Headers, rawBody: Uint8Array, nowMs: number): Promise<WebhookVerification>;

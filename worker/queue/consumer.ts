@@ -7,6 +7,8 @@ import type { Bindings } from "../env";
 import { createServices, type Services } from "../services";
 import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
+import { mailHandlers } from "../services/mail-jobs";
+import { providerCleanupHandlers } from "../services/provider-cleanup";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
 export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
@@ -15,6 +17,8 @@ export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: n
 const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
   ...generationHandlers(),
   ...dataRightsHandlers(),
+  ...providerCleanupHandlers(),
+  ...mailHandlers(),
 };
 
 export function backoffSeconds(attempts: number): number {

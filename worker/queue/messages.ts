@@ -7,6 +7,17 @@ export const JobMessageSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("generation.finalize"), generationId: z.string() }),
   z.object({ kind: z.literal("export.build"), exportId: z.string() }),
   z.object({ kind: z.literal("account.delete"), userId: z.string() }),
+  // Fal payload deletion that failed once (worker/services/provider-cleanup.ts).
+  z.object({ kind: z.literal("fal.payloads_delete"), requestId: z.string().min(1).max(128), attempt: z.number().int().min(1).max(100) }),
+  // A mail: `to` only for an account being deleted (its identity is gone by send time); otherwise resolved at send time.
+  z.object({
+    kind: z.literal("mail.send"),
+    template: z.enum(["account_deleted", "export_ready"]),
+    ref: z.string().min(1).max(200),
+    userId: z.string().max(100).optional(),
+    to: z.string().max(320).optional(),
+    attempt: z.number().int().min(1).max(100),
+  }),
   // Development only: measures the bare queue round trip for bench/pipeline.
   z.object({ kind: z.literal("dev.ping"), pingId: z.string().regex(/^[0-9a-f-]{36}$/) }),
 ]);

@@ -29,6 +29,7 @@ import {
   supportGrantActive,
   userSummary,
 } from "../services/support";
+import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
 
 export const SUPPORT_REASON_MIN = 10;
 export const SUPPORT_REASON_MAX = 500;
@@ -197,6 +198,57 @@ supportRoutes.openapi(
     }
     const items = await imagesForSupport(s, { staff, userId: user.id, reason, meta }, limit);
     await recordSupportAccess(s, { staff, userId: user.id, reason, viewed, allowed: true, meta, detail: { count: items.length } });
+    return c.json({ items }, 200);
+  },
+);
+
+const OpsIssueSchema = z
+  .object({
+    kind: z.enum(["fal.payloads_delete", "mail.send"]),
+    ref: z.string().openapi({ description: "The Fal request id, or the mail's template and receipt/export id. No personal data." }),
+    status: z.enum(["retrying", "failed", "resolved"]),
+    attempts: z.number().int(),
+    lastError: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("OpsIssue");
+
+const OpsQuery = z.object({
+  status: z.enum(["open", "retrying", "failed", "resolved", "all"]).default("open").openapi({ description: "`open` = retrying or failed." }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+supportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/support/operations",
+    tags: ["support"],
+    summary: "Staff: background tasks that failed (Fal payload deletions, mails), newest first",
+    description: "What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.",
+    security: bearerSecurity,
+    request: { query: OpsQuery },
+    responses: {
+      200: { description: "Tasks", content: { "application/json": { schema: z.object({ items: z.array(OpsIssueSchema) }) } } },
+      ...badRequest,
+      ...authErrors,
+      ...notFound,
+    },
+  }),
+  async (c) => {
+    const { status, limit } = c.req.valid("query");
+    const statuses: OpsIssueStatus[] =
+      status === "open" ? ["retrying", "failed"] : status === "all" ? ["retrying", "failed", "resolved"] : [status];
+    const rows = await listIssues(c.get("services"), { statuses, limit });
+    const items = rows.map((r) => ({
+      kind: r.kind,
+      ref: r.ref,
+      status: r.status,
+      attempts: r.attempts,
+      lastError: r.lastError,
+      createdAt: new Date(r.createdAt).toISOString(),
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    }));
     return c.json({ items }, 200);
   },
 );

@@ -39,10 +39,13 @@ import { makeCheckpoint } from "./audit-checkpoints";
 import type { Checkpoint } from "../lib/audit-verify";
 import { endGeneration } from "./generation";
 import { pipelineDeps } from "./generation-jobs";
+import { deleteProviderPayloads } from "./provider-cleanup";
 import type { Services } from "./index";
 import { deletedApiKeyRows, deletedSubjectRow } from "./deleted-credentials";
 import { deletionHmac, deletionHmacCandidates } from "./deletion-hmac";
-import { createMailer } from "./mailer";
+import { queueMail } from "./mail-jobs";
+import { resolveRecipient } from "./mail-recipient";
+import { recordIssue } from "./ops-issues";
 import { isBeingDeleted } from "./tombstones";
 
 export { isBeingDeleted };
@@ -168,7 +171,7 @@ export async function deleteGeneration(s: Services, who: Actor, generationId: st
     if (gen.providerRequestId) {
       const { provider } = pipelineDeps(s);
       await provider.cancel(gen.providerRequestId).catch(() => undefined);
-      await provider.deletePayloads(gen.providerRequestId).catch(() => undefined);
+      await deleteProviderPayloads(s, provider, gen.providerRequestId);
     }
   }
   const outputs = await s.db
@@ -386,7 +389,7 @@ async function stopProviderJobs(s: Services, userId: string): Promise<void> {
   for (const { requestId } of running) {
     if (!requestId) continue;
     await provider.cancel(requestId).catch(() => undefined);
-    await provider.deletePayloads(requestId).catch(() => undefined);
+    await deleteProviderPayloads(s, provider, requestId);
   }
 }
 
@@ -398,28 +401,20 @@ async function revokeApiKeys(s: Services, userId: string): Promise<void> {
 }
 
 /**
- * The confirmation mail is sent while the users row (and so the address)
- * still exists; the mail carries the receipt id and nothing else of the
- * account. Skipped when we never had an address.
+ * The confirmation mail's address is looked up now, while the identity still
+ * exists at Clerk (services/mail-recipient.ts), and travels only inside the
+ * queued mail (services/mail-jobs.ts), which retries and reports failures.
+ * The mail carries the receipt id and nothing else of the account. No
+ * address at all is recorded for the operator, not skipped silently. A Clerk
+ * outage throws, so this stage is retried before the identity is deleted.
  */
 async function sendConfirmation(s: Services, userId: string, receipt: DeletionReceipt): Promise<void> {
-  const row = await s.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
-  if (!row?.email) return;
-  await createMailer(s).send({
-    to: row.email,
-    subject: "Your BabyPic account has been deleted",
-    text: [
-      "Your BabyPic account is being deleted, as you asked.",
-      "",
-      "The key that encrypted your photos and results has already been destroyed, so nothing of yours can be read any more,",
-      "and the remaining encrypted files and records are removed within minutes. Your sign-in identity is deleted too.",
-      "",
-      `Deletion receipt: ${receipt.id} (${receipt.deletedAt})`,
-      "",
-      "If you did not ask for this, reply to this message.",
-    ].join("\n"),
-    idempotencyKey: `account-deletion/${receipt.id}`,
-  });
+  const found = await resolveRecipient(s, userId);
+  if (!found.ok) {
+    await recordIssue(s, { kind: "mail.send", ref: `account_deleted/${receipt.id}`, status: "failed", attempts: 1, error: "no email address known for the account" });
+    return;
+  }
+  await queueMail(s, { template: "account_deleted", ref: receipt.id, to: found.address });
 }
 
 /** Deletes every R2 object under the user's prefixes (1000 keys per call, R2's limit). */

@@ -20,6 +20,7 @@ import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
+import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf } from "./users";
 
@@ -500,7 +501,8 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
       detail: { files: zip.manifest.length + 1, bytes: stored.bytes },
     },
     now,
-  );
+  );  // The address is resolved when the mail is sent (Clerk's session token has none).
+  await queueMail(s, { template: "export_ready", ref: exp.id, userId: exp.userId });
 }
 
 export { ExportError };

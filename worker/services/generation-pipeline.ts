@@ -18,11 +18,12 @@
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
-import { ProviderError, type FailureCode, type ImageProvider, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { ProviderError, type FailureCode, type ImageProvider, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { hasCurrentConsent } from "./consent";
 import { issueInputLink } from "./generation-inputs";
+import { deleteProviderPayloads } from "./provider-cleanup";
 import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow, type ObjectRow } from "./generation";
 import type { Services } from "./index";
 
@@ -58,8 +59,12 @@ function log(event: string, fields: Record<string, string | number | boolean | n
   console.log(JSON.stringify({ level: "info", event, ...fields }));
 }
 
-/** Best-effort provider cleanup: failures are logged, never fatal (the CDN lifecycle is the backstop). */
-async function forget(deps: PipelineDeps, requestId: string | null, alsoCancel: boolean): Promise<void> {
+/**
+ * Provider cleanup: a failed cancel is logged (the deadline ends the job
+ * anyway); a failed payload deletion is queued again and shown to the
+ * operator (services/provider-cleanup.ts), never only logged.
+ */
+async function forget(s: Services, deps: PipelineDeps, requestId: string | null, alsoCancel: boolean): Promise<void> {
   if (!requestId) return;
   if (alsoCancel) {
     try {
@@ -68,11 +73,7 @@ async function forget(deps: PipelineDeps, requestId: string | null, alsoCancel: 
       log("generation.cancel_failed", { requestId, error: err instanceof Error ? err.message : "unknown" });
     }
   }
-  try {
-    await deps.provider.deletePayloads(requestId);
-  } catch (err) {
-    log("generation.payload_delete_failed", { requestId, error: err instanceof Error ? err.message : "unknown" });
-  }
+  await deleteProviderPayloads(s, deps.provider, requestId);
 }
 
 /** Outputs an interrupted finalize may have stored: an ended generation keeps none. */
@@ -91,7 +92,7 @@ export async function failGeneration(s: Services, deps: PipelineDeps, row: Gener
   if (ended) {
     log("generation.failed", { generationId: row.id, code });
     await dropOutputs(s, deps, row);
-    await forget(deps, row.providerRequestId, code === "timeout");
+    await forget(s, deps, row.providerRequestId, code === "timeout");
   }
   return ended !== null;
 }
@@ -102,7 +103,7 @@ export async function cancelGeneration(s: Services, deps: PipelineDeps, row: Gen
   if (ended) {
     log("generation.canceled", { generationId: row.id });
     await dropOutputs(s, deps, row);
-    await forget(deps, row.providerRequestId, true);
+    await forget(s, deps, row.providerRequestId, true);
   }
   return ended;
 }
@@ -163,7 +164,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
     .returning({ id: generations.id });
   if (!recorded) {
     // Canceled (and refunded) while the submit was in flight: drop it at Fal too.
-    await forget(deps, requestId, true);
+    await forget(s, deps, requestId, true);
     return;
   }
   log("generation.submitted", { generationId: row.id, requestId });
@@ -276,6 +277,21 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
       log("generation.invalid_output", { generationId, index: i, reason: check.reason });
       return reject("invalid_output");
     }
+    // The model flags nothing itself: classify the exact bytes we would keep, before they are stored (decision 0009).
+    let verdict: ModerationVerdict;
+    try {
+      verdict = await deps.provider.moderate({ contentType: check.contentType, bytes: check.bytes });
+    } catch (err) {
+      if (err instanceof ProviderError && !err.transient) {
+        log("generation.moderation_failed", { generationId, index: i, error: err.message });
+        return reject("invalid_output");
+      }
+      throw err;
+    }
+    if (verdict.flagged) {
+      log("generation.output_flagged", { generationId, index: i, nsfwProbability: Math.round(verdict.nsfwProbability * 1000) / 1000 });
+      return reject("output_flagged");
+    }
     await deps.storage.putObject(s, {
       id,
       userId: row.userId,
@@ -295,7 +311,7 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
     return "noop";
   }
   log("generation.completed", { generationId, outputs: images.length });
-  await forget(deps, row.providerRequestId, false);
+  await forget(s, deps, row.providerRequestId, false);
   return "completed";
 }
 

@@ -40,6 +40,7 @@ export interface CreateGenerationInput extends GenerationOptions {
 export const FAILURE_MESSAGES: Record<FailureCode, string> = {
   model_error: "The model could not create an image this time. Your credits were refunded; please try again.",
   safety_refusal: "The model's safety filter declined these photos. Your credits were refunded; try other photos.",
+  output_flagged: "The result did not pass our content check and was discarded without being stored. Your credits were refunded.",
   invalid_output: "The model returned an image we could not accept. Your credits were refunded; please try again.",
   timeout: "This took too long and was stopped. Your credits were refunded; please try again.",
   input_rejected: "The model could not use these photos (it needs one clear, front-facing face in each). Your credits were refunded.",

@@ -84,7 +84,9 @@ export default function Security() {
           BabyPic shows no ads and runs no analytics, tracking pixels or third-party scripts; the only outside script is Clerk&apos;s sign-in, where
           sign-in needs it. The site&apos;s Content Security Policy tells your browser to refuse anything else. We do not sell or share your data.
           Your photos go to our AI model provider, fal.ai, only to make your picture: inside the request itself, never uploaded to its public file
-          storage, and with a request not to store it. Other services that handle your data are listed <a href="#processors">below</a>.
+          storage, and with a request not to store it. Each generated picture is checked by fal.ai&apos;s content classifier before we store it; a
+          picture it flags is discarded, never stored, and your credits are refunded. Other services that handle your data are listed{" "}
+          <a href="#processors">below</a>.
         </p>
 
         <h3>5. Your rights under the GDPR</h3>

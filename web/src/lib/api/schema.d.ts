@@ -609,6 +609,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/support/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staff: background tasks that failed (Fal payload deletions, mails), newest first
+         * @description What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.
+         */
+        get: operations["getSupportOperations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/support/users/{userId}": {
         parameters: {
             query?: never;
@@ -1238,6 +1258,18 @@ export interface components {
             supportAccessUntil: string | null;
             /** @enum {string} */
             via: "session" | "api_key";
+        };
+        OpsIssue: {
+            attempts: number;
+            createdAt: string;
+            /** @enum {string} */
+            kind: "fal.payloads_delete" | "mail.send";
+            lastError: string;
+            /** @description The Fal request id, or the mail's template and receipt/export id. No personal data. */
+            ref: string;
+            /** @enum {string} */
+            status: "retrying" | "failed" | "resolved";
+            updatedAt: string;
         };
         /**
          * @example {
@@ -4784,6 +4816,92 @@ export interface operations {
             };
             /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSupportOperations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `open` = retrying or failed. */
+                status?: "open" | "retrying" | "failed" | "resolved" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tasks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "kind": "fal.payloads_delete",
+                     *           "ref": "string",
+                     *           "status": "retrying",
+                     *           "attempts": 1,
+                     *           "lastError": "string",
+                     *           "createdAt": "string",
+                     *           "updatedAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["OpsIssue"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

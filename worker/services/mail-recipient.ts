@@ -1,0 +1,43 @@
+/**
+ * Where a mail goes. Clerk's default session token has no email claim, so
+ * with Clerk the address is read from Clerk's Backend API at send time
+ * (`GET /v1/users/{id}`: the entry of `email_addresses` whose id is
+ * `primary_email_address_id`). The `users.email` column is the fallback:
+ * the local identity provider puts the address in its tokens, and it is all
+ * we have once Clerk has deleted the identity.
+ * A rate limit or an outage at Clerk throws (the caller retries with backoff).
+ */
+import { createClerkClient } from "@clerk/backend";
+import { isClerkAPIResponseError } from "@clerk/backend/errors";
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema";
+import type { Services } from "./index";
+
+export type Recipient = { ok: true; address: string; source: "clerk" | "stored" } | { ok: false; reason: "no_account" | "no_address" };
+
+/** A Clerk failure a later attempt may not see (429, 5xx, network). */
+export class RecipientLookupError extends Error {
+  constructor(readonly status: number | null) {
+    super(`Clerk user lookup failed${status ? ` with HTTP ${status}` : ""}`);
+    this.name = "RecipientLookupError";
+  }
+}
+
+export async function resolveRecipient(s: Services, userId: string): Promise<Recipient> {
+  const row = await s.db.select({ externalId: users.externalId, email: users.email }).from(users).where(eq(users.id, userId)).get();
+  if (!row) return { ok: false, reason: "no_account" };
+  const secretKey = s.config.CLERK_SECRET_KEY;
+  if (secretKey) {
+    try {
+      const user = await createClerkClient({ secretKey }).users.getUser(row.externalId);
+      const address = user.primaryEmailAddress?.emailAddress ?? user.emailAddresses[0]?.emailAddress;
+      if (address) return { ok: true, address, source: "clerk" };
+    } catch (err) {
+      // 404: Clerk no longer has the identity (e.g. a user.deleted webhook started this); fall back.
+      if (!(isClerkAPIResponseError(err) && err.status === 404)) {
+        throw new RecipientLookupError(isClerkAPIResponseError(err) ? err.status : null);
+      }
+    }
+  }
+  return row.email ? { ok: true, address: row.email, source: "stored" } : { ok: false, reason: "no_address" };
+}
