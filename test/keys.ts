@@ -10,6 +10,7 @@ export interface TestSecrets {
   MASTER_KEYS: string;
   URL_SIGNING_KEYS: string;
   HPKE_KEYS: string;
+  LOOKUP_HMAC_KEY: string;
   CLERK_WEBHOOK_SECRET: string;
   CREEM_WEBHOOK_SECRET: string;
   /** Locally only the fake Creem (scripts/creem-local.mjs) accepts it. */
@@ -30,6 +31,7 @@ export function makeSecrets(): TestSecrets {
       "hpke-test-1": hpkeOld.privateKey.export({ format: "jwk" }),
       "hpke-test-2": hpke.privateKey.export({ format: "jwk" }),
     }),
+    LOOKUP_HMAC_KEY: randomBytes(32).toString("base64"),
     CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
     CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
     CREEM_API_KEY: `creem_test_local_${randomBytes(16).toString("hex")}`,

@@ -39,6 +39,7 @@ export interface Bindings {
   MASTER_KEYS?: string;
   URL_SIGNING_KEYS?: string;
   HPKE_KEYS?: string;
+  LOOKUP_HMAC_KEY?: string;
   LOCAL_IDP_PRIVATE_KEY?: string;
   FAL_KEY?: string;
   CREEM_API_KEY?: string;
@@ -127,6 +128,8 @@ export const ConfigSchema = z
     MASTER_KEYS: keyRing(base64Key32),
     URL_SIGNING_KEYS: keyRing(base64Key32),
     HPKE_KEYS: keyRing(p256PrivateJwk),
+    /** HMAC key for equality lookups over personal values (worker/services/crypto/fields.ts). */
+    LOOKUP_HMAC_KEY: base64Key32,
     LOCAL_IDP_PRIVATE_KEY: z.string().optional(),
     FAL_KEY: z.string().optional(),
     FAL_MODEL: z.string().min(1),

@@ -74,7 +74,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       // One query answers both (user row + tombstone); only a first sign-in creates.
       const found = await findSessionUser(s.db, result.subject);
       if (found.deleting) return fail("account-being-deleted");
-      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
       }

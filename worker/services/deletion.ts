@@ -36,6 +36,7 @@ import { pipelineDeps } from "./generation-jobs";
 import type { Services } from "./index";
 import { createMailer } from "./mailer";
 import { isBeingDeleted } from "./tombstones";
+import { openUserFields } from "./users";
 
 export { isBeingDeleted };
 import { deleteObjects, shredUserKey, userPrefixes } from "./storage";
@@ -312,13 +313,15 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
     .where(eq(tombstones.userId, userId));
 
   const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
+  // The address is sealed under the DEK the first stage shreds, so it is read now (a run resumed after the shred has none to mail).
+  const mailTo = done < ACCOUNT_STAGES.indexOf("mailed") ? await emailOf(s, userId) : null;
   const steps: [AccountStage, () => Promise<void>][] = [
     ["key_shredded", () => shredUserKey(s, userId)],
     ["api_keys_revoked", async () => {
       await revokeApiKeys(s, userId);
       await stopProviderJobs(s, userId);
     }],
-    ["mailed", () => sendConfirmation(s, userId, receipt)],
+    ["mailed", () => sendConfirmation(s, mailTo, receipt)],
     ["objects_deleted", () => deleteUserR2(s, userId)],
     ["rows_deleted", () => deleteUserRows(s, userId)],
     ["identity_deleted", () => deleteIdentity(s, tomb.externalId)],
@@ -361,16 +364,21 @@ async function revokeApiKeys(s: Services, userId: string): Promise<void> {
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
 }
 
+/** The account's address, opened with its DEK (either encoding); null without one. */
+async function emailOf(s: Services, userId: string): Promise<string | null> {
+  const row = await s.db.select({ id: users.id, email: users.email, consentVersion: users.consentVersion }).from(users).where(eq(users.id, userId)).get();
+  return row ? (await openUserFields(s, row)).email : null;
+}
+
 /**
- * The confirmation mail is sent while the users row (and so the address)
- * still exists; the mail carries the receipt id and nothing else of the
- * account. Skipped when we never had an address.
+ * The confirmation mail goes to the address read before the key was
+ * shredded; it carries the receipt id and nothing else of the account.
+ * Skipped when we never had an address.
  */
-async function sendConfirmation(s: Services, userId: string, receipt: DeletionReceipt): Promise<void> {
-  const row = await s.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
-  if (!row?.email) return;
+async function sendConfirmation(s: Services, to: string | null, receipt: DeletionReceipt): Promise<void> {
+  if (!to) return;
   await createMailer(s).send({
-    to: row.email,
+    to,
     subject: "Your BabyPic account has been deleted",
     text: [
       "Your BabyPic account is being deleted, as you asked.",
