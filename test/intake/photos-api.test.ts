@@ -10,6 +10,7 @@ import { auditLog, deletionReceipts, objects } from "../../worker/db/schema";
 import { jpegWithExif, pngWithText, webpWithExif } from "../fixtures/images";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { bytesOf, post, r2Keys, ringPublicKey, seal, upload, uploadKey, type PhotoBody } from "./helpers";
+import { openAuditRows } from "../../worker/services/audit";
 
 async function actions(userId: string): Promise<string[]> {
   const rows = await services().db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.userId, userId)).all();
@@ -102,7 +103,8 @@ describe("photos: happy path", () => {
       .db.select()
       .from(auditLog)
       .where(and(eq(auditLog.userId, userId), eq(auditLog.action, "photo.uploaded")))
-      .all();
+      .all()
+      .then((rows) => openAuditRows(services(), rows));
     expect(uploaded.map((r) => JSON.parse(r.detail ?? "{}") as Record<string, unknown>)[0]).toMatchObject({ metadataRemoved: expect.stringContaining("exif") });
   });
 });
