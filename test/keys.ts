@@ -12,6 +12,7 @@ export interface TestSecrets {
   HPKE_KEYS: string;
   /** Ed25519 ring for audit checkpoints: a current key and one retired a day before the run. */
   AUDIT_SIGNING_KEYS: string;
+  LOOKUP_HMAC_KEY: string;
   CLERK_WEBHOOK_SECRET: string;
   CREEM_WEBHOOK_SECRET: string;
   /** Locally only the fake Creem (scripts/creem-local.mjs) accepts it. */
@@ -39,6 +40,7 @@ export function makeSecrets(): TestSecrets {
       "audit-test-1": ed(new Date(Date.now() - 86_400_000).toISOString()),
       "audit-test-2": ed(),
     }),
+    LOOKUP_HMAC_KEY: randomBytes(32).toString("base64"),
     CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
     CREEM_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
     CREEM_API_KEY: `creem_test_local_${randomBytes(16).toString("hex")}`,

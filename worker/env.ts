@@ -40,6 +40,7 @@ export interface Bindings {
   URL_SIGNING_KEYS?: string;
   HPKE_KEYS?: string;
   AUDIT_SIGNING_KEYS?: string;
+  LOOKUP_HMAC_KEY?: string;
   LOCAL_IDP_PRIVATE_KEY?: string;
   FAL_KEY?: string;
   FAL_ADMIN_KEY?: string;
@@ -167,6 +168,8 @@ export const ConfigSchema = z
     URL_SIGNING_KEYS: keyRing(base64Key32),
     HPKE_KEYS: keyRing(p256PrivateJwk),
     AUDIT_SIGNING_KEYS: auditKeyRing,
+    /** HMAC key for equality lookups over personal values (worker/services/crypto/fields.ts). */
+    LOOKUP_HMAC_KEY: base64Key32,
     LOCAL_IDP_PRIVATE_KEY: z.string().optional(),
     FAL_KEY: z.string().optional(),
     // Admin scope, used only for Fal's payload deletion (least privilege: FAL_KEY never has it).

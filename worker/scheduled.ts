@@ -5,6 +5,7 @@ import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepCheckpoints } from "./services/audit-checkpoints";
 import { sweepGenerations } from "./services/generation-jobs";
 import { rewrapStaleKeys } from "./services/crypto/keys";
+import { sealLegacyFields } from "./services/field-migration";
 
 export type Sweep = (s: Services) => Promise<void>;
 /** Every sweep the cron runs, in order. */
@@ -28,6 +29,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     name: "keys.rewrap",
     run: async (s) => {
       await rewrapStaleKeys(s);
+    },
+  },
+  {
+    // Personal fields written before they were encrypted (docs/decisions/0008-encrypted-d1-fields.md).
+    name: "fields.seal_legacy",
+    run: async (s) => {
+      await sealLegacyFields(s);
     },
   },
 ];

@@ -3,6 +3,7 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { auditLog, ledger, payments } from "../../worker/db/schema";
 import { api, services } from "../helpers";
+import { openAuditRows } from "../../worker/services/audit";
 
 export const PRODUCT = "prod_small";
 export const PACK_CREDITS = 10;
@@ -107,7 +108,8 @@ export async function auditActions(userId: string, action: string) {
     .db.select()
     .from(auditLog)
     .where(and(eq(auditLog.userId, userId), eq(auditLog.action, action)))
-    .all();
+    .all()
+    .then((rows) => openAuditRows(services(), rows));
 }
 
 export async function balance(user: string): Promise<number> {

@@ -12,6 +12,7 @@ import { api, expectProblem, json, services, signInWithoutConsent } from "../hel
 import { post, seal } from "../intake/helpers";
 import { makeJpeg } from "../pipeline/fake-fal";
 import { seedAccount } from "./fixtures";
+import { openConsentVersion } from "../../worker/services/users";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -55,7 +56,8 @@ describe("consent: happy", () => {
     const me = await json<{ consent: { version: string; at: string } | null }>(await api("/v1/me", { user: "con-1" }));
     expect(me.consent).toEqual({ version: TERMS_VERSION, at: body.consent.at });
     const row = await services().db.select().from(users).where(eq(users.id, userId)).get();
-    expect(row?.consentVersion).toBe(TERMS_VERSION);
+    expect(row?.consentVersion?.startsWith("bpf1.")).toBe(true);
+    expect(await openConsentVersion(services(), userId, row?.consentVersion)).toBe(TERMS_VERSION);
     expect(row?.consentAt).toBe(Date.parse(body.consent.at));
     expect(await actions(userId)).toContain("consent.given");
 

@@ -15,6 +15,7 @@ import { putObject } from "../../worker/services/storage";
 import { balanceOf } from "../../worker/services/users";
 import { api, json, services } from "../helpers";
 import { DAY_MS, HOUR, imageBytes, MINUTE, reservedQueuedGeneration, seedAccount } from "./fixtures";
+import { openAuditRows } from "../../worker/services/audit";
 
 const at = (ms: number) => services({ now: () => ms });
 
@@ -86,7 +87,8 @@ describe("retention: parent photos", () => {
       .db.select()
       .from(auditLog)
       .where(and(eq(auditLog.userId, a.userId), eq(auditLog.action, "retention.deleted")))
-      .all();
+      .all()
+      .then((rows) => openAuditRows(services(), rows));
     expect(audit.some((e) => JSON.parse(e.detail ?? "{}")["rule"] === "parent-photos")).toBe(true);
   });
 
@@ -131,7 +133,8 @@ describe("retention: parent photos", () => {
       .db.select()
       .from(auditLog)
       .where(and(eq(auditLog.userId, a.userId), eq(auditLog.action, "settings.changed")))
-      .all();
+      .all()
+      .then((rows) => openAuditRows(services(), rows));
     expect(changed.map((e) => JSON.parse(e.detail ?? "{}")["to"])).toEqual([30, 0]);
   });
 
@@ -165,7 +168,8 @@ describe("retention: abandoned uploads", () => {
       .db.select()
       .from(auditLog)
       .where(and(eq(auditLog.userId, a.userId), eq(auditLog.action, "retention.deleted")))
-      .all();
+      .all()
+      .then((rows) => openAuditRows(services(), rows));
     const byRule = (rule: string) =>
       entries.map((e) => JSON.parse(e.detail ?? "{}") as { rule: string; count: number }).filter((d) => d.rule === rule).reduce((n, d) => n + d.count, 0);
     expect(byRule("abandoned-uploads")).toBe(2);

@@ -16,6 +16,7 @@ import { validateImage } from "../../worker/services/image";
 import { pngWithText } from "../fixtures/images";
 import { expectProblem, json, services, signIn } from "../helpers";
 import { ascii, bytesOf, indexOf, objectRows, post, r2Keys, seal } from "./helpers";
+import { openAuditRows } from "../../worker/services/audit";
 
 const seg = (marker: number, body: Uint8Array): Uint8Array => {
   const out = new Uint8Array(body.length + 4);
@@ -104,7 +105,8 @@ async function uploadedAudit(userId: string): Promise<Record<string, unknown>[]>
     .db.select()
     .from(auditLog)
     .where(and(eq(auditLog.userId, userId), eq(auditLog.action, "photo.uploaded")))
-    .all();
+    .all()
+    .then((rows) => openAuditRows(services(), rows));
   return rows.map((r) => JSON.parse(r.detail ?? "{}") as Record<string, unknown>);
 }
 

@@ -10,6 +10,7 @@ import { auditLog, deletionReceipts, objects } from "../../worker/db/schema";
 import { jpegWithExif, pngWithText, webpWithExif } from "../fixtures/images";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { bytesOf, post, r2Keys, ringPublicKey, seal, upload, uploadKey, type PhotoBody } from "./helpers";
+import { openAuditRows } from "../../worker/services/audit";
 
 async function actions(userId: string): Promise<string[]> {
   const rows = await services().db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.userId, userId)).all();
@@ -102,7 +103,8 @@ describe("photos: happy path", () => {
       .db.select()
       .from(auditLog)
       .where(and(eq(auditLog.userId, userId), eq(auditLog.action, "photo.uploaded")))
-      .all();
+      .all()
+      .then((rows) => openAuditRows(services(), rows));
     expect(uploaded.map((r) => JSON.parse(r.detail ?? "{}") as Record<string, unknown>)[0]).toMatchObject({ metadataRemoved: expect.stringContaining("exif") });
   });
 });
@@ -111,6 +113,8 @@ describe("photos: security", () => {
   it("another user gets 404 for reading, deleting, and does not see the photo in lists; nothing is removed", async () => {
     const up = await upload("alice", bytesOf(jpegWithExif));
     const { id } = await json<PhotoBody>(up.res);
+    // Carol's first sign-in makes her data key (decision 0008); after that her requests must change nothing in R2.
+    expect((await api("/v1/me", { user: "carol" })).status).toBe(200);
     const keysBefore = await r2Keys();
     const missing = await expectProblem(await api("/v1/photos/pho_00000000000000000000000000000000", { user: "carol" }), 404, "not_found");
     const other = await expectProblem(await api(`/v1/photos/${id}`, { user: "carol" }), 404, "not_found");

@@ -15,12 +15,17 @@ import { ascii, bytesOf, indexOf, newUploadId, objectRows, post, r2Keys, ringPub
 
 const CAP = Number(env.MAX_UPLOAD_BYTES);
 
-/** Runs `act`, then asserts R2 and the objects table are exactly as before. */
+/**
+ * Runs `act`, then asserts R2 objects and the objects table are exactly as
+ * before. Key files are left out: `act` signs in, and the first sign-in makes
+ * the data key that seals the user's D1 fields (decision 0008).
+ */
 async function leavesNothing(act: () => Promise<void>): Promise<void> {
-  const keysBefore = await r2Keys();
+  const dataKeys = async () => (await r2Keys()).filter((k) => !k.startsWith("keys/"));
+  const keysBefore = await dataKeys();
   const rowsBefore = await objectRows();
   await act();
-  expect(await r2Keys()).toEqual(keysBefore);
+  expect(await dataKeys()).toEqual(keysBefore);
   expect(await objectRows()).toBe(rowsBefore);
 }
 
@@ -31,7 +36,7 @@ async function sealedPost(user: string, bytes: Uint8Array, type: string): Promis
 }
 
 describe("intake: bad images (400 invalid_image, nothing stored)", () => {
-  // "carol" uploads nothing that succeeds, so no key file may ever appear for her.
+  // "carol" uploads nothing that succeeds, so no object may ever appear for her.
   const user = "carol";
 
   it.each([
@@ -73,9 +78,10 @@ describe("intake: bad images (400 invalid_image, nothing stored)", () => {
     });
   });
 
-  it("no key file was created for a user whose every upload was refused", async () => {
+  it("nothing was stored in R2 for a user whose every upload was refused", async () => {
     const userId = await signIn(user);
-    expect(await env.BUCKET.head(`keys/${userId}`)).toBeNull();
+    // The data key itself exists since sign-in: it seals the email and audit entries in D1 (decision 0008).
+    expect((await env.BUCKET.list({ prefix: `u/${userId}/` })).objects).toEqual([]);
   });
 });
 

@@ -15,7 +15,7 @@ import { newId } from "../../worker/lib/ids";
 import type { ParsedJobMessage } from "../../worker/queue/messages";
 import { ProviderError, type ImageProvider, type ModerationVerdict, type ProviderOutcome, type ProviderStatus } from "../../worker/providers/types";
 import { appendLedger } from "../../worker/services/credits";
-import { GENERATION_DEADLINE_MS, type ObjectRow } from "../../worker/services/generation";
+import { GENERATION_DEADLINE_MS, parseOptions, type ObjectRow } from "../../worker/services/generation";
 import { generationHandlers, sweepGenerations } from "../../worker/services/generation-jobs";
 import { providerCleanupHandlers } from "../../worker/services/provider-cleanup";
 import type { JobHandler } from "../../worker/queue/consumer";
@@ -290,7 +290,7 @@ describe("credits: the invariant under random failures", () => {
     const outs = await s.db.select().from(objects).where(and(eq(objects.userId, userId), eq(objects.kind, "output"))).all();
     for (const g of rows) {
       const n = outs.filter((o) => o.generationId === g.id).length;
-      expect(n, `${g.id} ${g.status}`).toBe(g.status === "completed" ? (JSON.parse(g.options) as { images: number }).images : 0);
+      expect(n, `${g.id} ${g.status}`).toBe(g.status === "completed" ? (await parseOptions(s, g)).images : 0);
     }
   });
 });

@@ -27,6 +27,11 @@ describe("configuration check", () => {
     expect(() => loadConfig(withEnv({ MASTER_KEYS: undefined }))).toThrow(/MASTER_KEYS is missing/);
   });
 
+  it("requires the lookup HMAC key as 32 random bytes", () => {
+    expect(() => loadConfig(withEnv({ LOOKUP_HMAC_KEY: undefined }))).toThrow(/LOOKUP_HMAC_KEY is missing/);
+    expect(() => loadConfig(withEnv({ LOOKUP_HMAC_KEY: btoa("short") }))).toThrow(/LOOKUP_HMAC_KEY must be 32 random bytes/);
+  });
+
   it("without the local key, dev routes do not exist outside development", async () => {
     const app = createApp();
     const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "alice" }), headers: { "content-type": "application/json" } }, withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }));

@@ -9,6 +9,8 @@ import { apiKeys, tombstones } from "../db/schema";
 import { base64UrlEncode, sha256Hex } from "../lib/bytes";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
+import { openField, sealField } from "../services/crypto/fields";
+import type { Services } from "../services/index";
 import { SCOPES, type AuthContext, type Scope } from "./types";
 
 export const KEY_PREFIX = "bp_";
@@ -77,7 +79,7 @@ export type CreateApiKeyResult = { ok: true; row: ApiKeyRow; secret: string } | 
  * user's active-key count so two racing creations cannot pass the cap.
  */
 export async function createApiKey(
-  db: Db,
+  s: Services,
   input: { userId: string; name: string; scopes: readonly Scope[]; expiresAt: number | null },
   now: number,
 ): Promise<CreateApiKeyResult> {
@@ -94,13 +96,22 @@ export async function createApiKey(
     lastUsedAt: null,
     revokedAt: null,
   };
-  const res = await db.run(sql`
+  // The name is text a person typed: sealed under their DEK (crypto/fields.ts); the answer carries it in clear.
+  const sealedName = await sealField(s, apiKeyNameRef(row), row.name);
+  const res = await s.db.run(sql`
     INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, expires_at, last_used_at, revoked_at)
-    SELECT ${row.id}, ${row.userId}, ${row.name}, ${row.prefix}, ${row.hash}, ${row.scopes}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL
+    SELECT ${row.id}, ${row.userId}, ${sealedName}, ${row.prefix}, ${row.hash}, ${row.scopes}, ${row.createdAt}, ${row.expiresAt}, NULL, NULL
     WHERE (SELECT COUNT(*) FROM api_keys
            WHERE user_id = ${row.userId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})) < ${MAX_ACTIVE_KEYS}`);
   if ((res.meta.changes ?? 0) === 0) return { ok: false, reason: "too-many-keys" };
   return { ok: true, row, secret };
+}
+
+const apiKeyNameRef = (row: Pick<ApiKeyRow, "id" | "userId">) => ({ table: "api_keys", column: "name", rowId: row.id, userId: row.userId });
+
+/** The row with its name opened for the owner (either encoding; "" if it cannot be read). */
+export async function openApiKeyRow<T extends Pick<ApiKeyRow, "id" | "userId" | "name">>(s: Services, row: T): Promise<T> {
+  return { ...row, name: (await openField(s, apiKeyNameRef(row), row.name)) ?? "" };
 }
 
 /** The user's keys, newest first (revoked ones included, so the list explains past access). */

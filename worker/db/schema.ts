@@ -3,6 +3,9 @@
  * SQL migrations under migrations/. Rows hold no photo bytes and no keys: D1
  * Time Travel can restore any minute of the last 30 days (see
  * docs/decisions/0002-keys-in-r2.md), so anything secret lives in R2.
+ * Columns marked "sealed" hold personal values encrypted under the owner's
+ * DEK ("bpf1.…", worker/services/crypto/fields.ts, decision 0008), or plain
+ * text written before that until the fields.seal_legacy sweep reaches them.
  * Times are Unix milliseconds.
  */
 
@@ -15,10 +18,12 @@ export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
   /** Identity provider subject (Clerk `sub`). Never used as a foreign key. */
   externalId: text("external_id").notNull().unique(),
+  /** Sealed. */
   email: text("email"),
   createdAt: createdAt(),
   /** Days to keep parent photos after their generation finishes: 0, 7 or 30. */
   keepPhotosDays: integer("keep_photos_days").notNull().default(0),
+  /** Sealed: the terms version accepted. */
   consentVersion: text("consent_version"),
   consentAt: integer("consent_at"),
   /** Until when support staff may see this user's photos (user-granted). */
@@ -39,10 +44,11 @@ export const auditLog = sqliteTable(
     targetType: text("target_type"),
     targetId: text("target_id"),
     requestId: text("request_id"),
-    /** Client IP truncated to /24 (IPv4) or /48 (IPv6). */
+    /** Sealed: client IP truncated to /24 (IPv4) or /48 (IPv6). */
     ipPrefix: text("ip_prefix"),
+    /** Sealed: the first 200 characters. */
     userAgent: text("user_agent"),
-    /** JSON object with non-secret details (e.g. support reason). */
+    /** Sealed: JSON object with non-secret details (e.g. support reason). */
     detail: text("detail"),
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
@@ -99,7 +105,7 @@ export const generations = sqliteTable(
     userId: text("user_id").notNull(),
     motherPhotoId: text("mother_photo_id"),
     fatherPhotoId: text("father_photo_id"),
-    /** JSON of the validated options (gender, ageGroup, resemblance, images). */
+    /** Sealed: JSON of the validated options (gender, ageGroup, resemblance, images). */
     options: text("options").notNull(),
     status: text("status", { enum: ["queued", "submitted", "completed", "failed", "canceled"] }).notNull(),
     stage: text("stage").notNull(),
@@ -109,7 +115,7 @@ export const generations = sqliteTable(
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
     idempotencyKey: text("idempotency_key").notNull(),
-    /** SHA-256 of the canonical request body, to spot key reuse with another body. */
+    /** HMAC-SHA256 under LOOKUP_HMAC_KEY ("h1.…"; plain SHA-256 in older rows) of the canonical request body, to spot key reuse with another body. */
     requestHash: text("request_hash").notNull(),
     queuePosition: integer("queue_position"),
     attempts: integer("attempts").notNull().default(0),
@@ -169,6 +175,7 @@ export const apiKeys = sqliteTable(
   {
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
+    /** Sealed: the name the user typed. */
     name: text("name").notNull(),
     /** First characters of the secret, to recognise it in lists. */
     prefix: text("prefix").notNull(),

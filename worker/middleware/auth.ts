@@ -96,7 +96,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (found.deleting) return fail("account-being-deleted", "account_deleted");
       const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
       if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
-      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s.db, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
       }

@@ -11,7 +11,7 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, PageQuery } from "../schemas/common";
-import { appendAudit, auditActor, pageAudit, type AuditRow } from "../services/audit";
+import { appendAudit, auditActor, openAuditRows, pageAudit, type AuditRow } from "../services/audit";
 
 export const accountRoutes = createRouter();
 
@@ -202,6 +202,6 @@ accountRoutes.openapi(
       },
       s.now(),
     );
-    return c.json({ items: page.map(presentAuditRow), nextCursor }, 200);
+    return c.json({ items: (await openAuditRows(s, page)).map(presentAuditRow), nextCursor }, 200);
   },
 );

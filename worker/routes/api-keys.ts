@@ -5,7 +5,7 @@
  * itself successors or hide by revoking others.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, parseScopes, revokeApiKey, type ApiKeyRow } from "../auth/api-keys";
+import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, openApiKeyRow, parseScopes, revokeApiKey, type ApiKeyRow } from "../auth/api-keys";
 import { SCOPES } from "../auth/types";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
@@ -113,7 +113,7 @@ export const apiKeyRoutes = createRouter()
       const body = c.req.valid("json");
       const now = s.now();
       const result = await createApiKey(
-        s.db,
+        s,
         { userId: auth.userId, name: body.name, scopes: body.scopes, expiresAt: body.expiresInDays ? now + body.expiresInDays * DAY_MS : null },
         now,
       );
@@ -156,7 +156,8 @@ export const apiKeyRoutes = createRouter()
       const { limit, cursor } = c.req.valid("query");
       const rows = await listApiKeys(s.db, c.get("auth").userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "key") : undefined);
       const { page, nextCursor } = keysetPage(rows, limit);
-      return c.json({ keys: page.map(view), nextCursor }, 200);
+      const opened = await Promise.all(page.map((r) => openApiKeyRow(s, r)));
+      return c.json({ keys: opened.map(view), nextCursor }, 200);
     },
   )
   .openapi(
@@ -200,7 +201,7 @@ export const apiKeyRoutes = createRouter()
             actor: { type: "user", id: auth.userId },
             action: "api_key.revoked",
             target: { type: "api_key", id: result.row.id },
-            detail: { name: result.row.name },
+            detail: { name: (await openApiKeyRow(s, result.row)).name },
             meta: requestMeta(c.req.raw, c.get("requestId")),
           },
           now,

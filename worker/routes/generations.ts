@@ -33,6 +33,7 @@ import { redeemInputLink } from "../services/generation-inputs";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
+import type { GenerationOptions } from "../providers/types";
 
 const GenerationId = z
   .string()
@@ -112,13 +113,13 @@ const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.stri
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function view(row: GenerationRow, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
+function view(row: GenerationRow, options: GenerationOptions, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
   return {
     id: row.id,
     status: row.status,
     stage: row.stage,
     progress: progressOf(row, now),
-    options: parseOptions(row),
+    options,
     motherPhotoId: row.motherPhotoId,
     fatherPhotoId: row.fatherPhotoId,
     model: row.model,
@@ -170,7 +171,8 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
   const now = s.now();
   // scripts/start.mjs runs the local Fal fake exactly when development has no FAL_KEY; production requires one (env.ts).
   const preview = s.config.ENVIRONMENT === "development" && !s.config.FAL_KEY;
-  return rows.map((r) => view(r, outputs.filter((o) => o.generationId === r.id), links, now, preview));
+  const opened = await Promise.all(rows.map(async (r) => ({ r, options: await parseOptions(s, r) })));
+  return opened.map(({ r, options }) => view(r, options, outputs.filter((o) => o.generationId === r.id), links, now, preview));
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -6,7 +6,7 @@ import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { KeepDays, keepPhotosDaysOf } from "./me-settings";
-import { balanceOf } from "../services/users";
+import { balanceOf, openUserFields } from "../services/users";
 import { authErrors, bearerSecurity } from "../schemas/common";
 
 export const MeSchema = z
@@ -39,8 +39,9 @@ meRoutes.openapi(
   async (c) => {
     const s = c.get("services");
     const auth = c.get("auth");
-    const user = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
-    if (!user) throw new AppError("not_found");
+    const row = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
+    if (!row) throw new AppError("not_found");
+    const user = await openUserFields(s, row);
     return c.json(
       {
         id: user.id,

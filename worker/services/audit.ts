@@ -11,6 +11,8 @@ import { auditLog } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
+import { openField, sealField, servicesOf } from "./crypto/fields";
+import type { Services } from "./index";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -120,11 +122,44 @@ export function chainHeadQuery(db: Db, userId: string) {
   return db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.userId, userId)).orderBy(desc(auditLog.seq)).limit(1);
 }
 
-async function chainRows(events: readonly AuditEvent[], head: ChainHead | undefined, now: number): Promise<AuditRow[]> {
+/** An event's id and its personal fields sealed for D1, made once per append (not per retry). */
+interface SealedEvent {
+  ev: AuditEvent;
+  id: string;
+  ipPrefix: string | null;
+  userAgent: string | null;
+  detail: string | null;
+}
+
+/**
+ * IP prefix, user agent and detail are sealed under the user's DEK
+ * (crypto/fields.ts): the entry hash covers the stored ciphertext, so a chain
+ * still verifies after the key is shredded and the hash reveals nothing a
+ * guess could confirm. System events (queue, webhooks, cron) never create a
+ * DEK: for a user whose key is gone their personal fields are left out.
+ */
+async function sealEvents(db: Db, events: readonly AuditEvent[]): Promise<SealedEvent[]> {
+  const s = servicesOf(db);
+  return Promise.all(
+    events.map(async (ev) => {
+      const id = newId("aud");
+      const opts = { create: ev.actor.type !== "system" };
+      const ref = (column: string) => ({ table: "audit_log", column, rowId: id, userId: ev.userId });
+      const [ipPrefix, userAgent, detail] = await Promise.all([
+        sealField(s, ref("ip_prefix"), ev.meta?.ipPrefix, opts),
+        sealField(s, ref("user_agent"), ev.meta?.userAgent, opts),
+        sealField(s, ref("detail"), ev.detail ? JSON.stringify(ev.detail) : null, opts),
+      ]);
+      return { ev, id, ipPrefix, userAgent, detail };
+    }),
+  );
+}
+
+async function chainRows(events: readonly SealedEvent[], head: ChainHead | undefined, now: number): Promise<AuditRow[]> {
   const rows: AuditRow[] = [];
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
-  for (const ev of events) {
+  for (const { ev, id, ipPrefix, userAgent, detail } of events) {
     seq++;
     const base = {
       userId: ev.userId,
@@ -136,12 +171,12 @@ async function chainRows(events: readonly AuditEvent[], head: ChainHead | undefi
       targetType: ev.target?.type ?? null,
       targetId: ev.target?.id ?? null,
       requestId: ev.meta?.requestId ?? null,
-      ipPrefix: ev.meta?.ipPrefix ?? null,
-      userAgent: ev.meta?.userAgent ?? null,
-      detail: ev.detail ? JSON.stringify(ev.detail) : null,
+      ipPrefix,
+      userAgent,
+      detail,
       prevHash,
     };
-    const row: AuditRow = { id: newId("aud"), ...base, hash: await sha256Hex(entryHashInput(base)) };
+    const row: AuditRow = { id, ...base, hash: await sha256Hex(entryHashInput(base)) };
     rows.push(row);
     prevHash = row.hash;
   }
@@ -170,6 +205,7 @@ export async function appendAuditMany(
   const [first, ...rest] = events;
   if (!first) return [];
   if (rest.some((ev) => ev.userId !== first.userId)) throw new Error("appendAuditMany: events of one user only");
+  const sealed = await sealEvents(db, events);
   for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
     const hinted = attempt === 0 && opts.head !== undefined;
     // A stale hint is retried at once; a lost race on a fresh read backs off.
@@ -177,7 +213,7 @@ export async function appendAuditMany(
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * attempt)));
     }
     const head = hinted ? opts.head : await chainHeadQuery(db, first.userId).get();
-    const rows = await chainRows(events, head ?? undefined, now);
+    const rows = await chainRows(sealed, head ?? undefined, now);
     const [one, ...more] = rows.map((row) => db.insert(auditLog).values(row));
     if (!one) return [];
     try {
@@ -230,3 +266,18 @@ export async function pageAudit(db: Db, userId: string, limit: number, beforeSeq
     .all();
 }
 
+
+/** A stored entry with its personal fields opened for the owner (either encoding; null once the key is shredded). */
+export async function openAuditRow(s: Services, row: AuditRow): Promise<AuditRow> {
+  const ref = (column: string) => ({ table: "audit_log", column, rowId: row.id, userId: row.userId });
+  const [ipPrefix, userAgent, detail] = await Promise.all([
+    openField(s, ref("ip_prefix"), row.ipPrefix),
+    openField(s, ref("user_agent"), row.userAgent),
+    openField(s, ref("detail"), row.detail),
+  ]);
+  return { ...row, ipPrefix, userAgent, detail };
+}
+
+export function openAuditRows(s: Services, rows: readonly AuditRow[]): Promise<AuditRow[]> {
+  return Promise.all(rows.map((r) => openAuditRow(s, r)));
+}

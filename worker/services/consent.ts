@@ -13,6 +13,7 @@ import { AppError } from "../errors";
 import { TERMS_VERSION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
+import { openConsentVersion, sealConsentVersion } from "./users";
 import type { Services } from "./index";
 
 export interface ConsentState {
@@ -28,7 +29,7 @@ function consentFrom(version: string | null | undefined, at: number | null | und
 
 export async function consentOf(s: Services, userId: string): Promise<ConsentState | null> {
   const row = await s.db.select({ v: users.consentVersion, at: users.consentAt }).from(users).where(eq(users.id, userId)).get();
-  return consentFrom(row?.v, row?.at);
+  return consentFrom(await openConsentVersion(s, userId, row?.v), row?.at);
 }
 
 /** True if the user has consented to the current terms; processing needs this. */
@@ -40,7 +41,7 @@ type Actor = AuditEvent["actor"];
 
 export async function giveConsent(s: Services, userId: string, actor: Actor, meta: RequestMeta): Promise<ConsentState> {
   const at = s.now();
-  await s.db.update(users).set({ consentVersion: TERMS_VERSION, consentAt: at }).where(eq(users.id, userId));
+  await s.db.update(users).set({ consentVersion: await sealConsentVersion(s, userId, TERMS_VERSION), consentAt: at }).where(eq(users.id, userId));
   await appendAudit(s.db, { userId, actor, action: "consent.given", detail: { termsVersion: TERMS_VERSION, peopleConsent: true }, meta }, at);
   return { version: TERMS_VERSION, at, current: true };
 }
@@ -59,7 +60,8 @@ export async function withdrawConsent(s: Services, userId: string, actor: Actor,
 export const requireConsent = createMiddleware<AppEnv>(async (c, next) => {
   const auth = c.get("auth");
   // A session's user row was read by requireAuth; an API key's owner is read here.
-  const state = auth.consent ? consentFrom(auth.consent.version, auth.consent.at) : await consentOf(c.get("services"), auth.userId);
+  const s = c.get("services");
+  const state = auth.consent ? consentFrom(await openConsentVersion(s, auth.userId, auth.consent.version), auth.consent.at) : await consentOf(s, auth.userId);
   if (!state?.current) {
     throw new AppError(
       "consent_required",

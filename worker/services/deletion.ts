@@ -47,6 +47,7 @@ import { queueMail } from "./mail-jobs";
 import { resolveRecipient } from "./mail-recipient";
 import { recordIssue } from "./ops-issues";
 import { isBeingDeleted } from "./tombstones";
+import { openUserFields } from "./users";
 
 export { isBeingDeleted };
 import { deleteObjects, shredUserKey, userPrefixes } from "./storage";
@@ -345,15 +346,17 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
     .where(eq(tombstones.userId, userId));
 
   const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
+  // The address is sealed under the DEK the first stage shreds, so it is read now (a run resumed after the shred has none to mail).
+  const mailTo = done < ACCOUNT_STAGES.indexOf("mailed") ? await emailOf(s, userId) : null;
   const steps: [AccountStage, () => Promise<void>][] = [
     ["key_shredded", () => shredUserKey(s, userId)],
     ["api_keys_revoked", async () => {
       await revokeApiKeys(s, userId);
       await stopProviderJobs(s, userId);
     }],
-    ["mailed", () => sendConfirmation(s, userId, receipt)],
+    ["mailed", () => sendConfirmation(s, userId, mailTo, receipt)],
     ["objects_deleted", () => deleteUserR2(s, userId)],
-    ["rows_deleted", () => deleteUserRows(s, userId)],
+    ["rows_deleted", () => deleteUserRows(s, userId, mailTo)],
     ["identity_deleted", () => deleteIdentity(s, tomb.externalId)],
   ];
   for (const [stage, run] of steps) {
@@ -400,6 +403,12 @@ async function revokeApiKeys(s: Services, userId: string): Promise<void> {
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
 }
 
+/** The account's address, opened with its DEK (either encoding); null without one. */
+async function emailOf(s: Services, userId: string): Promise<string | null> {
+  const row = await s.db.select({ id: users.id, email: users.email, consentVersion: users.consentVersion }).from(users).where(eq(users.id, userId)).get();
+  return row ? (await openUserFields(s, row)).email : null;
+}
+
 /**
  * The confirmation mail's address is looked up now, while the identity still
  * exists at Clerk (services/mail-recipient.ts), and travels only inside the
@@ -408,8 +417,9 @@ async function revokeApiKeys(s: Services, userId: string): Promise<void> {
  * address at all is recorded for the operator, not skipped silently. A Clerk
  * outage throws, so this stage is retried before the identity is deleted.
  */
-async function sendConfirmation(s: Services, userId: string, receipt: DeletionReceipt): Promise<void> {
-  const found = await resolveRecipient(s, userId);
+async function sendConfirmation(s: Services, userId: string, knownAddress: string | null, receipt: DeletionReceipt): Promise<void> {
+  // The stored address is sealed under the DEK the first stage shreds: it was read before that.
+  const found = await resolveRecipient(s, userId, knownAddress);
   if (!found.ok) {
     await recordIssue(s, { kind: "mail.send", ref: `account_deleted/${receipt.id}`, status: "failed", attempts: 1, error: "no email address known for the account" });
     return;
@@ -436,10 +446,9 @@ async function deleteUserR2(s: Services, userId: string): Promise<void> {
  * others that name one of their ids. Their API keys are remembered as keyed
  * hashes first, so a key used later is answered `account_deleted`.
  */
-async function deleteUserRows(s: Services, userId: string): Promise<void> {
+async function deleteUserRows(s: Services, userId: string, email: string | null): Promise<void> {
   const now = s.now();
   const keyRows = await deletedApiKeyRows(s, userId, now);
-  const email = (await s.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get())?.email ?? null;
   const ownIds = [
     ...(await s.db.select({ id: objects.id }).from(objects).where(eq(objects.userId, userId)).all()),
     ...(await s.db.select({ id: generations.id }).from(generations).where(eq(generations.userId, userId)).all()),

@@ -15,14 +15,16 @@ import { toHex, utf8 } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import { privacyFacts, RETENTION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit, type AuditEvent } from "./audit";
+import { openApiKeyRow } from "../auth/api-keys";
+import { appendAudit, openAuditRows, type AuditEvent } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
+import { parseOptions } from "./generation";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./index";
 import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
-import { balanceOf } from "./users";
+import { balanceOf, openUserFields } from "./users";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 /** Rows read per page while streaming lists into the ZIP. */
@@ -201,7 +203,7 @@ async function* auditPages(s: Services, userId: string): AsyncGenerator<Record<s
       .limit(EXPORT_PAGE * 5)
       .all();
     if (rows.length === 0) return;
-    yield rows.map((r) => ({ ...r, at: iso(r.at), detail: parseJson(r.detail) }));
+    yield (await openAuditRows(s, rows)).map((r) => ({ ...r, at: iso(r.at), detail: parseJson(r.detail) }));
     const last = rows[rows.length - 1];
     if (!last) return;
     seq = last.seq;
@@ -233,8 +235,9 @@ class ExportError extends Error {
 /** Every file of the archive, in order, for one user only (every query is scoped by user id). */
 async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress: (done: number, total: number) => Promise<void>): AsyncGenerator<Uint8Array> {
   const userId = exp.userId;
-  const user = await s.db.select().from(users).where(eq(users.id, userId)).get();
-  if (!user) throw new ExportError("user gone");
+  const userRow = await s.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!userRow) throw new ExportError("user gone");
+  const user = await openUserFields(s, userRow);
 
   const keys = await s.db
     .select({
@@ -249,7 +252,8 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     })
     .from(apiKeys)
     .where(eq(apiKeys.userId, userId))
-    .all();
+    .all()
+    .then((rows) => Promise.all(rows.map(async (k) => ({ ...k, name: (await openApiKeyRow(s, { ...k, userId })).name }))));
   yield* zip.file(
     "account.json",
     jsonFile({
@@ -328,7 +332,7 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
           status: g.status,
           stage: g.stage,
           model: g.model,
-          options: parseJson(g.options),
+          options: await parseOptions(s, g),
           cost: g.cost,
           error: g.errorCode ? { code: g.errorCode, message: g.errorMessage } : null,
           createdAt: iso(g.createdAt),

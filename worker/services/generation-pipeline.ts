@@ -142,7 +142,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
       generationId: row.id,
       mother: { contentType: mother.row.contentType, bytes: mother.bytes },
       father: { contentType: father.row.contentType, bytes: father.bytes },
-      options: parseOptions(row),
+      options: await parseOptions(s, row),
       inputUrl: (which) => {
         const objectId = which === "mother" ? row.motherPhotoId : row.fatherPhotoId;
         if (!objectId) throw new Error("parent photo missing");
@@ -250,7 +250,7 @@ export async function finalizeGeneration(s: Services, deps: PipelineDeps, genera
 
 async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow, all: OutputImage[]): Promise<FinalizeResult> {
   const generationId = row.id;
-  const images = all.slice(0, parseOptions(row).images);
+  const images = all.slice(0, (await parseOptions(s, row)).images);
   const ids = await Promise.all(images.map((_, i) => outputObjectId(generationId, i)));
   const stored = await storedOutputs(s, row.userId, ids);
 

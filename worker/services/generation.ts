@@ -18,6 +18,7 @@ import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import type { FailureCode, GenerationOptions } from "../providers/types";
 import { appendAudit, type AuditEvent } from "./audit";
+import { lookupHash, openField, sealField } from "./crypto/fields";
 import { reserveStatement } from "./credits";
 import type { Services } from "./index";
 import { notFoundFor } from "./security-log";
@@ -54,19 +55,43 @@ export const SYSTEM: Actor = { type: "system", id: null };
 
 // ------------------------------------------------------------------ create
 
-/** SHA-256 over the canonical request (fixed key order), to spot a reused Idempotency-Key. */
-export function requestHash(input: CreateGenerationInput): Promise<string> {
-  return sha256Hex(
-    JSON.stringify([input.motherPhotoId, input.fatherPhotoId, input.gender, input.ageGroup, input.resemblance, input.images]),
-  );
+const canonicalRequest = (input: CreateGenerationInput): string =>
+  JSON.stringify([input.motherPhotoId, input.fatherPhotoId, input.gender, input.ageGroup, input.resemblance, input.images]);
+
+/**
+ * Keyed hash (HMAC under LOOKUP_HMAC_KEY) over the canonical request (fixed
+ * key order), to spot a reused Idempotency-Key. Not a plain SHA-256: the
+ * options have few values, so a plain hash would give them away to anyone
+ * holding a copy of D1.
+ */
+export function requestHash(s: Services, input: CreateGenerationInput): Promise<string> {
+  return lookupHash(s.config, "generation-request", canonicalRequest(input));
+}
+
+/** Rows written before the keyed hash hold a plain SHA-256 (no "h1." prefix); both compare. */
+async function sameRequest(row: GenerationRow, s: Services, input: CreateGenerationInput, keyed: string): Promise<boolean> {
+  if (row.requestHash.startsWith("h1.")) return row.requestHash === keyed;
+  return row.requestHash === (await sha256Hex(canonicalRequest(input)));
 }
 
 function optionsOf(input: CreateGenerationInput): GenerationOptions {
   return { gender: input.gender, ageGroup: input.ageGroup, resemblance: input.resemblance, images: input.images };
 }
 
-export function parseOptions(row: Pick<GenerationRow, "options">): GenerationOptions {
-  return JSON.parse(row.options) as GenerationOptions;
+/** Options are personal (what a person asked for about their child-to-be): sealed under the user's DEK (crypto/fields.ts). */
+const optionsRef = (row: Pick<GenerationRow, "id" | "userId">) => ({ table: "generations", column: "options", rowId: row.id, userId: row.userId });
+
+export async function sealOptions(s: Services, row: Pick<GenerationRow, "id" | "userId">, options: GenerationOptions): Promise<string> {
+  const sealed = await sealField(s, optionsRef(row), JSON.stringify(options));
+  if (sealed === null) throw new Error("no data key to seal generation options");
+  return sealed;
+}
+
+/** The row's options, from either encoding; throws if they cannot be read (key shredded, or a moved ciphertext). */
+export async function parseOptions(s: Services, row: Pick<GenerationRow, "id" | "userId" | "options">): Promise<GenerationOptions> {
+  const json = await openField(s, optionsRef(row), row.options);
+  if (json === null) throw new Error("generation options unreadable");
+  return JSON.parse(json) as GenerationOptions;
 }
 
 async function byIdempotencyKey(s: Services, userId: string, key: string): Promise<GenerationRow | undefined> {
@@ -77,8 +102,8 @@ async function byIdempotencyKey(s: Services, userId: string, key: string): Promi
     .get();
 }
 
-function sameRequestOr422(row: GenerationRow, hash: string): GenerationRow {
-  if (row.requestHash !== hash) {
+async function sameRequestOr422(s: Services, row: GenerationRow, input: CreateGenerationInput, hash: string): Promise<GenerationRow> {
+  if (!(await sameRequest(row, s, input, hash))) {
     throw new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.");
   }
   return row;
@@ -118,9 +143,9 @@ export async function createGeneration(
   p: { userId: string; actor: Actor; input: CreateGenerationInput; idempotencyKey: string; meta: RequestMeta },
 ): Promise<{ row: GenerationRow; created: boolean }> {
   const { userId, input } = p;
-  const hash = await requestHash(input);
+  const hash = await requestHash(s, input);
   const existing = await byIdempotencyKey(s, userId, p.idempotencyKey);
-  if (existing) return { row: sameRequestOr422(existing, hash), created: false };
+  if (existing) return { row: await sameRequestOr422(s, existing, input, hash), created: false };
 
   if (input.motherPhotoId === input.fatherPhotoId) {
     throw new AppError("validation_failed", "The mother and father photos must be two different photos.", {
@@ -143,7 +168,7 @@ export async function createGeneration(
         userId,
         motherPhotoId: input.motherPhotoId,
         fatherPhotoId: input.fatherPhotoId,
-        options: JSON.stringify(optionsOf(input)),
+        options: await sealOptions(s, { id, userId }, optionsOf(input)),
         status: "queued",
         stage: "queued",
         model: s.config.FAL_MODEL,
@@ -170,7 +195,7 @@ export async function createGeneration(
   const row = await s.db.select().from(generations).where(eq(generations.id, id)).get();
   if (!row) {
     const winner = await byIdempotencyKey(s, userId, p.idempotencyKey);
-    if (winner) return { row: sameRequestOr422(winner, hash), created: false };
+    if (winner) return { row: await sameRequestOr422(s, winner, input, hash), created: false };
     throw new AppError("insufficient_credits", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
   }
 

@@ -6,6 +6,7 @@
 import { createDb, type Db } from "../db/client";
 import { loadConfig, type Bindings, type Config } from "../env";
 import type { RateLimiter } from "../middleware/rate-limit";
+import { registerServices } from "./crypto/fields";
 
 export interface Services {
   env: Bindings;
@@ -32,12 +33,12 @@ function unawaited(task: Promise<unknown>): void {
 }
 
 export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {
-  return {
+  return registerServices({
     env,
     config: loadConfig(env),
     db: createDb(env.DB),
     now: () => Date.now(),
     waitUntil: unawaited,
     ...overrides,
-  };
+  });
 }

@@ -11,6 +11,7 @@ import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
+import { openUserFields } from "./users";
 import type { Services } from "./index";
 
 export type Recipient = { ok: true; address: string; source: "clerk" | "stored" } | { ok: false; reason: "no_account" | "no_address" };
@@ -23,8 +24,12 @@ export class RecipientLookupError extends Error {
   }
 }
 
-export async function resolveRecipient(s: Services, userId: string): Promise<Recipient> {
-  const row = await s.db.select({ externalId: users.externalId, email: users.email }).from(users).where(eq(users.id, userId)).get();
+/**
+ * `knownAddress`: the stored address when the caller already opened it (an
+ * account deletion reads it before shredding the key that seals it).
+ */
+export async function resolveRecipient(s: Services, userId: string, knownAddress: string | null = null): Promise<Recipient> {
+  const row = await s.db.select({ id: users.id, externalId: users.externalId, email: users.email, consentVersion: users.consentVersion }).from(users).where(eq(users.id, userId)).get();
   if (!row) return { ok: false, reason: "no_account" };
   const secretKey = s.config.CLERK_SECRET_KEY;
   if (secretKey) {
@@ -39,5 +44,7 @@ export async function resolveRecipient(s: Services, userId: string): Promise<Rec
       }
     }
   }
-  return row.email ? { ok: true, address: row.email, source: "stored" } : { ok: false, reason: "no_address" };
+  // The column is sealed under the user's DEK (docs/storage-format.md §6); after a key shred it opens to null.
+  const stored = knownAddress ?? (await openUserFields(s, row).catch(() => ({ email: null }))).email;
+  return stored ? { ok: true, address: stored, source: "stored" } : { ok: false, reason: "no_address" };
 }

@@ -9,6 +9,8 @@ import type { Config } from "../env";
 import { newId } from "../lib/ids";
 import { subjectDeletedAt } from "./deleted-credentials";
 import { deletionHmacCandidates } from "./deletion-hmac";
+import { openField, sealField } from "./crypto/fields";
+import type { Services } from "./index";
 import { isBeingDeleted } from "./tombstones";
 
 export type UserRow = typeof users.$inferSelect;
@@ -55,12 +57,13 @@ export async function findSessionUser(
  * conflict and the grant is unique per user.
  */
 export async function ensureUser(
-  db: Db,
+  s: Services,
   externalId: string,
   email: string | null,
   now: number,
   freeCredits: number,
 ): Promise<{ user: UserRow; created: boolean }> {
+  const db = s.db;
   const existing = await findUserByExternalId(db, externalId);
   if (existing) return { user: existing, created: false };
   const id = newId("usr");
@@ -76,12 +79,37 @@ export async function ensureUser(
     .from(users)
     .where(and(eq(users.externalId, externalId), sql`${freeCredits} > 0`));
   await db.batch([
-    db.insert(users).values({ id, externalId, email, createdAt: now }).onConflictDoNothing(),
+    db.insert(users).values({ id, externalId, email: null, createdAt: now }).onConflictDoNothing(),
     db.insert(ledger).select(grant).onConflictDoNothing(),
   ]);
   const user = await findUserByExternalId(db, externalId);
   if (!user) throw new Error("user creation failed");
-  return { user, created: user.id === id };
+  const created = user.id === id;
+  // The address is sealed under the new user's DEK, which exists only once the row has won any race.
+  if (created && email) {
+    const sealed = await sealField(s, userRef(id, "email"), email);
+    await db.update(users).set({ email: sealed }).where(eq(users.id, id));
+    return { user: { ...user, email: sealed }, created };
+  }
+  return { user, created };
+}
+
+const userRef = (userId: string, column: "email" | "consent_version") => ({ table: "users", column, rowId: userId, userId });
+
+/** Seals the consent terms version for the users row (crypto/fields.ts). */
+export function sealConsentVersion(s: Services, userId: string, version: string): Promise<string | null> {
+  return sealField(s, userRef(userId, "consent_version"), version);
+}
+
+/** Opens a stored consent version (either encoding). */
+export function openConsentVersion(s: Services, userId: string, stored: string | null | undefined): Promise<string | null> {
+  return openField(s, userRef(userId, "consent_version"), stored);
+}
+
+/** The row with its personal fields (email, consent version) opened for the owner. */
+export async function openUserFields<T extends Pick<UserRow, "id" | "email" | "consentVersion">>(s: Services, row: T): Promise<T> {
+  const [email, consentVersion] = await Promise.all([openField(s, userRef(row.id, "email"), row.email), openConsentVersion(s, row.id, row.consentVersion)]);
+  return { ...row, email, consentVersion };
 }
 
 export async function balanceOf(db: Db, userId: string): Promise<number> {

@@ -48,7 +48,10 @@ export default function Privacy() {
           </table>
         </div>
         <p>
-          Our database provider keeps {RETENTION.databaseHistoryDays} days of history for recovery; it never holds photos or encryption keys.
+          Our database provider keeps {RETENTION.databaseHistoryDays} days of history for recovery; it never holds photos or encryption keys. Your
+          email address, your consent, the IP prefixes and browsers recorded in your activity log, the options of your generations and the names
+          you give API keys are stored there only encrypted with your own data key, so once your account is deleted (which destroys that key) the
+          copies in that history can no longer be read.
         </p>
       </section>
 

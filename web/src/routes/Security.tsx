@@ -66,7 +66,10 @@ export default function Security() {
           stored in Cloudflare R2 encrypted with AES-256-GCM, in 1 MiB segments, under a key derived for that one file from your own data key.
           Each file is bound to your account, its id and its kind, so it cannot be swapped for another. Your data key is itself encrypted by our
           master key (a secret of the service, never in the code) and kept in R2, not in the database, so that database backups can never bring a
-          destroyed key back. Unencrypted photos are never written to storage.
+          destroyed key back. Unencrypted photos are never written to storage. In the database, your email address, consent, the IP prefixes,
+          browsers and details of your activity log, your generation options and your API key names are encrypted with AES-256-GCM under a key
+          derived from the same data key and bound to their record; the fingerprint we keep of each generation request, to recognise a
+          repeated one, is an HMAC-SHA256 under a secret key, not a plain hash that could be reversed by guessing.
         </p>
 
         <h3>3. Authentication and access</h3>
@@ -106,11 +109,12 @@ export default function Security() {
         <p>
           Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
           account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files anywhere, backups included, becomes
-          unreadable at that moment. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
-          identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key issued before
-          the deletion is refused (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again starts a new,
-          empty account. Parent photos are deleted in the same step that completes their generation, unless you chose to keep them. What we keep,
-          and for how long:
+          unreadable at that moment, and so are the encrypted fields of your records in the database&apos;s{" "}
+          {RETENTION.databaseHistoryDays}-day history. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete
+          your sign-in identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key
+          issued before the deletion is refused (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again
+          starts a new, empty account. Parent photos are deleted in the same step that completes their generation, unless you chose to keep them.
+          What we keep, and for how long:
         </p>
         <div className="table-wrap" role="region" aria-label="Retention rules" tabIndex={0}>
           <table className="table">
