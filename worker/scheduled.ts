@@ -3,7 +3,8 @@ import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepGenerations } from "./services/generation-jobs";
-import { rewrapStaleKeys } from "./services/crypto/keys";
+import { migrateLegacyKeys, rewrapStaleKeys } from "./services/crypto/keys";
+import { runBackup } from "./services/backup";
 
 export type Sweep = (s: Services) => Promise<void>;
 /** Every sweep the cron runs, in order. */
@@ -16,10 +17,24 @@ const sweeps: { name: string; run: Sweep }[] = [
   },
   ...DATA_RIGHTS_SWEEPS,
   {
+    // Moves key files written before docs/decisions/0008 out of the data bucket, so no backup can carry them.
+    name: "keys.migrate",
+    run: async (s) => {
+      await migrateLegacyKeys(s);
+    },
+  },
+  {
     // KEK rotation: moves wrapped DEKs off an old master key so it can be retired (docs/runbooks/keys.md).
     name: "keys.rewrap",
     run: async (s) => {
       await rewrapStaleKeys(s);
+    },
+  },
+  {
+    // Copies new and changed encrypted objects into the backup bucket and expires old copies (docs/runbooks/backups.md).
+    name: "backup",
+    run: async (s) => {
+      await runBackup(s);
     },
   },
 ];

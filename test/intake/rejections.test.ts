@@ -75,6 +75,7 @@ describe("intake: bad images (400 invalid_image, nothing stored)", () => {
 
   it("no key file was created for a user whose every upload was refused", async () => {
     const userId = await signIn(user);
+    expect(await env.KEYS.head(`keys/${userId}`)).toBeNull();
     expect(await env.BUCKET.head(`keys/${userId}`)).toBeNull();
   });
 });

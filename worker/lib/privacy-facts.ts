@@ -30,6 +30,12 @@ export const RETENTION = {
   securityLogMs: 90 * DAY_MS,
   /** D1 Time Travel keeps database history this long; rows hold no photos and no keys. */
   databaseHistoryDays: 30,
+  /**
+   * Backup copies of the encrypted files expire this long after they were
+   * copied (the backup bucket's lifecycle rule and the backup job's own
+   * expiry; the deployment's BACKUP_RETENTION_DAYS must equal it).
+   */
+  backupDays: 30,
   /** Signed file links never live longer than this (the configured TTL is capped to it). */
   signedLinkMaxSeconds: 3600,
 } as const;
