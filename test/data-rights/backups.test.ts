@@ -16,7 +16,7 @@ import { BACKUP_STATE_KEY, backupNow, decryptStoredObject, parseObjectKey, readB
 import { migrateLegacyKey, userDataKey } from "../../worker/services/crypto/keys";
 import { deleteObjects, getObject, putObject } from "../../worker/services/storage";
 import type { Services } from "../../worker/services";
-import { api, services } from "../helpers";
+import { api, json, services } from "../helpers";
 import { DAY_MS, imageBytes, seedAccount } from "./fixtures";
 
 const CONFIRM = { method: "DELETE", headers: { "content-type": "application/json" }, body: JSON.stringify({ confirm: "DELETE" }) } as const;
@@ -163,6 +163,12 @@ describe("backups: the scheduled job", () => {
     await backupNow(services({ now: () => Date.now() + (RETENTION.backupDays + 1) * DAY_MS }));
     expect(await env.BACKUP.head(gone.r2Key)).toBeNull();
     expect(await env.BACKUP.head(kept.r2Key)).not.toBeNull();
+  });
+
+  it("GET /v1/privacy states the configured backup retention and the window after deletion", async () => {
+    const body = await json<{ retention: { id: string; seconds: number | null }[]; limits: string[] }>(await api("/v1/privacy"));
+    expect(body.retention.find((r) => r.id === "backups")?.seconds).toBe(Number(env.BACKUP_RETENTION_DAYS) * 86_400);
+    expect(body.limits.join(" ")).toContain(`until they are ${env.BACKUP_RETENTION_DAYS} days old`);
   });
 
   it("a deployment whose BACKUP_RETENTION_DAYS differs from the published figure refuses to start", () => {

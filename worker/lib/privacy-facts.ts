@@ -126,6 +126,7 @@ export const LIMITS = [
   "Photos are encrypted to our processing key in your browser, not end-to-end: the model must see them.",
   "fal.ai receives the parent photos for each generation; we tell it not to store them and ask it to delete the request's payloads.",
   "Clerk holds your email address until you delete your account.",
+  `Backup copies of your encrypted files stay in our backup storage until they are ${RETENTION.backupDays} days old, also after you delete them or your account; they cannot be read after your account is deleted, because backups never hold the key that opens them and that key is destroyed first.`,
 ] as const;
 
 export interface RetentionRule {
@@ -165,6 +166,12 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
       data: "Database point-in-time history (D1 Time Travel)",
       rule: `Kept by Cloudflare for ${RETENTION.databaseHistoryDays} days; holds no photos and no keys`,
       seconds: RETENTION.databaseHistoryDays * 86_400,
+    },
+    {
+      id: "backups",
+      data: "Backup copies of encrypted files (no keys)",
+      rule: `Deleted once they are ${RETENTION.backupDays} days old; unreadable as soon as the account they belong to is deleted`,
+      seconds: RETENTION.backupDays * 86_400,
     },
     {
       id: "account",

@@ -65,8 +65,10 @@ export default function Security() {
           any remaining metadata again, because a browser cannot be trusted to have done it. Every photo, generated picture and data export is then
           stored in Cloudflare R2 encrypted with AES-256-GCM, in 1 MiB segments, under a key derived for that one file from your own data key.
           Each file is bound to your account, its id and its kind, so it cannot be swapped for another. Your data key is itself encrypted by our
-          master key (a secret of the service, never in the code) and kept in R2, not in the database, so that database backups can never bring a
-          destroyed key back. Unencrypted photos are never written to storage.
+          master key (a secret of the service, never in the code) and kept in a key store of its own: not in the database and not beside your
+          files, and no backup includes it, so neither a database restore nor a backup of the files can bring a destroyed key back. Unencrypted
+          photos are never written to storage. A scheduled job copies the encrypted files into a separate backup store; each backup copy is
+          deleted once it is {RETENTION.backupDays} days old.
         </p>
 
         <h3>3. Authentication and access</h3>
@@ -103,8 +105,8 @@ export default function Security() {
         <h3>6. Retention and deletion</h3>
         <p>
           Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
-          account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files anywhere, backups included, becomes
-          unreadable at that moment. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
+          account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files in our storage and in our backups
+          becomes unreadable at that moment, and the backup copies themselves are deleted once they are {RETENTION.backupDays} days old. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
           identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. What we keep, and for how long:
         </p>
         <div className="table-wrap" role="region" aria-label="Retention rules" tabIndex={0}>
