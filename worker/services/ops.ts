@@ -6,5 +6,5 @@
  */
 export { createServices } from "./index";
 export { backupNow, restoreBackup, restoreDrill, runBackup } from "./backup";
-export { deleteAccount } from "./deletion";
+export { ACCOUNT_DELETE_BATCH, deleteAccount, resumeAccountDeletion } from "./deletion";
 export { putObject } from "./storage";
