@@ -7,11 +7,17 @@
 import { z } from "zod";
 import type { AuthContext } from "./auth/types";
 import type { JobMessage } from "./queue/messages";
+import { RETENTION } from "./lib/privacy-facts";
 import type { Services } from "./services";
 
 export interface Bindings {
   DB: D1Database;
+  /** The data bucket: encrypted objects only (docs/storage-format.md §3). */
   BUCKET: R2Bucket;
+  /** The key bucket: wrapped data keys only; never backed up (docs/decisions/0008). */
+  KEYS: R2Bucket;
+  /** Backup copies of the data bucket, expiring after BACKUP_RETENTION_DAYS (docs/runbooks/backups.md). */
+  BACKUP: R2Bucket;
   JOBS: Queue<JobMessage>;
   RL_WRITE: RateLimit;
   RL_READ: RateLimit;
@@ -31,6 +37,7 @@ export interface Bindings {
   CREEM_API_URL: string;
   CREEM_TEST_MODE: string;
   CREEM_PRODUCTS: string;
+  BACKUP_RETENTION_DAYS: string;
   // Secrets (wrangler secret put / .dev.vars). Optional at the type level so
   // that the zod check below, not a crash, reports what is missing.
   CLERK_JWT_KEY?: string;
@@ -185,6 +192,10 @@ export const ConfigSchema = z
     CREEM_API_URL: z.url(),
     CREEM_TEST_MODE: z.enum(["true", "false"]).transform((v) => v === "true"),
     CREEM_PRODUCTS: jsonString(z.record(z.string(), creemProduct)),
+    // The published figure (worker/lib/privacy-facts.ts) is what the pages say; a deployment set otherwise refuses to start.
+    BACKUP_RETENTION_DAYS: intString(1, 365).refine((d) => d === RETENTION.backupDays, {
+      message: `must be ${RETENTION.backupDays}, the number of days worker/lib/privacy-facts.ts publishes`,
+    }),
     CREEM_API_KEY: z.string().optional(),
     CREEM_WEBHOOK_SECRET: z.string().optional(),
     MAIL_API_KEY: z.string().optional(),

@@ -4,7 +4,8 @@ import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepCheckpoints } from "./services/audit-checkpoints";
 import { sweepGenerations } from "./services/generation-jobs";
-import { rewrapStaleKeys } from "./services/crypto/keys";
+import { migrateLegacyKeys, rewrapStaleKeys } from "./services/crypto/keys";
+import { runBackup } from "./services/backup";
 import { sealLegacyFields } from "./services/field-migration";
 
 export type Sweep = (s: Services) => Promise<void>;
@@ -25,6 +26,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   {
+    // Moves key files written before docs/decisions/0008 out of the data bucket, so no backup can carry them.
+    name: "keys.migrate",
+    run: async (s) => {
+      await migrateLegacyKeys(s);
+    },
+  },
+  {
     // KEK rotation: moves wrapped DEKs off an old master key so it can be retired (docs/runbooks/keys.md).
     name: "keys.rewrap",
     run: async (s) => {
@@ -36,6 +44,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     name: "fields.seal_legacy",
     run: async (s) => {
       await sealLegacyFields(s);
+    },
+  },
+  {
+    // Copies new and changed encrypted objects into the backup bucket and expires old copies (docs/runbooks/backups.md).
+    name: "backup",
+    run: async (s) => {
+      await runBackup(s);
     },
   },
 ];

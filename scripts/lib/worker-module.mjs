@@ -1,11 +1,25 @@
 // Bundles a Worker module for Node with esbuild (already installed with
 // wrangler), so benchmarks and scripts (audit:verify) run the very code the
 // Worker runs: one implementation.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * A Worker's `import m from "x.wasm"` is the compiled module (as wrangler
+ * gives it); under Node it is compiled at load time, like vitest.config.ts does.
+ */
+const wasmModules = {
+  name: "babypic-wasm-module",
+  setup(build) {
+    build.onLoad({ filter: /\.wasm$/ }, (args) => ({
+      contents: `export default new WebAssembly.Module(Buffer.from(${JSON.stringify(readFileSync(args.path).toString("base64"))}, "base64"));`,
+      loader: "js",
+    }));
+  },
+};
 
 export async function importWorkerModule(relPath) {
   const { build } = await import("esbuild");
@@ -19,6 +33,7 @@ export async function importWorkerModule(relPath) {
     target: "node20",
     outfile,
     logLevel: "error",
+    plugins: [wasmModules],
   });
   return import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
 }

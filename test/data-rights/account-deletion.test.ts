@@ -178,7 +178,7 @@ describe("account deletion: crash recovery", () => {
     // Midway: the key is gone, so the data that is still there is already unreadable.
     const tomb = await services().db.select().from(tombstones).where(eq(tombstones.userId, a.userId)).get();
     expect(tomb?.stage).toBe("key_shredded");
-    expect(await env.BUCKET.get(`keys/${a.userId}`)).toBeNull();
+    expect(await env.KEYS.get(`keys/${a.userId}`)).toBeNull();
     expect((await services().db.select().from(objects).where(eq(objects.userId, a.userId)).all()).length).toBe(4);
     expect(await getObject(services(), a.userId, a.outputIds[0] ?? "")).toBeNull();
     // The account can no longer act: its session and its API key are refused, its links too.

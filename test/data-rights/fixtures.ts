@@ -163,15 +163,21 @@ export async function rowsMentioning(needles: readonly string[]): Promise<{ tabl
   return hits;
 }
 
-/** Every R2 key in the bucket (all prefixes). */
+/**
+ * Every R2 key in the data bucket and the key bucket (all prefixes). The
+ * backup bucket is left out: its copies are meant to outlive a deletion for
+ * N days, unreadable (test/data-rights/backups.test.ts).
+ */
 export async function allR2Keys(): Promise<string[]> {
   const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await env.BUCKET.list(cursor ? { cursor, limit: 1000 } : { limit: 1000 });
-    keys.push(...page.objects.map((o) => o.key));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  for (const bucket of [env.BUCKET, env.KEYS]) {
+    let cursor: string | undefined;
+    do {
+      const page = await bucket.list(cursor ? { cursor, limit: 1000 } : { limit: 1000 });
+      keys.push(...page.objects.map((o) => o.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
   return keys.sort();
 }
 

@@ -86,13 +86,13 @@ export async function upload(user: string, bytes: Uint8Array, type = "image/jpeg
 }
 
 /** Every object in the bucket, with its bytes. */
-export async function r2Contents(): Promise<{ key: string; bytes: Uint8Array }[]> {
+export async function r2Contents(bucket: R2Bucket = env.BUCKET): Promise<{ key: string; bytes: Uint8Array }[]> {
   const out: { key: string; bytes: Uint8Array }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await env.BUCKET.list(cursor ? { cursor } : {});
+    const page = await bucket.list(cursor ? { cursor } : {});
     for (const o of page.objects) {
-      const got = await env.BUCKET.get(o.key);
+      const got = await bucket.get(o.key);
       if (got) out.push({ key: o.key, bytes: new Uint8Array(await got.arrayBuffer()) });
     }
     cursor = page.truncated ? page.cursor : undefined;

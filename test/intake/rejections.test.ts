@@ -80,8 +80,9 @@ describe("intake: bad images (400 invalid_image, nothing stored)", () => {
 
   it("nothing was stored in R2 for a user whose every upload was refused", async () => {
     const userId = await signIn(user);
-    // The data key itself exists since sign-in: it seals the email and audit entries in D1 (decision 0008).
+    // The data key itself exists since sign-in (it seals the email and audit entries in D1), in the key bucket only.
     expect((await env.BUCKET.list({ prefix: `u/${userId}/` })).objects).toEqual([]);
+    expect(await env.BUCKET.head(`keys/${userId}`)).toBeNull();
   });
 });
 

@@ -4,6 +4,7 @@
  * (checked with exifr, an independent reader, and by searching for the
  * metadata strings themselves).
  */
+import { env } from "cloudflare:test";
 import exifr from "exifr";
 import { describe, expect, it } from "vitest";
 import { getObject } from "../../worker/services/storage";
@@ -102,7 +103,10 @@ describe("intake: happy path", () => {
     const fixtures = [jpegWithExif, pngWithText, webpWithExif].map(bytesOf);
     const all = await r2Contents();
     expect(all.filter((o) => o.key.startsWith("u/")).length).toBeGreaterThanOrEqual(3);
-    expect(all.some((o) => o.key.startsWith("keys/"))).toBe(true);
+    // Key files live in the key bucket, never beside the data (docs/decisions/0008).
+    expect(all.some((o) => o.key.startsWith("keys/"))).toBe(false);
+    const keyFiles = await r2Contents(env.KEYS);
+    expect(keyFiles.length).toBeGreaterThanOrEqual(1);
     for (const o of all) {
       expect(indexOf(o.bytes, new Uint8Array([0xff, 0xd8, 0xff])), `${o.key} has JPEG magic`).toBe(-1);
       expect(indexOf(o.bytes, new Uint8Array([0x89, 0x50, 0x4e, 0x47])), `${o.key} has PNG magic`).toBe(-1);
@@ -116,7 +120,7 @@ describe("intake: happy path", () => {
       }
     }
     // And the key files hold no raw key: only the wrapped form.
-    for (const o of all.filter((x) => x.key.startsWith("keys/"))) {
+    for (const o of keyFiles) {
       const file = JSON.parse(new TextDecoder().decode(o.bytes)) as Record<string, unknown>;
       expect(Object.keys(file).sort()).toEqual(["alg", "dek", "iv", "kek", "v"]);
     }

@@ -45,7 +45,7 @@ function withRing(current: string, keep: string[]): Services {
 }
 
 async function keyFile(userId: string): Promise<{ kek: string } & Record<string, unknown>> {
-  const obj = await env.BUCKET.get(`keys/${userId}`);
+  const obj = await env.KEYS.get(`keys/${userId}`);
   if (!obj) throw new Error("no key file");
   return (await obj.json()) as { kek: string } & Record<string, unknown>;
 }
@@ -155,8 +155,10 @@ describe("storage: happy path", () => {
     const prefixes = userPrefixes("usr_pref");
     expect(prefixes.some((p) => row.r2Key.startsWith(p))).toBe(true);
     expect(prefixes.some((p) => "keys/usr_pref".startsWith(p))).toBe(true);
+    // The data bucket holds the object only; the wrapped key is in the key bucket (docs/decisions/0008).
     const listed = (await Promise.all(prefixes.map((p) => env.BUCKET.list({ prefix: p })))).flatMap((l) => l.objects.map((o) => o.key));
-    expect(listed.sort()).toEqual([`keys/usr_pref`, row.r2Key].sort());
+    expect(listed).toEqual([row.r2Key]);
+    expect(await env.KEYS.head("keys/usr_pref")).not.toBeNull();
   });
 });
 
@@ -256,6 +258,7 @@ describe("storage: ownership, deletion and shredding", () => {
     const row = await putObject(s, { userId: "usr_shred", kind: "photo", contentType: "image/jpeg", bytes: pattern(100) });
     expect(await getObject(s, "usr_shred", row.id)).not.toBeNull();
     await shredUserKey(s, "usr_shred");
+    expect(await env.KEYS.head("keys/usr_shred")).toBeNull();
     expect(await env.BUCKET.head("keys/usr_shred")).toBeNull();
     expect(await env.BUCKET.head(row.r2Key)).not.toBeNull();
     expect(await getObject(s, "usr_shred", row.id)).toBeNull();
@@ -305,7 +308,7 @@ describe("storage: KEK rotation", () => {
       cursor = page.cursor ?? undefined;
     } while (cursor);
     expect(rewrapped).toBeGreaterThanOrEqual(2);
-    const all = await env.BUCKET.list({ prefix: "keys/" });
+    const all = await env.KEYS.list({ prefix: "keys/" });
     for (const o of all.objects) expect((await keyFile(o.key.slice(5))).kek).toBe("kek-test-2");
     expect((await getObject(withRing("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id))?.bytes).toEqual(pattern(10));
   });
@@ -313,11 +316,11 @@ describe("storage: KEK rotation", () => {
   it("the cron's keys.rewrap sweep finds old-KEK files from listing metadata and re-wraps them", async () => {
     const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
     await putObject(old, { userId: "usr_cron", kind: "photo", contentType: "image/jpeg", bytes: pattern(10) });
-    expect((await env.BUCKET.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-1" });
+    expect((await env.KEYS.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-1" });
     const results = await runSweeps(services());
     expect(results).toContainEqual({ name: "keys.rewrap", ok: true });
     expect((await keyFile("usr_cron")).kek).toBe("kek-test-2");
-    expect((await env.BUCKET.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-2" });
+    expect((await env.KEYS.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-2" });
     expect((await rewrapStaleKeys(services())).rewrapped).toBe(0);
     // Other sweeps may remove the photo itself (it has no user row); the key now opens without kek-test-1.
     const retired = withRing("kek-test-2", ["kek-test-2"]).config.MASTER_KEYS;

@@ -30,7 +30,7 @@ describe("security: no key material in D1", () => {
     const { res, userId } = await upload("alice", bytesOf(jpegWithExif), "image/jpeg");
     expect(res.status).toBe(201);
 
-    const keyObj = await env.BUCKET.get(`keys/${userId}`);
+    const keyObj = await env.KEYS.get(`keys/${userId}`);
     expect(keyObj).not.toBeNull();
     const file: unknown = await keyObj?.json();
     const ring = services().config.MASTER_KEYS;

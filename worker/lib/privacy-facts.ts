@@ -30,6 +30,12 @@ export const RETENTION = {
   securityLogMs: 90 * DAY_MS,
   /** D1 Time Travel keeps database history this long; rows hold no photos and no keys. */
   databaseHistoryDays: 30,
+  /**
+   * Backup copies of the encrypted files expire this long after they were
+   * copied (the backup bucket's lifecycle rule and the backup job's own
+   * expiry; the deployment's BACKUP_RETENTION_DAYS must equal it).
+   */
+  backupDays: 30,
   /** Signed file links never live longer than this (the configured TTL is capped to it). */
   signedLinkMaxSeconds: 3600,
   /** Session tokens living longer than this are refused (Clerk's live 60 s; local ones at most this). */
@@ -124,6 +130,7 @@ export const LIMITS = [
   "Photos are encrypted to our processing key in your browser, not end-to-end: the model must see them.",
   "fal.ai receives the parent photos for each generation; we tell it not to store them and ask it to delete the request's payloads.",
   "Clerk holds your email address until you delete your account.",
+  `Backup copies of your encrypted files stay in our backup storage until they are ${RETENTION.backupDays} days old, also after you delete them or your account; they cannot be read after your account is deleted, because backups never hold the key that opens them and that key is destroyed first.`,
 ] as const;
 
 export interface RetentionRule {
@@ -168,6 +175,12 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
       data: "Database point-in-time history (D1 Time Travel)",
       rule: `Kept by Cloudflare for ${RETENTION.databaseHistoryDays} days; holds no photos and no keys, and personal fields only encrypted with the account's data key`,
       seconds: RETENTION.databaseHistoryDays * 86_400,
+    },
+    {
+      id: "backups",
+      data: "Backup copies of encrypted files (no keys)",
+      rule: `Deleted once they are ${RETENTION.backupDays} days old; unreadable as soon as the account they belong to is deleted`,
+      seconds: RETENTION.backupDays * 86_400,
     },
     {
       id: "account",

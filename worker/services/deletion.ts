@@ -237,6 +237,8 @@ export interface AccountDeletionOptions {
   afterStage?: (stage: AccountStage) => void | Promise<void>;
   /** After an interruption, enqueue an account.delete job to retry soon (default true); the sweep is the backstop. */
   retryViaQueue?: boolean;
+  /** R2 objects deleted per run at most (default ACCOUNT_DELETE_BATCH); tests and the bench set it. */
+  objectBatch?: number;
 }
 
 /**
@@ -348,20 +350,24 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
   const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
   // The address is sealed under the DEK the first stage shreds, so it is read now (a run resumed after the shred has none to mail).
   const mailTo = done < ACCOUNT_STAGES.indexOf("mailed") ? await emailOf(s, userId) : null;
-  const steps: [AccountStage, () => Promise<void>][] = [
+  const steps: [AccountStage, () => Promise<unknown>][] = [
     ["key_shredded", () => shredUserKey(s, userId)],
     ["api_keys_revoked", async () => {
       await revokeApiKeys(s, userId);
       await stopProviderJobs(s, userId);
     }],
     ["mailed", () => sendConfirmation(s, userId, mailTo, receipt)],
-    ["objects_deleted", () => deleteUserR2(s, userId)],
+    ["objects_deleted", () => deleteUserR2(s, userId, opts.objectBatch)],
     ["rows_deleted", () => deleteUserRows(s, userId, mailTo)],
     ["identity_deleted", () => deleteIdentity(s, tomb.externalId)],
   ];
   for (const [stage, run] of steps) {
     if (ACCOUNT_STAGES.indexOf(stage) <= done) continue;
-    await run();
+    if ((await run()) === "more") {
+      // A bounded batch is done and more is left: the next account.delete job (or the sweep) carries on from here.
+      await s.env.JOBS.send({ kind: "account.delete", userId });
+      return { status: "pending", receipt };
+    }
     await s.db.update(tombstones).set({ stage, updatedAt: s.now() }).where(eq(tombstones.userId, userId));
     await opts.afterStage?.(stage);
   }
@@ -427,16 +433,27 @@ async function sendConfirmation(s: Services, userId: string, knownAddress: strin
   await queueMail(s, { template: "account_deleted", ref: receipt.id, to: found.address });
 }
 
-/** Deletes every R2 object under the user's prefixes (1000 keys per call, R2's limit). */
-async function deleteUserR2(s: Services, userId: string): Promise<void> {
+/** R2 objects one account.delete job deletes at most; a larger account goes on in further jobs. */
+export const ACCOUNT_DELETE_BATCH = 2000;
+
+/**
+ * Deletes the user's R2 objects under their prefixes, at most `batch` of them
+ * (in calls of 1000 keys, R2's limit), so one job's work is bounded whatever
+ * the account's size. "more": some are left for the next job.
+ */
+async function deleteUserR2(s: Services, userId: string, batch = ACCOUNT_DELETE_BATCH): Promise<"more" | "done"> {
+  let deleted = 0;
   for (const prefix of userPrefixes(userId)) {
     for (;;) {
-      const page = await s.env.BUCKET.list({ prefix, limit: 1000 });
+      if (deleted >= batch) return "more";
+      const page = await s.env.BUCKET.list({ prefix, limit: Math.min(1000, batch - deleted) });
       if (page.objects.length === 0) break;
       await s.env.BUCKET.delete(page.objects.map((o) => o.key));
+      deleted += page.objects.length;
       if (!page.truncated) break;
     }
   }
+  return "done";
 }
 
 /**

@@ -2,16 +2,24 @@
  * Key hierarchy for data at rest (DESIGN.md §3, docs/storage-format.md §2):
  *
  *   KEK (Worker secret MASTER_KEYS, a ring with key ids)
- *     └─ wraps each user's DEK (32 random bytes), stored in R2 at keys/<userId>
+ *     └─ wraps each user's DEK (32 random bytes), stored at keys/<userId> in
+ *        the key bucket (binding KEYS), apart from the data bucket
  *          └─ HKDF per object (segmented.ts)
  *
- * The wrapped DEK lives in R2, not D1: D1 Time Travel can restore any minute
- * of the last 30 days and would bring a shredded key back. Deleting
+ * The wrapped DEK lives in its own R2 bucket (docs/decisions/0008): not in D1,
+ * whose Time Travel would bring a shredded key back, and not in the data
+ * bucket, whose backups (worker/services/backup.ts) would carry it. Deleting
  * keys/<userId> (crypto-shredding) makes every copy of that user's objects,
- * backups included, unreadable.
+ * backups included, unreadable at once: R2 is strongly consistent.
+ *
+ * Key files written before 0008 sit at keys/<userId> in the data bucket
+ * (BUCKET). They are moved on first read (read-through) and by the cron sweep
+ * `keys.migrate`; either way the copy in the key bucket is written create-only
+ * before the legacy file is deleted, so no object is ever without its key.
  */
 import { z } from "zod";
 import { base64Decode, base64UrlDecode, base64UrlEncode, utf8 } from "../../lib/bytes";
+import { isBeingDeleted } from "../tombstones";
 import type { Services } from "../index";
 
 export const KEY_FILE_VERSION = 1;
@@ -100,28 +108,53 @@ function keyFileMeta(file: KeyFile): Pick<R2PutOptions, "httpMetadata" | "custom
   return { httpMetadata: { contentType: "application/json" }, customMetadata: { kek: file.kek } };
 }
 
-async function readKeyFile(s: Services, userId: string): Promise<{ file: unknown; etag: string } | null> {
-  const obj = await s.env.BUCKET.get(userKeyPath(userId));
-  if (!obj) return null;
-  let file: unknown;
+function parseKeyFile(text: string): unknown {
   try {
-    file = JSON.parse(await obj.text());
+    return JSON.parse(text);
   } catch {
     throw new KeyUnavailableError("corrupt", "key file is not JSON");
   }
-  return { file, etag: obj.etag };
+}
+
+async function readKeyFile(s: Services, userId: string): Promise<{ file: unknown; etag: string } | null> {
+  const obj = await s.env.KEYS.get(userKeyPath(userId));
+  if (!obj) return null;
+  return { file: parseKeyFile(await obj.text()), etag: obj.etag };
+}
+
+/**
+ * Moves a pre-0008 key file from the data bucket into the key bucket:
+ * create-only put there (a file already in the key bucket wins), then the
+ * legacy file is deleted. If the account is being deleted meanwhile, the copy
+ * just made is shredded again: account deletion writes its tombstone before it
+ * shreds, so a move racing a shred cannot bring the key back.
+ * Returns whether there was a legacy file.
+ */
+export async function migrateLegacyKey(s: Services, userId: string): Promise<"moved" | "none"> {
+  const legacy = await s.env.BUCKET.get(userKeyPath(userId));
+  if (!legacy) return "none";
+  const text = await legacy.text();
+  const parsed = KeyFileSchema.safeParse(parseKeyFile(text));
+  const meta: R2PutOptions = parsed.success ? keyFileMeta(parsed.data) : { httpMetadata: { contentType: "application/json" } };
+  await s.env.KEYS.put(userKeyPath(userId), text, { onlyIf: { etagDoesNotMatch: "*" }, ...meta });
+  if (await isBeingDeleted(s, { userId })) {
+    await s.env.KEYS.delete(userKeyPath(userId));
+  }
+  await s.env.BUCKET.delete(userKeyPath(userId));
+  return "moved";
 }
 
 async function loadOrCreate(s: Services, userId: string, create: boolean): Promise<CryptoKey | null> {
   const ring = s.config.MASTER_KEYS;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const found = await readKeyFile(s, userId);
+    let found = await readKeyFile(s, userId);
+    if (!found && (await migrateLegacyKey(s, userId)) === "moved") found = await readKeyFile(s, userId);
     if (found) {
       const { dek, kekId } = await unwrapDek(ring, userId, found.file);
       if (kekId !== ring.current) {
         // Lazy KEK rotation: re-wrap under the current KEK, only if nobody changed the file meanwhile.
         const rewrapped = await wrapDek(ring, userId, dek);
-        await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(rewrapped), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(rewrapped) });
+        await s.env.KEYS.put(userKeyPath(userId), JSON.stringify(rewrapped), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(rewrapped) });
       }
       return importDek(dek);
     }
@@ -129,7 +162,7 @@ async function loadOrCreate(s: Services, userId: string, create: boolean): Promi
     const dek = crypto.getRandomValues(new Uint8Array(32));
     const file = await wrapDek(ring, userId, dek);
     // Create-only (If-None-Match: *): two first uploads racing must not leave two DEKs.
-    const put = await s.env.BUCKET.put(userKeyPath(userId), JSON.stringify(file), { onlyIf: { etagDoesNotMatch: "*" }, ...keyFileMeta(file) });
+    const put = await s.env.KEYS.put(userKeyPath(userId), JSON.stringify(file), { onlyIf: { etagDoesNotMatch: "*" }, ...keyFileMeta(file) });
     if (put) return importDek(dek);
   }
   throw new Error("could not create the user's data key");
@@ -152,10 +185,15 @@ export async function userDataKey(s: Services, userId: string, opts: { create: b
   return p;
 }
 
-/** Crypto-shredding: deletes the wrapped DEK. Afterwards nothing of this user decrypts. */
+/**
+ * Crypto-shredding: deletes the wrapped DEK from the key bucket (and a legacy
+ * pre-0008 copy in the data bucket, if one is left). Afterwards nothing of
+ * this user decrypts, wherever a copy of their objects is.
+ */
 export async function shredUserKey(s: Services, userId: string): Promise<void> {
   cacheFor(s).delete(userId);
   await s.env.BUCKET.delete(userKeyPath(userId));
+  await s.env.KEYS.delete(userKeyPath(userId));
 }
 
 /**
@@ -169,7 +207,7 @@ export async function rewrapKeys(
   opts: { cursor?: string; limit?: number } = {},
 ): Promise<{ checked: number; rewrapped: number; stale: number; cursor: string | null }> {
   const ring = s.config.MASTER_KEYS;
-  const page = await s.env.BUCKET.list({ prefix: "keys/", limit: opts.limit ?? 500, include: ["customMetadata"], ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+  const page = await s.env.KEYS.list({ prefix: "keys/", limit: opts.limit ?? 500, include: ["customMetadata"], ...(opts.cursor ? { cursor: opts.cursor } : {}) });
   let rewrapped = 0;
   let stale = 0;
   for (const o of page.objects) {
@@ -180,7 +218,7 @@ export async function rewrapKeys(
     try {
       const { dek, kekId } = await unwrapDek(ring, userId, found.file);
       const file = kekId === ring.current ? KeyFileSchema.parse(found.file) : await wrapDek(ring, userId, dek);
-      const put = await s.env.BUCKET.put(o.key, JSON.stringify(file), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(file) });
+      const put = await s.env.KEYS.put(o.key, JSON.stringify(file), { onlyIf: { etagMatches: found.etag }, ...keyFileMeta(file) });
       if (put && kekId !== ring.current) rewrapped++;
     } catch {
       stale++;
@@ -214,4 +252,34 @@ export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ che
   const level = stale ? "error" : "info";
   console.log(JSON.stringify({ level, event: "keys.rewrap", kek: s.config.MASTER_KEYS.current, checked, rewrapped, stale, complete }));
   return { checked, rewrapped, stale, complete };
+}
+
+/**
+ * Cron sweep: moves every remaining pre-0008 key file out of the data bucket
+ * (`migrateLegacyKey`), up to `maxKeys` per run. Logs one `keys.migrate` line;
+ * `complete: true` means the data bucket holds no `keys/` file any more
+ * (docs/runbooks/keys.md).
+ */
+export async function migrateLegacyKeys(s: Services, maxKeys = 1000): Promise<{ moved: number; failed: number; complete: boolean }> {
+  let moved = 0;
+  let failed = 0;
+  let cursor: string | undefined;
+  let complete = false;
+  while (moved + failed < maxKeys) {
+    const page = await s.env.BUCKET.list({ prefix: "keys/", limit: Math.min(500, maxKeys - moved - failed), ...(cursor ? { cursor } : {}) });
+    for (const o of page.objects) {
+      try {
+        if ((await migrateLegacyKey(s, o.key.slice("keys/".length))) === "moved") moved++;
+      } catch {
+        failed++;
+      }
+    }
+    if (!page.truncated) {
+      complete = failed === 0;
+      break;
+    }
+    cursor = page.cursor;
+  }
+  console.log(JSON.stringify({ level: failed ? "error" : "info", event: "keys.migrate", moved, failed, complete }));
+  return { moved, failed, complete };
 }

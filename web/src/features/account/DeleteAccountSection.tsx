@@ -4,6 +4,7 @@ import { useNavigate } from "react-router";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { describeError } from "../../lib/api/problem";
 import { useDeleteAccount } from "./api";
+import { RETENTION } from "../../../../worker/lib/privacy-facts";
 import { saveAccountDeletion } from "./deletion-receipt-store";
 
 const CONFIRM_WORD = "DELETE";
@@ -36,7 +37,10 @@ export function DeleteAccountSection() {
       <h2 id="delete-account-title">Delete your account</h2>
       <p>Deleting your account is immediate and cannot be undone. In this order, BabyPic:</p>
       <ol>
-        <li>destroys your personal encryption key, so every copy of your photos and pictures, including backups, becomes unreadable at once;</li>
+        <li>
+          destroys your personal encryption key, so every copy of your photos and pictures, in our storage and in our backups, becomes unreadable
+          at once (the backup copies themselves are deleted once they are {RETENTION.backupDays} days old);
+        </li>
         <li>revokes your API keys;</li>
         <li>deletes every file and record: pictures, photos, exports, credit history and activity log;</li>
         <li>asks our sign-in provider to delete your sign-in identity, and emails you a confirmation.</li>
