@@ -65,18 +65,13 @@ export default function Security() {
           any remaining metadata again, because a browser cannot be trusted to have done it. Every photo, generated picture and data export is then
           stored in Cloudflare R2 encrypted with AES-256-GCM, in 1 MiB segments, under a key derived for that one file from your own data key.
           Each file is bound to your account, its id and its kind, so it cannot be swapped for another. Your data key is itself encrypted by our
-<<<<<<< HEAD
-          master key (a secret of the service, never in the code) and kept in R2, not in the database, so that database backups can never bring a
-          destroyed key back. Unencrypted photos are never written to storage. In the database, your email address, consent, the IP prefixes,
-          browsers and details of your activity log, your generation options and your API key names are encrypted with AES-256-GCM under a key
-          derived from the same data key and bound to their record; the fingerprint we keep of each generation request, to recognise a
-          repeated one, is an HMAC-SHA256 under a secret key, not a plain hash that could be reversed by guessing.
-=======
           master key (a secret of the service, never in the code) and kept in a key store of its own: not in the database and not beside your
           files, and no backup includes it, so neither a database restore nor a backup of the files can bring a destroyed key back. Unencrypted
           photos are never written to storage. A scheduled job copies the encrypted files into a separate backup store; each backup copy is
-          deleted once it is {RETENTION.backupDays} days old.
->>>>>>> keys-backups
+          deleted once it is {RETENTION.backupDays} days old. In the database, your email address, consent, the IP prefixes,
+          browsers and details of your activity log, your generation options and your API key names are encrypted with AES-256-GCM under a key
+          derived from the same data key and bound to their record; the fingerprint we keep of each generation request, to recognise a
+          repeated one, is an HMAC-SHA256 under a secret key, not a plain hash that could be reversed by guessing.
         </p>
 
         <h3>3. Authentication and access</h3>
@@ -115,19 +110,13 @@ export default function Security() {
         <h3>6. Retention and deletion</h3>
         <p>
           Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
-<<<<<<< HEAD
-          account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files anywhere, backups included, becomes
-          unreadable at that moment, and so are the encrypted fields of your records in the database&apos;s{" "}
-          {RETENTION.databaseHistoryDays}-day history. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete
-          your sign-in identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key
-          issued before the deletion is refused (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again
-          starts a new, empty account. Parent photos are deleted in the same step that completes their generation, unless you chose to keep them.
-          What we keep, and for how long:
-=======
           account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files in our storage and in our backups
-          becomes unreadable at that moment, and the backup copies themselves are deleted once they are {RETENTION.backupDays} days old. Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in
-          identity. If a deletion is interrupted, a scheduled job running every 5 minutes finishes it. What we keep, and for how long:
->>>>>>> keys-backups
+          becomes unreadable at that moment, and so are the encrypted fields of your records in the database&apos;s{" "}
+          {RETENTION.databaseHistoryDays}-day history; the backup copies themselves are deleted once they are {RETENTION.backupDays} days old.
+          Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in identity. If a deletion is
+          interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key issued before the deletion is refused
+          (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again starts a new, empty account. Parent
+          photos are deleted in the same step that completes their generation, unless you chose to keep them. What we keep, and for how long:
         </p>
         <div className="table-wrap" role="region" aria-label="Retention rules" tabIndex={0}>
           <table className="table">
