@@ -3,9 +3,11 @@
  * development) session JWT, or an integrator API key (`bp_...`). Failures are
  * one generic 401 on the wire; the reason goes to the security log.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { authenticateApiKey } from "../auth/api-keys";
 import { verifySession } from "../auth/session";
+import { agesNow, checkStepUp, parseFactorAges, reverificationRequired } from "../auth/step-up";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
@@ -20,6 +22,12 @@ export interface AuthOptions {
   scope?: Scope;
   /** Only a browser session may call this (API key management, account deletion). */
   sessionOnly?: boolean;
+  /**
+   * A sensitive action: the session must have verified its sign-in within the
+   * last 10 minutes (Clerk's `fva`), else 403 `reverification_required`.
+   * Implies sessionOnly. See worker/auth/step-up.ts.
+   */
+  stepUp?: boolean;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
@@ -51,7 +59,7 @@ export function requireAuth(opts: AuthOptions = {}) {
 
     let auth: AuthContext;
     if (token.startsWith("bp_")) {
-      if (opts.sessionOnly) return fail("api-key-on-session-route");
+      if (opts.sessionOnly || opts.stepUp) return fail("api-key-on-session-route");
       const result = await authenticateApiKey(s.db, token, s.now());
       if (!result.ok) return fail(result.reason);
       auth = result.auth;
@@ -87,6 +95,7 @@ export function requireAuth(opts: AuthOptions = {}) {
         scopes: null,
         isAdmin: role === "admin" || s.config.ADMIN_USER_IDS.includes(result.subject),
         consent: { version: user.consentVersion, at: user.consentAt },
+        factorAges: factorAgesOf(result.claims, s.now()),
       };
     }
 
@@ -95,6 +104,23 @@ export function requireAuth(opts: AuthOptions = {}) {
       throw new AppError("insufficient_scope", `This API key lacks the "${opts.scope}" scope.`);
     }
     c.set("auth", auth);
+    if (opts.stepUp) requireStepUp(auth);
     await next();
   });
+}
+
+function factorAgesOf(claims: Record<string, unknown>, nowMs: number): readonly [number, number] | null {
+  const ages = parseFactorAges(claims["fva"]);
+  const iat = claims["iat"];
+  return ages ? agesNow(ages, typeof iat === "number" ? iat : null, nowMs) : null;
+}
+
+/** Throws 403 `reverification_required` unless this session verified its sign-in recently. */
+export function requireStepUp(auth: AuthContext): void {
+  if (auth.via !== "session" || !checkStepUp(auth.factorAges ?? null).ok) throw reverificationRequired();
+}
+
+/** For handlers whose sensitivity depends on the request (a write-scoped key, a ready export). */
+export function requireStepUpFor(c: Context<AppEnv>): void {
+  requireStepUp(c.get("auth"));
 }

@@ -19,6 +19,13 @@ export interface Auth {
   onUnauthorized: () => void;
   /** The provider's sign-in UI. */
   SignInPanel: ComponentType;
+  /**
+   * Runs a sensitive request; when the API answers 403 `reverification_required`
+   * it asks the user to confirm it is them (Clerk's reverification modal, or
+   * the local "confirm it's you" dialog) and runs it once more. Rejects with
+   * StepUpCancelled when the user declines.
+   */
+  stepUp: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 export const AuthContext = createContext<Auth | null>(null);
