@@ -31,6 +31,8 @@ export interface Bindings {
   CREEM_API_URL: string;
   CREEM_TEST_MODE: string;
   CREEM_PRODUCTS: string;
+  /** Oldest session (minutes since its sign-in check) the API accepts; default 720. Match Clerk's "Maximum lifetime". */
+  SESSION_MAX_MINUTES?: string;
   // Secrets (wrangler secret put / .dev.vars). Optional at the type level so
   // that the zod check below, not a crash, reports what is missing.
   CLERK_JWT_KEY?: string;
@@ -113,6 +115,9 @@ const p256PrivateJwk = z.object({
 });
 export type P256PrivateJwk = z.infer<typeof p256PrivateJwk>;
 
+/** 12 hours: a working day, after which a browser signs in again (docs/decisions/0008). */
+export const DEFAULT_SESSION_MAX_MINUTES = 720;
+
 const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });
 
 export const ConfigSchema = z
@@ -140,6 +145,11 @@ export const ConfigSchema = z
     CREEM_API_URL: z.url(),
     CREEM_TEST_MODE: z.enum(["true", "false"]).transform((v) => v === "true"),
     CREEM_PRODUCTS: jsonString(z.record(z.string(), creemProduct)),
+    SESSION_MAX_MINUTES: z
+      .string()
+      .optional()
+      .transform((s) => s ?? String(DEFAULT_SESSION_MAX_MINUTES))
+      .pipe(intString(10, 43_200)),
     CREEM_API_KEY: z.string().optional(),
     CREEM_WEBHOOK_SECRET: z.string().optional(),
     MAIL_API_KEY: z.string().optional(),

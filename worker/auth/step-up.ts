@@ -61,3 +61,21 @@ export function reverificationRequired(): AppError {
     },
   });
 }
+
+/**
+ * A lower bound on the session's age in minutes, or null when the token
+ * cannot bound it. Clerk's default claims carry no session start time: `iat`
+ * is the issue time of a 60-second token that is re-issued every minute, and
+ * `sid` is an opaque id. The age of the first factor's verification (`fva[0]`,
+ * or the second's when the first is -1) is the closest: it starts at sign-in
+ * and only a fresh verification resets it. The token's own age is a bound too.
+ */
+export function sessionAgeMinutes(claims: Record<string, unknown>, nowMs: number): number | null {
+  const iat = typeof claims["iat"] === "number" ? claims["iat"] : null;
+  const ages = parseFactorAges(claims["fva"]);
+  if (!ages || iat === null) return null;
+  const [first, second] = agesNow(ages, iat, nowMs);
+  const verified = first !== -1 ? first : second;
+  if (verified === -1) return null;
+  return Math.max(verified, Math.floor((nowMs / 1000 - iat) / 60));
+}

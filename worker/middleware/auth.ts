@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { authenticateApiKey } from "../auth/api-keys";
 import { verifySession } from "../auth/session";
-import { agesNow, checkStepUp, parseFactorAges, reverificationRequired } from "../auth/step-up";
+import { agesNow, checkStepUp, parseFactorAges, reverificationRequired, sessionAgeMinutes } from "../auth/step-up";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
@@ -78,6 +78,11 @@ export function requireAuth(opts: AuthOptions = {}) {
     } else {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
+      // The maximum session lifetime (docs/decisions/0008): Clerk ends sessions
+      // at its "Maximum lifetime"; this refuses any token that says it is older.
+      const age = sessionAgeMinutes(result.claims, s.now());
+      if (age === null) return fail("session-age-unknown");
+      if (age >= s.config.SESSION_MAX_MINUTES) return fail("session-too-old");
       // A session issued before the account was deleted must not act on it (or recreate it) mid-deletion.
       // One query answers both (user row + tombstone); only a first sign-in creates.
       const found = await findSessionUser(s.db, result.subject);

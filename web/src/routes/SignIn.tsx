@@ -1,7 +1,14 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { useLocation, useNavigate } from "react-router";
 import { PageHeading } from "../components/PageHeading";
 import { useAuth } from "../features/auth/context";
+import { IDLE_SIGNED_OUT_KEY } from "../features/auth/idle";
+
+function takeIdleFlag(): boolean {
+  const idle = sessionStorage.getItem(IDLE_SIGNED_OUT_KEY) === "1";
+  sessionStorage.removeItem(IDLE_SIGNED_OUT_KEY);
+  return idle;
+}
 
 function returnPath(state: unknown): string {
   if (typeof state === "object" && state !== null && "from" in state && typeof state.from === "string" && state.from.startsWith("/app")) {
@@ -15,6 +22,7 @@ export default function SignIn() {
   const navigate = useNavigate();
   const location = useLocation();
   const to = returnPath(location.state);
+  const [idle] = useState(takeIdleFlag);
 
   useEffect(() => {
     if (status === "signed-in") void navigate(to, { replace: true });
@@ -23,6 +31,11 @@ export default function SignIn() {
   return (
     <>
       <PageHeading title="Sign in" />
+      {idle && (
+        <p role="status" className="notice" data-testid="idle-signed-out">
+          You were signed out because nothing happened for a while.
+        </p>
+      )}
       <SignInPanel />
     </>
   );

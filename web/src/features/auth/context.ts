@@ -26,6 +26,17 @@ export interface Auth {
    * StepUpCancelled when the user declines.
    */
   stepUp: <T>(task: () => Promise<T>) => Promise<T>;
+  twoFactor: TwoFactor;
+  /** The provider's account page (Clerk's UserProfile), mounted at /app/profile/*; null for the local provider. */
+  ProfilePanel: ComponentType | null;
+}
+
+/** Two-factor authentication as the identity provider knows it. */
+export interface TwoFactor {
+  /** On or off for the signed-in user; null while unknown. */
+  enabled: boolean | null;
+  /** The provider's own page to turn it on or off (Clerk's UserProfile → Security), or null when the provider has none. */
+  manageHref: string | null;
 }
 
 export const AuthContext = createContext<Auth | null>(null);

@@ -3,7 +3,7 @@
  * loads clerk-js from Clerk's Frontend API: the one third-party script the
  * app allows (DESIGN.md, Headers and browser), named in the CSP by the build.
  */
-import { ClerkProvider, SignIn, useAuth as useClerkAuth, useReverification, useUser } from "@clerk/clerk-react";
+import { ClerkProvider, SignIn, useAuth as useClerkAuth, UserProfile, useReverification, useUser } from "@clerk/clerk-react";
 import { isReverificationCancelledError } from "@clerk/clerk-react/errors";
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, type ReactNode } from "react";
@@ -14,6 +14,11 @@ import { AuthContext, type Auth } from "../context";
 
 function ClerkSignIn() {
   return <SignIn routing="path" path="/sign-in" forceRedirectUrl="/app" />;
+}
+
+/** Clerk's UserProfile; its Security page (/app/profile/security) turns two-factor on or off. */
+function ClerkProfile() {
+  return <UserProfile routing="path" path="/app/profile" />;
 }
 
 function ClerkBridge({ children }: { children: ReactNode }) {
@@ -66,6 +71,8 @@ function ClerkBridge({ children }: { children: ReactNode }) {
       onUnauthorized,
       SignInPanel: ClerkSignIn,
       stepUp,
+      twoFactor: { enabled: user ? user.twoFactorEnabled : null, manageHref: "/app/profile/security" },
+      ProfilePanel: ClerkProfile,
     }),
     [isLoaded, isSignedIn, user, token, out, onUnauthorized, stepUp],
   );

@@ -13,6 +13,8 @@ import { LocalSignIn } from "./LocalSignIn";
 import { LocalSignInContext } from "./local-context";
 import { clearSession, loadSession, mintSession, refreshDueIn, saveSession, type LocalSession } from "./session";
 
+const LOCAL_TWO_FACTOR = { enabled: false, manageHref: null } as const;
+
 export default function LocalAuthRoot() {
   const queryClient = useQueryClient();
   const [session, setSession] = useState<LocalSession | null>(loadSession);
@@ -114,7 +116,19 @@ export default function LocalAuthRoot() {
   );
 
   const auth = useMemo<Auth>(
-    () => ({ provider: "local", status, displayName: session?.name ?? null, getToken, signOut, onUnauthorized, SignInPanel: LocalSignIn, stepUp }),
+    () => ({
+      provider: "local",
+      status,
+      displayName: session?.name ?? null,
+      getToken,
+      signOut,
+      onUnauthorized,
+      SignInPanel: LocalSignIn,
+      stepUp,
+      // The local equivalent: local users have no second factor (their tokens' fva[1] is always -1).
+      twoFactor: LOCAL_TWO_FACTOR,
+      ProfilePanel: null,
+    }),
     [status, session, getToken, signOut, onUnauthorized, stepUp],
   );
 
