@@ -1,3 +1,4 @@
+/* global AbortSignal -- Node 20+ */
 // `npm run ops:zone-check -- --zone <zone id>` (or CLOUDFLARE_ZONE_ID): reads
 // the zone's minimum TLS version through Cloudflare's API
 //   GET /client/v4/zones/{zone_id}/settings/min_tls_version
