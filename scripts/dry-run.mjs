@@ -1,29 +1,42 @@
-// `npm run deploy:dry-run` (part of `npm run check`): bundles the Worker for
-// every environment with `wrangler deploy --dry-run`, which validates the
-// config and the bindings without contacting Cloudflare. All must pass.
-// Then, for staging and production, the required secrets (FAL_ADMIN_KEY among
-// them) must be set on Cloudflare: checked by name with `wrangler secret list`
-// when Cloudflare credentials are present (CLOUDFLARE_API_TOKEN), required with
-// --require-secrets (what the deploy runbook runs), otherwise listed as unchecked.
+// `npm run deploy:dry-run`: bundles the Worker for every environment with
+// `wrangler deploy --dry-run`, which validates the config and the bindings
+// without contacting Cloudflare, then fails while a deployed environment has a
+// required value empty or still a placeholder (Creem products `{}`, the Clerk
+// publishable key, D1/KV placeholder ids; scripts/lib/deploy-config.mjs).
+// `--bundle-only` (what `npm run check` runs) skips that second part, so a
+// clone that has not been provisioned can still be checked.
+// `--env staging` limits both parts to one environment.
+// For staging and production the required secrets (FAL_ADMIN_KEY among
+// them) are checked by name with `wrangler secret list` when Cloudflare
+// credentials are present (CLOUDFLARE_API_TOKEN), required with
+// --require-secrets (what the deploy runbook runs), otherwise listed.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { deployProblems, DEPLOYED_ENVS, readEnvConfig, WRANGLER_TOML } from "./lib/deploy-config.mjs";
 import { ROOT } from "./lib/dev-vars.mjs";
 import { listSecretNames, missingSecrets } from "./lib/required-secrets.mjs";
+
+const opts = parseArgs({ options: { "bundle-only": { type: "boolean", default: false }, env: { type: "string" } } }).values;
+if (opts.env && !DEPLOYED_ENVS.includes(opts.env)) {
+  console.error(`[dry-run] --env must be one of ${DEPLOYED_ENVS.join(", ")}`);
+  process.exit(2);
+}
 
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const ENVIRONMENTS = [
   { label: "development (top level)", args: [] },
   { label: "staging", args: ["--env", "staging"] },
   { label: "production", args: ["--env", "production"] },
-];
+].filter((e) => !opts.env || e.label === opts.env);
 
 let failed = 0;
 for (const env of ENVIRONMENTS) {
   const outdir = mkdtempSync(join(tmpdir(), "babypic-dry-run-"));
   const started = Date.now();
-  const result = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, ...env.args], {
+  const result = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--config", WRANGLER_TOML, "--outdir", outdir, ...env.args], {
     cwd: ROOT,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
@@ -38,8 +51,17 @@ for (const env of ENVIRONMENTS) {
     console.error(`[dry-run] FAIL ${env.label} (exit ${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
   }
 }
+if (!opts["bundle-only"]) {
+  for (const env of opts.env ? [opts.env] : DEPLOYED_ENVS) {
+    const problems = deployProblems(env, await readEnvConfig(env));
+    if (problems.length) {
+      failed++;
+      console.error(`[dry-run] FAIL ${env}: not ready to deploy:\n  - ${problems.join("\n  - ")}`);
+    } else console.log(`[dry-run] ok   ${env}: every required value is set`);
+  }
+}
 const requireSecrets = process.argv.includes("--require-secrets");
-for (const env of ["staging", "production"]) {
+for (const env of opts["bundle-only"] ? [] : opts.env ? [opts.env] : ["staging", "production"]) {
   if (!process.env.CLOUDFLARE_API_TOKEN && !requireSecrets) {
     console.log(`[dry-run] secrets of ${env} not checked (no CLOUDFLARE_API_TOKEN); a deploy needs: ${missingSecrets(env, []).join(", ")}`);
     continue;

@@ -1,6 +1,9 @@
 // `npm run -s token -- alice`: prints a local session JWT for a local user, so
 // the API can be tried with curl the way an integrator would:
 //   curl -H "Authorization: Bearer $(npm run -s token -- alice)" http://127.0.0.1:8787/v1/me
+// `--verified-minutes-ago N` sets the token's `fva` claim (Clerk's factor
+// verification age) so that its last sign-in check is N minutes old (default
+// 0); sensitive actions refuse N >= 10 with 403 reverification_required.
 // Development only: it signs with LOCAL_IDP_PRIVATE_KEY from the ignored
 // .dev.vars, through the Worker's own signer (worker/auth/local-idp.ts).
 import { parseArgs } from "node:util";
@@ -31,25 +34,34 @@ async function appOrigin(devVars) {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { ttl: { type: "string", default: "3600" }, help: { type: "boolean", short: "h", default: false } },
+  options: {
+    ttl: { type: "string", default: "3600" },
+    "verified-minutes-ago": { type: "string", default: "0" },
+    help: { type: "boolean", short: "h", default: false },
+  },
 });
 const names = LOCAL_USERS.map((u) => u.id).join(", ");
 if (values.help || positionals.length !== 1) {
-  fail(`usage: npm run -s token -- <user> [--ttl seconds]   (local users: ${names})`, values.help ? 0 : 2);
+  fail(`usage: npm run -s token -- <user> [--ttl seconds] [--verified-minutes-ago N]   (local users: ${names})`, values.help ? 0 : 2);
 }
 const user = positionals[0];
 if (!LOCAL_USERS.some((u) => u.id === user)) fail(`unknown local user "${user}"; choose one of: ${names}`, 2);
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl < 60 || ttl > 86_400) fail("--ttl must be a whole number of seconds between 60 and 86400", 2);
+const verifiedMinutesAgo = Number(values["verified-minutes-ago"]);
+if (!/^\d+$/.test(values["verified-minutes-ago"]) || verifiedMinutesAgo > 525_600) fail("--verified-minutes-ago must be a whole number of minutes (0 to 525600)", 2);
 
 const devVars = readDevVars();
 if (!devVars?.LOCAL_IDP_PRIVATE_KEY) fail("no LOCAL_IDP_PRIVATE_KEY in .dev.vars: run `npm run setup` (or `npm start`) first");
 if (devVars.ENVIRONMENT && devVars.ENVIRONMENT !== "development") fail("local tokens exist only for ENVIRONMENT=development");
 
+const nowSeconds = Math.floor(Date.now() / 1000);
 const token = await signLocalSession({
   privateKeyPem: devVars.LOCAL_IDP_PRIVATE_KEY,
   user,
   azp: await appOrigin(devVars),
   ttlSeconds: ttl,
+  nowSeconds,
+  verifiedAtSeconds: nowSeconds - verifiedMinutesAgo * 60,
 });
 process.stdout.write(`${token}\n`);

@@ -7,7 +7,7 @@ import { createServices, type Services } from "../worker/services";
 
 export const API = "http://api.test";
 
-export function tokenFor(user: string, opts: { ttlSeconds?: number; nowSeconds?: number; claims?: Record<string, unknown> } = {}): Promise<string> {
+export function tokenFor(user: string, opts: { ttlSeconds?: number; nowSeconds?: number; verifiedAtSeconds?: number; claims?: Record<string, unknown> } = {}): Promise<string> {
   const key = env.LOCAL_IDP_PRIVATE_KEY;
   if (!key) throw new Error("LOCAL_IDP_PRIVATE_KEY missing in test env");
   return signLocalSession({ privateKeyPem: key, user, azp: env.APP_ORIGIN, ...opts });

@@ -38,6 +38,8 @@ export interface Bindings {
   CREEM_TEST_MODE: string;
   CREEM_PRODUCTS: string;
   BACKUP_RETENTION_DAYS: string;
+  /** Oldest session (minutes since its sign-in check) the API accepts; default 720. Match Clerk's "Maximum lifetime". */
+  SESSION_MAX_MINUTES?: string;
   // Secrets (wrangler secret put / .dev.vars). Optional at the type level so
   // that the zod check below, not a crash, reports what is missing.
   CLERK_JWT_KEY?: string;
@@ -159,6 +161,8 @@ const auditKeyRing = jsonString(
  * checks the same list against `wrangler secret list` (scripts/lib/required-secrets.mjs).
  */
 export const PRODUCTION_SECRETS = ["FAL_KEY", "FAL_ADMIN_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const;
+/** 12 hours: a working day, after which a browser signs in again (docs/decisions/0008). */
+export const DEFAULT_SESSION_MAX_MINUTES = 720;
 
 const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });
 
@@ -196,6 +200,11 @@ export const ConfigSchema = z
     BACKUP_RETENTION_DAYS: intString(1, 365).refine((d) => d === RETENTION.backupDays, {
       message: `must be ${RETENTION.backupDays}, the number of days worker/lib/privacy-facts.ts publishes`,
     }),
+    SESSION_MAX_MINUTES: z
+      .string()
+      .optional()
+      .transform((s) => s ?? String(DEFAULT_SESSION_MAX_MINUTES))
+      .pipe(intString(10, 43_200)),
     CREEM_API_KEY: z.string().optional(),
     CREEM_WEBHOOK_SECRET: z.string().optional(),
     MAIL_API_KEY: z.string().optional(),

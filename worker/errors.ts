@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   forbidden: { status: 403, title: "Not allowed" },
   insufficient_scope: { status: 403, title: "The API key lacks the scope for this call" },
   consent_required: { status: 403, title: "Consent is required first" },
+  reverification_required: { status: 403, title: "Confirm it is you to continue" },
   not_found: { status: 404, title: "Not found" },
   link_invalid: { status: 403, title: "This link is invalid or has expired" },
   method_not_allowed: { status: 405, title: "Method not allowed" },

@@ -75,6 +75,17 @@ describe("token (happy)", () => {
     const vars = read();
     const claims = await verifyToken(token, { jwtKey: vars["CLERK_JWT_KEY"], authorizedParties: ["http://127.0.0.1:5173"] });
     expect(claims.sub).toBe("user_local_alice");
+    expect(claims.fva).toEqual([0, -1]);
+  });
+
+  it("--verified-minutes-ago N mints a token whose fva says the sign-in check is N minutes old", async () => {
+    const token = run("token.mjs", "bob", "--verified-minutes-ago", "25").stdout.trim();
+    const claims = await verifyToken(token, { jwtKey: read()["CLERK_JWT_KEY"], authorizedParties: ["http://127.0.0.1:5173"] });
+    expect(claims.sub).toBe("user_local_bob");
+    expect(claims.fva).toEqual([25, -1]);
+    const bad = run("token.mjs", "bob", "--verified-minutes-ago", "ten");
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe("");
   });
 });
 

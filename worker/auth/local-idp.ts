@@ -45,6 +45,12 @@ export interface LocalSessionOptions {
   azp: string;
   ttlSeconds?: number;
   nowSeconds?: number;
+  /**
+   * When the user last proved who they are (seconds). Clerk's `fva` claim
+   * carries its age in minutes; default: now, i.e. `fva: [0, -1]`. The local
+   * provider has no second factor, so the second entry is always -1.
+   */
+  verifiedAtSeconds?: number;
   /** Extra claims (tests use these to forge bad tokens). */
   claims?: Record<string, unknown>;
 }
@@ -64,7 +70,7 @@ export async function signLocalSession(opts: LocalSessionOptions): Promise<strin
   const payload = {
     azp: opts.azp,
     exp: now + (opts.ttlSeconds ?? 3600),
-    fva: [0, -1],
+    fva: [Math.max(0, Math.floor((now - (opts.verifiedAtSeconds ?? now)) / 60)), -1],
     iat: now,
     iss: LOCAL_ISSUER,
     nbf: now - 5,

@@ -24,6 +24,12 @@ export interface AuthContext {
    * (sessions), so requireConsent need not read it again; absent for API keys.
    */
   consent?: { version: string | null; at: number | null };
+  /**
+   * Sessions only: minutes since the first and second factor were verified,
+   * as of this request (Clerk's `fva`, aged by the token's age); null when the
+   * token does not say. API keys have none: they never reach a step-up route.
+   */
+  factorAges?: readonly [number, number] | null;
 }
 
 export function hasScope(auth: AuthContext, scope: Scope): boolean {

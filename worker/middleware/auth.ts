@@ -4,10 +4,12 @@
  * one generic 401 on the wire (`unauthorized`, or `account_deleted` for a
  * credential of a deleted account); the reason goes to the security log.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { authenticateApiKey, hashApiKey } from "../auth/api-keys";
 import { LOCAL_ISSUER } from "../auth/local-idp";
 import { verifySession } from "../auth/session";
+import { agesNow, checkStepUp, parseFactorAges, reverificationRequired, sessionAgeMinutes } from "../auth/step-up";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
@@ -26,6 +28,12 @@ export interface AuthOptions {
    * deletion, exports). A valid API key gets 403 `insufficient_scope`.
    */
   sessionOnly?: boolean;
+  /**
+   * A sensitive action: the session must have verified its sign-in within the
+   * last 10 minutes (Clerk's `fva`), else 403 `reverification_required`.
+   * Implies sessionOnly. See worker/auth/step-up.ts.
+   */
+  stepUp?: boolean;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
@@ -67,7 +75,7 @@ export function requireAuth(opts: AuthOptions = {}) {
         if (result.reason === "api-key-unknown" && (await apiKeyWasDeleted(s, await hashApiKey(token), s.now()))) return fail("api-key-of-deleted-account", "account_deleted");
         return fail(result.reason);
       }
-      if (opts.sessionOnly) {
+      if (opts.sessionOnly || opts.stepUp) {
         // A valid key is authenticated but not authorized here: 403, not 401
         // (RFC 6750 §3.1 insufficient_scope), so an integrator is not told to
         // fix a credential that is fine.
@@ -90,6 +98,11 @@ export function requireAuth(opts: AuthOptions = {}) {
     } else {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
+      // The maximum session lifetime (docs/decisions/0008): Clerk ends sessions
+      // at its "Maximum lifetime"; this refuses any token that says it is older.
+      const age = sessionAgeMinutes(result.claims, s.now());
+      if (age === null) return fail("session-age-unknown");
+      if (age >= s.config.SESSION_MAX_MINUTES) return fail("session-too-old");
       // A session issued before the account was deleted must not act on it mid-deletion, nor recreate it
       // afterwards (issue 14 §4); one issued after a completed deletion is a new sign-up. Only a first sign-in creates.
       const found = await findSessionUser(s, result.subject, s.now());
@@ -109,6 +122,7 @@ export function requireAuth(opts: AuthOptions = {}) {
         scopes: null,
         isAdmin: role === "admin" || s.config.ADMIN_USER_IDS.includes(result.subject),
         consent: { version: user.consentVersion, at: user.consentAt },
+        factorAges: factorAgesOf(result.claims, s.now()),
       };
     }
 
@@ -117,6 +131,23 @@ export function requireAuth(opts: AuthOptions = {}) {
       throw new AppError("insufficient_scope", `This API key lacks the "${opts.scope}" scope.`);
     }
     c.set("auth", auth);
+    if (opts.stepUp) requireStepUp(auth);
     await next();
   });
+}
+
+function factorAgesOf(claims: Record<string, unknown>, nowMs: number): readonly [number, number] | null {
+  const ages = parseFactorAges(claims["fva"]);
+  const iat = claims["iat"];
+  return ages ? agesNow(ages, typeof iat === "number" ? iat : null, nowMs) : null;
+}
+
+/** Throws 403 `reverification_required` unless this session verified its sign-in recently. */
+export function requireStepUp(auth: AuthContext): void {
+  if (auth.via !== "session" || !checkStepUp(auth.factorAges ?? null).ok) throw reverificationRequired();
+}
+
+/** For handlers whose sensitivity depends on the request (a write-scoped key, a ready export). */
+export function requireStepUpFor(c: Context<AppEnv>): void {
+  requireStepUp(c.get("auth"));
 }

@@ -14,9 +14,9 @@ import { deleteOwned } from "../lib/owned";
 import type { Checkpoint } from "../lib/audit-verify";
 import { CheckpointSchema } from "./audit-checkpoints";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
+import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { auditActor } from "../services/audit";
 import { deleteAccount, deleteExport } from "../services/deletion";
@@ -156,13 +156,16 @@ accountDataRoutes.openapi(
     path: "/account/exports/{id}",
     tags: ["account"],
     summary: "One export: progress, and a download link once ready",
-    description: "When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`).",
+    description:
+      "When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`); that needs a sign-in check " +
+      "within the last 10 minutes (`reverification_required` otherwise). Progress before then needs none.",
     security: bearerSecurity,
     request: { params: ExportId },
     responses: {
       200: { description: "The export", content: { "application/json": { schema: ExportSchema } } },
       ...notFound,
       ...authErrors,
+      ...stepUpErrors,
     },
   }),
   async (c) => {
@@ -176,6 +179,8 @@ accountDataRoutes.openapi(
       .where(and(eq(exportsTable.id, id), eq(exportsTable.userId, auth.userId)))
       .get();
     if (!row || row.expiresAt <= s.now()) throw await notFoundFor(s, { table: "exports", id, userId: auth.userId, meta, path: c.req.path });
+    // Taking everything out in one file is as sensitive as deleting it.
+    if (row.status === "ready" && row.objectId) requireStepUpFor(c);
     const download = row.status === "ready" && row.objectId ? await issueSignedUrl(s, { auth, objectId: row.objectId, disposition: "attachment", meta }) : null;
     return c.json(serializeExport(row, download), 200);
   },
@@ -198,7 +203,7 @@ accountDataRoutes.openapi(
   async (c) => c.json(await deleteOwned(c, "exports", c.req.valid("param").id, deleteExport), 200),
 );
 
-accountDataRoutes.use("/account", requireAuth({ sessionOnly: true }));
+accountDataRoutes.use("/account", requireAuth({ sessionOnly: true, stepUp: true }));
 
 accountDataRoutes.openapi(
   createRoute({
@@ -209,7 +214,8 @@ accountDataRoutes.openapi(
     description:
       "Destroys your data key first (every copy of your photos and results becomes unreadable at once), revokes API keys, deletes every " +
       'file and record, asks Clerk to delete your sign-in identity, and emails a confirmation. Body: `{"confirm": "DELETE"}`. ' +
-      "Only an anonymous receipt (counts and time) remains. Browser sessions only. Signing in again later starts a new, empty account.",
+      "Only an anonymous receipt (counts and time) remains. Browser sessions only, with a sign-in check within the last 10 minutes. " +
+      "Signing in again later starts a new, empty account.",
     security: bearerSecurity,
     middleware: [rateLimit("write")] as const,
     request: { body: { content: { "application/json": { schema: DeleteAccountBody } }, required: true } },
@@ -217,6 +223,7 @@ accountDataRoutes.openapi(
       200: { description: "Deleted, or deletion under way (`pending`)", content: { "application/json": { schema: AccountDeleted } } },
       ...badRequest,
       ...authErrors,
+      ...stepUpErrors,
       500: problem("The deletion could not start (`internal`); nothing was deleted, try again."),
     },
   }),

@@ -11,9 +11,9 @@ import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
+import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { appendAudit } from "../services/audit";
 import { notFoundFor } from "../services/security-log";
 
@@ -82,6 +82,9 @@ function view(row: ApiKeyRow) {
 }
 
 const sessionOnly = requireAuth({ sessionOnly: true });
+const stepUp = requireAuth({ sessionOnly: true, stepUp: true });
+/** A key that can change or spend something, not only read. */
+const isWriteScope = (scope: string) => scope.endsWith(":write");
 const sessionOnlyErrors = {
   401: problem("Missing or invalid session (`unauthorized`)."),
   403: problem("An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only."),
@@ -96,7 +99,7 @@ export const apiKeyRoutes = createRouter()
       tags: ["api-keys"],
       operationId: "createApiKey",
       summary: "Create an API key (session only)",
-      description: `Returns the secret once. At most ${MAX_ACTIVE_KEYS} active keys per user.`,
+      description: `Returns the secret once. At most ${MAX_ACTIVE_KEYS} active keys per user. A key with any \`:write\` scope needs a sign-in check within the last 10 minutes.`,
       security: bearerSecurity,
       middleware: [sessionOnly, rateLimit("write")] as const,
       request: { body: { content: { "application/json": { schema: CreateApiKey } }, required: true } },
@@ -104,6 +107,7 @@ export const apiKeyRoutes = createRouter()
         201: { description: "The new key, with its secret", content: { "application/json": { schema: CreatedApiKey } } },
         ...badRequest,
         ...sessionOnlyErrors,
+        ...stepUpErrors,
         409: problem(`Already ${MAX_ACTIVE_KEYS} active keys (\`conflict\`); revoke one first.`),
       },
     }),
@@ -111,6 +115,7 @@ export const apiKeyRoutes = createRouter()
       const s = c.get("services");
       const auth = c.get("auth");
       const body = c.req.valid("json");
+      if (body.scopes.some(isWriteScope)) requireStepUpFor(c);
       const now = s.now();
       const result = await createApiKey(
         s,
@@ -167,14 +172,15 @@ export const apiKeyRoutes = createRouter()
       tags: ["api-keys"],
       operationId: "revokeApiKey",
       summary: "Revoke an API key (session only)",
-      description: "The key stops working at once. Revoking an already revoked key is a no-op.",
+      description: "The key stops working at once. Revoking an already revoked key is a no-op. Needs a sign-in check within the last 10 minutes.",
       security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      middleware: [stepUp, rateLimit("write")] as const,
       request: { params: KeyParams },
       responses: {
         204: { description: "Revoked" },
         ...badRequest,
         ...sessionOnlyErrors,
+        ...stepUpErrors,
         ...notFound,
       },
     }),

@@ -33,9 +33,20 @@ export const devRoutes = createRouter()
       path: "/dev/session",
       tags: ["development"],
       summary: "Mint a Clerk-shaped session token for a local user (development only)",
-      request: { body: { content: { "application/json": { schema: z.object({ user: LocalUserId }) } }, required: true } },
+      description:
+        "`verifiedAt` (optional) keeps the time of the last sign-in check when the SPA refreshes a token, so the token's `fva` claim " +
+        "ages as Clerk's does; without it the token counts as just verified (the local \"confirm it's you\" dialog).",
+      request: {
+        body: {
+          content: { "application/json": { schema: z.object({ user: LocalUserId, verifiedAt: z.iso.datetime().optional() }).strict() } },
+          required: true,
+        },
+      },
       responses: {
-        200: { description: "A session JWT", content: { "application/json": { schema: z.object({ token: z.string(), expiresAt: z.string() }) } } },
+        200: {
+          description: "A session JWT",
+          content: { "application/json": { schema: z.object({ token: z.string(), expiresAt: z.string(), verifiedAt: z.string() }) } },
+        },
         ...badRequest,
       },
     }),
@@ -43,9 +54,15 @@ export const devRoutes = createRouter()
       const { config } = c.get("services");
       const key = config.LOCAL_IDP_PRIVATE_KEY;
       if (config.ENVIRONMENT !== "development" || !key) throw new AppError("not_found");
-      const { user } = c.req.valid("json");
+      const { user, verifiedAt } = c.req.valid("json");
       const ttl = 3600;
-      const token = await signLocalSession({ privateKeyPem: key, user, azp: config.APP_ORIGIN, ttlSeconds: ttl });
-      return c.json({ token, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }, 200);
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      // Never in the future; a claimed time older than a day is a day.
+      const verifiedAtSeconds = verifiedAt ? Math.min(nowSeconds, Math.max(nowSeconds - 86_400, Math.floor(Date.parse(verifiedAt) / 1000))) : nowSeconds;
+      const token = await signLocalSession({ privateKeyPem: key, user, azp: config.APP_ORIGIN, ttlSeconds: ttl, nowSeconds, verifiedAtSeconds });
+      return c.json(
+        { token, expiresAt: new Date((nowSeconds + ttl) * 1000).toISOString(), verifiedAt: new Date(verifiedAtSeconds * 1000).toISOString() },
+        200,
+      );
     },
   );

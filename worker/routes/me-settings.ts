@@ -11,12 +11,12 @@ import { AppError } from "../errors";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
+import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { appendAudit, auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
-import { authErrors, badRequest, bearerSecurity } from "../schemas/common";
+import { authErrors, badRequest, bearerSecurity, stepUpErrors } from "../schemas/common";
 
 const ConsentSchema = z
   .object({
@@ -169,19 +169,23 @@ meSettingsRoutes.openapi(
     path: "/me/settings",
     tags: ["account"],
     summary: "Change settings (how long parent photos are kept)",
-    description: "Also re-times parent photos already kept from finished generations, so the new choice applies to them too.",
+    description:
+      "Also re-times parent photos already kept from finished generations, so the new choice applies to them too. " +
+      "Needs a sign-in check within the last 10 minutes.",
     security: bearerSecurity,
     request: { body: { content: { "application/json": { schema: SettingsPatch } }, required: true } },
     responses: {
       200: { description: "The new settings", content: { "application/json": { schema: SettingsSchema } } },
       ...badRequest,
       ...authErrors,
+      ...stepUpErrors,
     },
   }),
   async (c) => {
     const s = c.get("services");
     const auth = c.get("auth");
     const { keepPhotosDays } = c.req.valid("json");
+    requireStepUpFor(c);
     const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
     if (!before) throw new AppError("not_found");
     await s.db.update(users).set({ keepPhotosDays }).where(eq(users.id, auth.userId));

@@ -16,9 +16,9 @@ import type { AppEnv } from "../env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
+import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { authErrors, badRequest, bearerSecurity, notFound, problem, stepUpErrors } from "../schemas/common";
 import {
   findUser,
   generationStates,
@@ -265,7 +265,8 @@ supportAccessRoutes.openapi(
     path: "/me/support-access",
     tags: ["account"],
     summary: "Let support staff see your photos and results for a number of hours",
-    description: "Browser sessions only. Every staff access, granted or not, appears in your activity log with the stated reason.",
+    description:
+      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access, granted or not, appears in your activity log with the stated reason.",
     security: bearerSecurity,
     request: {
       body: {
@@ -277,10 +278,12 @@ supportAccessRoutes.openapi(
       200: { description: "The grant", content: { "application/json": { schema: GrantSchema } } },
       ...badRequest,
       ...authErrors,
+      ...stepUpErrors,
     },
   }),
   async (c) => {
     const { hours } = c.req.valid("json");
+    requireStepUpFor(c);
     const until = await setSupportGrant(c.get("services"), c.get("auth"), hours, requestMeta(c.req.raw, c.get("requestId")));
     return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
   },

@@ -33,6 +33,15 @@ export const authErrors = {
   429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
 } as const;
 
+/** A sensitive action (worker/auth/step-up.ts): the session's sign-in check must be recent. */
+export const stepUpErrors = {
+  403: problem(
+    "The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's " +
+      "`clerk_error` reverification hint (`{type: \"forbidden\", reason: \"reverification-error\", metadata: {reverification: {level, afterMinutes}}}`), " +
+      "so Clerk's `useReverification()` asks the user to verify and retries.",
+  ),
+} as const;
+
 export const notFound = { 404: problem("No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all.") };
 export const badRequest = { 400: problem("Invalid input (`validation_failed` lists the fields).") };
 export { problem };

@@ -83,6 +83,14 @@ export default function Security() {
           database on every use, so deleting a picture kills its links at once. API keys you create for your own programs are shown once, stored only as a SHA-256 fingerprint, limited to the
           permissions you choose, can expire, and can be revoked at any time; they can never manage keys, export your data or delete your account.
         </p>
+        <p data-testid="sign-in-requirements">
+          <strong>Required:</strong> signing in. Deleting your account, downloading your data export, creating an API key that can change things,
+          revoking a key, changing how long parent photos are kept and letting support see your pictures also need a sign-in check from the last
+          10 minutes; otherwise we ask you to confirm it is you first and change nothing until you do. A session lasts at most 12 hours, and the
+          app signs you out after 30 minutes without activity, with a warning a minute before. <strong>Optional:</strong> two-factor
+          authentication, which you turn on in <Link to="/app/account">Settings</Link>; when it is on, that sign-in check asks for your second
+          factor.
+        </p>
 
         <h3>4. No sharing, no tracking</h3>
         <p>

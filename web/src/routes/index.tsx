@@ -44,6 +44,7 @@ export const router = createBrowserRouter([
                   { path: "api-keys", lazy: async () => ({ Component: (await import("./app/ApiKeys")).default }) },
                   { path: "activity", lazy: async () => ({ Component: (await import("./app/Activity")).default }) },
                   { path: "account", lazy: async () => ({ Component: (await import("./app/Account")).default }) },
+                  { path: "profile/*", lazy: async () => ({ Component: (await import("./app/Profile")).default }) },
                   { path: "create", lazy: async () => ({ Component: (await import("./app/Create")).default }) },
                   { path: "generations/:id", lazy: async () => ({ Component: (await import("./app/Generation")).default }) },
                 ],

@@ -1,9 +1,9 @@
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
-import { ApiError, describeError } from "../../lib/api/problem";
+import { ApiError, describeError, isReverificationRequired } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
 import { apiHref } from "../gallery/links";
-import { exportRunning, useLatestExport, useRequestExport, type ExportJob } from "./api";
+import { exportRunning, useLatestExport, useRequestExport, useUnlockExport, type ExportJob } from "./api";
 
 function Progress({ job }: { job: ExportJob }) {
   return (
@@ -25,6 +25,8 @@ export function ExportSection() {
   const request = useRequestExport();
   const e = job.data;
   const expired = job.error instanceof ApiError && job.error.status === 404;
+  const locked = isReverificationRequired(job.error);
+  const unlock = useUnlockExport(latest.data ?? null);
   const canRequest = !e || !exportRunning(e) || expired;
 
   return (
@@ -37,7 +39,16 @@ export function ExportSection() {
       </p>
       {(latest.isPending || (job.isPending && job.fetchStatus === "fetching")) && <Loading label="Checking for a recent export" />}
       {latest.isError && <ErrorNotice title="Could not check for exports" message={describeError(latest.error)} onRetry={() => void latest.refetch()} />}
-      {job.isError && !expired && <ErrorNotice title="Could not load the export" message={describeError(job.error)} onRetry={() => void job.refetch()} />}
+      {locked && (
+        <div className="notice" data-testid="export-locked">
+          <p role="status">Your export is ready. Downloading everything at once needs a sign-in check from the last 10 minutes.</p>
+          <button type="button" className="button" disabled={unlock.isPending} onClick={() => unlock.mutate()}>
+            {unlock.isPending ? "Checking…" : "Confirm it's you to download"}
+          </button>
+          {unlock.isError && <ErrorNotice title="Could not unlock the download" message={describeError(unlock.error)} />}
+        </div>
+      )}
+      {job.isError && !expired && !locked && <ErrorNotice title="Could not load the export" message={describeError(job.error)} onRetry={() => void job.refetch()} />}
       {expired && <p>Your last export has expired and was deleted.</p>}
       {e && !expired && exportRunning(e) && <Progress job={e} />}
       {e && !expired && e.status === "failed" && <ErrorNotice title="The export failed" message={e.error ?? "Please request a new one."} />}

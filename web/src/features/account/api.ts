@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { unwrap } from "../../lib/api/problem";
+import { isReverificationRequired, unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
+import { useAuth } from "../auth/context";
 import { useApi } from "../auth/useApi";
 
 export type ConsentState = components["schemas"]["Consent"];
@@ -36,9 +37,10 @@ export function useSettings() {
 
 export function useSaveSettings() {
   const api = useApi();
+  const { stepUp } = useAuth();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (keepPhotosDays: KeepPhotosDays) => unwrap(await api.PATCH("/v1/me/settings", { body: { keepPhotosDays } })),
+    mutationFn: (keepPhotosDays: KeepPhotosDays) => stepUp(async () => unwrap(await api.PATCH("/v1/me/settings", { body: { keepPhotosDays } }))),
     onSuccess: (settings) => {
       queryClient.setQueryData(accountKeys.settings, settings);
       return queryClient.invalidateQueries({ queryKey: ["me"], exact: true });
@@ -48,10 +50,11 @@ export function useSaveSettings() {
 
 export function useSupportAccess() {
   const api = useApi();
+  const { stepUp } = useAuth();
   const queryClient = useQueryClient();
   const done = () => queryClient.invalidateQueries({ queryKey: ["me"], exact: true });
   const grant = useMutation({
-    mutationFn: async (hours: number) => unwrap(await api.PUT("/v1/me/support-access", { body: { hours } })),
+    mutationFn: (hours: number) => stepUp(async () => unwrap(await api.PUT("/v1/me/support-access", { body: { hours } }))),
     onSuccess: done,
   });
   const revoke = useMutation({
@@ -92,8 +95,24 @@ export function useLatestExport() {
     },
     staleTime: Infinity,
     refetchOnWindowFocus: false,
+    // A refusal for want of a recent sign-in check is not a failure to retry.
+    retry: (count, error) => !isReverificationRequired(error) && count < 3,
   });
   return { latest, job };
+}
+
+/**
+ * A ready export's download link needs a recent sign-in check: when the poll
+ * answered 403 reverification_required, this asks for it and stores the answer.
+ */
+export function useUnlockExport(id: string | null) {
+  const api = useApi();
+  const { stepUp } = useAuth();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => stepUp(async () => unwrap(await api.GET("/v1/account/exports/{id}", { params: { path: { id: id ?? "" } } }))),
+    onSuccess: (job) => queryClient.setQueryData(accountKeys.export(job.id), job),
+  });
 }
 
 export function useRequestExport() {
@@ -110,7 +129,8 @@ export function useRequestExport() {
 
 export function useDeleteAccount() {
   const api = useApi();
+  const { stepUp } = useAuth();
   return useMutation({
-    mutationFn: async () => unwrap(await api.DELETE("/v1/account", { body: { confirm: "DELETE" } })),
+    mutationFn: () => stepUp(async () => unwrap(await api.DELETE("/v1/account", { body: { confirm: "DELETE" } }))),
   });
 }

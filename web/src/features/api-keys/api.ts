@@ -2,6 +2,7 @@ import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-q
 import { SCOPES, type Scope } from "../../../../worker/auth/types";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
+import { useAuth } from "../auth/context";
 import { useApi } from "../auth/useApi";
 
 export type ApiKey = components["schemas"]["ApiKey"];
@@ -41,21 +42,25 @@ export function useApiKeys() {
 
 export function useCreateApiKey() {
   const api = useApi();
+  const { stepUp } = useAuth();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (body: CreateApiKeyRequest) => unwrap(await api.POST("/v1/api-keys", { body })),
+    // A key with a write scope needs a recent sign-in check (403 reverification_required otherwise).
+    mutationFn: (body: CreateApiKeyRequest) => stepUp(async () => unwrap(await api.POST("/v1/api-keys", { body }))),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keysKey }),
   });
 }
 
 export function useRevokeApiKey() {
   const api = useApi();
+  const { stepUp } = useAuth();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: async (id: string) => {
-      const result = await api.DELETE("/v1/api-keys/{id}", { params: { path: { id } } });
-      if (!result.response.ok) unwrap(result);
-    },
+    mutationFn: (id: string) =>
+      stepUp(async () => {
+        const result = await api.DELETE("/v1/api-keys/{id}", { params: { path: { id } } });
+        if (!result.response.ok) unwrap(result);
+      }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: keysKey }),
   });
 }

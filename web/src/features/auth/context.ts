@@ -19,6 +19,24 @@ export interface Auth {
   onUnauthorized: () => void;
   /** The provider's sign-in UI. */
   SignInPanel: ComponentType;
+  /**
+   * Runs a sensitive request; when the API answers 403 `reverification_required`
+   * it asks the user to confirm it is them (Clerk's reverification modal, or
+   * the local "confirm it's you" dialog) and runs it once more. Rejects with
+   * StepUpCancelled when the user declines.
+   */
+  stepUp: <T>(task: () => Promise<T>) => Promise<T>;
+  twoFactor: TwoFactor;
+  /** The provider's account page (Clerk's UserProfile), mounted at /app/profile/*; null for the local provider. */
+  ProfilePanel: ComponentType | null;
+}
+
+/** Two-factor authentication as the identity provider knows it. */
+export interface TwoFactor {
+  /** On or off for the signed-in user; null while unknown. */
+  enabled: boolean | null;
+  /** The provider's own page to turn it on or off (Clerk's UserProfile → Security), or null when the provider has none. */
+  manageHref: string | null;
 }
 
 export const AuthContext = createContext<Auth | null>(null);

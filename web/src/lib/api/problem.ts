@@ -17,6 +17,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly requestId: string | null;
   readonly fields: { field: string; message: string }[];
+  /** The body as received: a `reverification_required` problem also carries Clerk's `clerk_error` hint. */
+  readonly body: unknown;
 
   constructor(status: number, body: unknown) {
     const problem = isProblem(body) ? body : null;
@@ -26,6 +28,20 @@ export class ApiError extends Error {
     this.code = problem?.code ?? (status >= 500 ? "internal" : "bad_request");
     this.requestId = problem?.requestId ?? null;
     this.fields = problem?.errors ?? [];
+    this.body = body;
+  }
+}
+
+/** 403 `reverification_required`: the session must confirm the sign-in (worker/auth/step-up.ts). */
+export function isReverificationRequired(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.code === "reverification_required";
+}
+
+/** The user closed the "confirm it's you" step (ours or Clerk's `reverification_cancelled`). */
+export class StepUpCancelled extends Error {
+  constructor() {
+    super("You cancelled the sign-in check, so nothing was changed.");
+    this.name = "StepUpCancelled";
   }
 }
 
@@ -40,6 +56,7 @@ export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     return error.status >= 500 && error.requestId ? `${error.message} (request id ${error.requestId})` : error.message;
   }
+  if (error instanceof StepUpCancelled) return error.message;
   if (error instanceof TypeError) return "Could not reach BabyPic. Check your connection and try again.";
   return "Something went wrong. Please try again.";
 }

@@ -13,7 +13,7 @@ export interface paths {
         post?: never;
         /**
          * Delete your account and everything in it (GDPR Art. 17)
-         * @description Destroys your data key first (every copy of your photos and results becomes unreadable at once), revokes API keys, deletes every file and record, asks Clerk to delete your sign-in identity, and emails a confirmation. Body: `{"confirm": "DELETE"}`. Only an anonymous receipt (counts and time) remains. Browser sessions only. Signing in again later starts a new, empty account.
+         * @description Destroys your data key first (every copy of your photos and results becomes unreadable at once), revokes API keys, deletes every file and record, asks Clerk to delete your sign-in identity, and emails a confirmation. Body: `{"confirm": "DELETE"}`. Only an anonymous receipt (counts and time) remains. Browser sessions only, with a sign-in check within the last 10 minutes. Signing in again later starts a new, empty account.
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * One export: progress, and a download link once ready
-         * @description When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`).
+         * @description When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`); that needs a sign-in check within the last 10 minutes (`reverification_required` otherwise). Progress before then needs none.
          */
         get: operations["getAccountExportsById"];
         put?: never;
@@ -118,7 +118,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (session only)
-         * @description Returns the secret once. At most 10 active keys per user.
+         * @description Returns the secret once. At most 10 active keys per user. A key with any `:write` scope needs a sign-in check within the last 10 minutes.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -139,7 +139,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key (session only)
-         * @description The key stops working at once. Revoking an already revoked key is a no-op.
+         * @description The key stops working at once. Revoking an already revoked key is a no-op. Needs a sign-in check within the last 10 minutes.
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -256,7 +256,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mint a Clerk-shaped session token for a local user (development only) */
+        /**
+         * Mint a Clerk-shaped session token for a local user (development only)
+         * @description `verifiedAt` (optional) keeps the time of the last sign-in check when the SPA refreshes a token, so the token's `fva` claim ages as Clerk's does; without it the token counts as just verified (the local "confirm it's you" dialog).
+         */
         post: operations["postDevSession"];
         delete?: never;
         options?: never;
@@ -524,7 +527,7 @@ export interface paths {
         head?: never;
         /**
          * Change settings (how long parent photos are kept)
-         * @description Also re-times parent photos already kept from finished generations, so the new choice applies to them too.
+         * @description Also re-times parent photos already kept from finished generations, so the new choice applies to them too. Needs a sign-in check within the last 10 minutes.
          */
         patch: operations["patchMeSettings"];
         trace?: never;
@@ -539,7 +542,7 @@ export interface paths {
         get?: never;
         /**
          * Let support staff see your photos and results for a number of hours
-         * @description Browser sessions only. Every staff access, granted or not, appears in your activity log with the stated reason.
+         * @description Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access, granted or not, appears in your activity log with the stated reason.
          */
         put: operations["putMeSupportAccess"];
         post?: never;
@@ -1351,7 +1354,7 @@ export interface components {
          */
         Problem: {
             /** @enum {string} */
-            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
+            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "reverification_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
             detail?: string;
             errors?: {
                 field: string;
@@ -1569,7 +1572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1749,7 +1752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1769,6 +1772,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1981,7 +1993,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,7 +2219,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only. */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2290,7 +2302,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only. */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2364,6 +2376,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2633,12 +2654,15 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "user": "alice"
+                 *       "user": "alice",
+                 *       "verifiedAt": "2026-11-27T06:00:00.000Z"
                  *     }
                  */
                 "application/json": {
                     /** @enum {string} */
                     user: "alice" | "bob" | "carol";
+                    /** Format: date-time */
+                    verifiedAt?: string;
                 };
             };
         };
@@ -2652,12 +2676,14 @@ export interface operations {
                     /**
                      * @example {
                      *       "token": "string",
-                     *       "expiresAt": "string"
+                     *       "expiresAt": "string",
+                     *       "verifiedAt": "string"
                      *     }
                      */
                     "application/json": {
                         expiresAt: string;
                         token: string;
+                        verifiedAt: string;
                     };
                 };
             };
@@ -4194,7 +4220,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4285,7 +4311,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4873,7 +4899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4902,6 +4928,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

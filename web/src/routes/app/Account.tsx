@@ -6,6 +6,7 @@ import { DeleteAccountSection } from "../../features/account/DeleteAccountSectio
 import { ExportSection } from "../../features/account/ExportSection";
 import { RetentionSection } from "../../features/account/RetentionSection";
 import { SupportAccessSection } from "../../features/account/SupportAccessSection";
+import { TwoFactorSection } from "../../features/account/TwoFactorSection";
 import { useMe } from "../../features/account/useMe";
 import { describeError } from "../../lib/api/problem";
 import "../../components/pages.css";
@@ -16,6 +17,7 @@ export default function Account() {
   return (
     <>
       <PageHeading title="Settings and your data" />
+      <TwoFactorSection />
       <ConsentSection />
       <RetentionSection />
       {me.isPending && <Loading label="Loading your account" />}

@@ -3,15 +3,22 @@
  * loads clerk-js from Clerk's Frontend API: the one third-party script the
  * app allows (DESIGN.md, Headers and browser), named in the CSP by the build.
  */
-import { ClerkProvider, SignIn, useAuth as useClerkAuth, useUser } from "@clerk/clerk-react";
+import { ClerkProvider, SignIn, useAuth as useClerkAuth, UserProfile, useReverification, useUser } from "@clerk/clerk-react";
+import { isReverificationCancelledError } from "@clerk/clerk-react/errors";
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, type ReactNode } from "react";
 import { Outlet, useNavigate } from "react-router";
+import { ApiError, isReverificationRequired, StepUpCancelled } from "../../../lib/api/problem";
 import { CLERK_PUBLISHABLE_KEY } from "../../../lib/config";
 import { AuthContext, type Auth } from "../context";
 
 function ClerkSignIn() {
   return <SignIn routing="path" path="/sign-in" forceRedirectUrl="/app" />;
+}
+
+/** Clerk's UserProfile; its Security page (/app/profile/security) turns two-factor on or off. */
+function ClerkProfile() {
+  return <UserProfile routing="path" path="/app/profile" />;
 }
 
 function ClerkBridge({ children }: { children: ReactNode }) {
@@ -23,6 +30,32 @@ function ClerkBridge({ children }: { children: ReactNode }) {
     queryClient.clear();
     await signOut();
   }, [queryClient, signOut]);
+  // useReverification() recognises the `clerk_error` hint the API puts in its
+  // 403 reverification_required body, opens Clerk's verification modal and
+  // calls the fetcher once more. One fetcher runs any task handed to it.
+  const verified = useReverification(async (task: () => Promise<unknown>) => {
+    try {
+      return { done: true as const, value: await task() };
+    } catch (err) {
+      if (isReverificationRequired(err)) return err.body;
+      throw err;
+    }
+  });
+  const stepUp = useCallback(
+    async <T,>(task: () => Promise<T>): Promise<T> => {
+      let result: unknown;
+      try {
+        result = await verified(task);
+      } catch (err) {
+        if (isReverificationCancelledError(err)) throw new StepUpCancelled();
+        throw err;
+      }
+      if (typeof result === "object" && result !== null && "done" in result && "value" in result) return result.value as T;
+      // Verified, but the API still asks (e.g. a clock far off): show its answer.
+      throw new ApiError(403, result);
+    },
+    [verified],
+  );
   const onUnauthorized = useCallback(() => {
     // Clerk refreshes its short-lived tokens itself; a 401 means the session
     // is gone server-side, so end it here too.
@@ -37,8 +70,11 @@ function ClerkBridge({ children }: { children: ReactNode }) {
       signOut: out,
       onUnauthorized,
       SignInPanel: ClerkSignIn,
+      stepUp,
+      twoFactor: { enabled: user ? user.twoFactorEnabled : null, manageHref: "/app/profile/security" },
+      ProfilePanel: ClerkProfile,
     }),
-    [isLoaded, isSignedIn, user, token, out, onUnauthorized],
+    [isLoaded, isSignedIn, user, token, out, onUnauthorized, stepUp],
   );
   return <AuthContext value={auth}>{children}</AuthContext>;
 }

@@ -7,9 +7,13 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Outlet } from "react-router";
 import { AuthContext, type Auth, type AuthStatus } from "../context";
+import { isReverificationRequired, StepUpCancelled } from "../../../lib/api/problem";
+import { ConfirmItsYou } from "./ConfirmItsYou";
 import { LocalSignIn } from "./LocalSignIn";
 import { LocalSignInContext } from "./local-context";
 import { clearSession, loadSession, mintSession, refreshDueIn, saveSession, type LocalSession } from "./session";
+
+const LOCAL_TWO_FACTOR = { enabled: false, manageHref: null } as const;
 
 export default function LocalAuthRoot() {
   const queryClient = useQueryClient();
@@ -35,7 +39,7 @@ export default function LocalAuthRoot() {
   const refresh = useCallback((): Promise<LocalSession | null> => {
     const current = sessionRef.current;
     if (!current) return Promise.resolve(null);
-    inflight.current ??= mintSession(current.user, current.name)
+    inflight.current ??= mintSession(current.user, current.name, current.verifiedAt)
       .then((next) => {
         adopt(next);
         return next;
@@ -83,15 +87,68 @@ export default function LocalAuthRoot() {
     [adopt, queryClient],
   );
 
+  // The local "confirm it's you": one pending question at a time, answered by the dialog.
+  const [confirming, setConfirming] = useState<{ resolve: () => void; reject: (err: Error) => void } | null>(null);
+  const askToConfirm = useCallback(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        setConfirming({ resolve, reject });
+      }),
+    [],
+  );
+  const confirm = useCallback(async () => {
+    const current = sessionRef.current;
+    if (!current) throw new Error("Not signed in.");
+    adopt(await mintSession(current.user, current.name));
+  }, [adopt]);
+
+  const stepUp = useCallback(
+    async <T,>(task: () => Promise<T>): Promise<T> => {
+      try {
+        return await task();
+      } catch (err) {
+        if (!isReverificationRequired(err)) throw err;
+        await askToConfirm();
+        return task();
+      }
+    },
+    [askToConfirm],
+  );
+
   const auth = useMemo<Auth>(
-    () => ({ provider: "local", status, displayName: session?.name ?? null, getToken, signOut, onUnauthorized, SignInPanel: LocalSignIn }),
-    [status, session, getToken, signOut, onUnauthorized],
+    () => ({
+      provider: "local",
+      status,
+      displayName: session?.name ?? null,
+      getToken,
+      signOut,
+      onUnauthorized,
+      SignInPanel: LocalSignIn,
+      stepUp,
+      // The local equivalent: local users have no second factor (their tokens' fva[1] is always -1).
+      twoFactor: LOCAL_TWO_FACTOR,
+      ProfilePanel: null,
+    }),
+    [status, session, getToken, signOut, onUnauthorized, stepUp],
   );
 
   return (
     <AuthContext value={auth}>
       <LocalSignInContext value={signIn}>
         <Outlet />
+        <ConfirmItsYou
+          open={confirming !== null}
+          name={session?.name ?? null}
+          onConfirm={async () => {
+            await confirm();
+            confirming?.resolve();
+            setConfirming(null);
+          }}
+          onCancel={() => {
+            confirming?.reject(new StepUpCancelled());
+            setConfirming(null);
+          }}
+        />
       </LocalSignInContext>
     </AuthContext>
   );

@@ -14,7 +14,7 @@ const STORAGE_KEY = "babypic.localSession";
 /** Re-mint this long before expiry, so no request leaves with a dying token. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
-const StoredSession = z.object({ user: z.string(), name: z.string(), token: z.string(), expiresAt: z.string() });
+const StoredSession = z.object({ user: z.string(), name: z.string(), token: z.string(), expiresAt: z.string(), verifiedAt: z.optional(z.string()) });
 export type LocalSession = z.infer<typeof StoredSession>;
 
 export function loadSession(): LocalSession | null {
@@ -41,9 +41,14 @@ export function refreshDueIn(session: LocalSession, now = Date.now()): number {
   return Date.parse(session.expiresAt) - now - REFRESH_MARGIN_MS;
 }
 
-export async function mintSession(user: string, name: string): Promise<LocalSession> {
+/**
+ * Mints a token. `verifiedAt` (a refresh) keeps the time of the last sign-in
+ * check so the token's `fva` claim ages like Clerk's; without it (signing in,
+ * or confirming "it's you") the token counts as just verified.
+ */
+export async function mintSession(user: string, name: string, verifiedAt?: string): Promise<LocalSession> {
   // Ids come from GET /v1/dev/users (or a stored session); the API checks them against its own list.
-  const body = { user } as SessionRequest;
-  const { token, expiresAt } = unwrap(await publicApi.POST("/v1/dev/session", { body }));
-  return { user, name, token, expiresAt };
+  const body = (verifiedAt ? { user, verifiedAt } : { user }) as SessionRequest;
+  const minted = unwrap(await publicApi.POST("/v1/dev/session", { body }));
+  return { user, name, token: minted.token, expiresAt: minted.expiresAt, verifiedAt: minted.verifiedAt };
 }
