@@ -5,8 +5,11 @@
  * retention sweeps use the same numbers, so what we say is what the code does
  * (GDPR Art. 13/14 information; Art. 28 sub-processors).
  *
- * Dependency-free on purpose: the SPA imports it too.
+ * Dependency-free on purpose: the SPA imports it too. Who we are (controller,
+ * DPO, contacts) is configuration, not code: see lib/who-we-are.ts; the SPA
+ * reads it from `GET /v1/privacy`.
  */
+import type { WhoWeAre } from "./who-we-are";
 
 /** Bump when the terms change: every user must consent again before processing. */
 export const TERMS_VERSION = "2026-11-01";
@@ -169,7 +172,7 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
   ];
 }
 
-export interface PrivacyFacts {
+export interface PrivacyFacts extends WhoWeAre {
   termsVersion: string;
   purposes: { purpose: string; legalBasis: string }[];
   subProcessors: SubProcessor[];
@@ -179,8 +182,9 @@ export interface PrivacyFacts {
   limits: string[];
 }
 
-export function privacyFacts(signedLinkTtlSeconds: number): PrivacyFacts {
+export function privacyFacts(signedLinkTtlSeconds: number, who: WhoWeAre): PrivacyFacts {
   return {
+    ...who,
     termsVersion: TERMS_VERSION,
     purposes: PURPOSES.map((p) => ({ ...p })),
     subProcessors: SUB_PROCESSORS.map((p) => ({ ...p, dataCategories: [...p.dataCategories] })),

@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "../../../worker/lib/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
+import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
 import "../components/pages.css";
 
@@ -43,6 +44,9 @@ export default function Security() {
           </li>
           <li>
             <a href="#red-flags">Red flags: what a photo app should never do</a>
+          </li>
+          <li>
+            <a href="#controller">Who is responsible, and how to reach us</a>
           </li>
         </ul>
       </nav>
@@ -202,6 +206,8 @@ export default function Security() {
           and the export of your data. Uploads never used are deleted after {HOURS(RETENTION.abandonedUploadMs)} hours.
         </p>
       </section>
+
+      <WhoWeAre headingId="controller" />
     </article>
   );
 }

@@ -19,6 +19,7 @@ export const router = createBrowserRouter([
     children: [
       { index: true, element: <Landing /> },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
+      { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
       { path: "privacy", lazy: async () => ({ Component: (await import("./Privacy")).default }) },
       { path: "terms", lazy: async () => ({ Component: (await import("./Terms")).default }) },
       // Creem's success_url (worker/services/billing.ts) is APP_ORIGIN/billing.

@@ -1182,12 +1182,26 @@ export interface components {
             photos: components["schemas"]["Photo"][];
         };
         Privacy: {
+            /** @description The data controller (GDPR Art. 13(1)(a)). */
+            controller: {
+                address: string;
+                name: string;
+            };
             dataCategories: {
                 category: string;
                 items: string[];
                 retention: string;
             }[];
+            /** @description The Data Protection Officer (GDPR Art. 13(1)(b), Art. 37). */
+            dpo: {
+                email: string;
+                name: string;
+            };
             limits: string[];
+            /** @description For privacy questions and requests; the contact form at /contact needs no account. */
+            privacyContact: {
+                email: string;
+            };
             purposes: {
                 legalBasis: string;
                 purpose: string;
@@ -1204,6 +1218,10 @@ export interface components {
                 how: string;
                 right: string;
             }[];
+            /** @description For vulnerability reports; see /.well-known/security.txt. */
+            securityContact: {
+                email: string;
+            };
             subProcessors: {
                 dataCategories: string[];
                 name: string;
@@ -4061,6 +4079,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "controller": {
+                     *         "name": "string",
+                     *         "address": "string"
+                     *       },
+                     *       "dpo": {
+                     *         "name": "string",
+                     *         "email": "string"
+                     *       },
+                     *       "privacyContact": {
+                     *         "email": "string"
+                     *       },
+                     *       "securityContact": {
+                     *         "email": "string"
+                     *       },
                      *       "termsVersion": "string",
                      *       "purposes": [
                      *         {
