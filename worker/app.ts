@@ -34,6 +34,9 @@ import { generationRoutes } from "./routes/generations";
 import { generationDownloadRoutes } from "./routes/generation-downloads";
 import { falWebhookRoutes } from "./routes/webhooks-fal";
 import { wellKnownRoutes } from "./routes/well-known";
+import { adminRoutes } from "./routes/admin";
+import { noticeRoutes } from "./routes/notices";
+import { privacyRequestRoutes } from "./routes/privacy-requests";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -118,6 +121,9 @@ export function createApp() {
   app.route("/v1", generationDownloadRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
+  app.route("/v1", privacyRequestRoutes);
+  app.route("/v1", noticeRoutes);
+  app.route("/v1", adminRoutes);
   app.route("/", wellKnownRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });

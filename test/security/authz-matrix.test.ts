@@ -82,6 +82,10 @@ const ID_BY_SEGMENT: Record<string, Kind> = {
   "api-keys": "apiKey",
   exports: "export",
   users: "user",
+  // Operator routes (issue 16): not A's resources; everyone here but an admin session gets 404 either way.
+  "privacy-requests": "user",
+  incidents: "user",
+  "legal-demands": "user",
 };
 
 function kindFor(path: string, param: string): Kind | undefined {

@@ -97,6 +97,12 @@ export const DATA_CATEGORIES = [
   { category: "Credits and payments", items: ["credit ledger", "transaction id, amount and status (no card data)"], retention: "Until you delete your account" },
   { category: "Data exports", items: ["ZIP of everything above, encrypted at rest"], retention: "1 hour" },
   { category: "Security log", items: ["failed sign-ins and refused links", "truncated IP address"], retention: "90 days, or until you delete your account" },
+  {
+    category: "Privacy requests (contact form, no account needed)",
+    items: ["your email address and message", "the request's type, dates, status and history"],
+    retention: "Email address and message until the request is closed, then erased; type, dates, status and history are kept as the record of how we answered",
+  },
+  { category: "Notices to you", items: ["why a picture was taken down, or what of yours an incident touched"], retention: "Until you delete your account" },
 ] as const;
 
 export const PURPOSES = [
@@ -112,7 +118,8 @@ export const RIGHTS = [
   { right: "Erasure", article: "GDPR Art. 17", how: "DELETE /v1/generations/:id, DELETE /v1/photos/:id, or DELETE /v1/account; each returns a deletion receipt" },
   { right: "Withdraw consent", article: "GDPR Art. 7(3)", how: "DELETE /v1/me/consent: processing stops at once; deletion is offered" },
   { right: "Rectification", article: "GDPR Art. 16", how: "Your email address is managed in your Clerk profile" },
-  { right: "Restriction and objection", article: "GDPR Art. 18, Art. 21", how: "Withdraw consent, or contact us" },
+  { right: "Restriction and objection", article: "GDPR Art. 18, Art. 21", how: "Withdraw consent, or write to us through the contact form at /contact" },
+  { right: "Requests without an account, and takedowns", article: "GDPR Art. 12(3), Art. 15, Art. 17", how: "The contact form at /contact: an access, deletion or takedown request gets the legal deadline of one month, tracked until it is closed; a verified takedown deletes the picture and tells its owner why" },
   { right: "See every access", article: "GDPR Art. 15(1)", how: "GET /v1/account/audit" },
   { right: "Complain to a supervisory authority", article: "GDPR Art. 77", how: "Any EU data protection authority" },
 ] as const;

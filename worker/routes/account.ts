@@ -109,6 +109,8 @@ const WHAT: Record<string, string> = {
   "billing.reversed": "reversed a payment",
   "support.grant_changed": "changed support access",
   "retention.deleted": "deleted data under the retention policy",
+  "operator.action": "acted on your account",
+  "notice.sent": "sent you a notice",
 };
 
 /** One readable line per entry, so every client shows support access the same way. */

@@ -49,6 +49,9 @@ export const AUDIT_ACTIONS = [
   "support.accessed",
   "support.grant_changed",
   "retention.deleted",
+  // Issue 16: the privacy team's tools (worker/services/operator.ts).
+  "operator.action",
+  "notice.sent",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -18,6 +18,7 @@ import {
   apiKeys,
   auditLog,
   deletionReceipts,
+  notices,
   exportsTable,
   generations,
   ledger,
@@ -408,6 +409,7 @@ async function deleteUserRows(s: Services, userId: string): Promise<void> {
     s.db.delete(payments).where(eq(payments.userId, userId)),
     s.db.delete(apiKeys).where(eq(apiKeys.userId, userId)),
     s.db.delete(exportsTable).where(eq(exportsTable.userId, userId)),
+    s.db.delete(notices).where(eq(notices.userId, userId)),
     s.db.delete(users).where(eq(users.id, userId)),
   ]);
 }

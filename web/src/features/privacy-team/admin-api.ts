@@ -1,0 +1,48 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { unwrap } from "../../lib/api/problem";
+import type { components } from "../../lib/api/schema";
+import { useApi } from "../auth/useApi";
+
+export type AdminPrivacyRequest = components["schemas"]["AdminPrivacyRequest"];
+export type OperatorLogEntry = components["schemas"]["OperatorLogEntry"];
+
+export const adminKeys = {
+  requests: ["admin", "privacy-requests"] as const,
+  log: ["admin", "operator-log"] as const,
+};
+
+/** A 404 here means "not an operator": the console then shows the not-found view. */
+export function usePrivacyInbox() {
+  const api = useApi();
+  return useQuery({ queryKey: adminKeys.requests, queryFn: async () => unwrap(await api.GET("/v1/admin/privacy-requests")).items });
+}
+
+export function useOperatorLog(enabled: boolean) {
+  const api = useApi();
+  return useQuery({ queryKey: adminKeys.log, enabled, queryFn: async () => unwrap(await api.GET("/v1/admin/operator-log")).items });
+}
+
+function useRefresh() {
+  const qc = useQueryClient();
+  return () => void qc.invalidateQueries({ queryKey: ["admin"] });
+}
+
+export function useSetRequestStatus() {
+  const api = useApi();
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: async (v: { id: string; status: "verifying" | "in_progress" | "completed" | "rejected"; note: string }) =>
+      unwrap(await api.POST("/v1/admin/privacy-requests/{id}/status", { params: { path: { id: v.id } }, body: { status: v.status, note: v.note } })),
+    onSuccess: refresh,
+  });
+}
+
+export function useTakedown() {
+  const api = useApi();
+  const refresh = useRefresh();
+  return useMutation({
+    mutationFn: async (v: { id: string; generationId: string; note: string }) =>
+      unwrap(await api.POST("/v1/admin/privacy-requests/{id}/takedown", { params: { path: { id: v.id } }, body: { generationId: v.generationId, note: v.note } })),
+    onSuccess: refresh,
+  });
+}

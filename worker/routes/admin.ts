@@ -1,0 +1,186 @@
+/**
+ * The operator console's API (issue 16): `/v1/admin/...`, for the admin role
+ * only. The role comes from server-side metadata (the session claim
+ * `role: "admin"` set by Clerk's public metadata, or ADMIN_USER_IDS; see
+ * worker/middleware/auth.ts), never from anything the user can set. Browser
+ * sessions only: an API key never acts as an operator. Everyone else gets
+ * 404 `not_found`, as for /v1/support. Every action is recorded in the
+ * operator log and in the affected user's activity log (services/operator.ts).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+import { requestMeta } from "../lib/request-meta";
+import { requireAuth } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
+import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { listOperatorLog } from "../services/operator";
+import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
+
+const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
+  await next();
+});
+
+export const adminRoutes = createRouter();
+adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimit("write"));
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
+const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100) });
+const operatorErrors = { ...badRequest, ...authErrors, ...notFound } as const;
+const Note = z.string().trim().min(5, "say what you did and why (at least 5 characters)").max(2000);
+
+// ------------------------------------------------------------ privacy inbox
+
+const RequestEvent = z.object({ at: z.string(), actor: z.string(), action: z.string(), note: z.string().nullable() });
+const AdminPrivacyRequest = z
+  .object({
+    id: z.string(),
+    type: z.enum(REQUEST_TYPES),
+    status: z.enum(REQUEST_STATUSES),
+    email: z.string().nullable().openapi({ description: "null once the request is closed (erased)." }),
+    message: z.string().nullable(),
+    subject: z.string().nullable(),
+    userId: z.string().nullable(),
+    createdAt: z.string(),
+    dueAt: z.string().nullable(),
+    closedAt: z.string().nullable(),
+    history: z.array(RequestEvent),
+  })
+  .openapi("AdminPrivacyRequest");
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/privacy-requests",
+    tags: ["admin"],
+    summary: "Operators: the privacy inbox (open requests first, soonest deadline first)",
+    security: bearerSecurity,
+    request: { query: LimitQuery },
+    responses: { 200: { description: "Requests", content: { "application/json": { schema: z.object({ items: z.array(AdminPrivacyRequest) }) } } }, ...operatorErrors },
+  }),
+  async (c) => {
+    const rows = await listPrivacyRequests(c.get("services"), c.req.valid("query").limit);
+    return c.json(
+      {
+        items: rows.map((r) => ({
+          ...r,
+          createdAt: new Date(r.createdAt).toISOString(),
+          dueAt: iso(r.dueAt),
+          closedAt: iso(r.closedAt),
+          history: r.history.map((e) => ({ at: new Date(e.at).toISOString(), actor: e.actor, action: e.action, note: e.note })),
+        })),
+      },
+      200,
+    );
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/privacy-requests/{id}/status",
+    tags: ["admin"],
+    summary: "Operators: move a privacy request on; closing it erases the requester's email and message",
+    security: bearerSecurity,
+    request: {
+      params: IdParams,
+      body: { required: true, content: { "application/json": { schema: z.object({ status: z.enum(REQUEST_STATUSES).exclude(["received"]), note: Note }) } } },
+    },
+    responses: {
+      200: { description: "Updated", content: { "application/json": { schema: z.object({ id: z.string(), status: z.enum(REQUEST_STATUSES) }) } } },
+      ...operatorErrors,
+      409: problem("The request is already closed (`conflict`)."),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { status, note } = c.req.valid("json");
+    await setPrivacyRequestStatus(c.get("services"), c.get("auth"), id, status, note, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json({ id, status }, 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/privacy-requests/{id}/takedown",
+    tags: ["admin"],
+    summary: "Operators: a verified takedown deletes the named generation and tells its owner why",
+    security: bearerSecurity,
+    request: {
+      params: IdParams,
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({
+              generationId: z.string().regex(/^gen_[0-9a-f]{32}$/, "a generation id (gen_...)"),
+              note: Note.openapi({ description: "How the request was verified." }),
+            }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "Deleted and the owner notified",
+        content: { "application/json": { schema: z.object({ receiptId: z.string(), ownerNotified: z.boolean(), mailed: z.boolean() }) } },
+      },
+      ...operatorErrors,
+      409: problem("The request is closed, or is not a takedown (`conflict`)."),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { generationId, note } = c.req.valid("json");
+    const r = await takedown(c.get("services"), c.get("auth"), id, generationId, note, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json({ receiptId: r.receipt.id, ownerNotified: r.ownerNotified, mailed: r.mailed }, 200);
+  },
+);
+
+// ------------------------------------------------------------- operator log
+
+const OperatorLogEntry = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    operatorId: z.string(),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string() }),
+    userId: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("OperatorLogEntry");
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/operator-log",
+    tags: ["admin"],
+    summary: "Operators: every operator action, newest first",
+    security: bearerSecurity,
+    request: { query: LimitQuery },
+    responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ items: z.array(OperatorLogEntry) }) } } }, ...operatorErrors },
+  }),
+  async (c) => {
+    const rows = await listOperatorLog(c.get("services"), c.req.valid("query").limit);
+    return c.json(
+      {
+        items: rows.map((r) => ({
+          id: r.id,
+          at: new Date(r.at).toISOString(),
+          operatorId: r.operatorId,
+          action: r.action,
+          target: { type: r.targetType, id: r.targetId },
+          userId: r.userId,
+          detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+        })),
+      },
+      200,
+    );
+  },
+);
