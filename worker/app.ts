@@ -36,6 +36,7 @@ import { falWebhookRoutes } from "./routes/webhooks-fal";
 import { wellKnownRoutes } from "./routes/well-known";
 import { adminRoutes } from "./routes/admin";
 import { noticeRoutes } from "./routes/notices";
+import { incidentRoutes } from "./routes/incidents";
 import { privacyRequestRoutes } from "./routes/privacy-requests";
 
 export const API_INFO = {
@@ -124,6 +125,7 @@ export function createApp() {
   app.route("/v1", privacyRequestRoutes);
   app.route("/v1", noticeRoutes);
   app.route("/v1", adminRoutes);
+  app.route("/v1", incidentRoutes);
   app.route("/", wellKnownRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });

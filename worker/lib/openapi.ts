@@ -24,6 +24,7 @@ export const PUBLIC_PATHS = [
   "/v1/keys/upload",
   "/v1/privacy",
   "/v1/privacy-requests",
+  "/v1/incidents/*",
   "/v1/files/*",
   "/v1/billing/packs",
   "/v1/webhooks/*",

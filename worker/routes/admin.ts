@@ -16,6 +16,18 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { AUDIT_ACTIONS } from "../services/audit";
+import {
+  declareIncident,
+  incidentClock,
+  listIncidents,
+  markAuthorityNotified,
+  notifyAffectedUsers,
+  parseDataKinds,
+  parseFinder,
+  publishPostMortem,
+  type IncidentRow,
+} from "../services/incidents";
 import { listOperatorLog } from "../services/operator";
 import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
 
@@ -182,5 +194,178 @@ adminRoutes.openapi(
       },
       200,
     );
+  },
+);
+
+// ---------------------------------------------------------------- incidents
+
+const DateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T10:00:00Z" });
+const IncidentSchema = z
+  .object({
+    id: z.string(),
+    slug: z.string(),
+    title: z.string(),
+    summary: z.string(),
+    awareAt: z.string(),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    dataKinds: z.array(z.string()),
+    finder: z.object({ actions: z.array(z.string()) }),
+    clock: z.object({
+      deadlineAt: z.string().openapi({ description: "awareAt + 72 hours (GDPR Art. 33(1))." }),
+      running: z.boolean().openapi({ description: "false once the authority notification is recorded." }),
+      remainingSeconds: z.number().int().openapi({ description: "Negative when overdue." }),
+    }),
+    affectedUsers: z.number().int().nullable(),
+    authorityNotifiedAt: z.string().nullable(),
+    usersNotifiedAt: z.string().nullable(),
+    postMortem: z.string().nullable(),
+    publishedAt: z.string().nullable(),
+  })
+  .openapi("AdminIncident");
+
+function presentIncident(row: IncidentRow, now: number): z.infer<typeof IncidentSchema> {
+  const clock = incidentClock(row, now);
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    summary: row.summary,
+    awareAt: new Date(row.awareAt).toISOString(),
+    windowStart: new Date(row.windowStart).toISOString(),
+    windowEnd: new Date(row.windowEnd).toISOString(),
+    dataKinds: parseDataKinds(row),
+    finder: parseFinder(row),
+    clock: { deadlineAt: new Date(clock.deadlineAt).toISOString(), running: clock.running, remainingSeconds: Math.round(clock.remainingMs / 1000) },
+    affectedUsers: row.affectedUsers,
+    authorityNotifiedAt: iso(row.authorityNotifiedAt),
+    usersNotifiedAt: iso(row.usersNotifiedAt),
+    postMortem: row.postMortem,
+    publishedAt: iso(row.publishedAt),
+  };
+}
+
+const IncidentAnswer = { content: { "application/json": { schema: IncidentSchema } } };
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/incidents",
+    tags: ["admin"],
+    summary: "Operators: incidents with their 72-hour clocks",
+    security: bearerSecurity,
+    responses: { 200: { description: "Incidents", content: { "application/json": { schema: z.object({ items: z.array(IncidentSchema) }) } } }, ...operatorErrors },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const now = s.now();
+    return c.json({ items: (await listIncidents(s)).map((r) => presentIncident(r, now)) }, 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/incidents",
+    tags: ["admin"],
+    summary: "Operators: declare an incident (window, data kinds, how affected users are found)",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({
+              title: z.string().trim().min(5).max(120),
+              summary: z.string().trim().min(10).max(2000).openapi({ description: "One paragraph for the users' notice: what happened." }),
+              awareAt: DateTime.optional().openapi({ description: "When we became aware; default now. The 72-hour clock starts here." }),
+              windowStart: DateTime,
+              windowEnd: DateTime,
+              dataKinds: z.array(z.string().trim().min(2).max(100)).min(1).max(20),
+              finder: z.object({
+                actions: z
+                  .array(z.enum(AUDIT_ACTIONS))
+                  .min(1)
+                  .openapi({ description: "Users with any of these audit actions inside the window are affected (e.g. `file.downloaded`, `link.used`)." }),
+              }),
+            }),
+          },
+        },
+      },
+    },
+    responses: { 201: { description: "Declared", ...IncidentAnswer }, ...operatorErrors },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const b = c.req.valid("json");
+    const row = await declareIncident(
+      s,
+      c.get("auth"),
+      {
+        title: b.title,
+        summary: b.summary,
+        awareAt: b.awareAt ? Date.parse(b.awareAt) : s.now(),
+        windowStart: Date.parse(b.windowStart),
+        windowEnd: Date.parse(b.windowEnd),
+        dataKinds: b.dataKinds,
+        finder: b.finder,
+      },
+      requestMeta(c.req.raw, c.get("requestId")),
+    );
+    return c.json(presentIncident(row, s.now()), 201);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/incidents/{id}/notify-users",
+    tags: ["admin"],
+    summary: "Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once",
+    security: bearerSecurity,
+    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ confirm: z.literal(true) }) } } } },
+    responses: {
+      200: { description: "Notified", content: { "application/json": { schema: z.object({ notified: z.number().int(), mailed: z.number().int() }) } } },
+      ...operatorErrors,
+      409: problem("Already notified (`conflict`)."),
+    },
+  }),
+  async (c) => {
+    const r = await notifyAffectedUsers(c.get("services"), c.get("auth"), c.req.valid("param").id, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json(r, 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/incidents/{id}/authority-notified",
+    tags: ["admin"],
+    summary: "Operators: record that the supervisory authority was notified (stops the 72-hour clock)",
+    security: bearerSecurity,
+    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ note: Note }) } } } },
+    responses: { 200: { description: "Recorded", ...IncidentAnswer }, ...operatorErrors, 409: problem("Already recorded (`conflict`).") },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const row = await markAuthorityNotified(s, c.get("auth"), c.req.valid("param").id, c.req.valid("json").note, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json(presentIncident(row, s.now()), 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/incidents/{id}/publish",
+    tags: ["admin"],
+    summary: "Operators: publish (or update) the post-mortem at /incidents/<slug>",
+    security: bearerSecurity,
+    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ postMortem: z.string().trim().min(20).max(20_000) }) } } } },
+    responses: { 200: { description: "Published", ...IncidentAnswer }, ...operatorErrors },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const row = await publishPostMortem(s, c.get("auth"), c.req.valid("param").id, c.req.valid("json").postMortem, requestMeta(c.req.raw, c.get("requestId")));
+    return c.json(presentIncident(row, s.now()), 200);
   },
 );

@@ -1,7 +1,8 @@
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading } from "../components/Loading";
 import { PageHeading } from "../components/PageHeading";
-import { useOperatorLog, usePrivacyInbox } from "../features/privacy-team/admin-api";
+import { useIncidents, useOperatorLog, usePrivacyInbox } from "../features/privacy-team/admin-api";
+import { Incidents } from "../features/privacy-team/Incidents";
 import { PrivacyInbox } from "../features/privacy-team/PrivacyInbox";
 import { ApiError, describeError } from "../lib/api/problem";
 import { formatDateTime } from "../lib/format";
@@ -16,6 +17,7 @@ import "../components/pages.css";
 export default function Admin() {
   const inbox = usePrivacyInbox();
   const log = useOperatorLog(inbox.isSuccess);
+  const incidents = useIncidents(inbox.isSuccess);
   if (inbox.isPending) return <Loading label="Loading the operator console" />;
   if (inbox.isError && inbox.error instanceof ApiError && inbox.error.status === 404) return <NotFound />;
   return (
@@ -31,6 +33,9 @@ export default function Admin() {
             <a href="#inbox">Privacy inbox</a>
           </li>
           <li>
+            <a href="#incidents">Incidents</a>
+          </li>
+          <li>
             <a href="#operator-log">Operator log</a>
           </li>
         </ul>
@@ -39,6 +44,11 @@ export default function Admin() {
         <h2 id="inbox">Privacy inbox</h2>
         {inbox.isError && <ErrorNotice title="Could not load the inbox" message={describeError(inbox.error)} onRetry={() => void inbox.refetch()} />}
         {inbox.data && <PrivacyInbox items={inbox.data} />}
+      </section>
+      <section aria-labelledby="incidents">
+        <h2 id="incidents">Incidents</h2>
+        {incidents.isError && <ErrorNotice title="Could not load the incidents" message={describeError(incidents.error)} />}
+        {incidents.data && <Incidents items={incidents.data} />}
       </section>
       <section aria-labelledby="operator-log">
         <h2 id="operator-log">Operator log</h2>

@@ -40,6 +40,9 @@ export default function Security() {
             <a href="#limits">What we cannot promise</a>
           </li>
           <li>
+            <a href="#incidents">If your data is exposed</a>
+          </li>
+          <li>
             <a href="#processors">Who else handles your data</a>
           </li>
           <li>
@@ -152,6 +155,18 @@ export default function Security() {
           <li>Our service decrypts your photos in memory, to check them and to send them to the model; it never writes them unencrypted.</li>
           <li>Anyone who gets a data export you downloaded can read everything in it: keep the ZIP safe, and delete it when you are done.</li>
         </ul>
+      </section>
+
+      <section aria-labelledby="incidents">
+        <h2 id="incidents">If your data is exposed</h2>
+        <p>
+          When someone may have accessed data they should not have, our privacy team records an incident with its time window and the kinds of
+          data concerned, and finds the people affected from the audit log: everyone whose data was accessed in that window in the ways the
+          incident concerns. Each of them gets a notice in the app and, if the account has an email address, an email that lists what of
+          theirs was accessed. The team&apos;s console counts down the 72 hours that GDPR Art. 33 gives us to tell the supervisory authority, and
+          we publish a post-mortem at <code>/incidents/&lt;name&gt;</code>. Security researchers can report weaknesses under our{" "}
+          <Link to="/security/disclosure">disclosure policy</Link>.
+        </p>
       </section>
 
       <section aria-labelledby="processors">

@@ -20,6 +20,7 @@ export const router = createBrowserRouter([
       { index: true, element: <Landing /> },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
       { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
+      { path: "incidents/:slug", lazy: async () => ({ Component: (await import("./IncidentPage")).default }) },
       { path: "contact", lazy: async () => ({ Component: (await import("./Contact")).default }) },
       { path: "privacy", lazy: async () => ({ Component: (await import("./Privacy")).default }) },
       { path: "terms", lazy: async () => ({ Component: (await import("./Terms")).default }) },

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../../lib/api/problem";
-import type { components } from "../../lib/api/schema";
+import type { components, paths } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
 
 export type AdminPrivacyRequest = components["schemas"]["AdminPrivacyRequest"];
@@ -45,4 +45,36 @@ export function useTakedown() {
       unwrap(await api.POST("/v1/admin/privacy-requests/{id}/takedown", { params: { path: { id: v.id } }, body: { generationId: v.generationId, note: v.note } })),
     onSuccess: refresh,
   });
+}
+
+export type AdminIncident = components["schemas"]["AdminIncident"];
+
+export function useIncidents(enabled: boolean) {
+  const api = useApi();
+  return useQuery({ queryKey: ["admin", "incidents"], enabled, queryFn: async () => unwrap(await api.GET("/v1/admin/incidents")).items });
+}
+
+export type NewIncident = NonNullable<paths["/v1/admin/incidents"]["post"]["requestBody"]>["content"]["application/json"];
+
+export function useDeclareIncident() {
+  const api = useApi();
+  const refresh = useRefresh();
+  return useMutation({ mutationFn: async (body: NewIncident) => unwrap(await api.POST("/v1/admin/incidents", { body })), onSuccess: refresh });
+}
+
+export function useIncidentActions() {
+  const api = useApi();
+  const refresh = useRefresh();
+  const path = (id: string) => ({ params: { path: { id } } });
+  return {
+    notify: useMutation({ mutationFn: async (id: string) => unwrap(await api.POST("/v1/admin/incidents/{id}/notify-users", { ...path(id), body: { confirm: true } })), onSuccess: refresh }),
+    authority: useMutation({
+      mutationFn: async (v: { id: string; note: string }) => unwrap(await api.POST("/v1/admin/incidents/{id}/authority-notified", { ...path(v.id), body: { note: v.note } })),
+      onSuccess: refresh,
+    }),
+    publish: useMutation({
+      mutationFn: async (v: { id: string; postMortem: string }) => unwrap(await api.POST("/v1/admin/incidents/{id}/publish", { ...path(v.id), body: { postMortem: v.postMortem } })),
+      onSuccess: refresh,
+    }),
+  };
 }

@@ -83,6 +83,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: incidents with their 72-hour clocks */
+        get: operations["getAdminIncidents"];
+        put?: never;
+        /** Operators: declare an incident (window, data kinds, how affected users are found) */
+        post: operations["postAdminIncidents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/authority-notified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: record that the supervisory authority was notified (stops the 72-hour clock) */
+        post: operations["postAdminIncidentsByIdAuthorityNotified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/notify-users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once */
+        post: operations["postAdminIncidentsByIdNotifyUsers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: publish (or update) the post-mortem at /incidents/<slug> */
+        post: operations["postAdminIncidentsByIdPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/operator-log": {
         parameters: {
             query?: never;
@@ -474,6 +543,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/incidents/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published incident post-mortem (public) */
+        get: operations["getIncidentsBySlug"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys/upload": {
         parameters: {
             query?: never;
@@ -810,6 +896,32 @@ export interface components {
              * @enum {string}
              */
             status: "deleted" | "pending";
+        };
+        AdminIncident: {
+            affectedUsers: number | null;
+            authorityNotifiedAt: string | null;
+            awareAt: string;
+            clock: {
+                /** @description awareAt + 72 hours (GDPR Art. 33(1)). */
+                deadlineAt: string;
+                /** @description Negative when overdue. */
+                remainingSeconds: number;
+                /** @description false once the authority notification is recorded. */
+                running: boolean;
+            };
+            dataKinds: string[];
+            finder: {
+                actions: string[];
+            };
+            id: string;
+            postMortem: string | null;
+            publishedAt: string | null;
+            slug: string;
+            summary: string;
+            title: string;
+            usersNotifiedAt: string | null;
+            windowEnd: string;
+            windowStart: string;
         };
         AdminPrivacyRequest: {
             closedAt: string | null;
@@ -1343,6 +1455,20 @@ export interface components {
         PhotoList: {
             nextCursor: string | null;
             photos: components["schemas"]["Photo"][];
+        };
+        PostMortem: {
+            affectedUsers: number | null;
+            authorityNotifiedAt: string | null;
+            awareAt: string;
+            dataKinds: string[];
+            postMortem: string;
+            publishedAt: string;
+            slug: string;
+            summary: string;
+            title: string;
+            usersNotifiedAt: string | null;
+            windowEnd: string;
+            windowStart: string;
         };
         Privacy: {
             /** @description The data controller (GDPR Art. 13(1)(a)). */
@@ -2004,6 +2130,566 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["DeletionReceipt"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Incidents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "slug": "string",
+                     *           "title": "string",
+                     *           "summary": "string",
+                     *           "awareAt": "string",
+                     *           "windowStart": "string",
+                     *           "windowEnd": "string",
+                     *           "dataKinds": [
+                     *             "string"
+                     *           ],
+                     *           "finder": {
+                     *             "actions": [
+                     *               "string"
+                     *             ]
+                     *           },
+                     *           "clock": {
+                     *             "deadlineAt": "string",
+                     *             "running": true,
+                     *             "remainingSeconds": 1
+                     *           },
+                     *           "affectedUsers": 1,
+                     *           "authorityNotifiedAt": "string",
+                     *           "usersNotifiedAt": "string",
+                     *           "postMortem": "string",
+                     *           "publishedAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["AdminIncident"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "string",
+                 *       "summary": "string",
+                 *       "awareAt": "2026-12-01T10:00:00Z",
+                 *       "windowStart": "2026-12-01T10:00:00Z",
+                 *       "windowEnd": "2026-12-01T10:00:00Z",
+                 *       "dataKinds": [
+                 *         "string"
+                 *       ],
+                 *       "finder": {
+                 *         "actions": [
+                 *           "account.created"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When we became aware; default now. The 72-hour clock starts here.
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    awareAt?: string;
+                    dataKinds: string[];
+                    finder: {
+                        /** @description Users with any of these audit actions inside the window are affected (e.g. `file.downloaded`, `link.used`). */
+                        actions: ("account.created" | "account.viewed" | "account.deleted" | "consent.given" | "consent.withdrawn" | "settings.changed" | "photo.uploaded" | "photo.listed" | "photo.viewed" | "photo.deleted" | "generation.created" | "generation.listed" | "generation.viewed" | "generation.completed" | "generation.failed" | "generation.canceled" | "generation.deleted" | "link.issued" | "link.used" | "file.downloaded" | "export.requested" | "export.ready" | "export.downloaded" | "export.deleted" | "audit.viewed" | "api_key.created" | "api_key.revoked" | "api_key.used" | "billing.checkout" | "billing.credited" | "billing.reversed" | "support.accessed" | "support.grant_changed" | "retention.deleted" | "operator.action" | "notice.sent")[];
+                    };
+                    /** @description One paragraph for the users' notice: what happened. */
+                    summary: string;
+                    title: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    windowEnd: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    windowStart: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Declared */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdAuthorityNotified: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "string"
+                 *     }
+                 */
+                "application/json": {
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already recorded (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdNotifyUsers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "confirm": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {boolean} */
+                    confirm: true;
+                };
+            };
+        };
+        responses: {
+            /** @description Notified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "notified": 1,
+                     *       "mailed": 1
+                     *     }
+                     */
+                    "application/json": {
+                        mailed: number;
+                        notified: number;
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already notified (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "postMortem": "string"
+                 *     }
+                 */
+                "application/json": {
+                    postMortem: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Published */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, expired or invalid credentials (`unauthorized`). */
@@ -3768,6 +4454,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIncidentsBySlug: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post-mortem */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PostMortem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
