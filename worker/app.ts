@@ -37,6 +37,7 @@ import { wellKnownRoutes } from "./routes/well-known";
 import { adminRoutes } from "./routes/admin";
 import { noticeRoutes } from "./routes/notices";
 import { incidentRoutes } from "./routes/incidents";
+import { transparencyRoutes } from "./routes/transparency";
 import { privacyRequestRoutes } from "./routes/privacy-requests";
 
 export const API_INFO = {
@@ -126,6 +127,7 @@ export function createApp() {
   app.route("/v1", noticeRoutes);
   app.route("/v1", adminRoutes);
   app.route("/v1", incidentRoutes);
+  app.route("/v1", transparencyRoutes);
   app.route("/", wellKnownRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });

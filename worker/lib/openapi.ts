@@ -25,6 +25,7 @@ export const PUBLIC_PATHS = [
   "/v1/privacy",
   "/v1/privacy-requests",
   "/v1/incidents/*",
+  "/v1/transparency",
   "/v1/files/*",
   "/v1/billing/packs",
   "/v1/webhooks/*",

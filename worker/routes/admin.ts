@@ -28,6 +28,7 @@ import {
   publishPostMortem,
   type IncidentRow,
 } from "../services/incidents";
+import { decideDemand, DECISIONS, DEMAND_TYPES, listDemands, producedOf, recordDemand, setNotification, type LegalDemandRow } from "../services/legal-demands";
 import { listOperatorLog } from "../services/operator";
 import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
 
@@ -367,5 +368,162 @@ adminRoutes.openapi(
     const s = c.get("services");
     const row = await publishPostMortem(s, c.get("auth"), c.req.valid("param").id, c.req.valid("json").postMortem, requestMeta(c.req.raw, c.get("requestId")));
     return c.json(presentIncident(row, s.now()), 200);
+  },
+);
+
+// ------------------------------------------------------------ legal demands
+
+const LegalDemandSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(DEMAND_TYPES),
+    authority: z.string(),
+    legalBasis: z.string(),
+    receivedAt: z.string(),
+    userId: z.string().nullable(),
+    decision: z.enum(DECISIONS),
+    decisionNote: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+    producedData: z.array(z.string()),
+    notification: z.enum(["pending", "sent", "deferred", "not_applicable"]),
+    deferReason: z.string().nullable(),
+    deferReviewAt: z.string().nullable(),
+    notifiedAt: z.string().nullable(),
+  })
+  .openapi("LegalDemand");
+
+function presentDemand(r: LegalDemandRow): z.infer<typeof LegalDemandSchema> {
+  return {
+    id: r.id,
+    type: r.type,
+    authority: r.authority,
+    legalBasis: r.legalBasis,
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    userId: r.userId,
+    decision: r.decision,
+    decisionNote: r.decisionNote,
+    decidedAt: iso(r.decidedAt),
+    producedData: producedOf(r),
+    notification: r.notification,
+    deferReason: r.deferReason,
+    deferReviewAt: iso(r.deferReviewAt),
+    notifiedAt: iso(r.notifiedAt),
+  };
+}
+
+const DemandAnswer = { content: { "application/json": { schema: LegalDemandSchema } } };
+
+adminRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/legal-demands",
+    tags: ["admin"],
+    summary: "Operators: legal demands, newest first",
+    security: bearerSecurity,
+    responses: { 200: { description: "Demands", content: { "application/json": { schema: z.object({ items: z.array(LegalDemandSchema) }) } } }, ...operatorErrors },
+  }),
+  async (c) => c.json({ items: (await listDemands(c.get("services"))).map(presentDemand) }, 200),
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/legal-demands",
+    tags: ["admin"],
+    summary: "Operators: record a legal demand (type, authority, legal basis, date received, the account concerned)",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({
+              type: z.enum(DEMAND_TYPES),
+              authority: z.string().trim().min(2).max(200),
+              legalBasis: z.string().trim().min(2).max(500),
+              receivedAt: z.iso.date().openapi({ example: "2026-12-01" }),
+              userId: z.string().max(100).optional(),
+            }),
+          },
+        },
+      },
+    },
+    responses: { 201: { description: "Recorded", ...DemandAnswer }, ...operatorErrors },
+  }),
+  async (c) => {
+    const b = c.req.valid("json");
+    const row = await recordDemand(
+      c.get("services"),
+      c.get("auth"),
+      { type: b.type, authority: b.authority, legalBasis: b.legalBasis, receivedAt: Date.parse(`${b.receivedAt}T00:00:00Z`), userId: b.userId },
+      requestMeta(c.req.raw, c.get("requestId")),
+    );
+    return c.json(presentDemand(row), 201);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/legal-demands/{id}/decision",
+    tags: ["admin"],
+    summary: "Operators: the review decision and exactly which data was produced",
+    security: bearerSecurity,
+    request: {
+      params: IdParams,
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({
+              decision: z.enum(["rejected", "complied", "partially_complied"]),
+              note: Note,
+              producedData: z.array(z.string().trim().min(2).max(300)).max(50).openapi({ description: "Each item produced, e.g. `account creation date`; empty when rejected." }),
+            }),
+          },
+        },
+      },
+    },
+    responses: { 200: { description: "Decided", ...DemandAnswer }, ...operatorErrors, 409: problem("Already decided (`conflict`).") },
+  }),
+  async (c) => {
+    const row = await decideDemand(c.get("services"), c.get("auth"), c.req.valid("param").id, c.req.valid("json"), requestMeta(c.req.raw, c.get("requestId")));
+    return c.json(presentDemand(row), 200);
+  },
+);
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/legal-demands/{id}/notification",
+    tags: ["admin"],
+    summary: "Operators: notify the user now, or defer with a reason and a review date",
+    security: bearerSecurity,
+    request: {
+      params: IdParams,
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.discriminatedUnion("status", [
+              z.object({ status: z.literal("sent") }),
+              z.object({ status: z.literal("deferred"), reason: z.string().trim().min(5).max(1000), reviewAt: z.iso.date() }),
+            ]),
+          },
+        },
+      },
+    },
+    responses: { 200: { description: "Recorded", ...DemandAnswer }, ...operatorErrors, 409: problem("No account to notify, or already notified (`conflict`).") },
+  }),
+  async (c) => {
+    const b = c.req.valid("json");
+    const row = await setNotification(
+      c.get("services"),
+      c.get("auth"),
+      c.req.valid("param").id,
+      b.status === "sent" ? { status: "sent" } : { status: "deferred", reason: b.reason, reviewAt: Date.parse(`${b.reviewAt}T00:00:00Z`) },
+      requestMeta(c.req.raw, c.get("requestId")),
+    );
+    return c.json(presentDemand(row), 200);
   },
 );

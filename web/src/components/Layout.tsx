@@ -48,6 +48,9 @@ export function Layout() {
                 <Link to="/terms">Terms</Link>
               </li>
               <li>
+                <Link to="/transparency">Transparency</Link>
+              </li>
+              <li>
                 <Link to="/contact">Contact</Link>
               </li>
             </ul>

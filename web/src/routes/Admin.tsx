@@ -1,8 +1,9 @@
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading } from "../components/Loading";
 import { PageHeading } from "../components/PageHeading";
-import { useIncidents, useOperatorLog, usePrivacyInbox } from "../features/privacy-team/admin-api";
+import { useIncidents, useLegalDemands, useOperatorLog, usePrivacyInbox } from "../features/privacy-team/admin-api";
 import { Incidents } from "../features/privacy-team/Incidents";
+import { LegalDemands } from "../features/privacy-team/LegalDemands";
 import { PrivacyInbox } from "../features/privacy-team/PrivacyInbox";
 import { ApiError, describeError } from "../lib/api/problem";
 import { formatDateTime } from "../lib/format";
@@ -18,6 +19,7 @@ export default function Admin() {
   const inbox = usePrivacyInbox();
   const log = useOperatorLog(inbox.isSuccess);
   const incidents = useIncidents(inbox.isSuccess);
+  const demands = useLegalDemands(inbox.isSuccess);
   if (inbox.isPending) return <Loading label="Loading the operator console" />;
   if (inbox.isError && inbox.error instanceof ApiError && inbox.error.status === 404) return <NotFound />;
   return (
@@ -36,6 +38,9 @@ export default function Admin() {
             <a href="#incidents">Incidents</a>
           </li>
           <li>
+            <a href="#legal-demands">Legal demands</a>
+          </li>
+          <li>
             <a href="#operator-log">Operator log</a>
           </li>
         </ul>
@@ -49,6 +54,11 @@ export default function Admin() {
         <h2 id="incidents">Incidents</h2>
         {incidents.isError && <ErrorNotice title="Could not load the incidents" message={describeError(incidents.error)} />}
         {incidents.data && <Incidents items={incidents.data} />}
+      </section>
+      <section aria-labelledby="legal-demands">
+        <h2 id="legal-demands">Legal demands</h2>
+        {demands.isError && <ErrorNotice title="Could not load the legal demands" message={describeError(demands.error)} />}
+        {demands.data && <LegalDemands items={demands.data} />}
       </section>
       <section aria-labelledby="operator-log">
         <h2 id="operator-log">Operator log</h2>

@@ -43,6 +43,9 @@ export default function Security() {
             <a href="#incidents">If your data is exposed</a>
           </li>
           <li>
+            <a href="#authorities">If an authority asks for your data</a>
+          </li>
+          <li>
             <a href="#processors">Who else handles your data</a>
           </li>
           <li>
@@ -166,6 +169,17 @@ export default function Security() {
           theirs was accessed. The team&apos;s console counts down the 72 hours that GDPR Art. 33 gives us to tell the supervisory authority, and
           we publish a post-mortem at <code>/incidents/&lt;name&gt;</code>. Security researchers can report weaknesses under our{" "}
           <Link to="/security/disclosure">disclosure policy</Link>.
+        </p>
+      </section>
+
+      <section aria-labelledby="authorities">
+        <h2 id="authorities">If an authority asks for your data</h2>
+        <p>
+          Our privacy team records every such demand: its type, the authority, the legal basis and the date; the review decision; and exactly which
+          data was produced, item by item (nothing when we refuse). You are told with a notice in the app and, if your account has an email
+          address, an email that states all of this. When we may not tell you yet, the record holds the reason and a date to review it, and
+          nothing appears in your activity log until you are told. Our <Link to="/transparency">transparency report</Link> counts these records
+          by year, type and outcome; it is computed from them each time it is shown, never written by hand.
         </p>
       </section>
 

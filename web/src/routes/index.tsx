@@ -21,6 +21,7 @@ export const router = createBrowserRouter([
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
       { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
       { path: "incidents/:slug", lazy: async () => ({ Component: (await import("./IncidentPage")).default }) },
+      { path: "transparency", lazy: async () => ({ Component: (await import("./Transparency")).default }) },
       { path: "contact", lazy: async () => ({ Component: (await import("./Contact")).default }) },
       { path: "privacy", lazy: async () => ({ Component: (await import("./Privacy")).default }) },
       { path: "terms", lazy: async () => ({ Component: (await import("./Terms")).default }) },

@@ -78,3 +78,30 @@ export function useIncidentActions() {
     }),
   };
 }
+
+export type LegalDemand = components["schemas"]["LegalDemand"];
+export type NewDemand = NonNullable<paths["/v1/admin/legal-demands"]["post"]["requestBody"]>["content"]["application/json"];
+export type DemandDecision = NonNullable<paths["/v1/admin/legal-demands/{id}/decision"]["post"]["requestBody"]>["content"]["application/json"];
+export type DemandNotification = NonNullable<paths["/v1/admin/legal-demands/{id}/notification"]["post"]["requestBody"]>["content"]["application/json"];
+
+export function useLegalDemands(enabled: boolean) {
+  const api = useApi();
+  return useQuery({ queryKey: ["admin", "legal-demands"], enabled, queryFn: async () => unwrap(await api.GET("/v1/admin/legal-demands")).items });
+}
+
+export function useLegalDemandActions() {
+  const api = useApi();
+  const refresh = useRefresh();
+  return {
+    record: useMutation({ mutationFn: async (body: NewDemand) => unwrap(await api.POST("/v1/admin/legal-demands", { body })), onSuccess: refresh }),
+    decide: useMutation({
+      mutationFn: async (v: { id: string; body: DemandDecision }) => unwrap(await api.POST("/v1/admin/legal-demands/{id}/decision", { params: { path: { id: v.id } }, body: v.body })),
+      onSuccess: refresh,
+    }),
+    notify: useMutation({
+      mutationFn: async (v: { id: string; body: DemandNotification }) =>
+        unwrap(await api.POST("/v1/admin/legal-demands/{id}/notification", { params: { path: { id: v.id } }, body: v.body })),
+      onSuccess: refresh,
+    }),
+  };
+}

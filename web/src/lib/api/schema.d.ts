@@ -152,6 +152,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/legal-demands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: legal demands, newest first */
+        get: operations["getAdminLegalDemands"];
+        put?: never;
+        /** Operators: record a legal demand (type, authority, legal basis, date received, the account concerned) */
+        post: operations["postAdminLegalDemands"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-demands/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: the review decision and exactly which data was produced */
+        post: operations["postAdminLegalDemandsByIdDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-demands/{id}/notification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: notify the user now, or defer with a reason and a review date */
+        post: operations["postAdminLegalDemandsByIdNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/operator-log": {
         parameters: {
             query?: never;
@@ -825,6 +877,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/transparency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Legal demands for user data, counted by year, type and outcome (public) */
+        get: operations["getTransparency"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/clerk": {
         parameters: {
             query?: never;
@@ -1378,6 +1447,25 @@ export interface components {
             entries: components["schemas"]["LedgerEntry"][];
             nextCursor: string | null;
         };
+        LegalDemand: {
+            authority: string;
+            decidedAt: string | null;
+            /** @enum {string} */
+            decision: "pending" | "rejected" | "complied" | "partially_complied";
+            decisionNote: string | null;
+            deferReason: string | null;
+            deferReviewAt: string | null;
+            id: string;
+            legalBasis: string;
+            /** @enum {string} */
+            notification: "pending" | "sent" | "deferred" | "not_applicable";
+            notifiedAt: string | null;
+            producedData: string[];
+            receivedAt: string;
+            /** @enum {string} */
+            type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+            userId: string | null;
+        };
         Me: {
             consent: {
                 at: string;
@@ -1621,6 +1709,36 @@ export interface components {
             id: string;
             keepPhotosDays: number;
             supportAccessUntil: string | null;
+        };
+        TransparencyReport: {
+            generatedAt: string;
+            years: {
+                accountsAffected: number;
+                byOutcome: {
+                    complied: number;
+                    partially_complied: number;
+                    pending: number;
+                    rejected: number;
+                };
+                byType: {
+                    court_order: number;
+                    emergency: number;
+                    other: number;
+                    search_warrant: number;
+                    subpoena: number;
+                };
+                counts: {
+                    count: number;
+                    /** @enum {string} */
+                    outcome: "pending" | "rejected" | "complied" | "partially_complied";
+                    /** @enum {string} */
+                    type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+                }[];
+                notificationsDeferred: number;
+                total: number;
+                usersNotified: number;
+                year: number;
+            }[];
         };
         /**
          * @example {
@@ -2712,6 +2830,435 @@ export interface operations {
             };
             /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminLegalDemands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Demands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "type": "subpoena",
+                     *           "authority": "string",
+                     *           "legalBasis": "string",
+                     *           "receivedAt": "string",
+                     *           "userId": "string",
+                     *           "decision": "pending",
+                     *           "decisionNote": "string",
+                     *           "decidedAt": "string",
+                     *           "producedData": [
+                     *             "string"
+                     *           ],
+                     *           "notification": "pending",
+                     *           "deferReason": "string",
+                     *           "deferReviewAt": "string",
+                     *           "notifiedAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["LegalDemand"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "subpoena",
+                 *       "authority": "string",
+                 *       "legalBasis": "string",
+                 *       "receivedAt": "2026-12-01",
+                 *       "userId": "string"
+                 *     }
+                 */
+                "application/json": {
+                    authority: string;
+                    legalBasis: string;
+                    /**
+                     * Format: date
+                     * @example 2026-12-01
+                     */
+                    receivedAt: string;
+                    /** @enum {string} */
+                    type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+                    userId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemandsByIdDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "rejected",
+                 *       "note": "string",
+                 *       "producedData": [
+                 *         "string"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "rejected" | "complied" | "partially_complied";
+                    note: string;
+                    /** @description Each item produced, e.g. `account creation date`; empty when rejected. */
+                    producedData: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already decided (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemandsByIdNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "sent"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    status: "sent";
+                } | {
+                    reason: string;
+                    /** Format: date */
+                    reviewAt: string;
+                    /** @enum {string} */
+                    status: "deferred";
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No account to notify, or already notified (`conflict`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5897,6 +6444,69 @@ export interface operations {
                 };
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTransparency: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "generatedAt": "string",
+                     *       "years": [
+                     *         {
+                     *           "year": 1,
+                     *           "total": 1,
+                     *           "byType": {
+                     *             "subpoena": 1,
+                     *             "court_order": 1,
+                     *             "search_warrant": 1,
+                     *             "emergency": 1,
+                     *             "other": 1
+                     *           },
+                     *           "byOutcome": {
+                     *             "pending": 1,
+                     *             "rejected": 1,
+                     *             "complied": 1,
+                     *             "partially_complied": 1
+                     *           },
+                     *           "counts": [
+                     *             {
+                     *               "type": "subpoena",
+                     *               "outcome": "pending",
+                     *               "count": 1
+                     *             }
+                     *           ],
+                     *           "accountsAffected": 1,
+                     *           "usersNotified": 1,
+                     *           "notificationsDeferred": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransparencyReport"];
+                };
+            };
+            /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
