@@ -5,8 +5,8 @@
 // Accessible (axe) at phone (360x740) and desktop sizes.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { API_URL, assertAccessible, assertNoProblems, BASE_URL, launchBrowser, screenshots, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
-import { recordRequests, thirdParty } from "./journey-helpers.mjs";
+import { API_URL, assertAccessible, assertNoProblems, BASE_URL, launchBrowser, screenshots, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
+import { apiAs, json, recordRequests, thirdParty } from "./journey-helpers.mjs";
 
 const SIZES = { phone: { width: 360, height: 740 }, desktop: VIEWPORTS.desktop };
 
@@ -118,6 +118,53 @@ describe("operator console", () => {
     assert.ok(!(await card.innerText()).includes("erase.me@example.com"));
     await page.getByTestId("operator-log-entry").filter({ hasText: id }).first().waitFor();
     await accessibleAtBothSizes(page, "admin-console-after");
+    assertNoProblems(b.problems);
+  });
+});
+
+describe("public reports", () => {
+  test("the transparency report counts the recorded demands, and a published post-mortem is readable at /incidents/<slug>", async (t) => {
+    const b = await launchBrowser({ viewport: SIZES.phone });
+    t.after(() => b.close());
+    const { page } = b;
+    await signInAsLocalUser(page, "carol");
+    const api = apiAs(await sessionToken(page));
+    const before = await (await fetch(`${API_URL}/v1/transparency`)).json();
+    const thisYear = new Date().getUTCFullYear();
+    const countOf = (report) => report.years.find((y) => y.year === thisYear)?.byType.court_order ?? 0;
+    await json(await api("/v1/admin/legal-demands", { method: "POST", json: { type: "court_order", authority: "District Court", legalBasis: "Art. 6 test", receivedAt: `${thisYear}-01-15` } }), 201);
+
+    await page.goto("/transparency");
+    const year = page.locator(`section[aria-labelledby="year-${thisYear}"]`);
+    await year.waitFor();
+    const row = year.getByRole("row", { name: /Court orders/ });
+    assert.equal((await row.getByRole("cell").last().innerText()).trim(), String(countOf(before) + 1));
+    await accessibleAtBothSizes(page, "transparency");
+
+    const now = Date.now();
+    const inc = await json(
+      await api("/v1/admin/incidents", {
+        method: "POST",
+        json: {
+          title: "Browser test incident",
+          summary: "A test incident declared by the browser suite.",
+          windowStart: new Date(now - 3_600_000).toISOString(),
+          windowEnd: new Date(now).toISOString(),
+          dataKinds: ["generated images"],
+          finder: { actions: ["link.used"] },
+        },
+      }),
+      201,
+    );
+    await page.goto("/admin");
+    const card = page.locator(`[data-testid=incident][data-id="${inc.id}"]`);
+    assert.match(await card.getByTestId("incident-clock").innerText(), /71 hours \d+ min left|72 hours 0 min left/);
+    await accessibleAtBothSizes(page, "admin-incidents");
+    await json(await api(`/v1/admin/incidents/${inc.id}/publish`, { method: "POST", json: { postMortem: "What happened: nothing real.\n\nWhat we changed: this is a test." } }));
+    await page.goto(`/incidents/${inc.slug}`);
+    await page.getByRole("heading", { level: 1, name: "Incident: Browser test incident" }).waitFor();
+    assert.ok((await page.locator("main").innerText()).includes("What we changed: this is a test."));
+    await accessibleAtBothSizes(page, "incident-page");
     assertNoProblems(b.problems);
   });
 });
