@@ -44,7 +44,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
 const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100) });
 const operatorErrors = { ...badRequest, ...authErrors, ...notFound } as const;
-const Note = z.string().trim().min(5, "say what you did and why (at least 5 characters)").max(2000);
+const Note = z.string().trim().min(5, "say what you did and why (at least 5 characters)").max(2000).openapi({ example: "Verified the requester by email reply." });
 
 // ------------------------------------------------------------ privacy inbox
 
@@ -131,7 +131,10 @@ adminRoutes.openapi(
         content: {
           "application/json": {
             schema: z.object({
-              generationId: z.string().regex(/^gen_[0-9a-f]{32}$/, "a generation id (gen_...)"),
+              generationId: z
+                .string()
+                .regex(/^gen_[0-9a-f]{32}$/, "a generation id (gen_...)")
+                .openapi({ example: "gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0" }),
               note: Note.openapi({ description: "How the request was verified." }),
             }),
           },
@@ -278,7 +281,12 @@ adminRoutes.openapi(
           "application/json": {
             schema: z.object({
               title: z.string().trim().min(5).max(120),
-              summary: z.string().trim().min(10).max(2000).openapi({ description: "One paragraph for the users' notice: what happened." }),
+              summary: z
+                .string()
+                .trim()
+                .min(10)
+                .max(2000)
+                .openapi({ description: "One paragraph for the users' notice: what happened.", example: "A misconfigured proxy logged signed image links." }),
               awareAt: DateTime.optional().openapi({ description: "When we became aware; default now. The 72-hour clock starts here." }),
               windowStart: DateTime,
               windowEnd: DateTime,
@@ -361,7 +369,7 @@ adminRoutes.openapi(
     tags: ["admin"],
     summary: "Operators: publish (or update) the post-mortem at /incidents/<slug>",
     security: bearerSecurity,
-    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ postMortem: z.string().trim().min(20).max(20_000) }) } } } },
+    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ postMortem: z.string().trim().min(20).max(20_000).openapi({ example: "What happened: a proxy logged links. What we changed: nothing logs URLs now." }) }) } } } },
     responses: { 200: { description: "Published", ...IncidentAnswer }, ...operatorErrors },
   }),
   async (c) => {

@@ -34,7 +34,12 @@ export const PrivacyRequestInput = z
       description: "`question`; `access` or `deletion` of your data (GDPR Art. 15, 17); `takedown`: you are pictured in a generated image without your consent.",
     }),
     email: z.email().max(254).openapi({ description: "Where we answer. Erased when the request is closed.", example: "person@example.com" }),
-    message: z.string().trim().min(10, "say what you need (at least 10 characters)").max(5000),
+    message: z
+      .string()
+      .trim()
+      .min(10, "say what you need (at least 10 characters)")
+      .max(5000)
+      .openapi({ example: "Please send me a copy of all data you hold about me." }),
     subject: z
       .string()
       .trim()

@@ -1615,6 +1615,7 @@ export interface components {
              * @example person@example.com
              */
             email: string;
+            /** @example Please send me a copy of all data you hold about me. */
             message: string;
             /** @description For a takedown: the picture's link or id. Required for `takedown`. */
             subject?: string;
@@ -2400,7 +2401,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "title": "string",
-                 *       "summary": "string",
+                 *       "summary": "A misconfigured proxy logged signed image links.",
                  *       "awareAt": "2026-12-01T10:00:00Z",
                  *       "windowStart": "2026-12-01T10:00:00Z",
                  *       "windowEnd": "2026-12-01T10:00:00Z",
@@ -2426,7 +2427,10 @@ export interface operations {
                         /** @description Users with any of these audit actions inside the window are affected (e.g. `file.downloaded`, `link.used`). */
                         actions: ("account.created" | "account.viewed" | "account.deleted" | "consent.given" | "consent.withdrawn" | "settings.changed" | "photo.uploaded" | "photo.listed" | "photo.viewed" | "photo.deleted" | "generation.created" | "generation.listed" | "generation.viewed" | "generation.completed" | "generation.failed" | "generation.canceled" | "generation.deleted" | "link.issued" | "link.used" | "file.downloaded" | "export.requested" | "export.ready" | "export.downloaded" | "export.deleted" | "audit.viewed" | "api_key.created" | "api_key.revoked" | "api_key.used" | "billing.checkout" | "billing.credited" | "billing.reversed" | "support.accessed" | "support.grant_changed" | "retention.deleted" | "operator.action" | "notice.sent")[];
                     };
-                    /** @description One paragraph for the users' notice: what happened. */
+                    /**
+                     * @description One paragraph for the users' notice: what happened.
+                     * @example A misconfigured proxy logged signed image links.
+                     */
                     summary: string;
                     title: string;
                     /**
@@ -2541,10 +2545,11 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "note": "string"
+                 *       "note": "Verified the requester by email reply."
                  *     }
                  */
                 "application/json": {
+                    /** @example Verified the requester by email reply. */
                     note: string;
                 };
             };
@@ -2754,10 +2759,11 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "postMortem": "string"
+                 *       "postMortem": "What happened: a proxy logged links. What we changed: nothing logs URLs now."
                  *     }
                  */
                 "application/json": {
+                    /** @example What happened: a proxy logged links. What we changed: nothing logs URLs now. */
                     postMortem: string;
                 };
             };
@@ -3062,7 +3068,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "decision": "rejected",
-                 *       "note": "string",
+                 *       "note": "Verified the requester by email reply.",
                  *       "producedData": [
                  *         "string"
                  *       ]
@@ -3071,6 +3077,7 @@ export interface operations {
                 "application/json": {
                     /** @enum {string} */
                     decision: "rejected" | "complied" | "partially_complied";
+                    /** @example Verified the requester by email reply. */
                     note: string;
                     /** @description Each item produced, e.g. `account creation date`; empty when rejected. */
                     producedData: string[];
@@ -3473,10 +3480,11 @@ export interface operations {
                 /**
                  * @example {
                  *       "status": "verifying",
-                 *       "note": "string"
+                 *       "note": "Verified the requester by email reply."
                  *     }
                  */
                 "application/json": {
+                    /** @example Verified the requester by email reply. */
                     note: string;
                     /** @enum {string} */
                     status: "verifying" | "in_progress" | "completed" | "rejected";
@@ -3572,13 +3580,17 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "generationId": "string",
-                 *       "note": "string"
+                 *       "generationId": "gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0",
+                 *       "note": "Verified the requester by email reply."
                  *     }
                  */
                 "application/json": {
+                    /** @example gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0 */
                     generationId: string;
-                    /** @description How the request was verified. */
+                    /**
+                     * @description How the request was verified.
+                     * @example Verified the requester by email reply.
+                     */
                     note: string;
                 };
             };
@@ -6138,7 +6150,7 @@ export interface operations {
                  * @example {
                  *       "type": "question",
                  *       "email": "person@example.com",
-                 *       "message": "string",
+                 *       "message": "Please send me a copy of all data you hold about me.",
                  *       "subject": "string"
                  *     }
                  */
