@@ -102,7 +102,6 @@ export const DATA_CATEGORIES = [
     items: ["your email address and message", "the request's type, dates, status and history"],
     retention: "Email address and message until the request is closed, then erased; type, dates, status and history are kept as the record of how we answered",
   },
-  { category: "Notices to you", items: ["why a picture was taken down, or what of yours an incident touched"], retention: "Until you delete your account" },
 ] as const;
 
 export const PURPOSES = [
