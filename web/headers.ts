@@ -117,3 +117,15 @@ export function parseHeadersFile(text: string): HeaderRule[] {
   }
   return rules;
 }
+
+/**
+ * Cloudflare Pages `_redirects` (developers.cloudflare.com/pages/configuration/redirects):
+ * the SPA origin's /.well-known/security.txt points at the API's, which the
+ * Worker computes from configuration (RFC 9116 §3 allows the redirect).
+ * Without a separate API origin, the same origin serves it (the dev and
+ * preview servers proxy the path to the Worker).
+ */
+export function renderRedirectsFile(apiOrigin: string | undefined): string {
+  if (!apiOrigin) return "";
+  return `/.well-known/security.txt ${apiOrigin}/.well-known/security.txt 302\n`;
+}

@@ -9,7 +9,7 @@ import react from "@vitejs/plugin-react";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig, loadEnv, type Plugin } from "vite";
-import { clerkFrontendApiFromKey, originOf, parseHeadersFile, renderHeadersFile, type HeaderRule } from "./headers.ts";
+import { clerkFrontendApiFromKey, originOf, parseHeadersFile, renderHeadersFile, renderRedirectsFile, type HeaderRule } from "./headers.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 // The browser tests build into their own folder so they never clobber web/dist.
@@ -26,6 +26,8 @@ function pagesHeaders(env: Record<string, string>): Plugin {
         clerkFrontendApi: clerkFrontendApiFromKey(env["VITE_CLERK_PUBLISHABLE_KEY"]),
       });
       writeFileSync(`${outDir}/_headers`, file);
+      const redirects = renderRedirectsFile(originOf(env["VITE_API_URL"]));
+      if (redirects) writeFileSync(`${outDir}/_redirects`, redirects);
     },
     configurePreviewServer(server) {
       server.middlewares.use((req, res, next) => {
@@ -42,7 +44,9 @@ function pagesHeaders(env: Record<string, string>): Plugin {
 
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, root, "VITE_");
-  const proxy = { "/v1": { target: process.env["BABYPIC_API_ORIGIN"] ?? "http://127.0.0.1:8787" } };
+  const api = process.env["BABYPIC_API_ORIGIN"] ?? "http://127.0.0.1:8787";
+  // security.txt is the Worker's (computed Expires); in production _redirects points there.
+  const proxy = { "/v1": { target: api }, "/.well-known/security.txt": { target: api } };
   return {
     root,
     envDir: root,

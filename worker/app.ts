@@ -36,6 +36,12 @@ import { filesRoutes } from "./routes/files";
 import { generationRoutes } from "./routes/generations";
 import { generationDownloadRoutes } from "./routes/generation-downloads";
 import { falWebhookRoutes } from "./routes/webhooks-fal";
+import { wellKnownRoutes } from "./routes/well-known";
+import { adminRoutes } from "./routes/admin";
+import { noticeRoutes } from "./routes/notices";
+import { incidentRoutes } from "./routes/incidents";
+import { transparencyRoutes } from "./routes/transparency";
+import { privacyRequestRoutes } from "./routes/privacy-requests";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -122,6 +128,12 @@ export function createApp() {
   app.route("/v1", generationDownloadRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
+  app.route("/v1", privacyRequestRoutes);
+  app.route("/v1", noticeRoutes);
+  app.route("/v1", adminRoutes);
+  app.route("/v1", incidentRoutes);
+  app.route("/v1", transparencyRoutes);
+  app.route("/", wellKnownRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
   app.route("/v1", docsRoutes((c) => document(c.get("services").config)));

@@ -9,6 +9,7 @@ import type { AuthContext } from "./auth/types";
 import type { JobMessage } from "./queue/messages";
 import { RETENTION } from "./lib/privacy-facts";
 import type { Services } from "./services";
+import { whoWeAreProblems } from "./lib/who-we-are";
 
 export interface Bindings {
   DB: D1Database;
@@ -40,6 +41,13 @@ export interface Bindings {
   BACKUP_RETENTION_DAYS: string;
   /** Oldest session (minutes since its sign-in check) the API accepts; default 720. Match Clerk's "Maximum lifetime". */
   SESSION_MAX_MINUTES?: string;
+  /** Who we are (worker/lib/who-we-are.ts): required, checked below. */
+  CONTROLLER_NAME: string;
+  CONTROLLER_ADDRESS: string;
+  DPO_NAME: string;
+  DPO_EMAIL: string;
+  PRIVACY_EMAIL: string;
+  SECURITY_EMAIL: string;
   // Secrets (wrangler secret put / .dev.vars). Optional at the type level so
   // that the zod check below, not a crash, reports what is missing.
   CLERK_JWT_KEY?: string;
@@ -209,6 +217,12 @@ export const ConfigSchema = z
     CREEM_WEBHOOK_SECRET: z.string().optional(),
     MAIL_API_KEY: z.string().optional(),
     MAIL_FROM: z.string().optional(),
+    CONTROLLER_NAME: z.string().default(""),
+    CONTROLLER_ADDRESS: z.string().default(""),
+    DPO_NAME: z.string().default(""),
+    DPO_EMAIL: z.string().default(""),
+    PRIVACY_EMAIL: z.string().default(""),
+    SECURITY_EMAIL: z.string().default(""),
   })
   .superRefine((c, ctx) => {
     // The local identity provider mints sessions for anyone; it must never
@@ -220,6 +234,8 @@ export const ConfigSchema = z
         message: `is set but ENVIRONMENT is ${c.ENVIRONMENT}; the local identity provider only runs in development`,
       });
     }
+    // GDPR Art. 13(1)(a)-(b): every deployment names its controller and contacts.
+    for (const p of whoWeAreProblems(c, c.ENVIRONMENT)) ctx.addIssue({ code: "custom", path: [p.name], message: p.message });
     // A mail key without a sender would silently fall back to the local outbox.
     if (c.MAIL_API_KEY && !c.MAIL_FROM) {
       ctx.addIssue({ code: "custom", path: ["MAIL_FROM"], message: "is required when MAIL_API_KEY is set" });

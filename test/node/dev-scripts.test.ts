@@ -43,6 +43,12 @@ describe("setup (happy)", () => {
       CREEM_API_URL: "http://127.0.0.1:8789",
       CREEM_TEST_MODE: "true",
       CREEM_PRODUCTS: "{}",
+      CONTROLLER_NAME: "Example Controller (development example)",
+      CONTROLLER_ADDRESS: "1 Example Street (development example)",
+      DPO_NAME: "Dana Example (development example)",
+      DPO_EMAIL: "dpo@example.test",
+      PRIVACY_EMAIL: "privacy@example.test",
+      SECURITY_EMAIL: "security@example.test",
       ...vars,
     });
     expect(parsed.error?.issues ?? []).toEqual([]);

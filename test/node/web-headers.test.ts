@@ -7,6 +7,7 @@ import {
   parseHeadersFile,
   PRODUCTION_HEADERS_CONFIG,
   renderHeadersFile,
+  renderRedirectsFile,
 } from "../../web/headers.ts";
 
 const committed = readFileSync(new URL("../../web/public/_headers", import.meta.url).pathname, "utf8");
@@ -76,5 +77,15 @@ describe("SPA headers (security)", () => {
   it("rejects a malformed Clerk key instead of writing a broken CSP", () => {
     expect(() => clerkFrontendApiFromKey("sk_live_secret")).toThrow(/publishable key/);
     expect(() => clerkFrontendApiFromKey(`pk_test_${btoa("not a host; script-src *$")}`)).toThrow();
+  });
+});
+
+describe("SPA _redirects (security.txt)", () => {
+  it("with a separate API origin, the SPA's /.well-known/security.txt redirects to the Worker's", () => {
+    expect(renderRedirectsFile("https://api.babypic.app")).toBe("/.well-known/security.txt https://api.babypic.app/.well-known/security.txt 302\n");
+  });
+
+  it("without one (same origin), no redirect is written", () => {
+    expect(renderRedirectsFile(undefined)).toBe("");
   });
 });

@@ -9,6 +9,16 @@ function withEnv(overrides: Partial<Bindings>): Bindings {
   return { ...env, ...overrides };
 }
 
+/** Who-we-are values a deployment could publish (no "example" marker). */
+const DEPLOYED_WHO = {
+  CONTROLLER_NAME: "BabyPic Test GmbH",
+  CONTROLLER_ADDRESS: "Hauptstrasse 1, 10115 Berlin, Germany",
+  DPO_NAME: "Dana Schmidt",
+  DPO_EMAIL: "dpo@babypic.test",
+  PRIVACY_EMAIL: "privacy@babypic.test",
+  SECURITY_EMAIL: "security@babypic.test",
+} satisfies Partial<Bindings>;
+
 describe("configuration check", () => {
   it("refuses the local identity provider in production", () => {
     expect(() => loadConfig(withEnv({ ENVIRONMENT: "production", PUBLIC_API_URL: "https://api.example" }))).toThrow(/LOCAL_IDP_PRIVATE_KEY is set but ENVIRONMENT is production/);
@@ -34,7 +44,7 @@ describe("configuration check", () => {
 
   it("without the local key, dev routes do not exist outside development", async () => {
     const app = createApp();
-    const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "alice" }), headers: { "content-type": "application/json" } }, withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }));
+    const res = await app.request("/v1/dev/session", { method: "POST", body: JSON.stringify({ user: "alice" }), headers: { "content-type": "application/json" } }, withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined, ...DEPLOYED_WHO }));
     expect(res.status).toBe(404);
   });
 
@@ -67,6 +77,27 @@ describe("configuration check", () => {
   });
 });
 
+describe("who we are (GDPR Art. 13(1)(a)-(b)) is configuration", () => {
+  const production = { ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example" } as const;
+
+  it("production refuses to run without each of the controller, DPO and contact values", () => {
+    for (const name of Object.keys(DEPLOYED_WHO) as (keyof typeof DEPLOYED_WHO)[]) {
+      expect(() => loadConfig(withEnv({ ...production, ...DEPLOYED_WHO, [name]: "" })), name).toThrow(new RegExp(`${name} is missing`));
+    }
+    const secrets = { CLERK_SECRET_KEY: "sk_test_x", CLERK_WEBHOOK_SECRET: "whsec_x", CREEM_WEBHOOK_SECRET: "creem_whsec_x" };
+    expect(() => loadConfig(withEnv({ ...production, ...DEPLOYED_WHO, ...secrets }))).not.toThrow();
+  });
+
+  it("production and staging refuse the development example values", () => {
+    expect(() => loadConfig(withEnv({ ...production }))).toThrow(/CONTROLLER_NAME is a development example; set the real value for production/);
+    expect(() => loadConfig(withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }))).toThrow(/DPO_EMAIL is a development example/);
+  });
+
+  it("an email contact must be an email address", () => {
+    expect(() => loadConfig(withEnv({ ...production, ...DEPLOYED_WHO, PRIVACY_EMAIL: "call us" }))).toThrow(/PRIVACY_EMAIL must be an email address/);
+  });
+});
+
 describe("OpenAPI document per environment", () => {
   const paths = async (bindings: Bindings) => {
     const res = await createApp().request("/v1/openapi.json", {}, bindings);
@@ -77,7 +108,7 @@ describe("OpenAPI document per environment", () => {
   it("describes the development-only routes only in development", async () => {
     const dev = await paths(env);
     expect(dev).toContain("/v1/dev/session");
-    const staging = await paths(withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined }));
+    const staging = await paths(withEnv({ ENVIRONMENT: "staging", LOCAL_IDP_PRIVATE_KEY: undefined, ...DEPLOYED_WHO }));
     expect(staging.filter((p) => p.startsWith("/v1/dev/"))).toEqual([]);
     expect(staging).toContain("/v1/generations");
   });

@@ -299,3 +299,122 @@ export const opsIssues = sqliteTable(
   },
   (t) => [index("ops_issues_status_idx").on(t.status, t.updatedAt)],
 );
+
+// ------------------------------------------------------------ privacy team
+// Issue 16; docs/decisions/0008-privacy-team.md and docs/runbooks/privacy-team.md.
+
+/**
+ * A request through the public contact form. The requester's email and
+ * message are personal data and are erased (set to null) when the request
+ * is closed; type, dates, status and history stay as proof of handling.
+ */
+export const privacyRequests = sqliteTable(
+  "privacy_requests",
+  {
+    id: text("id").primaryKey(),
+    type: text("type", { enum: ["question", "access", "deletion", "takedown"] }).notNull(),
+    status: text("status", { enum: ["received", "verifying", "in_progress", "completed", "rejected"] }).notNull(),
+    email: text("email"),
+    message: text("message"),
+    /** Takedown: what the requester named (a generation id or a link), as written. */
+    subject: text("subject"),
+    /** The account concerned, once an operator has identified it. */
+    userId: text("user_id"),
+    createdAt: createdAt(),
+    /** The legal deadline (GDPR Art. 12(3): one month); null for plain questions. */
+    dueAt: integer("due_at"),
+    closedAt: integer("closed_at"),
+  },
+  (t) => [index("privacy_requests_status").on(t.status, t.createdAt)],
+);
+
+/** What happened to a privacy request, in order. Notes hold no requester email. */
+export const privacyRequestEvents = sqliteTable(
+  "privacy_request_events",
+  {
+    id: text("id").primaryKey(),
+    requestId: text("request_id").notNull(),
+    at: integer("at").notNull(),
+    /** "requester", or the operator's user id. */
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    note: text("note"),
+  },
+  (t) => [index("privacy_request_events_request").on(t.requestId, t.at)],
+);
+
+/** Every operator action, whoever it affects (the affected user's own log gets an entry too). */
+export const operatorLog = sqliteTable(
+  "operator_log",
+  {
+    id: text("id").primaryKey(),
+    at: integer("at").notNull(),
+    operatorId: text("operator_id").notNull(),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    userId: text("user_id"),
+    /** JSON object: reason, note, counts; never emails, tokens or image bytes. */
+    detail: text("detail"),
+  },
+  (t) => [index("operator_log_at").on(t.at)],
+);
+
+/** In-app notices to a user (a takedown, an incident, a legal demand). */
+export const notices = sqliteTable(
+  "notices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    kind: text("kind", { enum: ["takedown", "incident", "legal_demand"] }).notNull(),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+    readAt: integer("read_at"),
+  },
+  (t) => [index("notices_user").on(t.userId, t.createdAt)],
+);
+
+/** A personal-data breach (GDPR Art. 33/34). */
+export const incidents = sqliteTable("incidents", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull().unique(),
+  title: text("title").notNull(),
+  summary: text("summary").notNull(),
+  /** When we became aware: the 72-hour clock of Art. 33(1) runs from here. */
+  awareAt: integer("aware_at").notNull(),
+  windowStart: integer("window_start").notNull(),
+  windowEnd: integer("window_end").notNull(),
+  /** JSON array of data kinds (e.g. "generated images"). */
+  dataKinds: text("data_kinds").notNull(),
+  /** JSON: how affected users are found (audit actions in the window). */
+  finder: text("finder").notNull(),
+  affectedUsers: integer("affected_users"),
+  authorityNotifiedAt: integer("authority_notified_at"),
+  usersNotifiedAt: integer("users_notified_at"),
+  postMortem: text("post_mortem"),
+  publishedAt: integer("published_at"),
+  createdBy: text("created_by").notNull(),
+  createdAt: createdAt(),
+});
+
+/** A demand from an authority for user data; /v1/transparency counts these rows. */
+export const legalDemands = sqliteTable("legal_demands", {
+  id: text("id").primaryKey(),
+  type: text("type", { enum: ["subpoena", "court_order", "search_warrant", "emergency", "other"] }).notNull(),
+  authority: text("authority").notNull(),
+  legalBasis: text("legal_basis").notNull(),
+  receivedAt: integer("received_at").notNull(),
+  userId: text("user_id"),
+  decision: text("decision", { enum: ["pending", "rejected", "complied", "partially_complied"] }).notNull(),
+  decisionNote: text("decision_note"),
+  decidedAt: integer("decided_at"),
+  /** JSON array: exactly which data was produced (empty unless complied). */
+  producedData: text("produced_data").notNull(),
+  notification: text("notification", { enum: ["pending", "sent", "deferred", "not_applicable"] }).notNull(),
+  deferReason: text("defer_reason"),
+  deferReviewAt: integer("defer_review_at"),
+  notifiedAt: integer("notified_at"),
+  createdBy: text("created_by").notNull(),
+  createdAt: createdAt(),
+});

@@ -5,8 +5,11 @@
  * retention sweeps use the same numbers, so what we say is what the code does
  * (GDPR Art. 13/14 information; Art. 28 sub-processors).
  *
- * Dependency-free on purpose: the SPA imports it too.
+ * Dependency-free on purpose: the SPA imports it too. Who we are (controller,
+ * DPO, contacts) is configuration, not code: see lib/who-we-are.ts; the SPA
+ * reads it from `GET /v1/privacy`.
  */
+import type { WhoWeAre } from "./who-we-are";
 
 /** Bump when the terms change: every user must consent again before processing. */
 export const TERMS_VERSION = "2026-11-01";
@@ -104,6 +107,11 @@ export const DATA_CATEGORIES = [
   { category: "Credits and payments", items: ["credit ledger", "transaction id, amount and status (no card data)"], retention: "Until you delete your account" },
   { category: "Data exports", items: ["ZIP of everything above, encrypted at rest"], retention: "1 hour" },
   { category: "Security log", items: ["failed sign-ins and refused links", "truncated IP address"], retention: "90 days, or until you delete your account" },
+  {
+    category: "Privacy requests (contact form, no account needed)",
+    items: ["your email address and message", "the request's type, dates, status and history"],
+    retention: "Email address and message until the request is closed, then erased; type, dates, status and history are kept as the record of how we answered",
+  },
 ] as const;
 
 export const PURPOSES = [
@@ -119,7 +127,8 @@ export const RIGHTS = [
   { right: "Erasure", article: "GDPR Art. 17", how: "DELETE /v1/generations/:id, DELETE /v1/photos/:id, or DELETE /v1/account; each returns a deletion receipt" },
   { right: "Withdraw consent", article: "GDPR Art. 7(3)", how: "DELETE /v1/me/consent: processing stops at once; deletion is offered" },
   { right: "Rectification", article: "GDPR Art. 16", how: "Your email address is managed in your Clerk profile" },
-  { right: "Restriction and objection", article: "GDPR Art. 18, Art. 21", how: "Withdraw consent, or contact us" },
+  { right: "Restriction and objection", article: "GDPR Art. 18, Art. 21", how: "Withdraw consent, or write to us through the contact form at /contact" },
+  { right: "Requests without an account, and takedowns", article: "GDPR Art. 12(3), Art. 15, Art. 17", how: "The contact form at /contact: an access, deletion or takedown request gets the legal deadline of one month, tracked until it is closed; a verified takedown deletes the picture and tells its owner why" },
   { right: "See every access", article: "GDPR Art. 15(1)", how: "GET /v1/account/audit" },
   { right: "Complain to a supervisory authority", article: "GDPR Art. 77", how: "Any EU data protection authority" },
 ] as const;
@@ -194,7 +203,7 @@ export function retentionRules(signedLinkTtlSeconds: number): RetentionRule[] {
   ];
 }
 
-export interface PrivacyFacts {
+export interface PrivacyFacts extends WhoWeAre {
   termsVersion: string;
   purposes: { purpose: string; legalBasis: string }[];
   subProcessors: SubProcessor[];
@@ -204,8 +213,9 @@ export interface PrivacyFacts {
   limits: string[];
 }
 
-export function privacyFacts(signedLinkTtlSeconds: number): PrivacyFacts {
+export function privacyFacts(signedLinkTtlSeconds: number, who: WhoWeAre): PrivacyFacts {
   return {
+    ...who,
     termsVersion: TERMS_VERSION,
     purposes: PURPOSES.map((p) => ({ ...p })),
     subProcessors: SUB_PROCESSORS.map((p) => ({ ...p, dataCategories: [...p.dataCategories] })),

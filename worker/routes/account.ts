@@ -110,6 +110,8 @@ const WHAT: Record<string, string> = {
   "support.grant_changed": "changed support access",
   "retention.deleted": "deleted data under the retention policy",
   "data.read": "read your data",
+  "operator.action": "acted on your account",
+  "notice.sent": "sent you a notice",
 };
 
 /** One readable line per entry, so every client shows support access the same way. */

@@ -7,9 +7,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { privacyFacts } from "../lib/privacy-facts";
+import { whoWeAre } from "../lib/who-we-are";
 
 export const PrivacySchema = z
   .object({
+    controller: z.object({ name: z.string(), address: z.string() }).openapi({ description: "The data controller (GDPR Art. 13(1)(a))." }),
+    dpo: z.object({ name: z.string(), email: z.string() }).openapi({ description: "The Data Protection Officer (GDPR Art. 13(1)(b), Art. 37)." }),
+    privacyContact: z.object({ email: z.string() }).openapi({ description: "For privacy questions and requests; the contact form at /contact needs no account." }),
+    securityContact: z.object({ email: z.string() }).openapi({ description: "For vulnerability reports; see /.well-known/security.txt." }),
     termsVersion: z.string(),
     purposes: z.array(z.object({ purpose: z.string(), legalBasis: z.string() })),
     subProcessors: z.array(
@@ -39,6 +44,7 @@ export const privacyRoutes = createRouter().openapi(
   }),
   (c) => {
     c.header("cache-control", "public, max-age=300");
-    return c.json(privacyFacts(c.get("services").config.SIGNED_URL_TTL_SECONDS), 200);
+    const { config } = c.get("services");
+    return c.json(privacyFacts(config.SIGNED_URL_TTL_SECONDS, whoWeAre(config)), 200);
   },
 );

@@ -53,6 +53,9 @@ export const AUDIT_ACTIONS = [
   "retention.deleted",
   // Someone other than the user (a BabyPic job) read the user's data; detail.reason says why.
   "data.read",
+  // Issue 16: the privacy team's tools (worker/services/operator.ts).
+  "operator.action",
+  "notice.sent",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

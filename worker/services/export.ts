@@ -25,6 +25,7 @@ import type { Services } from "./index";
 import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf, openUserFields } from "./users";
+import { whoWeAre } from "../lib/who-we-are";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 /** Rows read per page while streaming lists into the ZIP. */
@@ -403,7 +404,7 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
   yield* zip.file(
     "privacy.json",
     jsonFile({
-      ...privacyFacts(s.config.SIGNED_URL_TTL_SECONDS),
+      ...privacyFacts(s.config.SIGNED_URL_TTL_SECONDS, whoWeAre(s.config)),
       about:
         "This archive answers your right of access (GDPR Art. 15) and to data portability (Art. 20): the purposes, recipients (sub-processors), " +
         "retention periods and your rights are listed here; the files hold a copy of all personal data we keep about you.",

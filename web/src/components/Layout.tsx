@@ -47,6 +47,12 @@ export function Layout() {
               <li>
                 <Link to="/terms">Terms</Link>
               </li>
+              <li>
+                <Link to="/transparency">Transparency</Link>
+              </li>
+              <li>
+                <Link to="/contact">Contact</Link>
+              </li>
             </ul>
           </nav>
         </div>

@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import { DATA_CATEGORIES, PURPOSES, RETENTION, RIGHTS, SUB_PROCESSORS, TERMS_VERSION } from "../../../worker/lib/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
+import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
 import "../components/pages.css";
 
@@ -24,6 +25,8 @@ export default function Privacy() {
           <li>You can download everything, delete anything, and see every access to your data.</li>
         </ul>
       </section>
+
+      <WhoWeAre headingId="controller" />
 
       <section aria-labelledby="what">
         <h2 id="what">What we process and how long we keep it</h2>

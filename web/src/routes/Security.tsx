@@ -1,6 +1,7 @@
 import { Link } from "react-router";
 import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "../../../worker/lib/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
+import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
 import "../components/pages.css";
 
@@ -39,10 +40,19 @@ export default function Security() {
             <a href="#limits">What we cannot promise</a>
           </li>
           <li>
+            <a href="#incidents">If your data is exposed</a>
+          </li>
+          <li>
+            <a href="#authorities">If an authority asks for your data</a>
+          </li>
+          <li>
             <a href="#processors">Who else handles your data</a>
           </li>
           <li>
             <a href="#red-flags">Red flags: what a photo app should never do</a>
+          </li>
+          <li>
+            <a href="#controller">Who is responsible, and how to reach us</a>
           </li>
         </ul>
       </nav>
@@ -181,6 +191,29 @@ export default function Security() {
         </ul>
       </section>
 
+      <section aria-labelledby="incidents">
+        <h2 id="incidents">If your data is exposed</h2>
+        <p>
+          When someone may have accessed data they should not have, our privacy team records an incident with its time window and the kinds of
+          data concerned, and finds the people affected from the audit log: everyone whose data was accessed in that window in the ways the
+          incident concerns. Each of them gets a notice in the app and, if the account has an email address, an email that lists what of
+          theirs was accessed. The team&apos;s console counts down the 72 hours that GDPR Art. 33 gives us to tell the supervisory authority, and
+          we publish a post-mortem at <code>/incidents/&lt;name&gt;</code>. Security researchers can report weaknesses under our{" "}
+          <Link to="/security/disclosure">disclosure policy</Link>.
+        </p>
+      </section>
+
+      <section aria-labelledby="authorities">
+        <h2 id="authorities">If an authority asks for your data</h2>
+        <p>
+          Our privacy team records every such demand: its type, the authority, the legal basis and the date; the review decision; and exactly which
+          data was produced, item by item (nothing when we refuse). You are told with a notice in the app and, if your account has an email
+          address, an email that states all of this. When we may not tell you yet, the record holds the reason and a date to review it, and
+          nothing appears in your activity log until you are told. Our <Link to="/transparency">transparency report</Link> counts these records
+          by year, type and outcome; it is computed from them each time it is shown, never written by hand.
+        </p>
+      </section>
+
       <section aria-labelledby="processors">
         <h2 id="processors">Who else handles your data</h2>
         <div className="table-wrap" role="region" aria-label="Sub-processors" tabIndex={0}>
@@ -233,6 +266,8 @@ export default function Security() {
           and the export of your data. Uploads never used are deleted after {HOURS(RETENTION.abandonedUploadMs)} hours.
         </p>
       </section>
+
+      <WhoWeAre headingId="controller" />
     </article>
   );
 }

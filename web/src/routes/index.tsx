@@ -19,6 +19,10 @@ export const router = createBrowserRouter([
     children: [
       { index: true, element: <Landing /> },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
+      { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
+      { path: "incidents/:slug", lazy: async () => ({ Component: (await import("./IncidentPage")).default }) },
+      { path: "transparency", lazy: async () => ({ Component: (await import("./Transparency")).default }) },
+      { path: "contact", lazy: async () => ({ Component: (await import("./Contact")).default }) },
       { path: "privacy", lazy: async () => ({ Component: (await import("./Privacy")).default }) },
       { path: "terms", lazy: async () => ({ Component: (await import("./Terms")).default }) },
       // Creem's success_url (worker/services/billing.ts) is APP_ORIGIN/billing.
@@ -30,6 +34,12 @@ export const router = createBrowserRouter([
           { path: "sign-in/*", lazy: async () => ({ Component: (await import("./SignIn")).default }) },
           // Signed in until it signs out itself, so outside <RequireAuth>.
           { path: "account-deleted", lazy: async () => ({ Component: (await import("../features/account/AccountDeleted")).default }) },
+          // The operator console; the API decides who may see it (a non-admin gets the not-found view).
+          {
+            path: "admin",
+            element: <RequireAuth />,
+            children: [{ index: true, lazy: async () => ({ Component: (await import("./Admin")).default }) }],
+          },
           {
             path: "app",
             element: <RequireAuth />,

@@ -103,6 +103,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: incidents with their 72-hour clocks */
+        get: operations["getAdminIncidents"];
+        put?: never;
+        /** Operators: declare an incident (window, data kinds, how affected users are found) */
+        post: operations["postAdminIncidents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/authority-notified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: record that the supervisory authority was notified (stops the 72-hour clock) */
+        post: operations["postAdminIncidentsByIdAuthorityNotified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/notify-users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once */
+        post: operations["postAdminIncidentsByIdNotifyUsers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/incidents/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: publish (or update) the post-mortem at /incidents/<slug> */
+        post: operations["postAdminIncidentsByIdPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-demands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: legal demands, newest first */
+        get: operations["getAdminLegalDemands"];
+        put?: never;
+        /** Operators: record a legal demand (type, authority, legal basis, date received, the account concerned) */
+        post: operations["postAdminLegalDemands"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-demands/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: the review decision and exactly which data was produced */
+        post: operations["postAdminLegalDemandsByIdDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/legal-demands/{id}/notification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: notify the user now, or defer with a reason and a review date */
+        post: operations["postAdminLegalDemandsByIdNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/operator-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: every operator action, newest first */
+        get: operations["getAdminOperatorLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: the privacy inbox (open requests first, soonest deadline first) */
+        get: operations["getAdminPrivacyRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/privacy-requests/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: move a privacy request on; closing it erases the requester's email and message */
+        post: operations["postAdminPrivacyRequestsByIdStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/privacy-requests/{id}/takedown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: a verified takedown deletes the named generation and tells its owner why */
+        post: operations["postAdminPrivacyRequestsByIdTakedown"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys": {
         parameters: {
             query?: never;
@@ -449,6 +638,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/incidents/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published incident post-mortem (public) */
+        get: operations["getIncidentsBySlug"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys/upload": {
         parameters: {
             query?: never;
@@ -506,6 +712,40 @@ export interface paths {
          * @description New uploads and generations are refused with 403 `consent_required` until consent is given again. Your data stays until you delete it; the response says how to delete the account.
          */
         delete: operations["deleteMeConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notices from BabyPic to you, newest first (at most 50) */
+        get: operations["getMeNotices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notices/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark all your notices read */
+        post: operations["postMeNoticesRead"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -612,6 +852,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Contact the privacy team: a question, an access or deletion request, or a takedown (public) */
+        post: operations["postPrivacyRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/support/operations": {
         parameters: {
             query?: never;
@@ -675,6 +932,23 @@ export interface paths {
         };
         /** Staff: a user's photos and results, only while the user has granted support access */
         get: operations["getSupportUsersByUserIdImages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/transparency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Legal demands for user data, counted by year, type and outcome (public) */
+        get: operations["getTransparency"];
         put?: never;
         post?: never;
         delete?: never;
@@ -769,6 +1043,53 @@ export interface components {
              * @enum {string}
              */
             status: "deleted" | "pending";
+        };
+        AdminIncident: {
+            affectedUsers: number | null;
+            authorityNotifiedAt: string | null;
+            awareAt: string;
+            clock: {
+                /** @description awareAt + 72 hours (GDPR Art. 33(1)). */
+                deadlineAt: string;
+                /** @description Negative when overdue. */
+                remainingSeconds: number;
+                /** @description false once the authority notification is recorded. */
+                running: boolean;
+            };
+            dataKinds: string[];
+            finder: {
+                actions: string[];
+            };
+            id: string;
+            postMortem: string | null;
+            publishedAt: string | null;
+            slug: string;
+            summary: string;
+            title: string;
+            usersNotifiedAt: string | null;
+            windowEnd: string;
+            windowStart: string;
+        };
+        AdminPrivacyRequest: {
+            closedAt: string | null;
+            createdAt: string;
+            dueAt: string | null;
+            /** @description null once the request is closed (erased). */
+            email: string | null;
+            history: {
+                action: string;
+                actor: string;
+                at: string;
+                note: string | null;
+            }[];
+            id: string;
+            message: string | null;
+            /** @enum {string} */
+            status: "received" | "verifying" | "in_progress" | "completed" | "rejected";
+            subject: string | null;
+            /** @enum {string} */
+            type: "question" | "access" | "deletion" | "takedown";
+            userId: string | null;
         };
         ApiKey: {
             /** Format: date-time */
@@ -1244,6 +1565,25 @@ export interface components {
             entries: components["schemas"]["LedgerEntry"][];
             nextCursor: string | null;
         };
+        LegalDemand: {
+            authority: string;
+            decidedAt: string | null;
+            /** @enum {string} */
+            decision: "pending" | "rejected" | "complied" | "partially_complied";
+            decisionNote: string | null;
+            deferReason: string | null;
+            deferReviewAt: string | null;
+            id: string;
+            legalBasis: string;
+            /** @enum {string} */
+            notification: "pending" | "sent" | "deferred" | "not_applicable";
+            notifiedAt: string | null;
+            producedData: string[];
+            receivedAt: string;
+            /** @enum {string} */
+            type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+            userId: string | null;
+        };
         Me: {
             consent: {
                 at: string;
@@ -1261,6 +1601,29 @@ export interface components {
             supportAccessUntil: string | null;
             /** @enum {string} */
             via: "session" | "api_key";
+        };
+        Notice: {
+            body: string;
+            createdAt: string;
+            id: string;
+            /** @enum {string} */
+            kind: "takedown" | "incident" | "legal_demand";
+            readAt: string | null;
+            title: string;
+        };
+        OperatorLogEntry: {
+            action: string;
+            at: string;
+            detail: {
+                [key: string]: unknown;
+            } | null;
+            id: string;
+            operatorId: string;
+            target: {
+                id: string;
+                type: string;
+            };
+            userId: string | null;
         };
         OpsIssue: {
             attempts: number;
@@ -1311,13 +1674,41 @@ export interface components {
             nextCursor: string | null;
             photos: components["schemas"]["Photo"][];
         };
+        PostMortem: {
+            affectedUsers: number | null;
+            authorityNotifiedAt: string | null;
+            awareAt: string;
+            dataKinds: string[];
+            postMortem: string;
+            publishedAt: string;
+            slug: string;
+            summary: string;
+            title: string;
+            usersNotifiedAt: string | null;
+            windowEnd: string;
+            windowStart: string;
+        };
         Privacy: {
+            /** @description The data controller (GDPR Art. 13(1)(a)). */
+            controller: {
+                address: string;
+                name: string;
+            };
             dataCategories: {
                 category: string;
                 items: string[];
                 retention: string;
             }[];
+            /** @description The Data Protection Officer (GDPR Art. 13(1)(b), Art. 37). */
+            dpo: {
+                email: string;
+                name: string;
+            };
             limits: string[];
+            /** @description For privacy questions and requests; the contact form at /contact needs no account. */
+            privacyContact: {
+                email: string;
+            };
             purposes: {
                 legalBasis: string;
                 purpose: string;
@@ -1334,6 +1725,10 @@ export interface components {
                 how: string;
                 right: string;
             }[];
+            /** @description For vulnerability reports; see /.well-known/security.txt. */
+            securityContact: {
+                email: string;
+            };
             subProcessors: {
                 dataCategories: string[];
                 name: string;
@@ -1342,6 +1737,33 @@ export interface components {
                 when: string;
             }[];
             termsVersion: string;
+        };
+        PrivacyRequestInput: {
+            /**
+             * Format: email
+             * @description Where we answer. Erased when the request is closed.
+             * @example person@example.com
+             */
+            email: string;
+            /** @example Please send me a copy of all data you hold about me. */
+            message: string;
+            /** @description For a takedown: the picture's link or id. Required for `takedown`. */
+            subject?: string;
+            /**
+             * @description `question`; `access` or `deletion` of your data (GDPR Art. 15, 17); `takedown`: you are pictured in a generated image without your consent.
+             * @enum {string}
+             */
+            type: "question" | "access" | "deletion" | "takedown";
+        };
+        PrivacyRequestReceived: {
+            /** @description The legal deadline (one month for GDPR requests); null for questions. */
+            dueAt: string | null;
+            /** @example prq_0f9e8d7c6b5a49382716f5e4d3c2b1a0 */
+            id: string;
+            /** @enum {string} */
+            status: "received";
+            /** @enum {string} */
+            type: "question" | "access" | "deletion" | "takedown";
         };
         /**
          * @example {
@@ -1418,6 +1840,36 @@ export interface components {
             id: string;
             keepPhotosDays: number;
             supportAccessUntil: string | null;
+        };
+        TransparencyReport: {
+            generatedAt: string;
+            years: {
+                accountsAffected: number;
+                byOutcome: {
+                    complied: number;
+                    partially_complied: number;
+                    pending: number;
+                    rejected: number;
+                };
+                byType: {
+                    court_order: number;
+                    emergency: number;
+                    other: number;
+                    search_warrant: number;
+                    subpoena: number;
+                };
+                counts: {
+                    count: number;
+                    /** @enum {string} */
+                    outcome: "pending" | "rejected" | "complied" | "partially_complied";
+                    /** @enum {string} */
+                    type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+                }[];
+                notificationsDeferred: number;
+                total: number;
+                usersNotified: number;
+                year: number;
+            }[];
         };
         /**
          * @example {
@@ -2084,6 +2536,1587 @@ export interface operations {
             };
             /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Incidents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "slug": "string",
+                     *           "title": "string",
+                     *           "summary": "string",
+                     *           "awareAt": "string",
+                     *           "windowStart": "string",
+                     *           "windowEnd": "string",
+                     *           "dataKinds": [
+                     *             "string"
+                     *           ],
+                     *           "finder": {
+                     *             "actions": [
+                     *               "string"
+                     *             ]
+                     *           },
+                     *           "clock": {
+                     *             "deadlineAt": "string",
+                     *             "running": true,
+                     *             "remainingSeconds": 1
+                     *           },
+                     *           "affectedUsers": 1,
+                     *           "authorityNotifiedAt": "string",
+                     *           "usersNotifiedAt": "string",
+                     *           "postMortem": "string",
+                     *           "publishedAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["AdminIncident"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "string",
+                 *       "summary": "A misconfigured proxy logged signed image links.",
+                 *       "awareAt": "2026-12-01T10:00:00Z",
+                 *       "windowStart": "2026-12-01T10:00:00Z",
+                 *       "windowEnd": "2026-12-01T10:00:00Z",
+                 *       "dataKinds": [
+                 *         "string"
+                 *       ],
+                 *       "finder": {
+                 *         "actions": [
+                 *           "account.created"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When we became aware; default now. The 72-hour clock starts here.
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    awareAt?: string;
+                    dataKinds: string[];
+                    finder: {
+                        /** @description Users with any of these audit actions inside the window are affected (e.g. `file.downloaded`, `link.used`). */
+                        actions: ("account.created" | "account.viewed" | "account.deleted" | "consent.given" | "consent.withdrawn" | "settings.changed" | "photo.uploaded" | "photo.listed" | "photo.viewed" | "photo.deleted" | "generation.created" | "generation.listed" | "generation.viewed" | "generation.completed" | "generation.failed" | "generation.canceled" | "generation.deleted" | "link.issued" | "link.used" | "file.downloaded" | "export.requested" | "export.ready" | "export.downloaded" | "export.deleted" | "audit.viewed" | "api_key.created" | "api_key.revoked" | "api_key.used" | "billing.checkout" | "billing.credited" | "billing.reversed" | "support.accessed" | "support.grant_changed" | "retention.deleted" | "data.read" | "operator.action" | "notice.sent")[];
+                    };
+                    /**
+                     * @description One paragraph for the users' notice: what happened.
+                     * @example A misconfigured proxy logged signed image links.
+                     */
+                    summary: string;
+                    title: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    windowEnd: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T10:00:00Z
+                     */
+                    windowStart: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Declared */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdAuthorityNotified: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "Verified the requester by email reply."
+                 *     }
+                 */
+                "application/json": {
+                    /** @example Verified the requester by email reply. */
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already recorded (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdNotifyUsers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "confirm": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {boolean} */
+                    confirm: true;
+                };
+            };
+        };
+        responses: {
+            /** @description Notified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "notified": 1,
+                     *       "mailed": 1
+                     *     }
+                     */
+                    "application/json": {
+                        mailed: number;
+                        notified: number;
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already notified (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminIncidentsByIdPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "postMortem": "What happened: a proxy logged links. What we changed: nothing logs URLs now."
+                 *     }
+                 */
+                "application/json": {
+                    /** @example What happened: a proxy logged links. What we changed: nothing logs URLs now. */
+                    postMortem: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Published */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "finder": {
+                     *         "actions": [
+                     *           "string"
+                     *         ]
+                     *       },
+                     *       "clock": {
+                     *         "deadlineAt": "string",
+                     *         "running": true,
+                     *         "remainingSeconds": 1
+                     *       },
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminIncident"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminLegalDemands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Demands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "type": "subpoena",
+                     *           "authority": "string",
+                     *           "legalBasis": "string",
+                     *           "receivedAt": "string",
+                     *           "userId": "string",
+                     *           "decision": "pending",
+                     *           "decisionNote": "string",
+                     *           "decidedAt": "string",
+                     *           "producedData": [
+                     *             "string"
+                     *           ],
+                     *           "notification": "pending",
+                     *           "deferReason": "string",
+                     *           "deferReviewAt": "string",
+                     *           "notifiedAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["LegalDemand"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemands: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "subpoena",
+                 *       "authority": "string",
+                 *       "legalBasis": "string",
+                 *       "receivedAt": "2026-12-01",
+                 *       "userId": "string"
+                 *     }
+                 */
+                "application/json": {
+                    authority: string;
+                    legalBasis: string;
+                    /**
+                     * Format: date
+                     * @example 2026-12-01
+                     */
+                    receivedAt: string;
+                    /** @enum {string} */
+                    type: "subpoena" | "court_order" | "search_warrant" | "emergency" | "other";
+                    userId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemandsByIdDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "rejected",
+                 *       "note": "Verified the requester by email reply.",
+                 *       "producedData": [
+                 *         "string"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "rejected" | "complied" | "partially_complied";
+                    /** @example Verified the requester by email reply. */
+                    note: string;
+                    /** @description Each item produced, e.g. `account creation date`; empty when rejected. */
+                    producedData: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already decided (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminLegalDemandsByIdNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "sent"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    status: "sent";
+                } | {
+                    reason: string;
+                    /** Format: date */
+                    reviewAt: string;
+                    /** @enum {string} */
+                    status: "deferred";
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "type": "subpoena",
+                     *       "authority": "string",
+                     *       "legalBasis": "string",
+                     *       "receivedAt": "string",
+                     *       "userId": "string",
+                     *       "decision": "pending",
+                     *       "decisionNote": "string",
+                     *       "decidedAt": "string",
+                     *       "producedData": [
+                     *         "string"
+                     *       ],
+                     *       "notification": "pending",
+                     *       "deferReason": "string",
+                     *       "deferReviewAt": "string",
+                     *       "notifiedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegalDemand"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No account to notify, or already notified (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminOperatorLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "at": "string",
+                     *           "operatorId": "string",
+                     *           "action": "string",
+                     *           "target": {
+                     *             "type": "string",
+                     *             "id": "string"
+                     *           },
+                     *           "userId": "string",
+                     *           "detail": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["OperatorLogEntry"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminPrivacyRequests: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "type": "question",
+                     *           "status": "received",
+                     *           "email": "string",
+                     *           "message": "string",
+                     *           "subject": "string",
+                     *           "userId": "string",
+                     *           "createdAt": "string",
+                     *           "dueAt": "string",
+                     *           "closedAt": "string",
+                     *           "history": [
+                     *             {
+                     *               "at": "string",
+                     *               "actor": "string",
+                     *               "action": "string",
+                     *               "note": "string"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["AdminPrivacyRequest"][];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminPrivacyRequestsByIdStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "verifying",
+                 *       "note": "Verified the requester by email reply."
+                 *     }
+                 */
+                "application/json": {
+                    /** @example Verified the requester by email reply. */
+                    note: string;
+                    /** @enum {string} */
+                    status: "verifying" | "in_progress" | "completed" | "rejected";
+                };
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "status": "received"
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        status: "received" | "verifying" | "in_progress" | "completed" | "rejected";
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is already closed (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminPrivacyRequestsByIdTakedown: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "generationId": "gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0",
+                 *       "note": "Verified the requester by email reply."
+                 *     }
+                 */
+                "application/json": {
+                    /** @example gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0 */
+                    generationId: string;
+                    /**
+                     * @description How the request was verified.
+                     * @example Verified the requester by email reply.
+                     */
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Deleted and the owner notified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "receiptId": "string",
+                     *       "ownerNotified": true,
+                     *       "mailed": true
+                     *     }
+                     */
+                    "application/json": {
+                        mailed: boolean;
+                        ownerNotified: boolean;
+                        receiptId: string;
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is closed, or is not a takedown (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3767,6 +5800,73 @@ export interface operations {
             };
         };
     };
+    getIncidentsBySlug: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post-mortem */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "slug": "string",
+                     *       "title": "string",
+                     *       "summary": "string",
+                     *       "awareAt": "string",
+                     *       "windowStart": "string",
+                     *       "windowEnd": "string",
+                     *       "dataKinds": [
+                     *         "string"
+                     *       ],
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
+                     *       "postMortem": "string",
+                     *       "publishedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PostMortem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getUploadKey: {
         parameters: {
             query?: never;
@@ -4070,6 +6170,132 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["ConsentWithdrawn"];
                 };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeNotices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Notices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "kind": "takedown",
+                     *           "title": "string",
+                     *           "body": "string",
+                     *           "createdAt": "string",
+                     *           "readAt": "string"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["Notice"][];
+                    };
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMeNoticesRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Marked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
@@ -4781,6 +7007,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "controller": {
+                     *         "name": "string",
+                     *         "address": "string"
+                     *       },
+                     *       "dpo": {
+                     *         "name": "string",
+                     *         "email": "string"
+                     *       },
+                     *       "privacyContact": {
+                     *         "email": "string"
+                     *       },
+                     *       "securityContact": {
+                     *         "email": "string"
+                     *       },
                      *       "termsVersion": "string",
                      *       "purposes": [
                      *         {
@@ -4832,6 +7072,82 @@ export interface operations {
                 };
             };
             /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postPrivacyRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "question",
+                 *       "email": "person@example.com",
+                 *       "message": "Please send me a copy of all data you hold about me.",
+                 *       "subject": "string"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PrivacyRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Received; quote the id when you write to us */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "prq_0f9e8d7c6b5a49382716f5e4d3c2b1a0",
+                     *       "type": "question",
+                     *       "status": "received",
+                     *       "dueAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PrivacyRequestReceived"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this network (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5225,6 +7541,78 @@ export interface operations {
                 };
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTransparency: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "generatedAt": "string",
+                     *       "years": [
+                     *         {
+                     *           "year": 1,
+                     *           "total": 1,
+                     *           "byType": {
+                     *             "subpoena": 1,
+                     *             "court_order": 1,
+                     *             "search_warrant": 1,
+                     *             "emergency": 1,
+                     *             "other": 1
+                     *           },
+                     *           "byOutcome": {
+                     *             "pending": 1,
+                     *             "rejected": 1,
+                     *             "complied": 1,
+                     *             "partially_complied": 1
+                     *           },
+                     *           "counts": [
+                     *             {
+                     *               "type": "subpoena",
+                     *               "outcome": "pending",
+                     *               "count": 1
+                     *             }
+                     *           ],
+                     *           "accountsAffected": 1,
+                     *           "usersNotified": 1,
+                     *           "notificationsDeferred": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransparencyReport"];
+                };
+            };
+            /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 import { NavLink, Outlet } from "react-router";
 import { useAuth } from "../../features/auth/context";
+import { NoticesBanner } from "../../features/privacy-team/Notices";
 
 /** The signed-in area: who you are, sign out, and the app's sections (more pages join this nav). */
 export function AppLayout() {
@@ -41,6 +42,7 @@ export function AppLayout() {
           </button>
         </p>
       </div>
+      <NoticesBanner />
       <Outlet />
     </div>
   );

@@ -1,0 +1,61 @@
+/**
+ * `GET /v1/incidents/{slug}`: a published post-mortem (public; the SPA shows
+ * it at /incidents/<slug>). Unpublished or unknown slugs are the same 404.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../errors";
+import { createRouter } from "../lib/router";
+import { notFound } from "../schemas/common";
+import { parseDataKinds, publishedIncident } from "../services/incidents";
+
+const PostMortem = z
+  .object({
+    slug: z.string(),
+    title: z.string(),
+    summary: z.string(),
+    awareAt: z.string(),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    dataKinds: z.array(z.string()),
+    affectedUsers: z.number().int().nullable(),
+    authorityNotifiedAt: z.string().nullable(),
+    usersNotifiedAt: z.string().nullable(),
+    postMortem: z.string(),
+    publishedAt: z.string(),
+  })
+  .openapi("PostMortem");
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const incidentRoutes = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/incidents/{slug}",
+    tags: ["privacy"],
+    summary: "A published incident post-mortem (public)",
+    request: { params: z.object({ slug: z.string().max(100).openapi({ param: { name: "slug", in: "path" }, example: "2026-12-01-link-leak" }) }) },
+    responses: { 200: { description: "The post-mortem", content: { "application/json": { schema: PostMortem } } }, ...notFound },
+  }),
+  async (c) => {
+    const row = await publishedIncident(c.get("services"), c.req.valid("param").slug);
+    if (!row || row.postMortem === null || row.publishedAt === null) throw new AppError("not_found", "No such published incident.");
+    c.header("cache-control", "public, max-age=300");
+    return c.json(
+      {
+        slug: row.slug,
+        title: row.title,
+        summary: row.summary,
+        awareAt: new Date(row.awareAt).toISOString(),
+        windowStart: new Date(row.windowStart).toISOString(),
+        windowEnd: new Date(row.windowEnd).toISOString(),
+        dataKinds: parseDataKinds(row),
+        affectedUsers: row.affectedUsers,
+        authorityNotifiedAt: iso(row.authorityNotifiedAt),
+        usersNotifiedAt: iso(row.usersNotifiedAt),
+        postMortem: row.postMortem,
+        publishedAt: new Date(row.publishedAt).toISOString(),
+      },
+      200,
+    );
+  },
+);
