@@ -6,7 +6,7 @@
  * scratch state (a fresh directory, removed afterwards unless --scratch names
  * one), then tries to decrypt every object of every user in it with every
  * secret there is: MASTER_KEYS from .dev.vars and the live key bucket (keys
- * are never in a backup; docs/decisions/0008). Ends with exactly one JSON line
+ * are never in a backup; docs/decisions/0011). Ends with exactly one JSON line
  * on stdout:
  *   {"users":[{"id":"usr_…","objects":N,"decrypted":M}, …]}
  * A deleted user's objects all fail (their key is shredded); a live user's

@@ -15,7 +15,7 @@ export interface Bindings {
   DB: D1Database;
   /** The data bucket: encrypted objects only (docs/storage-format.md §3). */
   BUCKET: R2Bucket;
-  /** The key bucket: wrapped data keys only; never backed up (docs/decisions/0008). */
+  /** The key bucket: wrapped data keys only; never backed up (docs/decisions/0011). */
   KEYS: R2Bucket;
   /** Backup copies of the data bucket, expiring after BACKUP_RETENTION_DAYS (docs/runbooks/backups.md). */
   BACKUP: R2Bucket;
@@ -169,7 +169,7 @@ const auditKeyRing = jsonString(
  * checks the same list against `wrangler secret list` (scripts/lib/required-secrets.mjs).
  */
 export const PRODUCTION_SECRETS = ["FAL_KEY", "FAL_ADMIN_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const;
-/** 12 hours: a working day, after which a browser signs in again (docs/decisions/0008). */
+/** 12 hours: a working day, after which a browser signs in again (docs/decisions/0014). */
 export const DEFAULT_SESSION_MAX_MINUTES = 720;
 
 const creemProduct = z.object({ credits: z.number().int().positive(), name: z.string(), price: z.string() });

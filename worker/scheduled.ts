@@ -26,7 +26,7 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   {
-    // Moves key files written before docs/decisions/0008 out of the data bucket, so no backup can carry them.
+    // Moves key files written before docs/decisions/0011 out of the data bucket, so no backup can carry them.
     name: "keys.migrate",
     run: async (s) => {
       await migrateLegacyKeys(s);
@@ -40,7 +40,7 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   {
-    // Personal fields written before they were encrypted (docs/decisions/0008-encrypted-d1-fields.md).
+    // Personal fields written before they were encrypted (docs/decisions/0012-encrypted-d1-fields.md).
     name: "fields.seal_legacy",
     run: async (s) => {
       await sealLegacyFields(s);

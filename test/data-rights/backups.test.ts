@@ -1,10 +1,10 @@
 /**
- * Backups and where the keys live (docs/decisions/0008, docs/runbooks/backups.md):
+ * Backups and where the keys live (docs/decisions/0011, docs/runbooks/backups.md):
  * the scheduled backup copies the encrypted objects into the backup bucket,
  * never a key; deleting an account shreds the key in the key bucket, so every
  * copy taken before (the data bucket, the backup bucket) stops decrypting at
  * once while other users' copies keep decrypting; key files written before
- * 0008 move out of the data bucket with nothing unreadable on the way.
+ * 0011 move out of the data bucket with nothing unreadable on the way.
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -59,7 +59,7 @@ async function listKeys(bucket: R2Bucket, prefix: string): Promise<string[]> {
   return (await bucket.list({ prefix, limit: 1000 })).objects.map((o) => o.key);
 }
 
-/** Moves a user's key file back to where it lived before 0008 (the data bucket), as an old deployment left it. */
+/** Moves a user's key file back to where it lived before 0011 (the data bucket), as an old deployment left it. */
 async function makeLegacy(userId: string): Promise<void> {
   const obj = await env.KEYS.get(`keys/${userId}`);
   if (!obj) throw new Error("no key file to move");
@@ -139,7 +139,7 @@ describe("backups: the scheduled job", () => {
     expect((await runBackup(s)).copied).toBe(0);
   });
 
-  it("never copies a key file, even one still left in the data bucket from before 0008", async () => {
+  it("never copies a key file, even one still left in the data bucket from before 0011", async () => {
     const s = services();
     await putObject(s, { userId: "usr_legacy_backup", kind: "photo", contentType: "image/jpeg", bytes: imageBytes(7, 400) });
     await makeLegacy("usr_legacy_backup");

@@ -113,7 +113,7 @@ describe("photos: security", () => {
   it("another user gets 404 for reading, deleting, and does not see the photo in lists; nothing is removed", async () => {
     const up = await upload("alice", bytesOf(jpegWithExif));
     const { id } = await json<PhotoBody>(up.res);
-    // Carol's first sign-in makes her data key (decision 0008); after that her requests must change nothing in R2.
+    // Carol's first sign-in makes her data key (decision 0012); after that her requests must change nothing in R2.
     expect((await api("/v1/me", { user: "carol" })).status).toBe(200);
     const keysBefore = await r2Keys();
     const missing = await expectProblem(await api("/v1/photos/pho_00000000000000000000000000000000", { user: "carol" }), 404, "not_found");

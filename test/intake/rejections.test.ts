@@ -18,7 +18,7 @@ const CAP = Number(env.MAX_UPLOAD_BYTES);
 /**
  * Runs `act`, then asserts R2 objects and the objects table are exactly as
  * before. Key files are left out: `act` signs in, and the first sign-in makes
- * the data key that seals the user's D1 fields (decision 0008).
+ * the data key that seals the user's D1 fields (decision 0012).
  */
 async function leavesNothing(act: () => Promise<void>): Promise<void> {
   const dataKeys = async () => (await r2Keys()).filter((k) => !k.startsWith("keys/"));

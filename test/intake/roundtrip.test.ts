@@ -103,7 +103,7 @@ describe("intake: happy path", () => {
     const fixtures = [jpegWithExif, pngWithText, webpWithExif].map(bytesOf);
     const all = await r2Contents();
     expect(all.filter((o) => o.key.startsWith("u/")).length).toBeGreaterThanOrEqual(3);
-    // Key files live in the key bucket, never beside the data (docs/decisions/0008).
+    // Key files live in the key bucket, never beside the data (docs/decisions/0011).
     expect(all.some((o) => o.key.startsWith("keys/"))).toBe(false);
     const keyFiles = await r2Contents(env.KEYS);
     expect(keyFiles.length).toBeGreaterThanOrEqual(1);

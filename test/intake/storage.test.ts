@@ -155,7 +155,7 @@ describe("storage: happy path", () => {
     const prefixes = userPrefixes("usr_pref");
     expect(prefixes.some((p) => row.r2Key.startsWith(p))).toBe(true);
     expect(prefixes.some((p) => "keys/usr_pref".startsWith(p))).toBe(true);
-    // The data bucket holds the object only; the wrapped key is in the key bucket (docs/decisions/0008).
+    // The data bucket holds the object only; the wrapped key is in the key bucket (docs/decisions/0011).
     const listed = (await Promise.all(prefixes.map((p) => env.BUCKET.list({ prefix: p })))).flatMap((l) => l.objects.map((o) => o.key));
     expect(listed).toEqual([row.r2Key]);
     expect(await env.KEYS.head("keys/usr_pref")).not.toBeNull();

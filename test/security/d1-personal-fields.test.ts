@@ -1,6 +1,6 @@
 /**
  * Personal fields in D1 are sealed under the owner's data key (issue 14 item 2,
- * docs/storage-format.md §6, docs/decisions/0008-encrypted-d1-fields.md).
+ * docs/storage-format.md §6, docs/decisions/0012-encrypted-d1-fields.md).
  * D1 Time Travel keeps 30 days of every row, so these tests look at the
  * database the way someone holding a copy of it would: every column of every
  * table (found through sqlite_master, not the schema), before and after the

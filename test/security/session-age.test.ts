@@ -1,5 +1,5 @@
 /**
- * Maximum session lifetime (issue 17, item 3; docs/decisions/0008): the
+ * Maximum session lifetime (issue 17, item 3; docs/decisions/0014): the
  * Worker refuses a session token whose session is older than
  * SESSION_MAX_MINUTES (default 720), judged from Clerk's `fva` and the
  * token's `iat`, with the same 401 problem as any refused credential.

@@ -11,7 +11,7 @@
  * have verified it within the window, a user without one their first factor.
  * The refusal carries Clerk's `reverificationError()` body beside our problem
  * fields, so the SPA's `useReverification()` recognises it, opens Clerk's
- * verification modal and retries the request (docs/decisions/0008-step-up-and-session-age.md).
+ * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md).
  */
 import { AppError } from "../errors";
 

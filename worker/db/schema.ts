@@ -4,7 +4,7 @@
  * Time Travel can restore any minute of the last 30 days (see
  * docs/decisions/0002-keys-in-r2.md), so anything secret lives in R2.
  * Columns marked "sealed" hold personal values encrypted under the owner's
- * DEK ("bpf1.…", worker/services/crypto/fields.ts, decision 0008), or plain
+ * DEK ("bpf1.…", worker/services/crypto/fields.ts, decision 0012), or plain
  * text written before that until the fields.seal_legacy sweep reaches them.
  * Times are Unix milliseconds.
  */
@@ -301,7 +301,7 @@ export const opsIssues = sqliteTable(
 );
 
 // ------------------------------------------------------------ privacy team
-// Issue 16; docs/decisions/0008-privacy-team.md and docs/runbooks/privacy-team.md.
+// Issue 16; docs/decisions/0015-privacy-team.md and docs/runbooks/privacy-team.md.
 
 /**
  * A request through the public contact form. The requester's email and

@@ -98,7 +98,7 @@ export function requireAuth(opts: AuthOptions = {}) {
     } else {
       const result = await verifySession(token, s.config);
       if (!result.ok) return fail(result.reason);
-      // The maximum session lifetime (docs/decisions/0008): Clerk ends sessions
+      // The maximum session lifetime (docs/decisions/0014): Clerk ends sessions
       // at its "Maximum lifetime"; this refuses any token that says it is older.
       const age = sessionAgeMinutes(result.claims, s.now());
       if (age === null) return fail("session-age-unknown");

@@ -3,7 +3,7 @@
  * configured security contact; Expires is computed per request (180 days
  * ahead), so it never goes stale. The SPA origin redirects its own
  * /.well-known/security.txt here (web/vite.config.ts writes `_redirects`).
- * See docs/decisions/0008-privacy-team.md.
+ * See docs/decisions/0015-privacy-team.md.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";

@@ -1,6 +1,6 @@
 /**
  * Anchored checkpoints of the per-user audit chain (docs/audit-log.md,
- * docs/decisions/0008-audit-checkpoints.md). BabyPic signs `{userId, seq,
+ * docs/decisions/0013-audit-checkpoints.md). BabyPic signs `{userId, seq,
  * head, time}` with an Ed25519 key from the AUDIT_SIGNING_KEYS secret ring,
  * which never touches D1. A copy the user keeps (an export, the API answer,
  * the deletion receipt) then exposes a later rewrite of the entries it covers

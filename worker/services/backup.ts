@@ -1,5 +1,5 @@
 /**
- * Backups of the data bucket (docs/runbooks/backups.md, docs/decisions/0008).
+ * Backups of the data bucket (docs/runbooks/backups.md, docs/decisions/0011).
  *
  * The cron copies the encrypted objects (`u/…`) of the data bucket into the
  * backup bucket (binding BACKUP) under the same keys, in bounded runs. A pass

@@ -1,6 +1,6 @@
 /**
  * Seals personal fields written before they were encrypted (issue 14 item 2,
- * docs/decisions/0008-encrypted-d1-fields.md). Readers take both encodings,
+ * docs/decisions/0012-encrypted-d1-fields.md). Readers take both encodings,
  * so there is no flag day: this cron sweep turns plain values into sealed
  * ones a page at a time, each UPDATE conditional on the value it read (a
  * concurrent write wins). Users whose deletion is under way are skipped: their

@@ -1,6 +1,6 @@
 /**
  * Personal fields in D1, encrypted under the owner's data key (issue 14 item 2,
- * docs/storage-format.md §6, docs/decisions/0008-encrypted-d1-fields.md).
+ * docs/storage-format.md §6, docs/decisions/0012-encrypted-d1-fields.md).
  *
  * D1 Time Travel keeps every row of the last 30 days and cannot be turned
  * off, so a personal value written in clear would outlive the account. Each

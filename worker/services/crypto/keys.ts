@@ -6,13 +6,13 @@
  *        the key bucket (binding KEYS), apart from the data bucket
  *          └─ HKDF per object (segmented.ts)
  *
- * The wrapped DEK lives in its own R2 bucket (docs/decisions/0008): not in D1,
+ * The wrapped DEK lives in its own R2 bucket (docs/decisions/0011): not in D1,
  * whose Time Travel would bring a shredded key back, and not in the data
  * bucket, whose backups (worker/services/backup.ts) would carry it. Deleting
  * keys/<userId> (crypto-shredding) makes every copy of that user's objects,
  * backups included, unreadable at once: R2 is strongly consistent.
  *
- * Key files written before 0008 sit at keys/<userId> in the data bucket
+ * Key files written before 0011 sit at keys/<userId> in the data bucket
  * (BUCKET). They are moved on first read (read-through) and by the cron sweep
  * `keys.migrate`; either way the copy in the key bucket is written create-only
  * before the legacy file is deleted, so no object is ever without its key.
@@ -123,7 +123,7 @@ async function readKeyFile(s: Services, userId: string): Promise<{ file: unknown
 }
 
 /**
- * Moves a pre-0008 key file from the data bucket into the key bucket:
+ * Moves a pre-0011 key file from the data bucket into the key bucket:
  * create-only put there (a file already in the key bucket wins), then the
  * legacy file is deleted. If the account is being deleted meanwhile, the copy
  * just made is shredded again: account deletion writes its tombstone before it
@@ -187,7 +187,7 @@ export async function userDataKey(s: Services, userId: string, opts: { create: b
 
 /**
  * Crypto-shredding: deletes the wrapped DEK from the key bucket (and a legacy
- * pre-0008 copy in the data bucket, if one is left). Afterwards nothing of
+ * pre-0011 copy in the data bucket, if one is left). Afterwards nothing of
  * this user decrypts, wherever a copy of their objects is.
  */
 export async function shredUserKey(s: Services, userId: string): Promise<void> {
@@ -255,7 +255,7 @@ export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ che
 }
 
 /**
- * Cron sweep: moves every remaining pre-0008 key file out of the data bucket
+ * Cron sweep: moves every remaining pre-0011 key file out of the data bucket
  * (`migrateLegacyKey`), up to `maxKeys` per run. Logs one `keys.migrate` line;
  * `complete: true` means the data bucket holds no `keys/` file any more
  * (docs/runbooks/keys.md).

@@ -6,7 +6,7 @@ import { unwrap } from "../../lib/api/problem";
  * The published privacy facts, including who we are (controller, DPO,
  * contacts), which are deployment configuration and so are read from
  * GET /v1/privacy at run time rather than built into the bundle
- * (docs/decisions/0008-privacy-team.md).
+ * (docs/decisions/0015-privacy-team.md).
  */
 export function usePrivacyFacts() {
   return useQuery({
