@@ -5,9 +5,25 @@
  * unit either as a promise with the tests that prove it or as "not a
  * promise" with a reason. test/node/claims.test.ts holds both to each other.
  */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createElement, type ComponentType } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { MemoryRouter } from "react-router";
+import { privacyFacts, RETENTION } from "../../worker/lib/privacy-facts";
+import { whoWeAre } from "../../worker/lib/who-we-are";
+
+/**
+ * Who we are is deployment configuration the pages read from /v1/privacy at
+ * run time; the rendered promises hold these stand-ins in its place.
+ */
+export const WHO_WE_ARE_STANDIN = {
+  CONTROLLER_NAME: "<controller name>",
+  CONTROLLER_ADDRESS: "<controller address>",
+  DPO_NAME: "<DPO name>",
+  DPO_EMAIL: "dpo@<domain>",
+  PRIVACY_EMAIL: "privacy@<domain>",
+  SECURITY_EMAIL: "security@<domain>",
+} as const;
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#x27": "'", "#39": "'", nbsp: " " };
 
@@ -50,8 +66,11 @@ export function pageUnits(html: string): string[] {
   return [...new Set(units)];
 }
 
+/** The page as a browser shows it once GET /v1/privacy has answered (with the stand-ins above). */
 export function renderPage(page: ComponentType): string {
-  return renderToStaticMarkup(createElement(MemoryRouter, null, createElement(page)));
+  const client = new QueryClient();
+  client.setQueryData(["privacy-facts"], privacyFacts(RETENTION.signedLinkMaxSeconds, whoWeAre(WHO_WE_ARE_STANDIN)));
+  return renderToStaticMarkup(createElement(QueryClientProvider, { client }, createElement(MemoryRouter, null, createElement(page))));
 }
 
 export interface Proof {

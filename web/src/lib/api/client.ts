@@ -21,7 +21,7 @@ export interface ApiClientOptions {
 export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
   const { getToken, onUnauthorized } = opts;
   // Bearer tokens only: never send cookies, so there is nothing to forge cross-site.
-  const { api } = createTransport({ baseUrl: API_BASE || window.location.origin, token: getToken ?? null, credentials: "omit" });
+  const { api } = createTransport({ baseUrl: API_BASE, token: getToken ?? null, credentials: "omit" });
   if (getToken) {
     api.use({
       async onResponse({ response }) {
