@@ -164,11 +164,8 @@ const auditKeyRing = jsonString(
     }),
 );
 
-/**
- * Secrets a production Worker refuses to start without; `npm run deploy:dry-run`
- * checks the same list against `wrangler secret list` (scripts/lib/required-secrets.mjs).
- */
-export const PRODUCTION_SECRETS = ["FAL_KEY", "FAL_ADMIN_KEY", "CLERK_SECRET_KEY", "CLERK_WEBHOOK_SECRET", "CREEM_API_KEY", "CREEM_WEBHOOK_SECRET"] as const;
+import { PRODUCTION_SECRETS } from "./lib/secrets";
+export { PRODUCTION_SECRETS };
 /** 12 hours: a working day, after which a browser signs in again (docs/decisions/0014). */
 export const DEFAULT_SESSION_MAX_MINUTES = 720;
 

@@ -4,6 +4,7 @@
 // BABYPIC_WRANGLER_TOML points both at another file (their tests use it).
 import { join } from "node:path";
 import { ROOT } from "./dev-vars.mjs";
+import { REQUIRED_SECRETS as ALL_REQUIRED_SECRETS } from "../../worker/lib/secrets.ts";
 
 export const WRANGLER_TOML = process.env.BABYPIC_WRANGLER_TOML ?? join(ROOT, "wrangler.toml");
 export const DEPLOYED_ENVS = ["staging", "production"];
@@ -13,18 +14,7 @@ export const DEPLOYED_ENVS = ["staging", "production"];
  * (worker/env.ts) or, for FAL_ADMIN_KEY, that Fal payload deletion needs
  * (issue 17, item 8). Names only: values are never read here.
  */
-export const REQUIRED_SECRETS = [
-  "CLERK_JWT_KEY",
-  "CLERK_SECRET_KEY",
-  "CLERK_WEBHOOK_SECRET",
-  "MASTER_KEYS",
-  "URL_SIGNING_KEYS",
-  "HPKE_KEYS",
-  "FAL_KEY",
-  "FAL_ADMIN_KEY",
-  "CREEM_API_KEY",
-  "CREEM_WEBHOOK_SECRET",
-];
+export const REQUIRED_SECRETS = [...ALL_REQUIRED_SECRETS];
 /** Mail through Resend; without them mail waits in the D1 outbox. */
 export const OPTIONAL_SECRETS = ["MAIL_API_KEY", "MAIL_FROM"];
 

@@ -3,14 +3,11 @@
 // read or printed). The production list is the one worker/env.ts enforces at
 // startup, so the dry run fails before a deploy that would refuse to run.
 import { spawnSync } from "node:child_process";
-import { PRODUCTION_SECRETS } from "../../worker/env.ts";
-
-/** Always needed, in every deployed environment, besides the provider secrets. */
-const BASE = ["CLERK_JWT_KEY", "MASTER_KEYS", "URL_SIGNING_KEYS", "HPKE_KEYS"];
+import { REQUIRED_SECRETS as ALL_REQUIRED } from "../../worker/lib/secrets.ts";
 
 export const REQUIRED_SECRETS = {
-  staging: [...BASE, ...PRODUCTION_SECRETS],
-  production: [...BASE, ...PRODUCTION_SECRETS],
+  staging: [...ALL_REQUIRED],
+  production: [...ALL_REQUIRED],
 };
 
 /** The required names missing from `present`. */

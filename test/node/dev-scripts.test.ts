@@ -43,6 +43,7 @@ describe("setup (happy)", () => {
       CREEM_API_URL: "http://127.0.0.1:8789",
       CREEM_TEST_MODE: "true",
       CREEM_PRODUCTS: "{}",
+      BACKUP_RETENTION_DAYS: "30",
       CONTROLLER_NAME: "Example Controller (development example)",
       CONTROLLER_ADDRESS: "1 Example Street (development example)",
       DPO_NAME: "Dana Example (development example)",

@@ -54,6 +54,8 @@ describe("ops:provision (happy)", () => {
     expect(creates()).toEqual([
       ["d1", "create", "babypic-staging"],
       ["r2", "bucket", "create", "babypic-staging"],
+      ["r2", "bucket", "create", "babypic-staging-keys"],
+      ["r2", "bucket", "create", "babypic-staging-backup"],
       ["queues", "create", "babypic-jobs-staging"],
       ["queues", "create", "babypic-jobs-staging-dlq"],
     ]);
@@ -67,7 +69,7 @@ describe("ops:provision (happy)", () => {
 
   it("lists the missing secrets by name, never a value, and never reads or writes one", () => {
     const res = provision("--env", "staging");
-    expect(res.stdout).toContain("secrets still missing in staging: CLERK_SECRET_KEY CLERK_WEBHOOK_SECRET MASTER_KEYS URL_SIGNING_KEYS HPKE_KEYS FAL_KEY FAL_ADMIN_KEY CREEM_API_KEY CREEM_WEBHOOK_SECRET");
+    expect(res.stdout).toContain("secrets still missing in staging: CLERK_SECRET_KEY CLERK_WEBHOOK_SECRET MASTER_KEYS URL_SIGNING_KEYS HPKE_KEYS AUDIT_SIGNING_KEYS LOOKUP_HMAC_KEY FAL_KEY FAL_ADMIN_KEY CREEM_API_KEY CREEM_WEBHOOK_SECRET");
     expect(res.stdout).not.toMatch(/missing in staging:.*CLERK_JWT_KEY/);
     expect(res.stdout).toContain("optional secrets not set: MAIL_API_KEY MAIL_FROM");
     expect(res.stdout + res.stderr).not.toContain(SECRET_VALUE);
