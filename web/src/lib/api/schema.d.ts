@@ -855,6 +855,7 @@ export interface components {
             requestId: string | null;
             /** @description Position in this user's hash chain, from 1. */
             seq: number;
+            stored: components["schemas"]["AuditStoredFields"];
             /** @example Support viewed your account summary because: ticket 4411, login trouble */
             summary: string;
             target: {
@@ -887,6 +888,12 @@ export interface components {
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
+        };
+        /** @description ipPrefix, userAgent and detail exactly as stored: sealed under your data key (`bpf1.…`, docs/storage-format.md §6) or, for entries written before sealing, plain text. `hash` covers these stored forms, not the readable values above; the readable values are their decryption (AES-GCM bound to this entry and column). See docs/audit-log.md. */
+        AuditStoredFields: {
+            detail: string | null;
+            ipPrefix: string | null;
+            userAgent: string | null;
         };
         /**
          * @example {
@@ -1647,6 +1654,11 @@ export interface operations {
                      *           "userAgent": "string",
                      *           "detail": {},
                      *           "summary": "Support viewed your account summary because: ticket 4411, login trouble",
+                     *           "stored": {
+                     *             "ipPrefix": "string",
+                     *             "userAgent": "string",
+                     *             "detail": "string"
+                     *           },
                      *           "prevHash": "string",
                      *           "hash": "string"
                      *         }
@@ -1749,7 +1761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1769,6 +1781,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2364,6 +2385,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4873,7 +4903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, expired or invalid credentials (`unauthorized`). */
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4902,6 +4932,15 @@ export interface operations {
             };
             /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
