@@ -16,7 +16,7 @@ import { appendAudit } from "../../worker/services/audit";
 import { deleteAccount } from "../../worker/services/deletion";
 import { CHECKPOINT_SWEEP_BATCH, makeCheckpoint, signCheckpoint, sweepCheckpoints } from "../../worker/services/audit-checkpoints";
 import { api, expectProblem, json, services, signIn } from "../helpers";
-import { tamperCases, type Signer } from "../audit-tamper";
+import { rehashFrom, tamperCases, type Signer } from "../audit-tamper";
 import { auditRows } from "./fixtures";
 
 const HOUR = 3_600_000;
@@ -276,5 +276,27 @@ describe("checkpoints: the key ring is checked at startup (error)", () => {
     expect(parse({ current: ring.current, keys: { [ring.current]: cur, [oldKid]: { kty: "OKP", crv: "Ed25519", x: old.x } } }).success).toBe(false);
     expect(parse({ current: "missing", keys: { [ring.current]: cur } }).success).toBe(false);
     expect(ConfigSchema.safeParse({ ...env, AUDIT_SIGNING_KEYS: undefined }).success).toBe(false);
+  });
+});
+
+describe("verifier: sealed personal fields (security)", () => {
+  it("hashes the stored (sealed) forms the API returns next to the readable ones; an edited stored form, or a readable value that differs from its plain-text stored form, is a hash-mismatch", async () => {
+    const userId = await seedLog("cp-sealed", 3);
+    const entries = await entriesOverHttp("cp-sealed");
+    const keys = await keysOverHttp();
+    expect(await verifyAuditLog({ userId, entries, checkpoints: [], keys })).toMatchObject({ ok: true, entries: entries.length });
+    const third = entries.find((e) => e.action === "photo.viewed" && e.targetId === "pho_1");
+    if (!third?.stored) throw new Error("the API sends no stored forms");
+    // The readable detail is the decryption of the sealed stored one.
+    expect(third.detail).toEqual({ i: 1 });
+    expect(third.stored.detail).toMatch(/^bpf1\./);
+    const withEntry = (e: ChainEntry) => entries.map((x) => (x.seq === e.seq ? e : x));
+    const editedStored = { ...third, stored: { ...third.stored, detail: `${third.stored.detail}A` } };
+    expect(await verifyAuditLog({ userId, entries: withEntry(editedStored), checkpoints: [], keys })).toMatchObject({ ok: false, seq: third.seq, reason: "hash-mismatch" });
+    // An entry from before sealing: its plain-text stored form is hashed, and the readable value must equal it.
+    const legacy = await rehashFrom(userId, withEntry({ ...third, stored: { ...third.stored, detail: JSON.stringify({ i: 1 }) } }), third.seq - 1);
+    expect(await verifyAuditLog({ userId, entries: legacy, checkpoints: [], keys })).toMatchObject({ ok: true });
+    const editedReadable = legacy.map((x) => (x.seq === third.seq ? { ...x, detail: { i: 99 } } : x));
+    expect(await verifyAuditLog({ userId, entries: editedReadable, checkpoints: [], keys })).toMatchObject({ ok: false, seq: third.seq, reason: "hash-mismatch" });
   });
 });

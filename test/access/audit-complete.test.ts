@@ -51,8 +51,12 @@ describe("every support and admin route leaves an entry in the subject's log (se
         .map(([method]) => ({ method: method.toUpperCase(), path })),
     );
     expect(ops.length).toBeGreaterThanOrEqual(3);
+    // Staff operations that read no user's data, each with why; any other one must log to its subject.
+    const NO_USER_DATA: Record<string, string> = {
+      "GET /v1/support/operations": "lists failed background tasks; their refs hold no personal data (worker/routes/support.ts)",
+    };
     const missing: string[] = [];
-    for (const op of ops) {
+    for (const op of ops.filter((o) => !(`${o.method} ${o.path}` in NO_USER_DATA))) {
       const url = op.path.replace("{userId}", subject);
       expect(url, `${op.method} ${op.path} has a parameter this test cannot fill`).not.toMatch(/[{}]/);
       const before = (await auditRows(subject)).length;

@@ -14,7 +14,25 @@ export const GENESIS_HASH = "0".repeat(64);
 /** Domain-separation tag of the checkpoint signature input; a new format gets a new tag. */
 export const CHECKPOINT_CONTEXT = "babypic-audit-checkpoint/v1";
 
-/** One entry as hashed. `at` is Unix ms or an ISO 8601 string; `detail` the stored JSON text or its parsed object. */
+/** Prefix of a value sealed under the user's data key (worker/services/crypto/fields.ts FIELD_PREFIX). */
+export const SEALED_PREFIX = "bpf1.";
+
+/**
+ * ipPrefix, userAgent and detail exactly as stored in D1: sealed (`bpf1.…`)
+ * or, for entries written before sealing, plain text. The hash covers these.
+ */
+export interface StoredFields {
+  ipPrefix: string | null;
+  userAgent: string | null;
+  detail: string | null;
+}
+
+/**
+ * One entry as hashed. `at` is Unix ms or an ISO 8601 string; `detail` the stored JSON text or its parsed object.
+ * `stored`, when present (the API and the export always send it), holds the stored forms of the three personal
+ * fields and is what gets hashed; the readable ipPrefix/userAgent/detail are then only checked against it where
+ * the stored form is plain text (a sealed one can only be checked by decrypting it, docs/audit-log.md).
+ */
 export interface ChainEntry {
   seq: number;
   at: number | string;
@@ -27,6 +45,7 @@ export interface ChainEntry {
   ipPrefix: string | null;
   userAgent: string | null;
   detail: string | Record<string, unknown> | null;
+  stored?: StoredFields | undefined;
   prevHash: string;
   hash: string;
 }
@@ -88,7 +107,7 @@ export type VerifyResult =
 /** The exact text hashed for an entry (worker/services/audit.ts entryHashInput; changing it breaks every chain). */
 export function entryHashText(userId: string, e: ChainEntry): string {
   const at = typeof e.at === "number" ? e.at : Date.parse(e.at);
-  const detail = e.detail === null || typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail);
+  const detail = e.stored ? e.stored.detail : e.detail === null || typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail);
   return JSON.stringify([
     "audit-v1",
     userId,
@@ -100,8 +119,8 @@ export function entryHashText(userId: string, e: ChainEntry): string {
     e.targetType,
     e.targetId,
     e.requestId,
-    e.ipPrefix,
-    e.userAgent,
+    e.stored ? e.stored.ipPrefix : e.ipPrefix,
+    e.stored ? e.stored.userAgent : e.userAgent,
     detail,
     e.prevHash,
   ]);
@@ -123,6 +142,7 @@ export interface ApiAuditEntry {
   ipPrefix: string | null;
   userAgent: string | null;
   detail: Record<string, unknown> | null;
+  stored?: StoredFields | undefined;
   prevHash: string;
   hash: string;
 }
@@ -140,9 +160,38 @@ export function fromApiEntry(e: ApiAuditEntry): ChainEntry {
     ipPrefix: e.ipPrefix,
     userAgent: e.userAgent,
     detail: e.detail,
+    stored: e.stored,
     prevHash: e.prevHash,
     hash: e.hash,
   };
+}
+
+const isSealedValue = (v: string | null): boolean => v !== null && v.startsWith(SEALED_PREFIX);
+
+function sameJson(stored: string, readable: string | Record<string, unknown>): boolean {
+  if (typeof readable === "string") return readable === stored;
+  try {
+    return JSON.stringify(JSON.parse(stored)) === JSON.stringify(readable);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the readable values agree with the stored forms the hash covers,
+ * as far as can be told without the user's key: a plain-text stored value
+ * must equal its readable value; a sealed one is trusted to be its
+ * decryption (AES-GCM with the entry and column as associated data, so a
+ * value moved from elsewhere does not decrypt). A readable detail of null is
+ * accepted (the API shows null for a detail it cannot present).
+ */
+export function readableMatchesStored(e: ChainEntry): boolean {
+  const st = e.stored;
+  if (!st) return true;
+  if (!isSealedValue(st.ipPrefix) && e.ipPrefix !== st.ipPrefix) return false;
+  if (!isSealedValue(st.userAgent) && e.userAgent !== st.userAgent) return false;
+  if (!isSealedValue(st.detail) && e.detail !== null && (st.detail === null || !sameJson(st.detail, e.detail))) return false;
+  return true;
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -239,7 +288,7 @@ export async function verifyAuditLog(input: {
     let reason: ChainReason | null = null;
     if (e.seq !== expected) reason = "gap";
     else if (e.prevHash !== prev) reason = "broken-link";
-    else if ((await sha256Hex(entryHashText(userId, e))) !== e.hash) reason = "hash-mismatch";
+    else if ((await sha256Hex(entryHashText(userId, e))) !== e.hash || !readableMatchesStored(e)) reason = "hash-mismatch";
     if (reason) {
       // A gap is reported at the first missing seq, the others at the entry itself.
       problems.push({ seq: reason === "gap" ? Math.min(expected, e.seq) : e.seq, reason, checkpoint: null, order: 0 });

@@ -11,7 +11,7 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, PageQuery } from "../schemas/common";
-import { appendAudit, auditActor, openAuditRows, pageAudit, type AuditRow } from "../services/audit";
+import { appendAudit, auditActor, openAuditRows, pageAudit, type AuditRow, type OpenedAuditRow } from "../services/audit";
 
 export const accountRoutes = createRouter();
 
@@ -36,6 +36,17 @@ export const AuditEntrySchema = z
     userAgent: z.string().nullable(),
     detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
     summary: z.string().openapi({ example: "Support viewed your account summary because: ticket 4411, login trouble" }),
+    stored: z
+      .object({
+        ipPrefix: z.string().nullable(),
+        userAgent: z.string().nullable(),
+        detail: z.string().nullable(),
+      })
+      .openapi("AuditStoredFields", {
+        description:
+          "ipPrefix, userAgent and detail exactly as stored: sealed under your data key (`bpf1.…`, docs/storage-format.md §6) or, for entries written before sealing, plain text. " +
+          "`hash` covers these stored forms, not the readable values above; the readable values are their decryption (AES-GCM bound to this entry and column). See docs/audit-log.md.",
+      }),
     prevHash: z.string(),
     hash: z.string().openapi({ description: "SHA-256 over this entry and prevHash; see docs/audit-log.md." }),
   })
@@ -142,7 +153,7 @@ export function describeAuditEntry(row: AuditRow, detail: Record<string, unknown
   return reason && row.actorType === "support" ? `${who} ${what} because: ${reason}` : `${who} ${what}`;
 }
 
-export function presentAuditRow(row: AuditRow): z.infer<typeof AuditEntrySchema> {
+export function presentAuditRow(row: OpenedAuditRow): z.infer<typeof AuditEntrySchema> {
   const detail = parseDetail(row.detail);
   return {
     id: row.id,
@@ -160,6 +171,7 @@ export function presentAuditRow(row: AuditRow): z.infer<typeof AuditEntrySchema>
     userAgent: row.userAgent,
     detail,
     summary: describeAuditEntry(row, detail),
+    stored: row.stored,
     prevHash: row.prevHash,
     hash: row.hash,
   };

@@ -270,17 +270,27 @@ export async function pageAudit(db: Db, userId: string, limit: number, beforeSeq
 }
 
 
+/** The personal fields exactly as stored in D1 (sealed `bpf1.…`, or legacy plain text): what the entry hash covers. */
+export interface StoredAuditFields {
+  ipPrefix: string | null;
+  userAgent: string | null;
+  detail: string | null;
+}
+
+/** An entry opened for its owner, plus the stored forms the chain hash was computed over (docs/audit-log.md). */
+export type OpenedAuditRow = AuditRow & { stored: StoredAuditFields };
+
 /** A stored entry with its personal fields opened for the owner (either encoding; null once the key is shredded). */
-export async function openAuditRow(s: Services, row: AuditRow): Promise<AuditRow> {
+export async function openAuditRow(s: Services, row: AuditRow): Promise<OpenedAuditRow> {
   const ref = (column: string) => ({ table: "audit_log", column, rowId: row.id, userId: row.userId });
   const [ipPrefix, userAgent, detail] = await Promise.all([
     openField(s, ref("ip_prefix"), row.ipPrefix),
     openField(s, ref("user_agent"), row.userAgent),
     openField(s, ref("detail"), row.detail),
   ]);
-  return { ...row, ipPrefix, userAgent, detail };
+  return { ...row, ipPrefix, userAgent, detail, stored: { ipPrefix: row.ipPrefix, userAgent: row.userAgent, detail: row.detail } };
 }
 
-export function openAuditRows(s: Services, rows: readonly AuditRow[]): Promise<AuditRow[]> {
+export function openAuditRows(s: Services, rows: readonly AuditRow[]): Promise<OpenedAuditRow[]> {
   return Promise.all(rows.map((r) => openAuditRow(s, r)));
 }

@@ -379,7 +379,7 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     }),
     true,
   );
-  yield* zip.file("audit-log.json", jsonArrayFile("entries", auditPages(s, userId), { verification: "Each entry's hash is SHA-256 over the entry and prevHash; see docs/audit-log.md." }), true);
+  yield* zip.file("audit-log.json", jsonArrayFile("entries", auditPages(s, userId), { verification: "Each entry's hash is SHA-256 over the entry as stored (ipPrefix, userAgent and detail in their stored, sealed form: `stored`) and prevHash; the readable values are their decryption. See docs/audit-log.md." }), true);
 
   const pays = await s.db.select().from(payments).where(eq(payments.userId, userId)).orderBy(asc(payments.createdAt)).all();
   const ledgerPages = tablePages((offset) =>

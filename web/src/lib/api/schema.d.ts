@@ -1179,6 +1179,7 @@ export interface components {
             requestId: string | null;
             /** @description Position in this user's hash chain, from 1. */
             seq: number;
+            stored: components["schemas"]["AuditStoredFields"];
             /** @example Support viewed your account summary because: ticket 4411, login trouble */
             summary: string;
             target: {
@@ -1211,6 +1212,12 @@ export interface components {
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
+        };
+        /** @description ipPrefix, userAgent and detail exactly as stored: sealed under your data key (`bpf1.…`, docs/storage-format.md §6) or, for entries written before sealing, plain text. `hash` covers these stored forms, not the readable values above; the readable values are their decryption (AES-GCM bound to this entry and column). See docs/audit-log.md. */
+        AuditStoredFields: {
+            detail: string | null;
+            ipPrefix: string | null;
+            userAgent: string | null;
         };
         /**
          * @example {
@@ -2102,6 +2109,11 @@ export interface operations {
                      *           "userAgent": "string",
                      *           "detail": {},
                      *           "summary": "Support viewed your account summary because: ticket 4411, login trouble",
+                     *           "stored": {
+                     *             "ipPrefix": "string",
+                     *             "userAgent": "string",
+                     *             "detail": "string"
+                     *           },
                      *           "prevHash": "string",
                      *           "hash": "string"
                      *         }
