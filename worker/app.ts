@@ -35,6 +35,7 @@ import { filesRoutes } from "./routes/files";
 import { generationRoutes } from "./routes/generations";
 import { generationDownloadRoutes } from "./routes/generation-downloads";
 import { falWebhookRoutes } from "./routes/webhooks-fal";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -120,6 +121,7 @@ export function createApp() {
   app.route("/v1", generationDownloadRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
+  app.route("/v1", webhookEndpointRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
   app.route("/v1", docsRoutes((c) => document(c.get("services").config)));

@@ -7,6 +7,7 @@ import type { Bindings } from "../env";
 import { createServices, type Services } from "../services";
 import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
+import { webhookHandlers } from "../services/webhook-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
 export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
@@ -15,6 +16,7 @@ export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: n
 const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
   ...generationHandlers(),
   ...dataRightsHandlers(),
+  ...webhookHandlers(),
 };
 
 export function backoffSeconds(attempts: number): number {

@@ -8,6 +8,7 @@
  * SHA-256 of every other file. The ZIP is downloadable for one hour through
  * a signed link, then the retention sweep deletes it.
  */
+import { emitEvent } from "./webhooks/events";
 import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import { apiKeys, auditLog, exportsTable, generations, ledger, objects, payments, users } from "../db/schema";
@@ -483,6 +484,7 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
     },
     now,
   );
+  await emitEvent(s, exp.userId, "export.ready", { exportId: exp.id, status: "ready", expiresAt: new Date(now + RETENTION.exportTtlMs).toISOString() });
 }
 
 export { ExportError };
