@@ -83,7 +83,7 @@ function view(row: ApiKeyRow) {
 
 const sessionOnly = requireAuth({ sessionOnly: true });
 const sessionOnlyErrors = {
-  401: problem("Missing or invalid session (`unauthorized`)."),
+  401: problem("Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`)."),
   403: problem("An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only."),
   429: authErrors[429],
 };

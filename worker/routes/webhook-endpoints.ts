@@ -12,6 +12,7 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import type { Services } from "../services";
 import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
 import {
@@ -88,13 +89,13 @@ function view(row: EndpointRow) {
 
 const sessionOnly = requireAuth({ sessionOnly: true });
 const errors = {
-  401: problem("Missing or invalid session (`unauthorized`)."),
+  401: problem("Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`)."),
   403: problem("An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only."),
   429: authErrors[429],
 };
 
-async function owned(c: { get(k: "services"): import("../services").Services }, userId: string, id: string): Promise<EndpointRow> {
-  const row = await getEndpoint(c.get("services"), userId, id);
+async function owned(s: Services, userId: string, id: string): Promise<EndpointRow> {
+  const row = await getEndpoint(s, userId, id);
   if (!row) throw new AppError("not_found");
   return row;
 }
@@ -173,7 +174,7 @@ export const webhookEndpointRoutes = createRouter()
     async (c) => {
       const s = c.get("services");
       const auth = c.get("auth");
-      const row = await owned(c, auth.userId, c.req.valid("param").id);
+      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
       await deleteEndpoint(s, row);
       await appendAudit(
         s.db,
@@ -199,7 +200,7 @@ export const webhookEndpointRoutes = createRouter()
     async (c) => {
       const s = c.get("services");
       const auth = c.get("auth");
-      const row = await owned(c, auth.userId, c.req.valid("param").id);
+      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
       const rotated = await rotateSecret(s, row);
       await appendAudit(
         s.db,
@@ -225,7 +226,7 @@ export const webhookEndpointRoutes = createRouter()
     }),
     async (c) => {
       const s = c.get("services");
-      const row = await owned(c, c.get("auth").userId, c.req.valid("param").id);
+      const row = await owned(c.get("services"), c.get("auth").userId, c.req.valid("param").id);
       const result = await sendOnce(
         s,
         { url: row.url, sealedSecrets: activeSealedSecrets(row, s.now()) },
@@ -249,7 +250,7 @@ export const webhookEndpointRoutes = createRouter()
     }),
     async (c) => {
       const s = c.get("services");
-      const row = await owned(c, c.get("auth").userId, c.req.valid("param").id);
+      const row = await owned(c.get("services"), c.get("auth").userId, c.req.valid("param").id);
       const rows = await listDeliveries(s, row.id);
       return c.json(
         {
