@@ -124,6 +124,7 @@ export const LIMITS = [
   "Photos are encrypted to our processing key in your browser, not end-to-end: the model must see them.",
   "fal.ai receives the parent photos for each generation; we tell it not to store them and ask it to delete the request's payloads.",
   "Clerk holds your email address until you delete your account.",
+  "If you register a webhook endpoint, we send it notices of your events carrying ids and status only (never photos, links or your email), and only to the https address you chose.",
 ] as const;
 
 export interface RetentionRule {
