@@ -3,10 +3,10 @@ import { and, desc, eq } from "drizzle-orm";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import type { Services } from "../index";
+import { WEBHOOK_EVENTS, type WebhookEvent } from "./event-types";
 import { generateSecret, sealSecret } from "./signing";
 
-export const WEBHOOK_EVENTS = ["generation.completed", "generation.failed", "export.ready", "account.deleted"] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS, type WebhookEvent };
 export const MAX_ENDPOINTS = 10;
 /** How long a rotated-out secret keeps signing alongside the new one. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
