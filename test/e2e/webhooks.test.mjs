@@ -29,7 +29,7 @@ describe("webhooks (happy)", () => {
     const b = await launchBrowser();
     t.after(() => b.close());
     const { page } = b;
-    await freshAccount(page, "webhook-dana");
+    await freshAccount(page, "carol");
     await page.goto("/app/api-keys");
     await page.getByRole("heading", { name: "Webhooks" }).waitFor();
 
