@@ -141,20 +141,27 @@ function AddEndpointForm({ onCreated }: { onCreated: (x: WebhookEndpointWithSecr
   return (
     <form className="card" onSubmit={submit} aria-labelledby="add-webhook-title">
       <h3 id="add-webhook-title">Add an endpoint</h3>
-      <label htmlFor="webhook-url">HTTPS URL</label>
-      <input id="webhook-url" className="input" type="url" required placeholder="https://example.com/babypic-webhook" value={url} onChange={(e) => setUrl(e.currentTarget.value)} />
-      <fieldset>
+      <div className="field">
+        <label htmlFor="webhook-url">HTTPS URL</label>
+        <input id="webhook-url" className="input" type="url" required placeholder="https://example.com/babypic-webhook" value={url} onChange={(e) => setUrl(e.currentTarget.value)} />
+      </div>
+      <fieldset className="field">
         <legend>Events</legend>
-        {WEBHOOK_EVENTS.map((ev) => (
-          <label key={ev} className="checkbox">
-            <input
-              type="checkbox"
-              checked={events.includes(ev)}
-              onChange={(e) => setEvents(e.currentTarget.checked ? [...events, ev] : events.filter((x) => x !== ev))}
-            />{" "}
-            <code>{ev}</code>: {EVENT_DESCRIPTIONS[ev]}
-          </label>
-        ))}
+        <ul className="checkbox-list">
+          {WEBHOOK_EVENTS.map((ev) => (
+            <li key={ev}>
+              <input
+                id={`webhook-event-${ev}`}
+                type="checkbox"
+                checked={events.includes(ev)}
+                onChange={(e) => setEvents(e.currentTarget.checked ? [...events, ev] : events.filter((x) => x !== ev))}
+              />
+              <label htmlFor={`webhook-event-${ev}`}>
+                <code>{ev}</code> <span className="muted">{EVENT_DESCRIPTIONS[ev]}</span>
+              </label>
+            </li>
+          ))}
+        </ul>
       </fieldset>
       {create.isError && <p className="notice notice-error" role="alert">{describeError(create.error)}</p>}
       <button type="submit" className="button" disabled={create.isPending || events.length === 0 || url.trim() === ""}>
