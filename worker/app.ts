@@ -42,6 +42,7 @@ import { noticeRoutes } from "./routes/notices";
 import { incidentRoutes } from "./routes/incidents";
 import { transparencyRoutes } from "./routes/transparency";
 import { privacyRequestRoutes } from "./routes/privacy-requests";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export const API_INFO = {
   title: "BabyPic API",
@@ -134,6 +135,7 @@ export function createApp() {
   app.route("/v1", incidentRoutes);
   app.route("/v1", transparencyRoutes);
   app.route("/", wellKnownRoutes);
+  app.route("/v1", webhookEndpointRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
   app.route("/v1", docsRoutes((c) => document(c.get("services").config)));

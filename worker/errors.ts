@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   invalid_envelope: { status: 400, title: "The sealed upload could not be opened" },
   unknown_key: { status: 400, title: "Unknown upload key id" },
   invalid_image: { status: 400, title: "The image is not acceptable" },
+  webhook_url_refused: { status: 400, title: "The webhook URL is not allowed" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_signature: { status: 401, title: "Signature verification failed" },
   account_deleted: { status: 401, title: "This account has been deleted" },

@@ -120,6 +120,7 @@ const JOBS: Record<Kind, ((userId: string) => Promise<(rows: AuditRow[]) => bool
   // Not an entry today: it reads the address the mail goes to (from Clerk, or the sealed column), and for an
   // account-deletion confirmation the account and its log are already gone. Noted in docs/audit-log.md.
   "mail.send": { noUserData: "reads only the recipient address of a mail to the user (no photos, results or log)" },
+  "webhook.deliver": { noUserData: "posts ids and a status the user's own event produced to the endpoint the user registered; reads no stored data of theirs" },
   "dev.ping": { noUserData: "a development-only queue round trip for bench/pipeline; it carries no user id" },
 };
 

@@ -26,6 +26,8 @@ const HOST_OWNER: Record<string, string> = {
   "api.creem.io": "Creem",
   "api.clerk.com": "Clerk",
   "api.resend.com": "Resend (mail provider)",
+  // The SSRF guard resolves integrators' webhook hosts here (worker/services/webhooks/ssrf.ts); the endpoints themselves are recipients the user chose.
+  "cloudflare-dns.com": "Cloudflare",
 };
 
 const contacted = new Set<string>();

@@ -418,3 +418,46 @@ export const legalDemands = sqliteTable("legal_demands", {
   createdBy: text("created_by").notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Outgoing webhook endpoints an integrator registered (docs/decisions/0016-outgoing-webhooks.md).
+ * The signing secrets are sealed with AES-GCM under a key derived from MASTER_KEYS
+ * (services/webhooks/secrets.ts): D1 backups never hold a usable secret.
+ */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    url: text("url").notNull(),
+    /** Space-separated event types. */
+    events: text("events").notNull(),
+    secret: text("secret").notNull(),
+    /** The secret before the last rotation; keeps signing alongside the new one until `previous_expires_at`. */
+    previousSecret: text("previous_secret"),
+    previousExpiresAt: integer("previous_expires_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_endpoints_user").on(t.userId)],
+);
+
+/** One row per delivery attempt: what happened, never the payload or a signature. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    userId: text("user_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    /** 1-based. */
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    /** null on success; otherwise http_status, timeout, network, redirect, too_large, refused_target. */
+    errorClass: text("error_class"),
+    /** 1 when no further attempt follows (success or given up). */
+    final: integer("final").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_endpoint").on(t.endpointId, t.at)],
+);

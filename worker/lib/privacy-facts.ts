@@ -140,6 +140,7 @@ export const LIMITS = [
   "fal.ai receives the parent photos for each generation; we tell it not to store them and ask it to delete the request's payloads.",
   "Clerk holds your email address until you delete your account.",
   `Backup copies of your encrypted files stay in our backup storage until they are ${RETENTION.backupDays} days old, also after you delete them or your account; they cannot be read after your account is deleted, because backups never hold the key that opens them and that key is destroyed first.`,
+  "If you register a webhook endpoint, we send it notices of your events carrying ids and status only (never photos, links or your email), and only to the https address you chose.",
 ] as const;
 
 export interface RetentionRule {

@@ -9,6 +9,7 @@ import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
 import { mailHandlers } from "../services/mail-jobs";
 import { providerCleanupHandlers } from "../services/provider-cleanup";
+import { webhookHandlers } from "../services/webhook-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
 export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
@@ -19,6 +20,7 @@ const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
   ...dataRightsHandlers(),
   ...providerCleanupHandlers(),
   ...mailHandlers(),
+  ...webhookHandlers(),
 };
 
 export function backoffSeconds(attempts: number): number {

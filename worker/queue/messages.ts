@@ -18,6 +18,22 @@ export const JobMessageSchema = z.discriminatedUnion("kind", [
     to: z.string().max(320).optional(),
     attempt: z.number().int().min(1).max(100),
   }),
+  // One attempt at one outgoing webhook delivery (services/webhooks/delivery.ts); the next attempt is a new message.
+  z.object({
+    kind: z.literal("webhook.deliver"),
+    endpointId: z.string(),
+    eventId: z.string(),
+    type: z.string(),
+    timestamp: z.string(),
+    data: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+    attempt: z.number().int().min(1).default(1),
+    /**
+     * Set only for account.deleted: the endpoint's URL and sealed secrets,
+     * captured before the account (and so the endpoint) is deleted. Such
+     * deliveries write no log row: nothing naming the user may remain.
+     */
+    target: z.object({ url: z.string(), secrets: z.array(z.string()).min(1) }).optional(),
+  }),
   // Development only: measures the bare queue round trip for bench/pipeline.
   z.object({ kind: z.literal("dev.ping"), pingId: z.string().regex(/^[0-9a-f-]{36}$/) }),
 ]);

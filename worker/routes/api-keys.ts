@@ -86,7 +86,7 @@ const stepUp = requireAuth({ sessionOnly: true, stepUp: true });
 /** A key that can change or spend something, not only read. */
 const isWriteScope = (scope: string) => scope.endsWith(":write");
 const sessionOnlyErrors = {
-  401: problem("Missing or invalid session (`unauthorized`)."),
+  401: problem("Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`)."),
   403: problem("An API key, even a valid one (`insufficient_scope`): keys are managed from a browser session only."),
   429: authErrors[429],
 };

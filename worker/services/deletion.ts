@@ -13,12 +13,15 @@
  * The user's data key is destroyed first, so from that moment everything left
  * anywhere (R2, a copy, a backup) is unreadable ("crypto-shredding").
  */
+import { emitEvent } from "./webhooks/events";
 import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { and, asc, count, eq, inArray, isNull, like, lte, ne, or, sql } from "drizzle-orm";
 import {
   apiKeys,
   auditCheckpoints,
+  webhookDeliveries,
+  webhookEndpoints,
   auditLog,
   deletedCredentials,
   deletionReceipts,
@@ -311,6 +314,8 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
         .onConflictDoNothing(),
       s.db.insert(deletionReceipts).values(receipt),
     ]);
+    // Before anything is deleted: each delivery carries its endpoint's URL and sealed secrets, since the endpoint goes with the account.
+    await emitEvent(s, userId, "account.deleted", { status: "deleted", receiptId: receipt.id }, { capture: true });
   }
   try {
     if (!tomb) await opts.afterStage?.("started");
@@ -472,6 +477,7 @@ async function deleteUserRows(s: Services, userId: string, email: string | null)
     ...(await s.db.select({ id: generations.id }).from(generations).where(eq(generations.userId, userId)).all()),
     ...(await s.db.select({ id: exportsTable.id }).from(exportsTable).where(eq(exportsTable.userId, userId)).all()),
     ...(await s.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, userId)).all()),
+    ...(await s.db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(eq(webhookEndpoints.userId, userId)).all()),
   ].map((r) => r.id);
   const mentions = [userId, ...ownIds].map((id) => like(securityLog.detail, `%${id}%`));
   await s.db.batch([
@@ -485,6 +491,8 @@ async function deleteUserRows(s: Services, userId: string, email: string | null)
     s.db.delete(apiKeys).where(eq(apiKeys.userId, userId)),
     s.db.delete(exportsTable).where(eq(exportsTable.userId, userId)),
     s.db.delete(notices).where(eq(notices.userId, userId)),
+    s.db.delete(webhookDeliveries).where(eq(webhookDeliveries.userId, userId)),
+    s.db.delete(webhookEndpoints).where(eq(webhookEndpoints.userId, userId)),
     s.db.delete(users).where(eq(users.id, userId)),
     ...(keyRows.length ? [s.db.insert(deletedCredentials).values(keyRows).onConflictDoNothing()] : []),
     ...(email ? [s.db.delete(outbox).where(eq(outbox.recipient, email))] : []),

@@ -8,6 +8,7 @@
  * SHA-256 of every other file. The ZIP is downloadable for one hour through
  * a signed link, then the retention sweep deletes it.
  */
+import { emitEvent } from "./webhooks/events";
 import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import { apiKeys, auditLog, exportsTable, generations, ledger, objects, payments, users } from "../db/schema";
@@ -506,7 +507,8 @@ export async function buildExport(s: Services, exportId: string, ctx: { deadLett
       detail: { files: zip.manifest.length + 1, bytes: stored.bytes },
     },
     now,
-  );  // The address is resolved when the mail is sent (Clerk's session token has none).
+  );
+  await emitEvent(s, exp.userId, "export.ready", { exportId: exp.id, status: "ready", expiresAt: new Date(now + RETENTION.exportTtlMs).toISOString() });
   await queueMail(s, { template: "export_ready", ref: exp.id, userId: exp.userId });
 }
 

@@ -9,6 +9,7 @@
  * batch, and the refund is unique per generation in the ledger, so credits
  * are returned exactly once.
  */
+import { emitEvent } from "./webhooks/events";
 import { and, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
 import { AppError } from "../errors";
@@ -289,6 +290,7 @@ export async function endGeneration(
     now,
   );
   await onGenerationFinished(s, row, now);
+  if (to === "failed") await emitEvent(s, row.userId, "generation.failed", { generationId: id, status: "failed", errorCode: code });
   return row;
 }
 
@@ -307,6 +309,7 @@ export async function completeGeneration(s: Services, id: string, outputs: numbe
     now,
   );
   await onGenerationFinished(s, row, now);
+  await emitEvent(s, row.userId, "generation.completed", { generationId: id, status: "completed", outputs });
   return row;
 }
 

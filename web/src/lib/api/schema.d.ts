@@ -957,6 +957,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints (session only) */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint (session only)
+         * @description Returns the signing secret once. At most 10 endpoints per user. The URL is checked against private and reserved addresses after DNS resolution.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint and its delivery log (session only) */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent delivery attempts of an endpoint (session only)
+         * @description The last 50 attempts, newest first: event, attempt, status code, error class. Never the payload or signature.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret (session only)
+         * @description Returns the new secret once. For 24 hours every delivery carries two `v1,` signatures, by the old and the new secret, so receivers can switch without losing events.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed `webhook.test` event now (session only)
+         * @description One attempt, no retries, not logged; the answer says how the endpoint responded.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/clerk": {
         parameters: {
             query?: never;
@@ -1360,6 +1458,14 @@ export interface components {
              * @example 0.5
              */
             resemblance: number;
+        };
+        CreateWebhookEndpointRequest: {
+            events: ("generation.completed" | "generation.failed" | "export.ready" | "account.deleted")[];
+            /**
+             * @description https only (http://127.0.0.1 in development); never a private, loopback or reserved address.
+             * @example https://hooks.example.com/babypic
+             */
+            url: string;
         };
         CreditPack: {
             credits: number;
@@ -1783,7 +1889,7 @@ export interface components {
          */
         Problem: {
             /** @enum {string} */
-            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "reverification_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
+            code: "bad_request" | "validation_failed" | "invalid_envelope" | "unknown_key" | "invalid_image" | "webhook_url_refused" | "unauthorized" | "invalid_signature" | "account_deleted" | "insufficient_credits" | "forbidden" | "insufficient_scope" | "consent_required" | "reverification_required" | "not_found" | "link_invalid" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "idempotency_key_reused" | "idempotency_key_required" | "rate_limited" | "internal" | "misconfigured" | "upstream_unavailable";
             detail?: string;
             errors?: {
                 field: string;
@@ -1953,6 +2059,52 @@ export interface components {
             outcome: "credited" | "reversed" | "duplicate" | "ignored";
             /** @enum {boolean} */
             received: true;
+        };
+        WebhookDelivery: {
+            /** Format: date-time */
+            at: string;
+            attempt: number;
+            /** @enum {string|null} */
+            errorClass: "http_status" | "timeout" | "network" | "redirect" | "refused_target" | null;
+            eventId: string;
+            eventType: string;
+            /** @description No further attempt follows (delivered, or given up). */
+            final: boolean;
+            id: string;
+            statusCode: number | null;
+        };
+        WebhookDeliveryList: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        WebhookEndpoint: {
+            /** Format: date-time */
+            createdAt: string;
+            events: ("generation.completed" | "generation.failed" | "export.ready" | "account.deleted")[];
+            /** @example whe_5d41402abc4b2a76b9719d911017c592 */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret before the last rotation still signs too.
+             */
+            previousSecretExpiresAt: string | null;
+            /** @example https://hooks.example.com/babypic */
+            url: string;
+        };
+        WebhookEndpointList: {
+            endpoints: components["schemas"]["WebhookEndpoint"][];
+        };
+        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
+            /**
+             * @description The signing secret `whsec_...` (Standard Webhooks). Shown once.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
+        WebhookTestResult: {
+            delivered: boolean;
+            /** @enum {string|null} */
+            errorClass: "http_status" | "timeout" | "network" | "redirect" | "refused_target" | null;
+            statusCode: number | null;
         };
     };
     responses: never;
@@ -2720,7 +2872,7 @@ export interface operations {
                     dataKinds: string[];
                     finder: {
                         /** @description Users with any of these audit actions inside the window are affected (e.g. `file.downloaded`, `link.used`). */
-                        actions: ("account.created" | "account.viewed" | "account.deleted" | "consent.given" | "consent.withdrawn" | "settings.changed" | "photo.uploaded" | "photo.listed" | "photo.viewed" | "photo.deleted" | "generation.created" | "generation.listed" | "generation.viewed" | "generation.completed" | "generation.failed" | "generation.canceled" | "generation.deleted" | "link.issued" | "link.used" | "file.downloaded" | "export.requested" | "export.ready" | "export.downloaded" | "export.deleted" | "audit.viewed" | "api_key.created" | "api_key.revoked" | "api_key.used" | "billing.checkout" | "billing.credited" | "billing.reversed" | "support.accessed" | "support.grant_changed" | "retention.deleted" | "data.read" | "operator.action" | "notice.sent")[];
+                        actions: ("account.created" | "account.viewed" | "account.deleted" | "consent.given" | "consent.withdrawn" | "settings.changed" | "photo.uploaded" | "photo.listed" | "photo.viewed" | "photo.deleted" | "generation.created" | "generation.listed" | "generation.viewed" | "generation.completed" | "generation.failed" | "generation.canceled" | "generation.deleted" | "link.issued" | "link.used" | "file.downloaded" | "export.requested" | "export.ready" | "export.downloaded" | "export.deleted" | "audit.viewed" | "api_key.created" | "api_key.revoked" | "webhook_endpoint.created" | "webhook_endpoint.deleted" | "webhook_endpoint.secret_rotated" | "api_key.used" | "billing.checkout" | "billing.credited" | "billing.reversed" | "support.accessed" | "support.grant_changed" | "retention.deleted" | "data.read" | "operator.action" | "notice.sent")[];
                     };
                     /**
                      * @description One paragraph for the users' notice: what happened.
@@ -4186,7 +4338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). */
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4255,7 +4407,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). */
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4338,7 +4490,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid session (`unauthorized`). */
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7625,6 +7777,521 @@ export interface operations {
                 };
             };
             /** @description Rate limited per client IP (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "endpoints": [
+                     *         {
+                     *           "id": "whe_5d41402abc4b2a76b9719d911017c592",
+                     *           "url": "https://hooks.example.com/babypic",
+                     *           "events": [
+                     *             "generation.completed"
+                     *           ],
+                     *           "createdAt": "2026-11-27T06:00:00.000Z",
+                     *           "previousSecretExpiresAt": "2026-11-27T06:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/babypic",
+                 *       "events": [
+                 *         "generation.completed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "whe_5d41402abc4b2a76b9719d911017c592",
+                     *       "url": "https://hooks.example.com/babypic",
+                     *       "events": [
+                     *         "generation.completed"
+                     *       ],
+                     *       "createdAt": "2026-11-27T06:00:00.000Z",
+                     *       "previousSecretExpiresAt": "2026-11-27T06:00:00.000Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Invalid input (`validation_failed`), or a URL that is not https, has credentials, or is or resolves to a non-public address (`webhook_url_refused`). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already 10 endpoints (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "deliveries": [
+                     *         {
+                     *           "id": "string",
+                     *           "eventId": "string",
+                     *           "eventType": "string",
+                     *           "attempt": 1,
+                     *           "statusCode": 1,
+                     *           "errorClass": "http_status",
+                     *           "final": true,
+                     *           "at": "2026-11-27T06:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, with its new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "whe_5d41402abc4b2a76b9719d911017c592",
+                     *       "url": "https://hooks.example.com/babypic",
+                     *       "events": [
+                     *         "generation.completed"
+                     *       ],
+                     *       "createdAt": "2026-11-27T06:00:00.000Z",
+                     *       "previousSecretExpiresAt": "2026-11-27T06:00:00.000Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How the endpoint answered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "delivered": true,
+                     *       "statusCode": 1,
+                     *       "errorClass": "http_status"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
             429: {
                 headers: {
                     [name: string]: unknown;

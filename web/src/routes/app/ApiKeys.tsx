@@ -6,6 +6,7 @@ import { PageHeading } from "../../components/PageHeading";
 import { keyState, useApiKeys, useRevokeApiKey, type ApiKey, type CreatedApiKey } from "../../features/api-keys/api";
 import { CreateKeyForm } from "../../features/api-keys/CreateKeyForm";
 import { NewKeySecret } from "../../features/api-keys/NewKeySecret";
+import { WebhooksSection } from "../../features/webhooks/WebhooksSection";
 import { describeError } from "../../lib/api/problem";
 import { API_BASE } from "../../lib/config";
 import { formatDateTime } from "../../lib/format";
@@ -106,6 +107,8 @@ export default function ApiKeys() {
           </button>
         )}
       </section>
+
+      <WebhooksSection />
 
       <ConfirmDialog
         open={revoking !== null}
