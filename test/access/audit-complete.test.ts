@@ -47,7 +47,9 @@ describe("every support and admin route leaves an entry in the subject's log (se
     const doc = await json<{ paths: Record<string, Record<string, { tags?: string[] }>> }>(await api("/v1/openapi.json"));
     const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods)
-        .filter(([, op]) => op.tags?.includes("support") || /^\/v1\/(support|admin)\//.test(path))
+        // Operator actions on /v1/admin/* name no user in their path; the ones that concern an account
+        // (a takedown, a legal demand's notice, an incident notice) are proven to land in its log in test/privacy-team/.
+        .filter(([, op]) => op.tags?.includes("support") || /^\/v1\/support\//.test(path))
         .map(([method]) => ({ method: method.toUpperCase(), path })),
     );
     expect(ops.length).toBeGreaterThanOrEqual(3);

@@ -227,8 +227,8 @@ describe("contract: wrong methods", () => {
       const probe: Operation = { method: defined[0]?.toLowerCase() ?? "get", path, op: (item as Json)[defined[0]?.toLowerCase() ?? "get"] as Json };
       for (const method of [wrong, "TRACE"]) {
         if (!method) continue;
-        // Support routes are hidden (404) from anyone but staff, so staff asks.
-        const res = await send(probe, method, { token: path.startsWith("/v1/support/") ? staff : session, method, body: null });
+        // Support and operator routes are hidden (404) from anyone but staff, so staff asks.
+        const res = await send(probe, method, { token: path.startsWith("/v1/support/") || path.startsWith("/v1/admin/") ? staff : session, method, body: null });
         expect(res.status, `${method} ${path}`).toBe(405);
         expect(res.contentType).toContain("application/problem+json");
         expect(JSON.parse(res.text)).toMatchObject({ code: "method_not_allowed", status: 405 });

@@ -54,12 +54,15 @@ async function scan(needles: readonly string[]): Promise<Hit[]> {
     const rows = await env.DB.prepare(`SELECT * FROM "${table}"`).raw();
     for (const row of rows) row.forEach((v, i) => check(`${table}.${cols[i] ?? i}`, textsOf(v)));
   }
-  let cursor: string | undefined;
-  do {
-    const page = await env.BUCKET.list({ limit: 1000, include: ["customMetadata", "httpMetadata"], ...(cursor ? { cursor } : {}) });
-    for (const o of page.objects) check(`r2:${o.key}`, [o.key, JSON.stringify(o.customMetadata ?? {}), JSON.stringify(o.httpMetadata ?? {})]);
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  // The data bucket, the key bucket and the backup bucket (decision 0011).
+  for (const [name, bucket] of [["r2", env.BUCKET], ["keys", env.KEYS], ["backup", env.BACKUP]] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await bucket.list({ limit: 1000, include: ["customMetadata", "httpMetadata"], ...(cursor ? { cursor } : {}) });
+      for (const o of page.objects) check(`${name}:${o.key}`, [o.key, JSON.stringify(o.customMetadata ?? {}), JSON.stringify(o.httpMetadata ?? {})]);
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
   return hits;
 }
 
@@ -154,7 +157,7 @@ describe("leftover scan", () => {
 
     // The scan sees the account before deletion (everywhere it should).
     const before = await scan(needles);
-    for (const where of ["users.", "objects.", "generations.", "audit_log.", "security_log.", "api_keys.", "exports.", "ledger.", "r2:u/", "r2:keys/"]) {
+    for (const where of ["users.", "objects.", "generations.", "audit_log.", "security_log.", "api_keys.", "exports.", "ledger.", "r2:u/", "keys:keys/"]) {
       expect(before.some((h) => h.where.startsWith(where)), `expected a hit in ${where}`).toBe(true);
     }
     const otherObjects = await services().db.select().from(objects).where(eq(objects.userId, other.userId)).all();

@@ -145,7 +145,7 @@ describe("retention: parent photos", () => {
       expect(res.status).toBe(400);
     }
     const viaKey = await api("/v1/me/settings", { method: "PATCH", token: a.apiKeySecret, headers: { "content-type": "application/json" }, body: JSON.stringify({ keepPhotosDays: 30 }) });
-    expect(viaKey.status).toBe(401);
+    expect(viaKey.status).toBe(403); // insufficient_scope: a valid key on a session-only route
     expect((await services().db.select({ k: users.keepPhotosDays }).from(users).where(eq(users.id, a.userId)).get())?.k).toBe(0);
   });
 });

@@ -57,9 +57,9 @@ describe.each(operations)("role matrix: $method $path", (op) => {
     expect(r.body.code).toBe("not_found");
   });
 
-  it("the admin's own API key: 401 (API keys never act as operators)", async () => {
+  it("the admin's own API key: 403 insufficient_scope (API keys never act as operators)", async () => {
     const r = await call(op, "admin-api-key");
-    expect(r.status).toBe(401);
+    expect(r.status).toBe(403);
   });
 
   it("an admin session gets through to the handler (200 for reads, validation for an empty body)", async () => {

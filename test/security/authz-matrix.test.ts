@@ -15,7 +15,7 @@ import { SELF } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCOPES } from "../../worker/auth/types";
-import { apiKeys, exportsTable, generations, objects } from "../../worker/db/schema";
+import { apiKeys, exportsTable, generations, objects, webhookEndpoints } from "../../worker/db/schema";
 import { loadChain, verifyChain } from "../../worker/services/audit";
 import { countSecurityEvents } from "../../worker/services/security-log";
 import { signLink } from "../../worker/services/signed-links";
@@ -63,6 +63,7 @@ interface Ids {
   output: string;
   apiKey: string;
   export: string;
+  webhookEndpoint: string;
 }
 type Kind = keyof Ids;
 
@@ -82,6 +83,7 @@ const ID_BY_SEGMENT: Record<string, Kind> = {
   "api-keys": "apiKey",
   exports: "export",
   users: "user",
+  "webhook-endpoints": "webhookEndpoint",
   // Operator routes (issue 16): not A's resources; everyone here but an admin session gets 404 either way.
   "privacy-requests": "user",
   incidents: "user",
@@ -143,8 +145,19 @@ beforeAll(async () => {
     expiresAt: Date.now() + 3_600_000,
   });
   const apiKey = (await insertApiKey(user, SCOPES)).id;
-  A = { user, photo, generation, output, apiKey, export: exportId };
-  ghost = { user: ghostOf(user), photo: ghostOf(photo), generation: ghostOf(generation), output: ghostOf(output), apiKey: ghostOf(apiKey), export: ghostOf(exportId) };
+  // An endpoint row as registration stores it (the SSRF guard and DNS are test/webhooks/'s subject; the secret is only ever read to sign).
+  const webhookEndpoint = `whe_${Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  await s.db.insert(webhookEndpoints).values({ id: webhookEndpoint, userId: user, url: "https://hooks.example.test/babypic", events: "generation.completed", secret: "sealed-test-secret", createdAt: Date.now() });
+  A = { user, photo, generation, output, apiKey, export: exportId, webhookEndpoint };
+  ghost = {
+    user: ghostOf(user),
+    photo: ghostOf(photo),
+    generation: ghostOf(generation),
+    output: ghostOf(output),
+    apiKey: ghostOf(apiKey),
+    export: ghostOf(exportId),
+    webhookEndpoint: ghostOf(webhookEndpoint),
+  };
 });
 
 type Caller = "none" | "expired" | "userB" | "userB-api-key";

@@ -64,7 +64,7 @@ describe("configuration check", () => {
   });
 
   it("production requires a separate admin-scoped Fal key for payload deletion (least privilege)", () => {
-    const prod = { ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", CLERK_SECRET_KEY: "sk_live_x" };
+    const prod = { ...DEPLOYED_WHO, ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", CLERK_SECRET_KEY: "sk_live_x" };
     expect(() => loadConfig(withEnv({ ...prod, FAL_ADMIN_KEY: undefined }))).toThrow(/FAL_ADMIN_KEY is required in production/);
     expect(() => loadConfig(withEnv({ ...prod, FAL_ADMIN_KEY: env.FAL_KEY }))).toThrow(/FAL_ADMIN_KEY must be a separate admin-scoped key/);
     expect(loadConfig(withEnv(prod)).FAL_ADMIN_KEY).toBe(env.FAL_ADMIN_KEY);

@@ -20,6 +20,8 @@ import { consentingUser, createBody, postGeneration, waitFor } from "../pipeline
 const HOST_OWNER: Record<string, string> = {
   "queue.fal.run": "fal.ai",
   "api.fal.ai": "fal.ai",
+  // The content classifier each output passes before it is stored (decision 0009).
+  "fal.run": "fal.ai",
   "rest.alpha.fal.ai": "fal.ai",
   "v3.fal.media": "fal.ai",
   "test-api.creem.io": "Creem",

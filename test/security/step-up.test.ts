@@ -130,10 +130,10 @@ describe("step-up: what counts as recent", () => {
     expect(checkStepUp([-1, -1]).ok).toBe(false);
   });
 
-  it("an API key never reaches a step-up route (same 401 as any refused credential)", async () => {
+  it("an API key never reaches a step-up route (403 insufficient_scope, as on every session-only route)", async () => {
     const key = await json<{ secret: string }>(await api("/v1/api-keys", { ...jsonInit("POST", { name: "k2", scopes: ["account:read"] }), user: "alice" }));
-    await expectProblem(await api("/v1/account", { ...jsonInit("DELETE", { confirm: "DELETE" }), token: key.secret }), 401, "unauthorized");
-    await expectProblem(await api("/v1/me/settings", { ...jsonInit("PATCH", { keepPhotosDays: 7 }), token: key.secret }), 401, "unauthorized");
+    await expectProblem(await api("/v1/account", { ...jsonInit("DELETE", { confirm: "DELETE" }), token: key.secret }), 403, "insufficient_scope");
+    await expectProblem(await api("/v1/me/settings", { ...jsonInit("PATCH", { keepPhotosDays: 7 }), token: key.secret }), 403, "insufficient_scope");
   });
 
   it("the local sign-in's refresh keeps the last check's time (POST /v1/dev/session verifiedAt); a future time counts as now", async () => {

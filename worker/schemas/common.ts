@@ -36,7 +36,7 @@ export const authErrors = {
 /** A sensitive action (worker/auth/step-up.ts): the session's sign-in check must be recent. */
 export const stepUpErrors = {
   403: problem(
-    "The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's " +
+    "An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's " +
       "`clerk_error` reverification hint (`{type: \"forbidden\", reason: \"reverification-error\", metadata: {reverification: {level, afterMinutes}}}`), " +
       "so Clerk's `useReverification()` asks the user to verify and retries.",
   ),

@@ -7,12 +7,13 @@
  */
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
-import { notices, operatorLog, users } from "../db/schema";
+import { notices, operatorLog } from "../db/schema";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditDetail } from "./audit";
 import type { Services } from "./index";
 import { createMailer } from "./mailer";
+import { resolveRecipient } from "./mail-recipient";
 
 export interface OperatorAction {
   operator: Pick<AuthContext, "userId">;
@@ -82,10 +83,11 @@ export async function sendNotice(s: Services, n: Notice): Promise<{ mailed: bool
   const now = s.now();
   const id = newId("ntc");
   await s.db.insert(notices).values({ id, userId: n.userId, kind: n.kind, title: n.title, body: n.body, createdAt: now });
-  const user = await s.db.select({ email: users.email }).from(users).where(eq(users.id, n.userId)).get();
+  // The stored address is sealed under the user's key; the resolver opens it (or asks Clerk).
+  const found = await resolveRecipient(s, n.userId).catch(() => null);
   let mailed = false;
-  if (user?.email) {
-    await createMailer(s).send({ to: user.email, subject: `BabyPic: ${n.title}`, text: `${n.body}\n\nYou can also read this notice in the app, under Activity.`, idempotencyKey: id });
+  if (found?.ok) {
+    await createMailer(s).send({ to: found.address, subject: `BabyPic: ${n.title}`, text: `${n.body}\n\nYou can also read this notice in the app, under Activity.`, idempotencyKey: id });
     mailed = true;
   }
   await appendAudit(
