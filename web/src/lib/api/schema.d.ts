@@ -2183,7 +2183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2609,7 +2609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4416,7 +4416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4499,7 +4499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6610,7 +6610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6701,7 +6701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The session has not verified its sign-in within the last 10 minutes (`reverification_required`). The body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
             403: {
                 headers: {
                     [name: string]: unknown;
