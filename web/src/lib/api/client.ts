@@ -23,9 +23,13 @@ export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
   // Bearer tokens only: never send cookies, so there is nothing to forge cross-site.
   const { api } = createTransport({ baseUrl: API_BASE, token: getToken ?? null, credentials: "omit" });
   if (getToken) {
+    // Several calls may be in flight when the session is refused; only the first one signs out and
+    // leaves the note, so the sign-in page (which shows and clears it) is not given it again.
+    let refused = false;
     api.use({
       async onResponse({ response }) {
-        if (response.status === 401) {
+        if (response.status === 401 && !refused) {
+          refused = true;
           // account_deleted: this session predates the account's deletion; say so on the sign-in page.
           const body: unknown = await response
             .clone()
