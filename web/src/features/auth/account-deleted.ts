@@ -6,8 +6,17 @@
  */
 const KEY = "babypic.account-deleted";
 
+/**
+ * Once per page: several calls (from several components' clients) may be refused
+ * at once, and a late one must not leave the note again after the sign-in page
+ * has shown and cleared it.
+ */
+let notedThisPage = false;
+
 /** Remembers that the last sign-out happened because the account was deleted. */
 export function noteAccountDeleted(): void {
+  if (notedThisPage) return;
+  notedThisPage = true;
   try {
     sessionStorage.setItem(KEY, "1");
   } catch {
