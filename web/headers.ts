@@ -2,7 +2,7 @@
  * The SPA's response headers for Cloudflare Pages (`_headers`), made from the
  * build's configuration so the CSP names exactly the origins the bundle talks
  * to: the API (when it is on another origin) and Clerk (only when configured).
- * DESIGN.md "Headers and browser"; CSP Level 3 (W3C), RFC 6797 (HSTS).
+ * docs/architecture.md "Headers and browser"; CSP Level 3 (W3C), RFC 6797 (HSTS).
  *
  * web/public/_headers is this function's output for the production defaults
  * (a test keeps them equal); the build writes dist/_headers for its own env.

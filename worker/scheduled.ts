@@ -1,4 +1,4 @@
-/** Cron entry: runs every retention and recovery sweep (DESIGN.md §4, §6, §7). */
+/** Cron entry: runs every retention and recovery sweep (docs/architecture.md). */
 import type { Bindings } from "./env";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";

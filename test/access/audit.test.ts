@@ -1,5 +1,5 @@
 /**
- * The user's activity log (issue 5, DESIGN.md §9): GET /v1/account/audit and
+ * The user's activity log (issue 5, docs/architecture.md): GET /v1/account/audit and
  * the per-user hash chain that makes tampering visible.
  */
 import { and, eq } from "drizzle-orm";

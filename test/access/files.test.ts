@@ -1,5 +1,5 @@
 /**
- * Signed links and file serving (issue 5 §2, DESIGN.md §5): every way of
+ * Signed links and file serving (issue 5 §2, docs/architecture.md): every way of
  * bending a link is refused with one identical 403, deletion revokes links at
  * once, and served files carry the isolation headers and honour Range/HEAD.
  */

@@ -1,5 +1,5 @@
 /**
- * Support access (issue 5 §4, DESIGN.md §9): admin-only, a stated reason on
+ * Support access (issue 5 §4, docs/architecture.md): admin-only, a stated reason on
  * every call, metadata only unless the user granted a time window, and every
  * access visible to the user in their own activity log.
  */

@@ -1,5 +1,5 @@
 /**
- * Integrator API keys (issue 7, DESIGN.md Identity): created and revoked from
+ * Integrator API keys (issue 7, docs/architecture.md Identity): created and revoked from
  * a session only, shown once and stored as SHA-256, acting as their user
  * within their scopes, with last-used time and an audit entry on every use.
  */

@@ -1,5 +1,5 @@
 /**
- * POST /v1/webhooks/creem (issue 7, DESIGN.md §10): signature over the raw
+ * POST /v1/webhooks/creem (issue 7, docs/architecture.md): signature over the raw
  * body, idempotency on the event id, credit on checkout.completed, reversal
  * on refund.created, and nothing but ids, amount, currency and status kept.
  */

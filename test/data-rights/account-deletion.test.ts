@@ -1,5 +1,5 @@
 /**
- * DELETE /v1/account (DESIGN.md §6; GDPR Art. 17): the key is shredded first,
+ * DELETE /v1/account (docs/architecture.md; GDPR Art. 17): the key is shredded first,
  * then every R2 object and every row of the user goes, except an anonymous
  * receipt (the confirmation mail leaves the development outbox when the
  * deletion completes). Interrupted deletions finish on the sweep.

@@ -1,5 +1,5 @@
 /**
- * Deleting one generation or one photo (DESIGN.md §6): its R2 objects, its
+ * Deleting one generation or one photo (docs/architecture.md): its R2 objects, its
  * rows and any export holding it go at once, links to it die, and a receipt
  * without personal data comes back and is stored.
  */

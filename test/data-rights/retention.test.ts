@@ -1,5 +1,5 @@
 /**
- * Retention (DESIGN.md §7), each rule with time moved forward by running the
+ * Retention (docs/architecture.md), each rule with time moved forward by running the
  * cron's sweeps with `services({ now: () => later })`.
  */
 import { env } from "cloudflare:test";

@@ -27,7 +27,7 @@ describe("SPA headers (happy)", () => {
     expect(committed).toBe(renderHeadersFile(PRODUCTION_HEADERS_CONFIG));
   });
 
-  it("every path gets DESIGN.md's headers, and hashed assets are cached immutably", () => {
+  it("every path gets docs/architecture.md's headers, and hashed assets are cached immutably", () => {
     const rules = parseHeadersFile(committed);
     const forPath = (path: string) => new Map(rules.filter((r) => r.pattern.test(path)).flatMap((r) => r.headers));
     const page = forPath("/app");

@@ -1,5 +1,5 @@
 /**
- * The API's own browser-facing headers (DESIGN.md, Headers and browser):
+ * The API's own browser-facing headers (docs/architecture.md, Headers and browser):
  * CORS only for the SPA's origin, and the isolation headers on every answer,
  * errors included.
  */

@@ -1,5 +1,5 @@
 /**
- * Local identity provider for the embedded development default (DESIGN.md,
+ * Local identity provider for the embedded development default (docs/architecture.md,
  * Identity). It signs RS256 JWTs in Clerk's session-token claim shape with a
  * key pair made at setup (`.dev.vars`), so tokens go through the very same
  * `verifyToken` path as Clerk's. The Worker only mounts it when

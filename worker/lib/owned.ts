@@ -1,5 +1,5 @@
 /**
- * The one shape every "delete one of mine" route shares (DESIGN.md §6): the
+ * The one shape every "delete one of mine" route shares (docs/architecture.md): the
  * deletion service scopes by owner itself and answers null for a missing id
  * and for anyone else's alike, which becomes the same 404, with a
  * `not_found_probe` security event when the id exists under another user.

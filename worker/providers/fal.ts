@@ -1,5 +1,5 @@
 /**
- * The real Fal adapter (DESIGN.md §4), over Fal's queue REST API through
+ * The real Fal adapter (docs/architecture.md), over Fal's queue REST API through
  * `@fal-ai/client`. Privacy rules enforced here, in one place:
  * - parent photos travel only as data URIs inside the submit body; nothing
  *   is ever sent to Fal's storage (its CDN files are public by default), and

@@ -1,5 +1,5 @@
 /**
- * The image-generation provider behind one interface (DESIGN.md §4): the
+ * The image-generation provider behind one interface (docs/architecture.md): the
  * pipeline only ever sees these types, so the model id, its input mapping and
  * the provider's wire format stay inside one adapter (worker/providers/fal.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * Credits and purchases: balance, ledger history, packs and Creem checkout.
- * Balance is the sum of the append-only ledger (DESIGN.md §10).
+ * Balance is the sum of the append-only ledger (docs/architecture.md).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";

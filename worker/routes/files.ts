@@ -1,6 +1,6 @@
 /**
  * `GET|HEAD /v1/files/:id?exp&disp&kid&sig`: the only route that serves image
- * and export bytes (DESIGN.md §5). The query is a capability made by
+ * and export bytes (docs/architecture.md). The query is a capability made by
  * services/signed-links.ts; there is no Authorization header, so the checks
  * are the MAC, the expiry and a D1 lookup of the object and its owner on every
  * hit.

@@ -1,7 +1,7 @@
 /**
  * `POST /v1/generations/{id}/outputs/{objectId}/download-link`: a signed
  * `disposition=attachment` link to one result image, minted when the owner
- * asks to download it (DESIGN.md §5). Generation reads carry `inline` links
+ * asks to download it (docs/architecture.md). Generation reads carry `inline` links
  * for `<img>` tags; issuing an attachment link only on request keeps the
  * audit log saying "download link issued" exactly when someone downloaded.
  * The link itself is an ordinary `/v1/files` capability: at most one hour,

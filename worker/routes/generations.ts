@@ -1,5 +1,5 @@
 /**
- * Generations (DESIGN.md §4): create with an Idempotency-Key, watch progress,
+ * Generations (docs/architecture.md): create with an Idempotency-Key, watch progress,
  * list, cancel, and read the outputs. Every read is scoped to the caller in
  * the query itself; anyone else's id is the same 404 as a missing one.
  */
@@ -154,7 +154,7 @@ interface ViewOptions {
 /**
  * Views for rows, with one batch of signed links (one `link.issued` audit
  * entry) for all their outputs. Every audit entry of the request is written
- * (one head read, one insert batch) before any data is returned (DESIGN.md §9).
+ * (one head read, one insert batch) before any data is returned (docs/architecture.md).
  */
 async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOptions = {}) {
   const s = c.get("services");

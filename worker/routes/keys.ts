@@ -1,6 +1,6 @@
 /**
  * `GET /v1/keys/upload`: the HPKE public key browsers seal photos to
- * (DESIGN.md §1, docs/storage-format.md §1).
+ * (docs/architecture.md, docs/storage-format.md §1).
  *
  * Public, without authentication: a public key is not a secret, the SPA needs
  * it before (and independently of) a session, and the envelope binds the user

@@ -1,5 +1,5 @@
 /**
- * Parent photos (DESIGN.md §2, issue 3). `POST /v1/photos` takes a sealed
+ * Parent photos (docs/architecture.md, issue 3). `POST /v1/photos` takes a sealed
  * upload (docs/storage-format.md §1), caps its size before reading it, opens
  * it in memory, validates and strips the image, and stores it encrypted at
  * rest. Reads and deletes are owner-only; anyone else gets the same 404 as for

@@ -1,5 +1,5 @@
 /**
- * Support access (DESIGN.md §9).
+ * Support access (docs/architecture.md).
  *
  * `/v1/support/...` is for staff with the admin role (Clerk session claim
  * `role: "admin"` or `metadata.role`, or ADMIN_USER_IDS). Everyone else gets

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { DeletionReceipt } from "../services/deletion";
 
-/** What every deletion answers with (DESIGN.md §6): no personal data, ids only as hashes. */
+/** What every deletion answers with (docs/architecture.md): no personal data, ids only as hashes. */
 export const ReceiptSchema = z
   .object({
     id: z.string().openapi({ example: "rcp_0f3c5e7a9b1d2f4a6c8e0a2b4d6f8a1c" }),

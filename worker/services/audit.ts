@@ -1,5 +1,5 @@
 /**
- * Per-user, hash-chained audit log (DESIGN.md §9). Each entry stores the hash
+ * Per-user, hash-chained audit log (docs/architecture.md). Each entry stores the hash
  * of the previous one, and its own hash covers every field plus that link, so
  * editing, inserting or removing an entry breaks the chain from there on.
  * Never put tokens, signatures, keys or image bytes in `detail`.

@@ -1,5 +1,5 @@
 /**
- * Credit packs, checkout and the Creem webhook's effects (DESIGN.md §10).
+ * Credit packs, checkout and the Creem webhook's effects (docs/architecture.md).
  *
  * A checkout records a `pending` payment keyed by Creem's checkout id, the
  * one id present in the checkout we create, in `checkout.completed` and in

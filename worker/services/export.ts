@@ -1,5 +1,5 @@
 /**
- * Data export (DESIGN.md §8; GDPR Art. 15 access and Art. 20 portability).
+ * Data export (docs/architecture.md; GDPR Art. 15 access and Art. 20 portability).
  * `POST /v1/account/exports` queues an `export.build` job; the job streams a
  * ZIP (fflate, APPNOTE.TXT 6.3 with data descriptors, so no file needs to be
  * in memory twice) straight into encrypted storage. Images are decrypted one

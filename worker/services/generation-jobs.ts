@@ -79,7 +79,7 @@ function isGenerationMessage(msg: ParsedJobMessage): msg is GenerationMessage {
 export const RESUBMIT_AFTER_MS = 2 * 60 * 1000;
 
 /**
- * Cron sweep (DESIGN.md §4 "never stuck"): fails and refunds every active
+ * Cron sweep (docs/architecture.md "never stuck"): fails and refunds every active
  * generation past its deadline, and re-enqueues submits that were lost
  * (submit is a no-op for anything already sent, so a duplicate is harmless).
  */

@@ -1,6 +1,6 @@
 /**
  * The generation pipeline's steps, run by the queue consumer and the Fal
- * webhook (DESIGN.md §4): submit -> poll (fallback) -> finalize.
+ * webhook (docs/architecture.md): submit -> poll (fallback) -> finalize.
  *
  * - submit never resubmits once a provider request id is stored: the row is
  *   re-read and only a `queued` generation without a request id is sent.

@@ -1,5 +1,5 @@
 /**
- * Generations (DESIGN.md §4): creation with idempotency and credits, the
+ * Generations (docs/architecture.md): creation with idempotency and credits, the
  * state machine's terminal transitions, and the read model the API serves.
  *
  * States: queued -> submitted -> completed | failed | canceled. Every
@@ -314,7 +314,7 @@ export async function completeGeneration(s: Services, id: string, outputs: numbe
 }
 
 /**
- * Retention hook (DESIGN.md §7): once a generation has finished, its parent
+ * Retention hook (docs/architecture.md): once a generation has finished, its parent
  * photos expire `keepPhotosDays` after now. With 0 (the default) they are
  * deleted right here, in the step that completes (or ends) the generation;
  * the expiry set first lets the retention sweep finish the job if this

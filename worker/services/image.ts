@@ -1,6 +1,6 @@
 /**
  * Untrusted image checks, on bytes in memory and before anything decodes them
- * (DESIGN.md §2): magic bytes (JPEG, PNG and WebP only, and the declared type
+ * (docs/architecture.md): magic bytes (JPEG, PNG and WebP only, and the declared type
  * must agree), dimensions read from the container header (JPEG SOF, PNG IHDR,
  * WebP VP8/VP8L/VP8X), and a metadata-free copy.
  *

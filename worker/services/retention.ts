@@ -1,5 +1,5 @@
 /**
- * Retention (DESIGN.md §7), enforced by the cron trigger. Each rule is a
+ * Retention (docs/architecture.md), enforced by the cron trigger. Each rule is a
  * sweep that takes `s.now()` as the clock, so tests move time by passing
  * `services({ now: () => later })`. Numbers come from lib/privacy-facts.ts,
  * the same module `GET /v1/privacy` publishes.

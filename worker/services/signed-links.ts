@@ -1,5 +1,5 @@
 /**
- * Signed links (DESIGN.md §5): the only way image and export bytes leave the
+ * Signed links (docs/architecture.md): the only way image and export bytes leave the
  * Worker. A link is a capability, `GET /v1/files/:id?exp&disp&kid&sig`, where
  * `sig` = HMAC-SHA256 (RFC 2104) under the URL signing key `kid` over
  * `v1|objectId|ownerId|exp|disposition`.
@@ -28,7 +28,7 @@ import type { Services } from "./index";
 export const DISPOSITIONS = ["inline", "attachment"] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
 
-/** DESIGN.md §5: a link never lives longer than one hour. */
+/** docs/architecture.md: a link never lives longer than one hour. */
 export const MAX_LINK_TTL_SECONDS = 3600;
 
 export interface LinkClaims {

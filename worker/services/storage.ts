@@ -1,5 +1,5 @@
 /**
- * Encrypted object storage (DESIGN.md §3, docs/storage-format.md §3): every
+ * Encrypted object storage (docs/architecture.md, docs/storage-format.md §3): every
  * photo, generated image and export is written to R2 only in the segmented
  * AES-256-GCM format, under an opaque key `u/<userId>/<kind>/<id>`, with its
  * row in `objects`. Plaintext never reaches R2. Every read names the owner in

@@ -1,5 +1,5 @@
 /**
- * Support access (DESIGN.md §9): staff with the admin role see a user's
+ * Support access (docs/architecture.md): staff with the admin role see a user's
  * metadata, never their photos or results unless the user granted access for
  * a time window, and every call lands in the user's own audit log as actor
  * `support` with the reason the staff member gave.

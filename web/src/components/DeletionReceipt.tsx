@@ -19,7 +19,7 @@ const COUNT_LABELS: Record<string, string> = {
 };
 
 /**
- * A deletion receipt as the API returns it (DESIGN.md §6): what was deleted,
+ * A deletion receipt as the API returns it (docs/architecture.md): what was deleted,
  * as counts, and when. It holds no personal data: the id is only a hash.
  */
 export function DeletionReceipt({ receipt, headingLevel = 2 }: { receipt: Receipt; headingLevel?: 2 | 3 }) {

@@ -5,7 +5,7 @@ export const API_BASE = (import.meta.env.VITE_API_URL ?? "").replace(/\/+$/, "")
 
 /**
  * Clerk is used only when a publishable key is configured; otherwise the
- * local identity provider of the development Worker (DESIGN.md, Identity).
+ * local identity provider of the development Worker (docs/architecture.md, Identity).
  */
 /**
  * Minutes without interaction after which the app signs out (a warning comes

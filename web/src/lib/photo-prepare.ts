@@ -1,5 +1,5 @@
 /**
- * Browser-side photo preparation (DESIGN.md §1, issue 3 §2): check the file
+ * Browser-side photo preparation (docs/architecture.md, issue 3 §2): check the file
  * before any work, decode it with its EXIF orientation applied, and re-encode
  * it through a canvas to a JPEG whose longest side is at most 2048 px.
  *
@@ -11,7 +11,7 @@
 
 /** Files larger than this are refused before reading them (a 50 MP HEIC is ~25 MB). */
 export const MAX_INPUT_BYTES = 30 * 1024 * 1024;
-/** Longest side after preparation (DESIGN.md §1). */
+/** Longest side after preparation (docs/architecture.md). */
 export const MAX_SIDE = 2048;
 /** The server refuses images under 256 px on either side (worker/services/image.ts `minSide`). */
 export const MIN_SIDE = 256;

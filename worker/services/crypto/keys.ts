@@ -1,5 +1,5 @@
 /**
- * Key hierarchy for data at rest (DESIGN.md §3, docs/storage-format.md §2):
+ * Key hierarchy for data at rest (docs/architecture.md, docs/storage-format.md §2):
  *
  *   KEK (Worker secret MASTER_KEYS, a ring with key ids)
  *     └─ wraps each user's DEK (32 random bytes), stored at keys/<userId> in

@@ -1,6 +1,6 @@
 /**
  * Parent photos: the upload key, the list of the user's photos, and sealing +
- * uploading one prepared photo (DESIGN.md §1). The envelope comes from
+ * uploading one prepared photo (docs/architecture.md). The envelope comes from
  * worker/lib/upload-envelope.ts, the one implementation the Worker opens.
  */
 import { useQuery } from "@tanstack/react-query";

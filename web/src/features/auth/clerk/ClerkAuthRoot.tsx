@@ -1,7 +1,7 @@
 /**
  * Clerk's React SDK, loaded only when VITE_CLERK_PUBLISHABLE_KEY is set. It
  * loads clerk-js from Clerk's Frontend API: the one third-party script the
- * app allows (DESIGN.md, Headers and browser), named in the CSP by the build.
+ * app allows (docs/architecture.md, Headers and browser), named in the CSP by the build.
  */
 import { ClerkProvider, SignIn, useAuth as useClerkAuth, UserProfile, useReverification, useUser } from "@clerk/clerk-react";
 import { isReverificationCancelledError } from "@clerk/clerk-react/errors";
