@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { createServices } from "../services";
 
 export const services = createMiddleware<AppEnv>(async (c, next) => {

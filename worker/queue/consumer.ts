@@ -4,15 +4,16 @@
  * (retrying cannot fix them) and logged without their body.
  */
 import type { Bindings } from "../env";
-import { createServices, type Services } from "../services";
+import { createServices } from "../services";
 import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
+import type { JobHandler } from "../services/jobs";
 import { mailHandlers } from "../services/mail-jobs";
 import { providerCleanupHandlers } from "../services/provider-cleanup";
 import { webhookHandlers } from "../services/webhook-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
-export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
+export type { JobHandler } from "../services/jobs";
 
 /** Each job kind and the service function that runs it. */
 const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {

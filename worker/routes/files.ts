@@ -17,7 +17,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError, problemResponse } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
@@ -14,7 +14,7 @@ import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, appendAuditMany, auditActor, chainHeadQuery, type AuditEvent, type ChainHead } from "../services/audit";
-import { requireConsent } from "../services/consent";
+import { requireConsent } from "../middleware/consent";
 import {
   createGeneration,
   generationRowQuery,

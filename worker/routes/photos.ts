@@ -19,7 +19,7 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, appendAuditMany, auditActor, type AuditEvent } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
-import { requireConsent } from "../services/consent";
+import { requireConsent } from "../middleware/consent";
 import { deletePhoto } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";

@@ -20,7 +20,7 @@
 import { base64Decode, base64UrlDecode, base64UrlEncode, toHex, utf8 } from "../../lib/bytes";
 import type { Config } from "../../env";
 import type { Db } from "../../db/client";
-import type { Services } from "../index";
+import type { Services } from "../types";
 import { userDataKey } from "./keys";
 
 export const FIELD_PREFIX = "bpf1.";

@@ -20,7 +20,7 @@
 import { z } from "zod";
 import { base64Decode, base64UrlDecode, base64UrlEncode, utf8 } from "../../lib/bytes";
 import { isBeingDeleted } from "../tombstones";
-import type { Services } from "../index";
+import type { Services } from "../types";
 
 export const KEY_FILE_VERSION = 1;
 export const userKeyPath = (userId: string): string => `keys/${userId}`;
