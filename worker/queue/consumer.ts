@@ -4,6 +4,7 @@
  * (retrying cannot fix them) and logged without their body.
  */
 import type { Bindings } from "../env";
+import { errorText, logger } from "../lib/log";
 import { createServices } from "../services";
 import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
@@ -37,13 +38,13 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings
     batch.messages.map(async (message) => {
       const parsed = JobMessageSchema.safeParse(message.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", event: "queue.bad_message", queue: batch.queue, id: message.id }));
+        logger.error("queue.bad_message", { queue: batch.queue, id: message.id });
         message.ack();
         return;
       }
       const handler = handlers[parsed.data.kind];
       if (!handler) {
-        console.error(JSON.stringify({ level: "error", event: "queue.no_handler", kind: parsed.data.kind }));
+        logger.error("queue.no_handler", { kind: parsed.data.kind });
         message.ack();
         return;
       }
@@ -51,9 +52,7 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings
         await handler(s, parsed.data, { attempts: message.attempts, deadLetter });
         message.ack();
       } catch (err) {
-        console.error(
-          JSON.stringify({ level: "error", event: "queue.retry", kind: parsed.data.kind, attempts: message.attempts, error: String(err) }),
-        );
+        logger.error("queue.retry", { kind: parsed.data.kind, attempts: message.attempts, error: errorText(err) });
         message.retry({ delaySeconds: backoffSeconds(message.attempts) });
       }
     }),

@@ -10,6 +10,7 @@ import { and, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
+import { logger } from "../lib/log";
 import { requestMeta } from "../lib/request-meta";
 import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
@@ -261,7 +262,7 @@ export const photoRoutes = createRouter()
         // In place: the decrypted buffer is ours, so stripping compacts it instead of copying the photo.
         const result = validateImage(bytes, declaredType, { inPlace: true, deferEntropyScan });
         if (!result.ok) {
-          console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: result.reason, requestId: meta.requestId }));
+          logger.warn("photo.rejected", { reason: result.reason, requestId: meta.requestId });
           throw new AppError("invalid_image", result.detail, { reason: result.reason });
         }
         return result.value;
@@ -288,7 +289,7 @@ export const photoRoutes = createRouter()
           row = await store(image);
         } catch (err) {
           if (!(err instanceof UnscannedMarkerError)) throw err;
-          console.info(JSON.stringify({ level: "info", event: "photo.deferred_scan_fallback", requestId: meta.requestId }));
+          logger.info("photo.deferred_scan_fallback", { requestId: meta.requestId });
           // A marker inside what should have been one scan's data (a progressive JPEG, or bytes hidden
           // before a final FFD9): nothing was stored; the full walk decides, on the stripped bytes
           // (everything from the first scan on is unchanged by the strip).

@@ -4,6 +4,7 @@
  * clock or fakes through `overrides`.
  */
 import { createDb } from "../db/client";
+import { errorName, logger } from "../lib/log";
 import { loadConfig, type Bindings } from "../env";
 import { registerServices } from "./crypto/fields";
 import type { Services } from "./types";
@@ -13,7 +14,7 @@ export type { Services } from "./types";
 /** The fallback `waitUntil`: start the task, log a failure, wait for nothing. */
 function unawaited(task: Promise<unknown>): void {
   task.catch((err: unknown) => {
-    console.error(JSON.stringify({ level: "error", event: "background_task_failed", name: err instanceof Error ? err.name : "unknown" }));
+    logger.error("background_task_failed", { name: errorName(err) });
   });
 }
 
