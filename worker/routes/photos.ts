@@ -27,11 +27,13 @@ import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { putObject, UnscannedMarkerError, type ObjectRow } from "../services/storage";
+import { iso } from "../lib/iso";
+import { idPattern } from "../lib/ids";
+import { isUniqueViolation } from "../db/unique";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
 export const UNUSED_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const Photo = z
   .object({
@@ -70,7 +72,7 @@ const PhotoList = z.object({ photos: z.array(Photo), nextCursor: z.string().null
 const PhotoParams = z.object({
   id: z
     .string()
-    .regex(/^pho_[0-9a-f]{32}$/)
+    .regex(idPattern("pho"))
     .openapi({ param: { name: "id", in: "path" }, example: "pho_0f343b0931126a20f133d67c2b018a3b" }),
 });
 
@@ -300,7 +302,7 @@ export const photoRoutes = createRouter()
         }
       } catch (err) {
         // Two identical uploads racing: the unique index on upload_id decides, the loser's object is removed by putObject.
-        if (String(err).includes("UNIQUE")) throw conflict();
+        if (isUniqueViolation(err)) throw conflict();
         throw err;
       }
       await appendAudit(

@@ -25,6 +25,7 @@ import { reserveStatement } from "./credits";
 import type { Services } from "./index";
 import { notFoundFor } from "./security-log";
 import { deleteObjects } from "./storage";
+import { isUniqueViolation } from "../db/unique";
 
 export type GenerationRow = typeof generations.$inferSelect;
 export type GenerationStatus = GenerationRow["status"];
@@ -128,10 +129,6 @@ async function usablePhotos(s: Services, userId: string, ids: string[]): Promise
   return new Set(rows.map((r) => r.id));
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const text = `${String(err)} ${err instanceof Error && err.cause ? String(err.cause) : ""}`;
-  return text.includes("UNIQUE");
-}
 
 /**
  * Creates a generation, or returns the one this Idempotency-Key already made.
