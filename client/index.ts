@@ -17,7 +17,7 @@
  * Import it by name: `import { createBabyPicClient } from "#client"`.
  */
 import type { Client } from "openapi-fetch";
-import { sealUpload } from "../worker/lib/upload-envelope.ts";
+import { sealUpload } from "#shared/upload-envelope";
 import {
   asProblem,
   BabyPicError,

@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
+import { redactLine } from "./lib/redact.mjs";
 import { readBody } from "./lib/http.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -128,7 +129,7 @@ export function startCreemLocal(options = {}) {
       products = productsFromWrangler();
     }
   }
-  const log = options.log ?? ((line) => console.log(line));
+  const log = options.log ?? ((line) => console.log(redactLine(line)));
   const checkouts = new Map();
   let baseUrl = "";
 

@@ -40,6 +40,7 @@ import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
 import { composePreview, decodeImage, parseDataUri } from "./fal-local/preview.mjs";
 import { readBody } from "./lib/http.mjs";
+import { redactLine } from "./lib/redact.mjs";
 
 export const MODES = ["ok", "fail", "delay", "timeout", "duplicate-webhook", "drop-webhook", "invalid-output", "nsfw", "nsfw-output"];
 /** Fal refuses request bodies over 10 MB (data URIs beyond that do not work: fal-ai/fal#178). */
@@ -106,7 +107,7 @@ export function startFalLocal({
   const previews = new Map();
   const timers = new Set();
   const log = (...a) => {
-    if (!quiet) console.log("[fal-local]", ...a);
+    if (!quiet) console.log("[fal-local]", ...a.map((x) => (typeof x === "string" ? redactLine(x) : x)));
   };
 
   const later = (ms, fn) => {

@@ -7,8 +7,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { loadConfig, ConfigError, type AppEnv, type Config } from "./env";
+import { loadConfig, ConfigError, type Config } from "./env";
+import type { AppEnv } from "./app-env";
 import { AppError, problemResponse } from "./errors";
+import { logger } from "./lib/log";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
 import { bodyLimit } from "./middleware/body-limit";
@@ -154,14 +156,14 @@ export function createApp() {
     const rid = c.get("requestId") ?? "req_unknown";
     if (err instanceof AppError) return problemResponse(err, rid, c.req.path);
     if (err instanceof ConfigError) {
-      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: err.problems, requestId: rid }));
+      logger.error("misconfigured", { problems: err.problems, requestId: rid });
       return problemResponse(new AppError("misconfigured"), rid, c.req.path);
     }
     if (err instanceof HTTPException && err.status < 500) {
       const code = err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : "bad_request";
       return problemResponse(new AppError(code, err.message || undefined), rid, c.req.path);
     }
-    console.error(JSON.stringify({ level: "error", event: "unhandled", requestId: rid, name: err.name, message: err.message }));
+    logger.error("unhandled", { requestId: rid, name: err.name, message: err.message });
     return problemResponse(new AppError("internal", `Something went wrong. Quote request id ${rid} if you contact us.`), rid, c.req.path);
   });
 

@@ -1,14 +1,13 @@
 /**
- * Bindings, request variables and the zod check of vars and secrets.
+ * Bindings and the zod check of vars and secrets (the request variables are
+ * in worker/app-env.ts, above the services that they carry).
  * The check runs once per isolate (memoized per env object); a missing or
  * malformed value fails every request with `misconfigured` and a log line that
  * names the variable (never its value).
  */
 import { z } from "zod";
-import type { AuthContext } from "./auth/types";
 import type { JobMessage } from "./queue/messages";
 import { RETENTION } from "./lib/privacy-facts";
-import type { Services } from "./services";
 import { whoWeAreProblems } from "./lib/who-we-are";
 
 export interface Bindings {
@@ -66,17 +65,6 @@ export interface Bindings {
   MAIL_API_KEY?: string;
   MAIL_FROM?: string;
   NODE_ENV?: string;
-}
-
-export interface AppVariables {
-  requestId: string;
-  services: Services;
-  auth: AuthContext;
-}
-
-export interface AppEnv {
-  Bindings: Bindings;
-  Variables: AppVariables;
 }
 
 const csv = z

@@ -1,5 +1,6 @@
 /** Cron entry: runs every retention and recovery sweep (docs/architecture.md). */
 import type { Bindings } from "./env";
+import { errorText, logger } from "./lib/log";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepCheckpoints } from "./services/audit-checkpoints";
@@ -63,7 +64,7 @@ export async function runSweeps(s: Services): Promise<{ name: string; ok: boolea
       await sweep.run(s);
       results.push({ name: sweep.name, ok: true });
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", event: "sweep.failed", sweep: sweep.name, error: String(err) }));
+      logger.error("sweep.failed", { sweep: sweep.name, error: errorText(err) });
       results.push({ name: sweep.name, ok: false });
     }
   }

@@ -1,2 +1,2 @@
-/** The line with every signature in a URL query or an input-link path replaced. */
+/** The line with every signature, link token, credential and email address replaced. */
 export function redactLine(line: string): string;

@@ -1,13 +1,12 @@
 // Log redaction for everything the local stack prints or keeps (start.mjs's
-// per-service tail): wrangler dev logs every request line with its full URL,
-// and a signed link's URL is a capability (docs/signed-links.md). The
-// signature goes, the rest of the line stays readable; a generation-input
-// link (its token is kid.claims.signature in the path) keeps only its route.
+// per-service tail, fal-local, creem-local): wrangler dev logs every request
+// line with its full URL, and a signed link's URL is a capability
+// (docs/signed-links.md). The rules are the Worker logger's
+// (worker/lib/redact.mjs): signatures, link tokens, credentials and email
+// addresses go; the rest of the line (method, route, status) stays readable.
+import { redactText } from "../../worker/lib/redact.mjs";
 
-const SIG_PARAM = /([?&](?:sig|signature|token|X-Amz-Signature)=)[^&\s"'#]*/gi;
-const INPUT_TOKEN = /(\/v1\/generation-inputs\/)[A-Za-z0-9._~-]+/g;
-
-/** The line with every signature in a URL query or an input-link path replaced. */
+/** The line with every signature, link token, credential and email address replaced. */
 export function redactLine(line) {
-  return line.replace(SIG_PARAM, "$1[redacted]").replace(INPUT_TOKEN, "$1[redacted]");
+  return redactText(line);
 }

@@ -6,3 +6,8 @@ export type IdPrefix = "usr" | "aud" | "sec" | "pho" | "img" | "gen" | "led" | "
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
+
+/** The pattern of one kind of id (`gen_` and 32 lower-case hex digits, ...): the one place that spells it. */
+export function idPattern(prefix: IdPrefix): RegExp {
+  return new RegExp(`^${prefix}_[0-9a-f]{32}$`);
+}

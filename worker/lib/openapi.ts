@@ -16,7 +16,7 @@
  *   browsable renderers do; hand-written examples always win.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 
 export type OpenAPIDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
 

@@ -5,7 +5,7 @@
  * `not_found_probe` security event when the id exists under another user.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { serializeReceipt } from "../schemas/deletion";
 import { auditActor } from "../services/audit";
 import type { Actor, DeletionReceipt } from "../services/deletion";

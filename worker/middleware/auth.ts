@@ -11,7 +11,7 @@ import { LOCAL_ISSUER } from "../auth/local-idp";
 import { verifySession } from "../auth/session";
 import { agesNow, checkStepUp, parseFactorAges, reverificationRequired, sessionAgeMinutes } from "../auth/step-up";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "./rate-limit";

@@ -7,7 +7,7 @@
  * caps (MAX_UPLOAD_BYTES; the webhook routes' limits) and are left to them.
  */
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { readBodyCapped } from "../lib/body";
 

@@ -7,7 +7,7 @@
  * by the CORS middleware (204) on every /v1 path, so `Allow` lists it.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError, problemResponse } from "../errors";
 
 interface RouteLike {

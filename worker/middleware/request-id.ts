@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { newId } from "../lib/ids";
 
 /** Every request gets our own id (client-sent ids are not trusted). */

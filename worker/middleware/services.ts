@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import { errorName, logger } from "../lib/log";
+import type { AppEnv } from "../app-env";
 import { createServices } from "../services";
 
 export const services = createMiddleware<AppEnv>(async (c, next) => {
@@ -14,7 +15,7 @@ export const services = createMiddleware<AppEnv>(async (c, next) => {
     ? (task: Promise<unknown>) =>
         ctx.waitUntil(
           task.catch((err: unknown) => {
-            console.error(JSON.stringify({ level: "error", event: "background_task_failed", requestId: c.get("requestId"), name: err instanceof Error ? err.name : "unknown" }));
+            logger.error("background_task_failed", { requestId: c.get("requestId"), name: errorName(err) });
           }),
         )
     : undefined;

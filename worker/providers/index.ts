@@ -1,5 +1,5 @@
 /** The provider the pipeline uses, built from the validated config. */
-import type { Services } from "../services";
+import type { Config } from "../env";
 import { createFalProvider, URL_ONLY_MODELS } from "./fal";
 import type { ImageProvider } from "./types";
 
@@ -10,7 +10,7 @@ export function falWebhookUrl(publicApiUrl: string): string {
   return `${publicApiUrl.replace(/\/$/, "")}/v1/webhooks/fal`;
 }
 
-export function providerFor(s: Services): ImageProvider {
+export function providerFor(s: { config: Config }): ImageProvider {
   const c = s.config;
   // Production requires FAL_KEY (env.ts); the local Fal server accepts any key.
   const credentials = c.FAL_KEY ?? "local-dev:not-a-secret";

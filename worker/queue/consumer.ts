@@ -4,15 +4,17 @@
  * (retrying cannot fix them) and logged without their body.
  */
 import type { Bindings } from "../env";
-import { createServices, type Services } from "../services";
+import { errorText, logger } from "../lib/log";
+import { createServices } from "../services";
 import { dataRightsHandlers } from "../services/data-rights-jobs";
 import { generationHandlers } from "../services/generation-jobs";
+import type { JobHandler } from "../services/jobs";
 import { mailHandlers } from "../services/mail-jobs";
 import { providerCleanupHandlers } from "../services/provider-cleanup";
 import { webhookHandlers } from "../services/webhook-jobs";
 import { JobMessageSchema, type JobMessage, type ParsedJobMessage } from "./messages";
 
-export type JobHandler = (s: Services, msg: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => Promise<void>;
+export type { JobHandler } from "../services/jobs";
 
 /** Each job kind and the service function that runs it. */
 const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = {
@@ -36,13 +38,13 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings
     batch.messages.map(async (message) => {
       const parsed = JobMessageSchema.safeParse(message.body);
       if (!parsed.success) {
-        console.error(JSON.stringify({ level: "error", event: "queue.bad_message", queue: batch.queue, id: message.id }));
+        logger.error("queue.bad_message", { queue: batch.queue, id: message.id });
         message.ack();
         return;
       }
       const handler = handlers[parsed.data.kind];
       if (!handler) {
-        console.error(JSON.stringify({ level: "error", event: "queue.no_handler", kind: parsed.data.kind }));
+        logger.error("queue.no_handler", { kind: parsed.data.kind });
         message.ack();
         return;
       }
@@ -50,9 +52,7 @@ export async function handleQueue(batch: MessageBatch<JobMessage>, env: Bindings
         await handler(s, parsed.data, { attempts: message.attempts, deadLetter });
         message.ack();
       } catch (err) {
-        console.error(
-          JSON.stringify({ level: "error", event: "queue.retry", kind: parsed.data.kind, attempts: message.attempts, error: String(err) }),
-        );
+        logger.error("queue.retry", { kind: parsed.data.kind, attempts: message.attempts, error: errorText(err) });
         message.retry({ delaySeconds: backoffSeconds(message.attempts) });
       }
     }),

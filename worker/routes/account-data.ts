@@ -23,6 +23,7 @@ import { deleteAccount, deleteExport } from "../services/deletion";
 import { requestExport, type ExportRow } from "../services/export";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl } from "../services/signed-links";
+import { iso } from "../lib/iso";
 
 const ExportSchema = z
   .object({
@@ -75,7 +76,6 @@ function withoutUserId(c: Checkpoint | null): Omit<Checkpoint, "userId"> | null 
   return rest;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function serializeExport(row: ExportRow, download: { url: string; expiresAt: string } | null): z.infer<typeof ExportSchema> {
   return {

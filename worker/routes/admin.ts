@@ -9,7 +9,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
@@ -31,6 +31,8 @@ import {
 import { decideDemand, DECISIONS, DEMAND_TYPES, listDemands, producedOf, recordDemand, setNotification, type LegalDemandRow } from "../services/legal-demands";
 import { listOperatorLog } from "../services/operator";
 import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
+import { iso } from "../lib/iso";
+import { idPattern } from "../lib/ids";
 
 const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
@@ -40,7 +42,6 @@ const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
 export const adminRoutes = createRouter();
 adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimit("write"));
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
 const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100) });
 const operatorErrors = { ...badRequest, ...authErrors, ...notFound } as const;
@@ -133,7 +134,7 @@ adminRoutes.openapi(
             schema: z.object({
               generationId: z
                 .string()
-                .regex(/^gen_[0-9a-f]{32}$/, "a generation id (gen_...)")
+                .regex(idPattern("gen"), "a generation id (gen_...)")
                 .openapi({ example: "gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0" }),
               note: Note.openapi({ description: "How the request was verified." }),
             }),

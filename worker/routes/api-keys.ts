@@ -16,9 +16,10 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { appendAudit } from "../services/audit";
 import { notFoundFor } from "../services/security-log";
+import { iso } from "../lib/iso";
+import { idPattern } from "../lib/ids";
 
 const DAY_MS = 86_400_000;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const ScopeEnum = z.enum(SCOPES).openapi({ description: "What the key may do; a browser session has every scope." });
 
@@ -64,7 +65,7 @@ const CreateApiKey = z
 const KeyParams = z.object({
   id: z
     .string()
-    .regex(/^key_[0-9a-f]{32}$/)
+    .regex(idPattern("key"))
     .openapi({ param: { name: "id", in: "path" }, example: "key_5d41402abc4b2a76b9719d911017c592" }),
 });
 

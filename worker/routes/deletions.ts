@@ -12,11 +12,12 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
 import { deleteGeneration } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
+import { idPattern } from "../lib/ids";
 
 const GenerationParams = z.object({
   id: z
     .string()
-    .regex(/^gen_[0-9a-f]{32}$/, "must be a generation id (gen_...)")
+    .regex(idPattern("gen"), "must be a generation id (gen_...)")
     .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" }),
 });
 

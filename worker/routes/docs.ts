@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { base64UrlEncode } from "../lib/bytes";
 import type { OpenAPIDocument } from "../lib/openapi";
 import { createRouter } from "../lib/router";

@@ -17,8 +17,9 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError, problemResponse } from "../errors";
+import { errorText, logger } from "../lib/log";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
@@ -171,7 +172,7 @@ filesRoutes.openapi(
       // failure mid-way aborts the body instead of passing as a short file.
       const fixed = new FixedLengthStream(length);
       opened.stream.pipeTo(fixed.writable).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: "error", event: "files.stream_failed", objectId: obj.id, requestId: meta.requestId, error: String(err) }));
+        logger.error("files.stream_failed", { objectId: obj.id, requestId: meta.requestId, error: errorText(err) });
       });
       body = fixed.readable;
     }

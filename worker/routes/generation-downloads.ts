@@ -17,15 +17,16 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl } from "../services/signed-links";
+import { idPattern } from "../lib/ids";
 
 const Params = z.object({
   id: z
     .string()
-    .regex(/^gen_[0-9a-f]{32}$/, "must be a generation id (gen_...)")
+    .regex(idPattern("gen"), "must be a generation id (gen_...)")
     .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" }),
   objectId: z
     .string()
-    .regex(/^img_[0-9a-f]{32}$/, "must be an output id (img_...)")
+    .regex(idPattern("img"), "must be an output id (img_...)")
     .openapi({ param: { name: "objectId", in: "path" }, example: "img_9f86d081884c7d659a2feaa0c55ad015" }),
 });
 

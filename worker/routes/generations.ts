@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
@@ -14,7 +14,7 @@ import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, appendAuditMany, auditActor, chainHeadQuery, type AuditEvent, type ChainHead } from "../services/audit";
-import { requireConsent } from "../services/consent";
+import { requireConsent } from "../middleware/consent";
 import {
   createGeneration,
   generationRowQuery,
@@ -34,12 +34,14 @@ import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
 import type { GenerationOptions } from "../providers/types";
+import { iso } from "../lib/iso";
+import { idPattern } from "../lib/ids";
 
 const GenerationId = z
   .string()
-  .regex(/^gen_[0-9a-f]{32}$/)
+  .regex(idPattern("gen"))
   .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" });
-const PhotoId = z.string().regex(/^pho_[0-9a-f]{32}$/, "must be a photo id (pho_...)");
+const PhotoId = z.string().regex(idPattern("pho"), "must be a photo id (pho_...)");
 
 const Options = {
   gender: z.enum(["girl", "boy", "surprise"]).openapi({ description: "The baby's gender; `surprise` lets the model choose." }),
@@ -111,7 +113,6 @@ const Generation = z
 
 const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.string().nullable() }).openapi("GenerationPage");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function view(row: GenerationRow, options: GenerationOptions, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
   return {
@@ -341,7 +342,7 @@ export const generationRoutes = createRouter()
         "for `<img>` tags. Needs scope `generations:read` with an API key.",
       security: bearerSecurity,
       middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
-      request: { params: z.object({ id: GenerationId, objectId: z.string().regex(/^img_[0-9a-f]{32}$/).openapi({ param: { name: "objectId", in: "path" } }) }) },
+      request: { params: z.object({ id: GenerationId, objectId: z.string().regex(idPattern("img")).openapi({ param: { name: "objectId", in: "path" } }) }) },
       responses: {
         200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
         ...badRequest,

@@ -7,6 +7,7 @@ import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { notFound } from "../schemas/common";
 import { parseDataKinds, publishedIncident } from "../services/incidents";
+import { iso } from "../lib/iso";
 
 const PostMortem = z
   .object({
@@ -25,7 +26,6 @@ const PostMortem = z
   })
   .openapi("PostMortem");
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const incidentRoutes = createRouter().openapi(
   createRoute({

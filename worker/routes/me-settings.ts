@@ -17,6 +17,7 @@ import { appendAudit, auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
 import { authErrors, badRequest, bearerSecurity, stepUpErrors } from "../schemas/common";
+import { iso } from "../lib/iso";
 
 const ConsentSchema = z
   .object({
@@ -62,7 +63,6 @@ const SettingsPatch = z
   .strict()
   .openapi("SettingsPatch");
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export const meSettingsRoutes = createRouter();
 

@@ -10,6 +10,7 @@ import { and, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
+import { logger } from "../lib/log";
 import { requestMeta } from "../lib/request-meta";
 import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
@@ -19,18 +20,20 @@ import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, appendAuditMany, auditActor, type AuditEvent } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
-import { requireConsent } from "../services/consent";
+import { requireConsent } from "../middleware/consent";
 import { deletePhoto } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
 import { IMAGE_TYPES, validateImage, type ImageType } from "../services/image";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
 import { signLinksFor, type SignedUrl } from "../services/signed-links";
 import { putObject, UnscannedMarkerError, type ObjectRow } from "../services/storage";
+import { iso } from "../lib/iso";
+import { idPattern } from "../lib/ids";
+import { isUniqueViolation } from "../db/unique";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
 export const UNUSED_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const Photo = z
   .object({
@@ -69,7 +72,7 @@ const PhotoList = z.object({ photos: z.array(Photo), nextCursor: z.string().null
 const PhotoParams = z.object({
   id: z
     .string()
-    .regex(/^pho_[0-9a-f]{32}$/)
+    .regex(idPattern("pho"))
     .openapi({ param: { name: "id", in: "path" }, example: "pho_0f343b0931126a20f133d67c2b018a3b" }),
 });
 
@@ -261,7 +264,7 @@ export const photoRoutes = createRouter()
         // In place: the decrypted buffer is ours, so stripping compacts it instead of copying the photo.
         const result = validateImage(bytes, declaredType, { inPlace: true, deferEntropyScan });
         if (!result.ok) {
-          console.warn(JSON.stringify({ level: "warn", event: "photo.rejected", reason: result.reason, requestId: meta.requestId }));
+          logger.warn("photo.rejected", { reason: result.reason, requestId: meta.requestId });
           throw new AppError("invalid_image", result.detail, { reason: result.reason });
         }
         return result.value;
@@ -288,7 +291,7 @@ export const photoRoutes = createRouter()
           row = await store(image);
         } catch (err) {
           if (!(err instanceof UnscannedMarkerError)) throw err;
-          console.info(JSON.stringify({ level: "info", event: "photo.deferred_scan_fallback", requestId: meta.requestId }));
+          logger.info("photo.deferred_scan_fallback", { requestId: meta.requestId });
           // A marker inside what should have been one scan's data (a progressive JPEG, or bytes hidden
           // before a final FFD9): nothing was stored; the full walk decides, on the stripped bytes
           // (everything from the first scan on is unchanged by the strip).
@@ -299,7 +302,7 @@ export const photoRoutes = createRouter()
         }
       } catch (err) {
         // Two identical uploads racing: the unique index on upload_id decides, the loser's object is removed by putObject.
-        if (String(err).includes("UNIQUE")) throw conflict();
+        if (isUniqueViolation(err)) throw conflict();
         throw err;
       }
       await appendAudit(

@@ -12,7 +12,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";

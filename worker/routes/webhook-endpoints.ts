@@ -29,9 +29,9 @@ import {
   type EndpointRow,
 } from "../services/webhooks/endpoints";
 import { checkTarget, REFUSAL_TEXT } from "../services/webhooks/ssrf";
-import { newId } from "../lib/ids";
+import { idPattern, newId } from "../lib/ids";
+import { iso } from "../lib/iso";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const EventEnum = z.enum(WEBHOOK_EVENTS).openapi({ description: "An event type an endpoint receives." });
 
@@ -79,7 +79,7 @@ const TestResult = z
 const Params = z.object({
   id: z
     .string()
-    .regex(/^whe_[0-9a-f]{32}$/)
+    .regex(idPattern("whe"))
     .openapi({ param: { name: "id", in: "path" }, example: "whe_5d41402abc4b2a76b9719d911017c592" }),
 });
 

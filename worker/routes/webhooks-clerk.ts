@@ -14,6 +14,7 @@ import { verifyWebhook } from "@clerk/backend/webhooks";
 import { eq } from "drizzle-orm";
 import { users, webhookEvents } from "../db/schema";
 import { AppError } from "../errors";
+import { logger } from "../lib/log";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
 import { problem } from "../schemas/common";
@@ -73,7 +74,7 @@ export const clerkWebhookRoutes = createRouter().openapi(
     const meta = requestMeta(c.req.raw, c.get("requestId"));
     const secret = s.config.CLERK_WEBHOOK_SECRET;
     if (!secret) {
-      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CLERK_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
+      logger.error("misconfigured", { problems: ["CLERK_WEBHOOK_SECRET is missing"], requestId: meta.requestId });
       throw new AppError("misconfigured");
     }
     const body = await readWebhookBody(c.req.raw, MAX_CLERK_WEBHOOK_BYTES);

@@ -6,6 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
+import { logger } from "../lib/log";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
@@ -82,7 +83,7 @@ export const creemWebhookRoutes = createRouter().openapi(
     const meta = requestMeta(c.req.raw, c.get("requestId"));
     const secret = s.config.CREEM_WEBHOOK_SECRET;
     if (!secret) {
-      console.error(JSON.stringify({ level: "error", event: "misconfigured", problems: ["CREEM_WEBHOOK_SECRET is missing"], requestId: meta.requestId }));
+      logger.error("misconfigured", { problems: ["CREEM_WEBHOOK_SECRET is missing"], requestId: meta.requestId });
       throw new AppError("misconfigured");
     }
     const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);

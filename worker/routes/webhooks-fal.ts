@@ -15,6 +15,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { generations } from "../db/schema";
 import { AppError } from "../errors";
+import { logger } from "../lib/log";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { rateLimit } from "../middleware/rate-limit";
@@ -73,7 +74,7 @@ export const falWebhookRoutes = createRouter().openapi(
     const verified = await deps.provider.verifyWebhook(c.req.raw.headers, raw, s.now());
     if (!verified.ok) {
       if (verified.reason === "keys-unavailable") {
-        console.error(JSON.stringify({ level: "error", event: "fal_webhook.jwks_unavailable", requestId: meta.requestId }));
+        logger.error("fal_webhook.jwks_unavailable", { requestId: meta.requestId });
         throw new AppError("upstream_unavailable", "Signing keys are unavailable; retry later.", { retryAfter: 60 });
       }
       if (verified.reason === "malformed-body") throw new AppError("bad_request", "The signed body is not a Fal webhook payload.");
@@ -84,7 +85,7 @@ export const falWebhookRoutes = createRouter().openapi(
     const { requestId, outcome } = verified.delivery;
     const row = await s.db.select().from(generations).where(eq(generations.providerRequestId, requestId)).get();
     if (!row) {
-      console.log(JSON.stringify({ level: "info", event: "fal_webhook.unknown_request", falRequestId: requestId }));
+      logger.info("fal_webhook.unknown_request", { falRequestId: requestId });
       throw new AppError("conflict", "Unknown request id (not recorded yet); retry later.", { retryAfter: 10 });
     }
     if (outcome === null) {
@@ -96,7 +97,7 @@ export const falWebhookRoutes = createRouter().openapi(
       return c.json({ received: true as const, result }, 200);
     } catch (err) {
       if (err instanceof ProviderError && err.transient) {
-        console.warn(JSON.stringify({ level: "warn", event: "fal_webhook.transient", generationId: row.id, error: err.message }));
+        logger.warn("fal_webhook.transient", { generationId: row.id, error: err.message });
         throw new AppError("upstream_unavailable", "Could not finish processing; retry later.", { retryAfter: 30 });
       }
       throw err;

@@ -6,7 +6,7 @@
  * See docs/decisions/0015-privacy-team.md.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { securityTxt } from "../lib/who-we-are";
 import { rateLimit } from "../middleware/rate-limit";
 

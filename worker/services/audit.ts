@@ -13,6 +13,7 @@ import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { openField, sealField, servicesOf } from "./crypto/fields";
 import type { Services } from "./index";
+import { isUniqueViolation } from "../db/unique";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -101,15 +102,6 @@ export function entryHashInput(row: Omit<AuditRow, "id" | "hash">): string {
   ]);
 }
 
-/** D1 reports a unique-index conflict inside drizzle's DrizzleQueryError (as its `cause`). */
-function isUniqueViolation(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if ((e instanceof Error ? e.message : String(e)).includes("UNIQUE constraint failed")) return true;
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return false;
-}
 
 /** Enough for a gallery page of images requested at once by one user. */
 const APPEND_ATTEMPTS = 40;

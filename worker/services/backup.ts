@@ -17,6 +17,7 @@
  * backup copies unreadable at once. D1's own backup is Time Travel.
  */
 import { z } from "zod";
+import { logger } from "../lib/log";
 import { userDataKey } from "./crypto/keys";
 import { HEADER_LENGTH, TAG_LENGTH, SegmentCipher, parseHeader, plaintextLengthOf, segmentCount, type ObjectKind } from "./crypto/segmented";
 import type { Services } from "./index";
@@ -125,7 +126,7 @@ export async function runBackup(s: Services, opts: { maxObjects?: number } = {})
     if (passComplete) break;
   }
   const expired = await expireBackups(s, state, now - days * DAY_MS, max);
-  console.log(JSON.stringify({ level: "info", event: "backup.run", checked, copied, expired, passComplete }));
+  logger.info("backup.run", { checked, copied, expired, passComplete });
   return { checked, copied, expired, passComplete };
 }
 

@@ -15,6 +15,7 @@ import { payments, users, webhookEvents } from "../db/schema";
 import type { Config } from "../env";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
+import { logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
 import { ledgerEntry, ledgerEntryStatement, purchaseReversalStatement } from "./credits";
@@ -103,7 +104,7 @@ function recordEvent(db: Db, eventId: string, now: number) {
 
 async function ignore(db: Db, eventId: string, now: number, reason: string): Promise<WebhookOutcome> {
   await recordEvent(db, eventId, now);
-  console.warn(JSON.stringify({ level: "warn", event: "creem_webhook_ignored", reason, eventId }));
+  logger.warn("creem_webhook_ignored", { reason, eventId });
   return { status: "ignored", reason };
 }
 

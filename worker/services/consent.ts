@@ -6,10 +6,7 @@
  * Withdrawing clears both, which stops processing at once (Art. 7(3)).
  */
 import { eq } from "drizzle-orm";
-import { createMiddleware } from "hono/factory";
 import { users } from "../db/schema";
-import type { AppEnv } from "../env";
-import { AppError } from "../errors";
 import { TERMS_VERSION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
@@ -22,7 +19,7 @@ export interface ConsentState {
   current: boolean;
 }
 
-function consentFrom(version: string | null | undefined, at: number | null | undefined): ConsentState | null {
+export function consentFrom(version: string | null | undefined, at: number | null | undefined): ConsentState | null {
   if (!version || at === null || at === undefined) return null;
   return { version, at, current: version === TERMS_VERSION };
 }
@@ -51,25 +48,3 @@ export async function withdrawConsent(s: Services, userId: string, actor: Actor,
   await s.db.update(users).set({ consentVersion: null, consentAt: null }).where(eq(users.id, userId));
   await appendAudit(s.db, { userId, actor, action: "consent.withdrawn", detail: { termsVersion: before?.version ?? null }, meta }, s.now());
 }
-
-/**
- * Route middleware for anything that starts processing photos (uploads,
- * generations). Put it after requireAuth. Refuses with 403 `consent_required`
- * when consent is missing, withdrawn or given to older terms.
- */
-export const requireConsent = createMiddleware<AppEnv>(async (c, next) => {
-  const auth = c.get("auth");
-  // A session's user row was read by requireAuth; an API key's owner is read here.
-  const s = c.get("services");
-  const state = auth.consent ? consentFrom(await openConsentVersion(s, auth.userId, auth.consent.version), auth.consent.at) : await consentOf(s, auth.userId);
-  if (!state?.current) {
-    throw new AppError(
-      "consent_required",
-      state
-        ? `Terms changed to version ${TERMS_VERSION}; confirm them again with POST /v1/me/consent before uploading or generating.`
-        : "Confirm you have the consent of the people pictured and accept the terms with POST /v1/me/consent first.",
-      { termsVersion: TERMS_VERSION, consentUrl: "/v1/me/consent" },
-    );
-  }
-  await next();
-});

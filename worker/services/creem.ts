@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Config } from "../env";
 import { AppError } from "../errors";
 import { timingSafeEqual, toHex, utf8 } from "../lib/bytes";
+import { errorName, logger } from "../lib/log";
 
 const CHECKOUT_TIMEOUT_MS = 10_000;
 
@@ -54,12 +55,12 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
       signal: AbortSignal.timeout(CHECKOUT_TIMEOUT_MS),
     });
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", event: "creem_checkout_failed", reason: "network", name: err instanceof Error ? err.name : "unknown" }));
+    logger.error("creem_checkout_failed", { reason: "network", name: errorName(err) });
     throw new AppError("upstream_unavailable", "The payment provider could not be reached. Try again shortly.", { retryAfter: 30 });
   }
   if (!res.ok) {
     // Creem's error bodies can echo request fields; log the status only.
-    console.error(JSON.stringify({ level: "error", event: "creem_checkout_failed", reason: "status", status: res.status }));
+    logger.error("creem_checkout_failed", { reason: "status", status: res.status });
     throw new AppError("upstream_unavailable", "The payment provider refused to start a checkout. Try again shortly.", { retryAfter: 30 });
   }
   let body: unknown;
@@ -70,7 +71,7 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
   }
   const parsed = CheckoutResponse.safeParse(body);
   if (!parsed.success) {
-    console.error(JSON.stringify({ level: "error", event: "creem_checkout_failed", reason: "bad-response" }));
+    logger.error("creem_checkout_failed", { reason: "bad-response" });
     throw new AppError("upstream_unavailable", "The payment provider answered unexpectedly. Try again shortly.", { retryAfter: 30 });
   }
   return { id: parsed.data.id, checkoutUrl: parsed.data.checkout_url };

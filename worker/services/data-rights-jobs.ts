@@ -3,7 +3,7 @@
  * the consumer dispatches to, and the cron sweeps (retention rules, then
  * finishing interrupted account deletions).
  */
-import type { JobHandler } from "../queue/consumer";
+import type { JobHandler } from "./jobs";
 import type { Services } from "./index";
 import { purgeDeletedCredentials } from "./deleted-credentials";
 import { resumeAccountDeletion, sweepTombstones } from "./deletion";

@@ -37,6 +37,7 @@ import {
   users,
 } from "../db/schema";
 import { newId } from "../lib/ids";
+import { errorText, logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
 import { makeCheckpoint } from "./audit-checkpoints";
@@ -322,7 +323,7 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
     const done = await resumeAccountDeletion(s, userId, opts);
     return done ? { ...done, finalCheckpoint } : done;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", event: "account.delete_interrupted", source: opts.source, error: String(err) }));
+    logger.error("account.delete_interrupted", { source: opts.source, error: errorText(err) });
     const receipt = await accountReceipt(s, userId);
     if (!receipt) throw err;
     if (opts.retryViaQueue !== false) {
@@ -384,7 +385,7 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
     s.db.insert(deletedCredentials).values(subject).onConflictDoUpdate({ target: deletedCredentials.lookup, set: { deletedAt: subject.deletedAt, expiresAt: subject.expiresAt } }),
     s.db.delete(tombstones).where(eq(tombstones.userId, userId)),
   ]);
-  console.info(JSON.stringify({ level: "info", event: "account.deleted", receipt: receipt.id, source: opts.source }));
+  logger.info("account.deleted", { receipt: receipt.id, source: opts.source });
   return { status: "deleted", receipt };
 }
 
@@ -539,7 +540,7 @@ export async function sweepTombstones(s: Services): Promise<number> {
       const res = await resumeAccountDeletion(s, t.userId, { source: "sweep" });
       if (res?.status === "deleted") finished++;
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", event: "account.delete_retry_failed", error: String(err) }));
+      logger.error("account.delete_retry_failed", { error: errorText(err) });
     }
   }
   return finished;

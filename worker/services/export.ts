@@ -27,6 +27,7 @@ import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf, openUserFields } from "./users";
 import { whoWeAre } from "../lib/who-we-are";
+import { iso } from "../lib/iso";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 /** Rows read per page while streaming lists into the ZIP. */
@@ -145,7 +146,6 @@ async function* jsonArrayFile<T>(key: string, pages: AsyncIterable<T[]>, head: R
   yield utf8("\n]}\n");
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function extFor(contentType: string): string {
   if (contentType === "image/png") return "png";

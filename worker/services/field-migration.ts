@@ -11,6 +11,7 @@
  * prefix and user agent until the account is deleted.
  */
 import { and, eq, isNotNull, sql, type SQL } from "drizzle-orm";
+import { logger } from "../lib/log";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
@@ -73,6 +74,6 @@ export async function sealLegacyFields(s: Services, pageSize = 100): Promise<{ s
       sealed += updates.length;
     }
   }
-  if (sealed) console.log(JSON.stringify({ level: "info", event: "fields.sealed_legacy", sealed }));
+  if (sealed) logger.info("fields.sealed_legacy", { sealed });
   return { sealed };
 }

@@ -20,13 +20,14 @@ import type { Services } from "./index";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { getObject } from "./storage";
+import { idPattern } from "../lib/ids";
 
 export const INPUT_LINK_TTL_SECONDS = 300;
 
 const Claims = z.object({
   v: z.literal(1),
-  g: z.string().regex(/^gen_[0-9a-f]{32}$/),
-  o: z.string().regex(/^pho_[0-9a-f]{32}$/),
+  g: z.string().regex(idPattern("gen")),
+  o: z.string().regex(idPattern("pho")),
   u: z.string().min(1).max(64),
   exp: z.number().int(),
   n: z.string().regex(/^[0-9a-f]{32}$/),

@@ -6,7 +6,7 @@
 import { and, eq, inArray, lt } from "drizzle-orm";
 import { generations } from "../db/schema";
 import { providerFor } from "../providers";
-import type { JobHandler } from "../queue/consumer";
+import type { JobHandler } from "./jobs";
 import type { ParsedJobMessage } from "../queue/messages";
 import { validateImage } from "./image";
 import type { Services } from "./index";

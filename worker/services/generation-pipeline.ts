@@ -18,6 +18,7 @@
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
+import { logger, type LogFields } from "../lib/log";
 import { ProviderError, type FailureCode, type ImageProvider, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
@@ -55,8 +56,8 @@ async function load(s: Services, id: string): Promise<GenerationRow | undefined>
   return s.db.select().from(generations).where(eq(generations.id, id)).get();
 }
 
-function log(event: string, fields: Record<string, string | number | boolean | null>): void {
-  console.log(JSON.stringify({ level: "info", event, ...fields }));
+function log(event: string, fields: LogFields): void {
+  logger.info(event, fields);
 }
 
 /**

@@ -16,6 +16,7 @@ import { AppError } from "../errors";
 import { sha256Hex } from "../lib/bytes";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
+import { errorText, logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
 import type { FailureCode, GenerationOptions } from "../providers/types";
 import { appendAudit, type AuditEvent } from "./audit";
@@ -24,6 +25,7 @@ import { reserveStatement } from "./credits";
 import type { Services } from "./index";
 import { notFoundFor } from "./security-log";
 import { deleteObjects } from "./storage";
+import { isUniqueViolation } from "../db/unique";
 
 export type GenerationRow = typeof generations.$inferSelect;
 export type GenerationStatus = GenerationRow["status"];
@@ -127,10 +129,6 @@ async function usablePhotos(s: Services, userId: string, ids: string[]): Promise
   return new Set(rows.map((r) => r.id));
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const text = `${String(err)} ${err instanceof Error && err.cause ? String(err.cause) : ""}`;
-  return text.includes("UNIQUE");
-}
 
 /**
  * Creates a generation, or returns the one this Idempotency-Key already made.
@@ -216,7 +214,7 @@ export async function createGeneration(
   try {
     await s.env.JOBS.send({ kind: "generation.submit", generationId: id });
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", event: "generation.enqueue_failed", generationId: id, error: String(err) }));
+    logger.error("generation.enqueue_failed", { generationId: id, error: errorText(err) });
     await endGeneration(s, id, "failed", "internal");
     throw new AppError("upstream_unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
   }
@@ -356,7 +354,7 @@ export async function onGenerationFinished(s: Services, row: GenerationRow, fini
       );
     }
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", event: "retention.parent_photos_deferred", error: String(err) }));
+    logger.error("retention.parent_photos_deferred", { error: errorText(err) });
   }
 }
 

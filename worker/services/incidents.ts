@@ -16,6 +16,7 @@ import type { RequestMeta } from "../lib/request-meta";
 import { AUDIT_ACTIONS, type AuditAction } from "./audit";
 import type { Services } from "./index";
 import { recordOperatorAction, sendNotice } from "./operator";
+import { iso } from "../lib/iso";
 
 /** GDPR Art. 33(1): notify the supervisory authority within 72 hours of becoming aware. */
 export const NOTIFY_AUTHORITY_MS = 72 * 3_600_000;
@@ -121,7 +122,6 @@ export async function affectedUsers(s: Services, row: IncidentRow): Promise<Map<
   return byUser;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The notice text: the incident, the data kinds, and exactly which of the user's items were touched. */
 export function incidentNoticeBody(row: IncidentRow, entries: { action: string; targetType: string | null; targetId: string | null }[], appOrigin: string): string {

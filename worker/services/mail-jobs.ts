@@ -8,7 +8,7 @@
  * Only an account being deleted has it resolved earlier, before its identity
  * is deleted, and carried in the message for the mail's lifetime.
  */
-import type { JobHandler } from "../queue/consumer";
+import type { JobHandler } from "./jobs";
 import type { JobMessage } from "../queue/messages";
 import type { Services } from "./index";
 import { createMailer, MailError } from "./mailer";

@@ -7,6 +7,7 @@
  * Rows carry no personal data (see worker/db/schema.ts `opsIssues`).
  */
 import { and, desc, eq, inArray } from "drizzle-orm";
+import { logger } from "../lib/log";
 import { opsIssues } from "../db/schema";
 import type { Services } from "./index";
 
@@ -37,7 +38,7 @@ export async function recordIssue(
     .insert(opsIssues)
     .values({ id: issueId(input.kind, input.ref), kind: input.kind, ref: input.ref, status: input.status, attempts: input.attempts, lastError, createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: opsIssues.id, set: { status: input.status, attempts: input.attempts, lastError, updatedAt: now } });
-  console.error(JSON.stringify({ level: "error", event: "ops.issue", kind: input.kind, ref: input.ref, status: input.status, attempts: input.attempts }));
+  logger.error("ops.issue", { kind: input.kind, ref: input.ref, status: input.status, attempts: input.attempts });
 }
 
 /** Marks a task that finally succeeded; a task that never failed has no row and gets none. */

@@ -4,7 +4,7 @@
  * in `ops_issues`, where the operator sees it; a key Fal refuses (401/403)
  * is recorded as failed at once, since only the operator can fix it.
  */
-import type { JobHandler } from "../queue/consumer";
+import type { JobHandler } from "./jobs";
 import { providerFor } from "../providers";
 import { ProviderError, type ImageProvider } from "../providers/types";
 import type { Services } from "./index";

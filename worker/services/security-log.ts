@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { apiKeys, exportsTable, generations, objects, securityLog } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
+import { logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
 
 export type SecurityEventKind = "auth_failed" | "signature_failed" | "not_found_probe" | "link_refused" | "scope_denied" | "rate_limited";
@@ -46,7 +47,7 @@ export async function logSecurityEvent(
     detail: JSON.stringify({ reason: detail.reason, ...(detail.path ? { path: redactPath(detail.path) } : {}) }),
   };
   await db.insert(securityLog).values(row);
-  console.warn(JSON.stringify({ level: "warn", event: "security", kind, reason: detail.reason, requestId: meta.requestId }));
+  logger.warn("security", { kind, reason: detail.reason, requestId: meta.requestId });
 }
 
 /** Tables whose rows belong to one user and are looked up by id from a URL. */

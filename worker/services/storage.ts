@@ -10,6 +10,7 @@ import { objects } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { firstMarker } from "../lib/jpeg-scan";
+import { logger } from "../lib/log";
 import { shredUserKey as shredKey, userDataKey, userKeyPath } from "./crypto/keys";
 import {
   HEADER_LENGTH,
@@ -209,7 +210,7 @@ async function cipherFor(s: Services, row: ObjectRow, headerBytes: Uint8Array): 
   const dek = await userDataKey(s, row.userId, { create: false });
   if (!dek) {
     // Shredded (account deletion under way) or never made: the data is gone for good.
-    console.warn(JSON.stringify({ level: "warn", event: "storage.key_missing", objectId: row.id }));
+    logger.warn("storage.key_missing", { objectId: row.id });
     return null;
   }
   return SegmentCipher.create(dek, { userId: row.userId, objectId: row.id, kind: row.kind }, parseHeader(headerBytes));

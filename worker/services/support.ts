@@ -12,6 +12,7 @@ import { appendAudit } from "./audit";
 import type { Services } from "./index";
 import { signedUrlFor, type SignedUrl } from "./signed-links";
 import { balanceOf, type UserRow } from "./users";
+import { iso } from "../lib/iso";
 
 /** Longest window a user can grant, in hours. */
 export const MAX_GRANT_HOURS = 72;
@@ -111,7 +112,6 @@ export interface GenerationMeta {
   outputs: number;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Generation states for troubleshooting; no options, photos or outputs. */
 export async function generationStates(s: Services, userId: string, limit: number): Promise<GenerationMeta[]> {

@@ -1,5 +1,5 @@
 /** Wiring for outgoing webhooks: the queue handler the consumer dispatches `webhook.deliver` to. */
-import type { JobHandler } from "../queue/consumer";
+import type { JobHandler } from "./jobs";
 import { deliverWebhook } from "./webhooks/delivery";
 
 export function webhookHandlers(): Record<"webhook.deliver", JobHandler> {

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { DATA_CATEGORIES, PURPOSES, RETENTION, RIGHTS, SUB_PROCESSORS, TERMS_VERSION } from "../../../worker/lib/privacy-facts";
+import { DATA_CATEGORIES, PURPOSES, RETENTION, RIGHTS, SUB_PROCESSORS, TERMS_VERSION } from "#shared/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
 import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "../../../worker/lib/privacy-facts";
+import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "#shared/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
 import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { RETENTION, TERMS_VERSION } from "../../../worker/lib/privacy-facts";
+import { RETENTION, TERMS_VERSION } from "#shared/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
 import "../components/pages.css";
 

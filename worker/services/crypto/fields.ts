@@ -18,9 +18,10 @@
  * sweep (worker/services/field-migration.ts) seals them.
  */
 import { base64Decode, base64UrlDecode, base64UrlEncode, toHex, utf8 } from "../../lib/bytes";
+import { logger } from "../../lib/log";
 import type { Config } from "../../env";
 import type { Db } from "../../db/client";
-import type { Services } from "../index";
+import type { Services } from "../types";
 import { userDataKey } from "./keys";
 
 export const FIELD_PREFIX = "bpf1.";
@@ -128,7 +129,7 @@ export async function openField(s: Services, ref: FieldRef, stored: string | nul
     return await openWith(dek, ref, stored);
   } catch (err) {
     if (!(err instanceof FieldIntegrityError)) throw err;
-    console.error(JSON.stringify({ level: "error", event: "field.unreadable", table: ref.table, column: ref.column, rowId: ref.rowId }));
+    logger.error("field.unreadable", { table: ref.table, column: ref.column, rowId: ref.rowId });
     return null;
   }
 }

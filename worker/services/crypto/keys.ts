@@ -19,8 +19,9 @@
  */
 import { z } from "zod";
 import { base64Decode, base64UrlDecode, base64UrlEncode, utf8 } from "../../lib/bytes";
+import { log } from "../../lib/log";
 import { isBeingDeleted } from "../tombstones";
-import type { Services } from "../index";
+import type { Services } from "../types";
 
 export const KEY_FILE_VERSION = 1;
 export const userKeyPath = (userId: string): string => `keys/${userId}`;
@@ -249,8 +250,7 @@ export async function rewrapStaleKeys(s: Services, maxPages = 20): Promise<{ che
     }
     cursor = page.cursor;
   }
-  const level = stale ? "error" : "info";
-  console.log(JSON.stringify({ level, event: "keys.rewrap", kek: s.config.MASTER_KEYS.current, checked, rewrapped, stale, complete }));
+  log(stale ? "error" : "info", "keys.rewrap", { kek: s.config.MASTER_KEYS.current, checked, rewrapped, stale, complete });
   return { checked, rewrapped, stale, complete };
 }
 
@@ -280,6 +280,6 @@ export async function migrateLegacyKeys(s: Services, maxKeys = 1000): Promise<{ 
     }
     cursor = page.cursor;
   }
-  console.log(JSON.stringify({ level: failed ? "error" : "info", event: "keys.migrate", moved, failed, complete }));
+  log(failed ? "error" : "info", "keys.migrate", { moved, failed, complete });
   return { moved, failed, complete };
 }

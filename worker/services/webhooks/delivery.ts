@@ -9,6 +9,7 @@
 import { eq } from "drizzle-orm";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
+import { log } from "../../lib/log";
 import type { ParsedJobMessage } from "../../queue/messages";
 import type { Services } from "../index";
 import { activeSealedSecrets } from "./endpoints";
@@ -140,8 +141,6 @@ export async function deliverWebhook(s: Services, msg: DeliverMessage, opts: { t
   if (!final) {
     await s.env.JOBS.send({ ...msg, attempt: msg.attempt + 1 }, { delaySeconds: RETRY_DELAYS_S[msg.attempt - 1] ?? RETRY_DELAYS_S[RETRY_DELAYS_S.length - 1] });
   }
-  console.log(
-    JSON.stringify({ level: result.ok ? "info" : "warn", event: "webhook.attempt", endpointId: msg.endpointId, type: msg.type, attempt: msg.attempt, statusCode: result.statusCode, errorClass: result.errorClass, final }),
-  );
+  log(result.ok ? "info" : "warn", "webhook.attempt", { endpointId: msg.endpointId, type: msg.type, attempt: msg.attempt, statusCode: result.statusCode, errorClass: result.errorClass, final });
   return result;
 }

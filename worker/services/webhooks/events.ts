@@ -7,6 +7,7 @@
 import { eq } from "drizzle-orm";
 import { webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
+import { errorName, logger } from "../../lib/log";
 import type { Services } from "../index";
 import { activeSealedSecrets, parseEvents, type WebhookEvent } from "./endpoints";
 
@@ -30,7 +31,7 @@ export async function emitEvent(s: Services, userId: string, type: WebhookEvent,
     }
     return rows.length;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", event: "webhook.emit_failed", type, name: err instanceof Error ? err.name : "unknown" }));
+    logger.error("webhook.emit_failed", { type, name: errorName(err) });
     return 0;
   }
 }

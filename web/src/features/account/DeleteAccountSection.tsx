@@ -4,7 +4,7 @@ import { useNavigate } from "react-router";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { describeError } from "../../lib/api/problem";
 import { useDeleteAccount } from "./api";
-import { RETENTION } from "../../../../worker/lib/privacy-facts";
+import { RETENTION } from "#shared/privacy-facts";
 import { saveAccountDeletion } from "./deletion-receipt-store";
 
 const CONFIRM_WORD = "DELETE";

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { RETENTION } from "../../../../worker/lib/privacy-facts";
+import { RETENTION } from "#shared/privacy-facts";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { describeError } from "../../lib/api/problem";

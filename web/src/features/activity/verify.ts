@@ -1,5 +1,5 @@
 import { useMutation } from "@tanstack/react-query";
-import { describeVerifyResult, fromApiEntry, verifyAuditLog, type ApiAuditEntry, type VerifyResult } from "../../../../worker/lib/audit-verify";
+import { describeVerifyResult, fromApiEntry, verifyAuditLog, type ApiAuditEntry, type VerifyResult } from "#shared/audit-verify";
 import { unwrap } from "../../lib/api/problem";
 import type { ApiClient } from "../../lib/api/client";
 import { useApi } from "../auth/useApi";

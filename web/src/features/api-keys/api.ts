@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
-import { SCOPES, type Scope } from "../../../../worker/auth/types";
+import { SCOPES, type Scope } from "#shared/auth-types";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useAuth } from "../auth/context";

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { RETENTION, TERMS_VERSION } from "../../../../worker/lib/privacy-facts.ts";
+import { RETENTION, TERMS_VERSION } from "#shared/privacy-facts";
 import { describeError, unwrap } from "../../lib/api/problem";
 import { useApi } from "../auth/useApi";
 

@@ -4,7 +4,7 @@
  * worker/lib/upload-envelope.ts, the one implementation the Worker opens.
  */
 import { useQuery } from "@tanstack/react-query";
-import { sealUpload } from "../../../../worker/lib/upload-envelope.ts";
+import { sealUpload } from "#shared/upload-envelope";
 import { publicApi } from "../../lib/api/client";
 import { ApiError, unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { WEBHOOK_EVENTS } from "../../../../worker/services/webhooks/event-types";
+import { WEBHOOK_EVENTS } from "#shared/webhook-event-types";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";

@@ -1,7 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router";
-import { TERMS_VERSION } from "../../../../worker/lib/privacy-facts.ts";
+import { TERMS_VERSION } from "#shared/privacy-facts";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
