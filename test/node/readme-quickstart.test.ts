@@ -52,8 +52,19 @@ function shellEnv(): NodeJS.ProcessEnv {
 }
 
 function bash(script: string): Run {
-  const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], { cwd: ROOT, env: shellEnv(), encoding: "utf8", timeout: 300_000 });
+  // -e: stop at the first failing command (a person would notice it); no pipefail, as in an interactive shell
+  // (`curl … | head -c 300` ends curl with a write error by design).
+  const r = spawnSync("bash", ["-eu", "-c", script], { cwd: ROOT, env: shellEnv(), encoding: "utf8", timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Signals the process group `npm start` leads (it was spawned detached); gone already is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
 }
 
 let app: ChildProcess | undefined;
@@ -100,10 +111,11 @@ beforeAll(async () => {
 afterAll(async () => {
   if (app?.pid && app.exitCode === null) {
     const exited = new Promise((r) => app?.once("exit", r));
-    process.kill(-app.pid, "SIGINT");
+    signalGroup(app.pid, "SIGINT");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-    if (app.exitCode === null) process.kill(-app.pid, "SIGKILL");
   }
+  // Whatever of the group is left (npm start stops its own children on SIGINT).
+  if (app?.pid) signalGroup(app.pid, "SIGKILL");
   if (!resultsExisted) rmSync(resultsDir, { recursive: true, force: true });
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
