@@ -2,6 +2,7 @@
  * The BabyPic command-line client (docs/api.md), built on the client library
  * (`#client`, client/index.ts):
  *
+ *   npm run -s cli -- api                         (prints the API base URL the other commands use)
  *   npm run -s cli -- me
  *   npm run -s cli -- consent --accept            (session tokens only: the person accepts the terms)
  *   npm run -s cli -- upload mother.jpg
@@ -23,6 +24,7 @@ import { parseArgs } from "node:util";
 import { BabyPicError, createBabyPicClient, dataOf, type CreateGenerationInput, type PhotoType } from "#client";
 
 const USAGE = `usage: npm run -s cli -- <command>
+  api                                  print the API base URL the commands use (BABYPIC_API or the running npm start's)
   me                                   who the token acts for
   consent [--accept]                   show the terms version and your consent; --accept records it (session token only)
   upload <file>                        seal and upload a .jpg, .png or .webp photo; prints the photo
@@ -92,6 +94,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       out: { type: "string" },
     },
   });
+  // Where the other commands go (for curl in scripts: the README's quick start uses it), no token needed.
+  if (command === "api") {
+    if (positionals.length) throw new UsageError("api takes no arguments");
+    process.stdout.write(`${env["BABYPIC_API"] || defaultApi()}\n`);
+    return 0;
+  }
   const token = env["BABYPIC_TOKEN"] ?? "";
   if (!token) throw new UsageError("Set BABYPIC_TOKEN to an API key (bp_...) or a session token.");
   const output = (value: { id: string }) => (values.id ? process.stdout.write(`${value.id}\n`) : print(value));

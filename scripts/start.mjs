@@ -405,13 +405,22 @@ export function runningApp() {
   }
 }
 
+/** Removes the running-app file if it still names this process (another `npm start` may have taken it over). */
+function forgetRunningApp() {
+  try {
+    if (JSON.parse(readFileSync(RUNNING_FILE, "utf8")).pid === process.pid) rmSync(RUNNING_FILE, { force: true });
+  } catch {
+    // No file, or not ours to remove.
+  }
+}
+
 async function main() {
   let stopping = false;
   const shutdown = async (code) => {
     if (stopping) return;
     stopping = true;
     say("stopping...");
-    rmSync(RUNNING_FILE, { force: true });
+    forgetRunningApp();
     await stopAll();
     process.exit(code);
   };
@@ -421,7 +430,8 @@ async function main() {
 
   let app;
   try {
-    app = await startApp({ ports: portsFromEnv() });
+    // BABYPIC_STATE_DIR: local D1/R2/Queues state somewhere other than .wrangler/state (a throwaway copy, as test/node/readme-quickstart.test.ts uses).
+    app = await startApp({ ports: portsFromEnv(), persistTo: process.env.BABYPIC_STATE_DIR || undefined });
   } catch (err) {
     if (stopping) return;
     console.error(`[start] ${err instanceof Error ? err.message : String(err)}`);

@@ -54,7 +54,14 @@ export function ensureDevVars(path = DEV_VARS) {
   const fresh = makeSecrets();
   const current = readDevVars(path);
   if (!current) {
-    writeFileSync(path, [...HEADER, ...lines(fresh), ""].join("\n"), { mode: 0o600 });
+    try {
+      // Create-only: two first runs at once (npm test starts several apps on a clean clone) must not
+      // each write their own secrets, one of them then signing tokens the other's Worker refuses.
+      writeFileSync(path, [...HEADER, ...lines(fresh), ""].join("\n"), { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if (err?.code !== "EEXIST") throw err;
+      return ensureDevVars(path);
+    }
     return { created: true, added: Object.keys(fresh), problems: [] };
   }
   const missing = Object.keys(fresh).filter((k) => !current[k]);

@@ -7,8 +7,9 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { authenticateApiKey, LAST_USED_RESOLUTION_MS } from "../../worker/auth/api-keys";
-import { apiKeys, tombstones, users } from "../../worker/db/schema";
+import { apiKeys, tombstones } from "../../worker/db/schema";
 import { appendAudit, appendAuditMany, chainHeadQuery, loadChain, verifyChain, type AuditEvent } from "../../worker/services/audit";
+import { findUserByExternalId } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
 
@@ -171,7 +172,7 @@ describe("appendAuditMany: security", () => {
     await s.db.insert(tombstones).values({ userId: gone, externalId: "user_local_bob", stage: "started", createdAt: now, updatedAt: now });
     try {
       await expectProblem(await api("/v1/me", { user: "bob" }), 401, "account_deleted");
-      expect(await s.db.select().from(users).where(eq(users.externalId, "user_local_bob")).get()).toBeUndefined();
+      expect(await findUserByExternalId(s, "user_local_bob")).toBeUndefined();
     } finally {
       await s.db.delete(tombstones).where(eq(tombstones.userId, gone));
     }

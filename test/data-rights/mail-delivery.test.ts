@@ -15,6 +15,7 @@ import type { Services } from "../../worker/services";
 import { sendQueuedMail } from "../../worker/services/mail-jobs";
 import { RESEND_API_URL } from "../../worker/services/mailer";
 import { listIssues, MAX_TASK_ATTEMPTS } from "../../worker/services/ops-issues";
+import { localSubject } from "../../worker/auth/local-idp";
 import { FakeClerk } from "../clerk-fake";
 import { api, json, services, signIn } from "../helpers";
 import { network } from "../network";
@@ -38,7 +39,7 @@ beforeAll(async () => {
   userId = await signIn("mailer-1");
   // As with real Clerk: the session token carried no email, so none is stored.
   await services().db.update(users).set({ email: null }).where(eq(users.id, userId));
-  externalId = (await services().db.select({ e: users.externalId }).from(users).where(eq(users.id, userId)).get())?.e ?? "";
+  externalId = localSubject("mailer-1");
 });
 
 const exportMail = (ref: string, attempt = 1): MailJob => ({ kind: "mail.send", template: "export_ready", ref, userId, attempt });

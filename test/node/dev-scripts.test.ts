@@ -5,11 +5,11 @@
  */
 import { verifyToken } from "@clerk/backend";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigSchema } from "../../worker/env";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -76,6 +76,10 @@ describe("setup (happy)", () => {
 });
 
 describe("token (happy)", () => {
+  // The token's azp is APP_ORIGIN from .dev.vars when set, else a running `npm start`'s origin (whatever its
+  // ports: test/node/readme-quickstart.test.ts runs one meanwhile), else wrangler.toml's. Pinned here.
+  beforeAll(() => appendFileSync(devVars, "APP_ORIGIN=http://127.0.0.1:5173\n"));
+
   it("prints a local session JWT that the Worker's verification accepts", async () => {
     const token = execFileSync(process.execPath, [join(root, "scripts", "token.mjs"), "alice"], { cwd: root, env, encoding: "utf8" }).trim();
     expect(token.split(".")).toHaveLength(3);

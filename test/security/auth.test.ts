@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { localSubject } from "../../worker/auth/local-idp";
 import { securityLog, users } from "../../worker/db/schema";
 import { base64UrlEncode, utf8 } from "../../worker/lib/bytes";
+import { findUserByExternalId } from "../../worker/services/users";
 import { api, expectProblem, json, services, tokenFor } from "../helpers";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -18,7 +19,7 @@ async function userCount(): Promise<number> {
 }
 
 async function userExists(sub: string): Promise<boolean> {
-  return (await services().db.select().from(users).where(eq(users.externalId, sub)).get()) !== undefined;
+  return (await findUserByExternalId(services(), sub)) !== undefined;
 }
 
 function splitJwt(token: string): [Record<string, unknown>, Record<string, unknown>] {

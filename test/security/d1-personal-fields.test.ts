@@ -8,6 +8,8 @@
  */
 import { env } from "cloudflare:test";
 import { unzipSync } from "fflate";
+import { eq } from "drizzle-orm";
+import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { TERMS_VERSION } from "../../worker/lib/privacy-facts";
 import { base64Decode, sha256Hex } from "../../worker/lib/bytes";
@@ -15,8 +17,15 @@ import { userDataKey } from "../../worker/services/crypto/keys";
 import { FIELD_PREFIX, FieldIntegrityError, lookupHash, openField, openWith, sealWith, type FieldRef } from "../../worker/services/crypto/fields";
 import { createGeneration } from "../../worker/services/generation";
 import { putObject } from "../../worker/services/storage";
-import { api, json, services, signIn } from "../helpers";
-import { imageBytes } from "../data-rights/fixtures";
+import { api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { imageBytes, seedAccount } from "../data-rights/fixtures";
+import { FakeClerk } from "../clerk-fake";
+import { network } from "../network";
+import { localSubject } from "../../worker/auth/local-idp";
+import { users } from "../../worker/db/schema";
+import { deletionSubjectPath } from "../../worker/services/crypto/deletion-subject";
+import { deleteAccount } from "../../worker/services/deletion";
+import { subjectLookup, subjectOf } from "../../worker/services/users";
 import { drivenServices } from "../pipeline/fixtures";
 
 const IP = "198.51.100.77";
@@ -69,7 +78,7 @@ async function personalAccount(user: string, seed: number): Promise<Personal> {
 
 /** What must never be readable in a copy of D1. */
 function personalNeedles(p: Personal): string[] {
-  return [EMAIL[p.user] ?? "", "example.test", "198.51.100", UA_MARKER, "FieldsProbe", KEY_NAME, REASON, "zebra", "toddler", '"gender"', "0.37", TERMS_VERSION, "peopleConsent", p.plainRequestHash];
+  return [EMAIL[p.user] ?? "", "example.test", localSubject(p.user), "198.51.100", UA_MARKER, "FieldsProbe", KEY_NAME, REASON, "zebra", "toddler", '"gender"', "0.37", TERMS_VERSION, "peopleConsent", p.plainRequestHash];
 }
 
 type Dump = { table: string; column: string; row: Record<string, unknown> }[];
@@ -105,7 +114,7 @@ function sealedCells(dump: Dump, userId: string): { ref: FieldRef; stored: strin
   });
 }
 
-const SEALED_COLUMNS = ["api_keys.name", "audit_log.detail", "audit_log.ip_prefix", "audit_log.user_agent", "generations.options", "users.consent_version", "users.email"];
+const SEALED_COLUMNS = ["api_keys.name", "audit_log.detail", "audit_log.ip_prefix", "audit_log.user_agent", "generations.options", "users.consent_version", "users.email", "users.subject"];
 
 /** Every 32-byte secret the Worker has, imported as an HKDF base key (what someone holding all secrets could try). */
 function everySecret(): Promise<CryptoKey[]> {
@@ -146,7 +155,7 @@ describe("D1 personal fields: security", () => {
     // The same copy still opens for bob, who was not deleted: the cells are real ciphertexts of his values.
     const bobOpened = await Promise.all(sealedCells(copy, bob.userId).map((c) => openField(s, c.ref, c.stored)));
     expect(bobOpened).not.toContain(null);
-    expect(bobOpened).toEqual(expect.arrayContaining([EMAIL["bob"], IP_PREFIX, UA, KEY_NAME, TERMS_VERSION]));
+    expect(bobOpened).toEqual(expect.arrayContaining([EMAIL["bob"], localSubject("bob"), IP_PREFIX, UA, KEY_NAME, TERMS_VERSION]));
     expect(bobOpened.some((v) => v?.includes(REASON))).toBe(true);
 
     // And what D1 holds now says nothing personal about alice. The outbox is left out: it is the local
@@ -154,6 +163,49 @@ describe("D1 personal fields: security", () => {
     // until its 24 h purge; what it may keep is issue 14 item 5's concern, not a sealed field.
     const after = (await dumpDatabase()).filter((c) => c.table !== "outbox");
     expect(plaintextHits(after, personalNeedles(alice))).toEqual([]);
+  });
+
+  it("the identity provider subject is never in D1 in clear: not live, not on the tombstone at any stage of a deletion, not after; Clerk still gets it", async () => {
+    const a = await seedAccount("subject-probe", 41);
+    const subject = localSubject("subject-probe");
+    const lookup = await subjectLookup(services().config, subject);
+    // The users row holds a keyed lookup, not the subject nor a plain hash of it.
+    const row = await services().db.select().from(users).where(eq(users.id, a.userId)).get();
+    expect(row?.externalId).toBe(lookup);
+    expect(row?.externalId).not.toBe(await sha256Hex(subject));
+    expect(row?.subject?.startsWith(FIELD_PREFIX)).toBe(true);
+    expect(plaintextHits(await dumpDatabase(), [subject])).toEqual([]);
+
+    const clerkDeletes: string[] = [];
+    new FakeClerk().add({ id: subject, emails: ["subject-probe@example.test"] }).use();
+    network.use(
+      http.delete("https://api.clerk.com/v1/users/:id", ({ params }) => {
+        clerkDeletes.push(String(params["id"]));
+        return HttpResponse.json({ id: params["id"], object: "user", deleted: true });
+      }),
+    );
+    const base = services();
+    const s = services({ config: { ...base.config, CLERK_SECRET_KEY: "sk_test_subject_probe" } });
+    // Every state D1 passes through during the deletion is a state Time Travel keeps.
+    const snapshots: { stage: string; hits: string[]; held: boolean }[] = [];
+    const res = await deleteAccount(s, a.userId, {
+      source: "user",
+      afterStage: async (stage) => {
+        snapshots.push({ stage, hits: plaintextHits(await dumpDatabase(), [subject, await sha256Hex(subject)]), held: (await env.KEYS.get(deletionSubjectPath(a.userId))) !== null });
+      },
+    });
+    expect(res?.status).toBe("deleted");
+    expect(snapshots.map((x) => x.stage)).toEqual(["started", "key_shredded", "api_keys_revoked", "mailed", "objects_deleted", "rows_deleted", "identity_deleted"]);
+    expect(snapshots.flatMap((x) => x.hits)).toEqual([]);
+    // The subject is held, wrapped, in the key bucket (never backed up) while the deletion runs, and is gone after it.
+    expect(snapshots.every((x) => x.held)).toBe(true);
+    const heldFile = await env.KEYS.get(deletionSubjectPath(a.userId));
+    expect(heldFile).toBeNull();
+    expect(clerkDeletes).toEqual([subject]);
+    expect(plaintextHits(await dumpDatabase(), [subject, lookup, a.userId])).toEqual([]);
+    // The deleted subject is still remembered (old sessions refused), by a keyed hash only.
+    const before = await tokenFor("subject-probe", { nowSeconds: Math.floor(Date.now() / 1000) - 30 });
+    await expectProblem(await api("/v1/me", { token: before }), 401, "account_deleted");
   });
 
   it("a ciphertext moved to another row, column or user does not open", async () => {
@@ -240,7 +292,9 @@ describe("D1 personal fields: happy", () => {
   it("rows written before encryption still read, and the legacy sweep seals them in place", async () => {
     const userId = await signIn("alice");
     const s = services();
-    await env.DB.prepare("UPDATE users SET email = ?, consent_version = ? WHERE id = ?").bind("legacy@example.test", TERMS_VERSION, userId).run();
+    // A row from before decision 0022: the plain subject in external_id, no sealed subject.
+    await env.DB.prepare("UPDATE users SET email = ?, consent_version = ?, external_id = ?, subject = NULL WHERE id = ?").bind("legacy@example.test", TERMS_VERSION, localSubject("alice"), userId).run();
+    expect(await signIn("alice")).toBe(userId);
     await env.DB.prepare(
       "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at) VALUES ('key_00000000000000000000000000000001', ?, 'old key name', 'bp_x', 'h-legacy', '[\"photos:read\"]', ?)",
     ).bind(userId, Date.now()).run();
@@ -248,8 +302,12 @@ describe("D1 personal fields: happy", () => {
     expect((await json<{ keys: { name: string }[] }>(await api("/v1/api-keys", { user: "alice" }))).keys.map((k) => k.name)).toContain("old key name");
 
     const { sealLegacyFields } = await import("../../worker/services/field-migration");
-    expect((await sealLegacyFields(s)).sealed).toBeGreaterThanOrEqual(3);
-    expect(plaintextHits(await dumpDatabase(), ["legacy@example.test", "old key name", TERMS_VERSION])).toEqual([]);
+    expect((await sealLegacyFields(s)).sealed).toBeGreaterThanOrEqual(4);
+    expect(plaintextHits(await dumpDatabase(), ["legacy@example.test", "old key name", TERMS_VERSION, localSubject("alice")])).toEqual([]);
+    const converted = await s.db.select().from(users).where(eq(users.id, userId)).get();
+    expect(converted?.externalId).toBe(await subjectLookup(s.config, localSubject("alice")));
+    expect(converted ? await subjectOf(s, converted) : null).toBe(localSubject("alice"));
+    expect(await signIn("alice")).toBe(userId);
     const me = await json<{ email: string; consent: { version: string } }>(await api("/v1/me", { user: "alice" }));
     expect(me).toMatchObject({ email: "legacy@example.test", consent: { version: TERMS_VERSION } });
     expect((await json<{ keys: { name: string }[] }>(await api("/v1/api-keys", { user: "alice" }))).keys.map((k) => k.name)).toContain("old key name");

@@ -16,8 +16,15 @@ const createdAt = () => integer("created_at").notNull();
 export const users = sqliteTable("users", {
   /** Internal random id ("usr_..."): the only user key used anywhere else. */
   id: text("id").primaryKey(),
-  /** Identity provider subject (Clerk `sub`). Never used as a foreign key. */
+  /**
+   * Keyed lookup of the identity provider subject (Clerk `sub`): "h1.…",
+   * HMAC-SHA256 under LOOKUP_HMAC_KEY (services/users.ts, decision 0022). Rows
+   * from before that hold the plain subject until the fields.seal_legacy sweep
+   * converts them. Never used as a foreign key.
+   */
   externalId: text("external_id").notNull().unique(),
+  /** Sealed: the subject itself, for calls to the identity provider (mail address, deleting the identity). */
+  subject: text("subject"),
   /** Sealed. */
   email: text("email"),
   createdAt: createdAt(),
@@ -242,7 +249,14 @@ export const deletionReceipts = sqliteTable("deletion_receipts", {
 /** An account deletion in progress; the sweep finishes interrupted ones. */
 export const tombstones = sqliteTable("tombstones", {
   userId: text("user_id").primaryKey(),
+  /** The users row's keyed subject lookup ("h1.…"; plain in tombstones written before decision 0022). */
   externalId: text("external_id").notNull(),
+  /**
+   * deletion-hmac.ts "subject" hash, written into deleted_credentials when the
+   * deletion completes. null in tombstones written before decision 0022. The
+   * subject itself is held in the key bucket meanwhile (crypto/keys.ts).
+   */
+  deletedLookup: text("deleted_lookup"),
   stage: text("stage").notNull(),
   attempts: integer("attempts").notNull().default(0),
   createdAt: createdAt(),

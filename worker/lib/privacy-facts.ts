@@ -135,7 +135,7 @@ export const RIGHTS = [
 
 /** Limits we state plainly rather than hide. */
 export const LIMITS = [
-  `D1 Time Travel keeps database history for ${RETENTION.databaseHistoryDays} days; rows hold no photos and no keys, and deleted accounts' files stay unreadable because their key is destroyed first. Email, consent, activity-log IP prefixes, browsers and details, generation options and API key names are encrypted with that same key, so that history cannot read them either; ids, counts, times, payment amounts and the security log's IP prefixes stay readable there.`,
+  `D1 Time Travel keeps database history for ${RETENTION.databaseHistoryDays} days; rows hold no photos and no keys, and deleted accounts' files stay unreadable because their key is destroyed first. Email, the sign-in provider's id for you, consent, activity-log IP prefixes, browsers and details, generation options and API key names are encrypted with that same key, so that history cannot read them either; our own random ids, counts, times, payment amounts and the security log's IP prefixes stay readable there.`,
   "Photos are encrypted to our processing key in your browser, not end-to-end: the model must see them.",
   "fal.ai receives the parent photos for each generation; we tell it not to store them and ask it to delete the request's payloads.",
   "Clerk holds your email address until you delete your account.",

@@ -12,7 +12,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { verifyWebhook } from "@clerk/backend/webhooks";
 import { eq } from "drizzle-orm";
-import { users, webhookEvents } from "../db/schema";
+import { webhookEvents } from "../db/schema";
 import { AppError } from "../errors";
 import { logger } from "../lib/log";
 import { requestMeta } from "../lib/request-meta";
@@ -20,6 +20,7 @@ import { createRouter } from "../lib/router";
 import { problem } from "../schemas/common";
 import { deleteAccount } from "../services/deletion";
 import { logSecurityEvent } from "../services/security-log";
+import { findUserByExternalId } from "../services/users";
 import { readWebhookBody } from "../lib/body";
 
 /** Clerk events are small; a body far larger is not one. */
@@ -102,7 +103,7 @@ export const clerkWebhookRoutes = createRouter().openapi(
     const seen = await s.db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.id, deliveryId)).get();
     if (seen) return c.json({ received: true as const, outcome: "duplicate" as const }, 200);
 
-    const user = await s.db.select({ id: users.id }).from(users).where(eq(users.externalId, parsed.data.data.id)).get();
+    const user = await findUserByExternalId(s, parsed.data.data.id);
     let outcome: "deleted" | "pending" | "unknown_user" = "unknown_user";
     if (user) outcome = (await deleteAccount(s, user.id, { source: "clerk_webhook" }))?.status ?? "deleted";
     await s.db.insert(webhookEvents).values({ id: deliveryId, provider: "clerk", receivedAt: s.now() }).onConflictDoNothing();

@@ -34,7 +34,17 @@ type Ctx = { db: Db; config: Pick<Config, "MASTER_KEYS"> };
 
 /** The row remembering a deleted session subject (written in the deletion's last batch). */
 export async function deletedSubjectRow(s: Ctx, externalId: string, now: number): Promise<typeof deletedCredentials.$inferInsert> {
-  return { lookup: await deletionHmac(s.config, "subject", externalId), deletedAt: now, expiresAt: now + DELETED_SUBJECT_TTL_MS };
+  return deletedSubjectRowFor(await deletedSubjectLookup(s, externalId), now);
+}
+
+/** The keyed hash a deleted subject is remembered by (an account deletion computes it when it starts, while it holds the subject). */
+export function deletedSubjectLookup(s: Pick<Ctx, "config">, externalId: string): Promise<string> {
+  return deletionHmac(s.config, "subject", externalId);
+}
+
+/** The row remembering a deleted subject, from its keyed hash. */
+export function deletedSubjectRowFor(lookup: string, now: number): typeof deletedCredentials.$inferInsert {
+  return { lookup, deletedAt: now, expiresAt: now + DELETED_SUBJECT_TTL_MS };
 }
 
 /** Rows remembering the user's API keys that could still be presented (not expired). */

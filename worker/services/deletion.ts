@@ -46,13 +46,14 @@ import { endGeneration } from "./generation";
 import { pipelineDeps } from "./generation-jobs";
 import { deleteProviderPayloads } from "./provider-cleanup";
 import type { Services } from "./index";
-import { deletedApiKeyRows, deletedSubjectRow } from "./deleted-credentials";
+import { deletedApiKeyRows, deletedSubjectLookup, deletedSubjectRowFor } from "./deleted-credentials";
+import { heldDeletionSubject, holdDeletionSubject, releaseDeletionSubject } from "./crypto/deletion-subject";
 import { deletionHmac, deletionHmacCandidates } from "./deletion-hmac";
 import { queueMail } from "./mail-jobs";
 import { resolveRecipient } from "./mail-recipient";
 import { recordIssue } from "./ops-issues";
 import { isBeingDeleted } from "./tombstones";
-import { openUserFields } from "./users";
+import { isLegacySubject, openUserFields, subjectLookup, subjectOf } from "./users";
 
 export { isBeingDeleted };
 import { deleteObjects, shredUserKey, userPrefixes } from "./storage";
@@ -287,7 +288,7 @@ async function accountCounts(s: Services, userId: string): Promise<Record<string
  * deleted resumes it. null: no such account.
  */
 export async function deleteAccount(s: Services, userId: string, opts: AccountDeletionOptions): Promise<AccountDeletionResult | null> {
-  const user = await s.db.select({ id: users.id, externalId: users.externalId }).from(users).where(eq(users.id, userId)).get();
+  const user = await s.db.select({ id: users.id, externalId: users.externalId, subject: users.subject }).from(users).where(eq(users.id, userId)).get();
   const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
   if (!user && !tomb) return null;
   let finalCheckpoint: Checkpoint | null = null;
@@ -306,12 +307,18 @@ export async function deleteAccount(s: Services, userId: string, opts: AccountDe
     );
     finalCheckpoint = await makeCheckpoint(s, userId, "deletion");
     const hash = await subjectHash(s, "account", userId);
+    // The subject is sealed under the DEK the first stage shreds, yet the last stage names it to the identity
+    // provider: it is held in the key bucket meanwhile, never in D1, whose Time Travel would keep it (decision 0022).
+    const subject = await subjectOf(s, user);
+    if (subject) await holdDeletionSubject(s, userId, subject);
+    const lookup = isLegacySubject(user.externalId) ? await subjectLookup(s.config, user.externalId) : user.externalId;
+    const deletedLookup = subject ? await deletedSubjectLookup(s, subject) : null;
     const now = s.now();
     const receipt = receiptRow("account", hash, await accountCounts(s, userId), now);
     await s.db.batch([
       s.db
         .insert(tombstones)
-        .values({ userId, externalId: user.externalId, stage: "started", attempts: 0, createdAt: now, updatedAt: now })
+        .values({ userId, externalId: lookup, deletedLookup, stage: "started", attempts: 0, createdAt: now, updatedAt: now })
         .onConflictDoNothing(),
       s.db.insert(deletionReceipts).values(receipt),
     ]);
@@ -357,16 +364,18 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
   const done = ACCOUNT_STAGES.indexOf(tomb.stage as AccountStage);
   // The address is sealed under the DEK the first stage shreds, so it is read now (a run resumed after the shred has none to mail).
   const mailTo = done < ACCOUNT_STAGES.indexOf("mailed") ? await emailOf(s, userId) : null;
+  // The subject, for the identity provider: held in the key bucket (a tombstone from before decision 0022 holds it plainly).
+  const subject = done < ACCOUNT_STAGES.indexOf("identity_deleted") ? (isLegacySubject(tomb.externalId) ? tomb.externalId : await heldDeletionSubject(s, userId)) : null;
   const steps: [AccountStage, () => Promise<unknown>][] = [
     ["key_shredded", () => shredUserKey(s, userId)],
     ["api_keys_revoked", async () => {
       await revokeApiKeys(s, userId);
       await stopProviderJobs(s, userId);
     }],
-    ["mailed", () => sendConfirmation(s, userId, mailTo, receipt)],
+    ["mailed", () => sendConfirmation(s, userId, mailTo, subject, receipt)],
     ["objects_deleted", () => deleteUserR2(s, userId, opts.objectBatch)],
     ["rows_deleted", () => deleteUserRows(s, userId, mailTo)],
-    ["identity_deleted", () => deleteIdentity(s, tomb.externalId)],
+    ["identity_deleted", () => deleteIdentity(s, subject)],
   ];
   for (const [stage, run] of steps) {
     if (ACCOUNT_STAGES.indexOf(stage) <= done) continue;
@@ -380,11 +389,20 @@ export async function resumeAccountDeletion(s: Services, userId: string, opts: A
   }
   // The subject is remembered (as a keyed hash) in the same batch that drops
   // the tombstone, so no moment exists where an old session could recreate the account.
-  const subject = await deletedSubjectRow(s, tomb.externalId, s.now());
-  await s.db.batch([
-    s.db.insert(deletedCredentials).values(subject).onConflictDoUpdate({ target: deletedCredentials.lookup, set: { deletedAt: subject.deletedAt, expiresAt: subject.expiresAt } }),
-    s.db.delete(tombstones).where(eq(tombstones.userId, userId)),
-  ]);
+  const deletedLookup = tomb.deletedLookup ?? (isLegacySubject(tomb.externalId) ? await deletedSubjectLookup(s, tomb.externalId) : null);
+  // The held subject goes before the tombstone: a run resumed in between needs only the lookup, already on the tombstone.
+  await releaseDeletionSubject(s, userId);
+  const drop = s.db.delete(tombstones).where(eq(tombstones.userId, userId));
+  if (deletedLookup) {
+    const remembered = deletedSubjectRowFor(deletedLookup, s.now());
+    await s.db.batch([
+      s.db.insert(deletedCredentials).values(remembered).onConflictDoUpdate({ target: deletedCredentials.lookup, set: { deletedAt: remembered.deletedAt, expiresAt: remembered.expiresAt } }),
+      drop,
+    ]);
+  } else {
+    logger.error("account.subject_unknown", { receipt: receipt.id });
+    await drop;
+  }
   logger.info("account.deleted", { receipt: receipt.id, source: opts.source });
   return { status: "deleted", receipt };
 }
@@ -430,9 +448,9 @@ async function emailOf(s: Services, userId: string): Promise<string | null> {
  * address at all is recorded for the operator, not skipped silently. A Clerk
  * outage throws, so this stage is retried before the identity is deleted.
  */
-async function sendConfirmation(s: Services, userId: string, knownAddress: string | null, receipt: DeletionReceipt): Promise<void> {
+async function sendConfirmation(s: Services, userId: string, knownAddress: string | null, subject: string | null, receipt: DeletionReceipt): Promise<void> {
   // The stored address is sealed under the DEK the first stage shreds: it was read before that.
-  const found = await resolveRecipient(s, userId, knownAddress);
+  const found = await resolveRecipient(s, userId, knownAddress, subject);
   if (!found.ok) {
     await recordIssue(s, { kind: "mail.send", ref: `account_deleted/${receipt.id}`, status: "failed", attempts: 1, error: "no email address known for the account" });
     return;
@@ -512,9 +530,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * configured. 404 means it is already gone (e.g. this run started from
  * Clerk's own user.deleted webhook), which is the goal.
  */
-async function deleteIdentity(s: Services, externalId: string): Promise<void> {
+async function deleteIdentity(s: Services, externalId: string | null): Promise<void> {
   const secretKey = s.config.CLERK_SECRET_KEY;
   if (!secretKey) return;
+  if (externalId === null) {
+    // No subject was readable when the deletion started (no DEK): nothing to name to Clerk.
+    logger.error("account.identity_unknown");
+    return;
+  }
   try {
     await createClerkClient({ secretKey }).users.deleteUser(externalId);
   } catch (err) {

@@ -6,6 +6,9 @@
  * concurrent write wins). Users whose deletion is under way are skipped: their
  * key is being shredded and must not be made again.
  *
+ * Users rows from before decision 0022 get their plain subject turned into a
+ * keyed lookup and a sealed copy (convertLegacySubjects).
+ *
  * Audit entries are not rewritten: their hash chain covers the stored bytes
  * (docs/audit-log.md), so entries from before this change keep their plain IP
  * prefix and user agent until the account is deleted.
@@ -18,6 +21,7 @@ import type { Db } from "../db/client";
 import { apiKeys, generations, tombstones, users } from "../db/schema";
 import { FIELD_PREFIX, sealField } from "./crypto/fields";
 import type { Services } from "./index";
+import { SUBJECT_LOOKUP_PREFIX, subjectLookup } from "./users";
 
 interface LegacyColumn {
   table: typeof users | typeof generations | typeof apiKeys;
@@ -74,6 +78,32 @@ export async function sealLegacyFields(s: Services, pageSize = 100): Promise<{ s
       sealed += updates.length;
     }
   }
+  sealed += await convertLegacySubjects(s, pageSize);
   if (sealed) logger.info("fields.sealed_legacy", { sealed });
   return { sealed };
+}
+
+/**
+ * Users rows from before decision 0022 hold the plain identity provider
+ * subject in `external_id`. Each becomes its keyed lookup there and the
+ * sealed subject in `subject`, in one conditional UPDATE (sign-in matches
+ * either form meanwhile, services/users.ts). One page per run.
+ */
+async function convertLegacySubjects(s: Services, pageSize: number): Promise<number> {
+  const rows = await s.db
+    .select({ id: users.id, externalId: users.externalId })
+    .from(users)
+    .where(and(sql`substr(${users.externalId}, 1, ${SUBJECT_LOOKUP_PREFIX.length}) <> ${SUBJECT_LOOKUP_PREFIX}`, sql`NOT EXISTS (SELECT 1 FROM ${tombstones} WHERE ${tombstones.userId} = ${users.id})`))
+    .limit(pageSize)
+    .all();
+  const updates = [];
+  for (const r of rows) {
+    const subject = await sealField(s, { table: "users", column: "subject", rowId: r.id, userId: r.id }, r.externalId);
+    if (subject === null) continue;
+    const lookup = await subjectLookup(s.config, r.externalId);
+    updates.push(s.db.update(users).set({ externalId: lookup, subject }).where(and(eq(users.id, r.id), eq(users.externalId, r.externalId))));
+  }
+  const [first, ...more] = updates;
+  if (first) await s.db.batch([first, ...more]);
+  return updates.length;
 }

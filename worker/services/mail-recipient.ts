@@ -11,7 +11,7 @@ import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
-import { openUserFields } from "./users";
+import { openUserFields, subjectOf } from "./users";
 import type { Services } from "./index";
 
 export type Recipient = { ok: true; address: string; source: "clerk" | "stored" } | { ok: false; reason: "no_account" | "no_address" };
@@ -25,16 +25,24 @@ export class RecipientLookupError extends Error {
 }
 
 /**
+ * `knownSubject`: the identity provider subject when the caller holds it (an
+ * account deletion, after the key shred made `users.subject` unreadable).
  * `knownAddress`: the stored address when the caller already opened it (an
  * account deletion reads it before shredding the key that seals it).
  */
-export async function resolveRecipient(s: Services, userId: string, knownAddress: string | null = null): Promise<Recipient> {
-  const row = await s.db.select({ id: users.id, externalId: users.externalId, email: users.email, consentVersion: users.consentVersion }).from(users).where(eq(users.id, userId)).get();
+export async function resolveRecipient(s: Services, userId: string, knownAddress: string | null = null, knownSubject: string | null = null): Promise<Recipient> {
+  const row = await s.db
+    .select({ id: users.id, externalId: users.externalId, subject: users.subject, email: users.email, consentVersion: users.consentVersion })
+    .from(users)
+    .where(eq(users.id, userId))
+    .get();
   if (!row) return { ok: false, reason: "no_account" };
   const secretKey = s.config.CLERK_SECRET_KEY;
-  if (secretKey) {
+  // The subject is sealed under the DEK (decision 0022): an account deletion passes the one it holds.
+  const subject = knownSubject ?? (await subjectOf(s, row).catch(() => null));
+  if (secretKey && subject) {
     try {
-      const user = await createClerkClient({ secretKey }).users.getUser(row.externalId);
+      const user = await createClerkClient({ secretKey }).users.getUser(subject);
       const address = user.primaryEmailAddress?.emailAddress ?? user.emailAddresses[0]?.emailAddress;
       if (address) return { ok: true, address, source: "clerk" };
     } catch (err) {

@@ -2,7 +2,7 @@
  * Whether an account deletion is under way, kept apart from deletion.ts so
  * the auth middleware can ask without importing the deletion machinery.
  */
-import { eq, or } from "drizzle-orm";
+import { eq, inArray, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { tombstones } from "../db/schema";
 
@@ -10,9 +10,11 @@ import { tombstones } from "../db/schema";
  * True while a tombstone exists for this user or identity. Authentication
  * refuses such callers, so nothing is written for an account while it is
  * being erased (and a still-valid session cannot recreate it midway).
+ * `externalId`: the stored forms to match (the keyed subject lookup, and the
+ * plain subject a tombstone from before decision 0022 holds).
  */
-export async function isBeingDeleted(s: { db: Db }, who: { userId?: string; externalId?: string }): Promise<boolean> {
-  const conds = [...(who.userId ? [eq(tombstones.userId, who.userId)] : []), ...(who.externalId ? [eq(tombstones.externalId, who.externalId)] : [])];
+export async function isBeingDeleted(s: { db: Db }, who: { userId?: string; externalId?: readonly string[] }): Promise<boolean> {
+  const conds = [...(who.userId ? [eq(tombstones.userId, who.userId)] : []), ...(who.externalId?.length ? [inArray(tombstones.externalId, [...who.externalId])] : [])];
   if (conds.length === 0) return false;
   const row = await s.db
     .select({ u: tombstones.userId })

@@ -1,22 +1,52 @@
 /**
  * Users are created on first authenticated use. The internal id is random;
- * the identity provider's subject is kept only in `external_id`.
+ * the identity provider's subject is found by a keyed lookup in `external_id`
+ * (HMAC-SHA256 under LOOKUP_HMAC_KEY, "h1.…") and kept itself only sealed
+ * under the user's DEK in `subject` (decision 0022), so after the key shred no
+ * copy of D1 (Time Travel, an export) names the identity. Rows written before
+ * hold the plain subject in `external_id`: lookups match either form until the
+ * fields.seal_legacy sweep (field-migration.ts) converts them.
  */
-import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { deletedCredentials, ledger, tombstones, users } from "../db/schema";
 import type { Config } from "../env";
 import { newId } from "../lib/ids";
 import { subjectDeletedAt } from "./deleted-credentials";
 import { deletionHmacCandidates } from "./deletion-hmac";
-import { openField, sealField } from "./crypto/fields";
+import { isSealed, lookupHash, openField, sealField } from "./crypto/fields";
 import type { Services } from "./index";
 import { isBeingDeleted } from "./tombstones";
 
 export type UserRow = typeof users.$inferSelect;
 
-export async function findUserByExternalId(db: Db, externalId: string): Promise<UserRow | undefined> {
-  return db.select().from(users).where(eq(users.externalId, externalId)).get();
+export const SUBJECT_LOOKUP_PREFIX = "h1.";
+
+/** The keyed lookup stored in `users.external_id` and `tombstones.external_id` for a subject. */
+export function subjectLookup(config: Pick<Config, "LOOKUP_HMAC_KEY">, subject: string): Promise<string> {
+  return lookupHash(config, "subject", subject);
+}
+
+/** True when a stored `external_id` is a legacy plain subject (written before decision 0022). */
+export const isLegacySubject = (stored: string): boolean => !stored.startsWith(SUBJECT_LOOKUP_PREFIX);
+
+/** Matches a stored subject column against a subject: its keyed lookup, or the plain value a legacy row holds. */
+export function subjectMatches(column: typeof users.externalId | typeof tombstones.externalId, lookup: string, subject: string) {
+  return subject.startsWith(SUBJECT_LOOKUP_PREFIX) ? eq(column, lookup) : or(eq(column, lookup), eq(column, subject));
+}
+
+export async function findUserByExternalId(s: { db: Db; config: Pick<Config, "LOOKUP_HMAC_KEY"> }, externalId: string): Promise<UserRow | undefined> {
+  const lookup = await subjectLookup(s.config, externalId);
+  return s.db.select().from(users).where(subjectMatches(users.externalId, lookup, externalId)).get();
+}
+
+/**
+ * The identity provider subject of a users row: `subject` opened with the
+ * DEK, or a legacy row's plain `external_id`. null once the DEK is shredded.
+ */
+export async function subjectOf(s: Services, row: Pick<UserRow, "id" | "externalId" | "subject">): Promise<string | null> {
+  if (isSealed(row.subject)) return openField(s, userRef(row.id, "subject"), row.subject);
+  return isLegacySubject(row.externalId) ? row.externalId : null;
 }
 
 /**
@@ -28,22 +58,22 @@ export async function findUserByExternalId(db: Db, externalId: string): Promise<
  * removed it) the tombstone and the deleted subject are looked up by subject.
  */
 export async function findSessionUser(
-  s: { db: Db; config: Pick<Config, "MASTER_KEYS"> },
+  s: { db: Db; config: Pick<Config, "MASTER_KEYS" | "LOOKUP_HMAC_KEY"> },
   externalId: string,
   now: number,
 ): Promise<{ user: UserRow | undefined; deleting: boolean; deletedAt: number | null }> {
-  const lookups = await deletionHmacCandidates(s.config, "subject", externalId);
+  const [lookups, lookup] = await Promise.all([deletionHmacCandidates(s.config, "subject", externalId), subjectLookup(s.config, externalId)]);
   const row = await s.db
     .select({
       ...getTableColumns(users),
-      deleting: sql<number>`exists (select 1 from ${tombstones} where ${tombstones.externalId} = ${externalId} or ${tombstones.userId} = ${users.id})`,
+      deleting: sql<number>`exists (select 1 from ${tombstones} where ${tombstones.externalId} in (${lookup}, ${externalId}) or ${tombstones.userId} = ${users.id})`,
       deletedAt: sql<number | null>`(select max(${deletedCredentials.deletedAt}) from ${deletedCredentials} where ${inArray(deletedCredentials.lookup, lookups)} and ${deletedCredentials.expiresAt} > ${now})`,
     })
     .from(users)
-    .where(eq(users.externalId, externalId))
+    .where(subjectMatches(users.externalId, lookup, externalId))
     .get();
   if (!row) {
-    const [deleting, deletedAt] = await Promise.all([isBeingDeleted(s, { externalId }), subjectDeletedAt(s, externalId, now)]);
+    const [deleting, deletedAt] = await Promise.all([isBeingDeleted(s, { externalId: [lookup, externalId] }), subjectDeletedAt(s, externalId, now)]);
     return { user: undefined, deleting, deletedAt };
   }
   const { deleting, deletedAt, ...user } = row;
@@ -64,8 +94,9 @@ export async function ensureUser(
   freeCredits: number,
 ): Promise<{ user: UserRow; created: boolean }> {
   const db = s.db;
-  const existing = await findUserByExternalId(db, externalId);
+  const existing = await findUserByExternalId(s, externalId);
   if (existing) return { user: existing, created: false };
+  const lookup = await subjectLookup(s.config, externalId);
   const id = newId("usr");
   const grant = db
     .select({
@@ -77,24 +108,23 @@ export async function ensureUser(
       createdAt: sql<number>`${now}`.as("created_at"),
     })
     .from(users)
-    .where(and(eq(users.externalId, externalId), sql`${freeCredits} > 0`));
+    .where(and(eq(users.externalId, lookup), sql`${freeCredits} > 0`));
   await db.batch([
-    db.insert(users).values({ id, externalId, email: null, createdAt: now }).onConflictDoNothing(),
+    db.insert(users).values({ id, externalId: lookup, email: null, createdAt: now }).onConflictDoNothing(),
     db.insert(ledger).select(grant).onConflictDoNothing(),
   ]);
-  const user = await findUserByExternalId(db, externalId);
+  const user = await findUserByExternalId(s, externalId);
   if (!user) throw new Error("user creation failed");
   const created = user.id === id;
-  // The address is sealed under the new user's DEK, which exists only once the row has won any race.
-  if (created && email) {
-    const sealed = await sealField(s, userRef(id, "email"), email);
-    await db.update(users).set({ email: sealed }).where(eq(users.id, id));
-    return { user: { ...user, email: sealed }, created };
-  }
-  return { user, created };
+  if (!created) return { user, created };
+  // The subject and the address are sealed under the new user's DEK, which exists only once the row has won any race.
+  const sealedSubject = await sealField(s, userRef(id, "subject"), externalId);
+  const sealedEmail = email ? await sealField(s, userRef(id, "email"), email) : null;
+  await db.update(users).set({ subject: sealedSubject, email: sealedEmail }).where(eq(users.id, id));
+  return { user: { ...user, subject: sealedSubject, email: sealedEmail }, created };
 }
 
-const userRef = (userId: string, column: "email" | "consent_version") => ({ table: "users", column, rowId: userId, userId });
+const userRef = (userId: string, column: "email" | "consent_version" | "subject") => ({ table: "users", column, rowId: userId, userId });
 
 /** Seals the consent terms version for the users row (crypto/fields.ts). */
 export function sealConsentVersion(s: Services, userId: string, version: string): Promise<string | null> {

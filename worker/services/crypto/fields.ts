@@ -148,7 +148,7 @@ export function servicesOf(db: Db): Services {
   return s;
 }
 
-const lookupKeys = new WeakMap<Config, Promise<CryptoKey>>();
+const lookupKeys = new WeakMap<Pick<Config, "LOOKUP_HMAC_KEY">, Promise<CryptoKey>>();
 
 /**
  * Keyed hash for equality lookups and comparisons over personal values
@@ -156,7 +156,7 @@ const lookupKeys = new WeakMap<Config, Promise<CryptoKey>>();
  * hash it cannot be reversed by hashing guesses without the secret.
  * "h1." || hex.
  */
-export async function lookupHash(config: Config, purpose: string, value: string): Promise<string> {
+export async function lookupHash(config: Pick<Config, "LOOKUP_HMAC_KEY">, purpose: string, value: string): Promise<string> {
   let key = lookupKeys.get(config);
   if (!key) {
     key = crypto.subtle.importKey("raw", base64Decode(config.LOOKUP_HMAC_KEY), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -1,0 +1,2 @@
+ALTER TABLE `tombstones` ADD `deleted_lookup` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `subject` text;
