@@ -11,6 +11,7 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, PageQuery } from "../schemas/common";
+import { userDataKey } from "../services/crypto/keys";
 import { auditActor, openAuditRows, pageAudit, recordAudit, sealAudit, type AuditRow, type OpenedAuditRow } from "../services/audit";
 
 export const accountRoutes = createRouter();
@@ -200,9 +201,12 @@ accountRoutes.openapi(
     const auth = c.get("auth");
     const { limit, cursor } = c.req.valid("query");
     const before = cursor === undefined ? undefined : decodeAuditCursor(cursor);
-    // Everything recorded so far is chained first, so the page misses nothing (docs/decisions/0018).
-    await sealAudit(s.db, auth.userId);
-    const rows = await pageAudit(s.db, auth.userId, limit + 1, before);
+    // Everything recorded so far is chained first, so the page misses nothing
+    // (docs/decisions/0018); the user's data key (to open the entries) loads from R2 meanwhile.
+    const [, rows] = await Promise.all([
+      userDataKey(s, auth.userId, { create: false }),
+      sealAudit(s.db, auth.userId).then(() => pageAudit(s.db, auth.userId, limit + 1, before)),
+    ]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > limit && last ? encodeAuditCursor(last.seq) : null;

@@ -14,6 +14,7 @@ import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
+import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../services/consent";
 import {
   createGeneration,
@@ -249,7 +250,11 @@ export const generationRoutes = createRouter()
       const s = c.get("services");
       const auth = c.get("auth");
       const { limit, cursor } = c.req.valid("query");
-      const rows = await listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined);
+      // The user's data key (the audit entries' sealed fields) loads from R2 alongside the page.
+      const [rows] = await Promise.all([
+        listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined),
+        userDataKey(s, auth.userId, { create: false }),
+      ]);
       const { page, nextCursor } = keysetPage(rows, limit);
       const listed: AuditEvent = {
         userId: auth.userId,
@@ -284,8 +289,12 @@ export const generationRoutes = createRouter()
       const auth = c.get("auth");
       const { id } = c.req.valid("param");
       const meta = requestMeta(c.req.raw, c.get("requestId"));
-      // One D1 round trip for every read the answer needs.
-      const [found, outputs] = await s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id])]);
+      // One D1 round trip for every read the answer needs, while the user's data
+      // key (the audit entries' sealed fields) loads from R2 alongside.
+      const [[found, outputs]] = await Promise.all([
+        s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id])]),
+        userDataKey(s, auth.userId, { create: false }),
+      ]);
       const [row] = found;
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };
