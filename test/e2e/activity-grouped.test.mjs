@@ -1,3 +1,4 @@
+/* global document -- only inside page.evaluate() callbacks, which run in the browser */
 // The Activity page groups raw entries into events a person recognises, puts
 // accesses by others (support staff here) first and marks them, filters by who
 // and what, shows no raw ids until an event is expanded, and fits a 360 px

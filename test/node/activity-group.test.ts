@@ -5,8 +5,10 @@
  * user's own requests came from is singled out.
  */
 import { describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../web/src/features/activity/api";
+import type { components } from "../../web/src/lib/api/schema";
 import { groupActivity } from "../../web/src/features/activity/group";
+
+type AuditEntry = components["schemas"]["AuditEntry"];
 
 let seq = 0;
 const T0 = Date.parse("2026-12-01T10:00:00Z");

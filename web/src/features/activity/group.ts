@@ -6,7 +6,9 @@
  * network none of the user's own requests came from. The raw entries stay
  * available (expanded on the page, and in the API and export).
  */
-import type { AuditEntry } from "./api";
+import type { components } from "../../lib/api/schema";
+
+type AuditEntry = components["schemas"]["AuditEntry"];
 
 export type ActorFilter = "all" | "you" | "support" | "babypic" | "link";
 export type KindFilter = "all" | "pictures" | "photos" | "links" | "account" | "exports" | "log";
