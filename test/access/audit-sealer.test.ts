@@ -10,7 +10,8 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditPending } from "../../worker/db/schema";
 import { runSweeps } from "../../worker/scheduled";
-import { appendAudit, loadChain, recordAudit, sealAudit, verifyChain, type AuditEvent } from "../../worker/services/audit";
+import { auditLog } from "../../worker/db/schema";
+import { appendAudit, insertPendingAudit, loadChain, sealAudit, verifyChain, type AuditEvent } from "../../worker/services/audit";
 import { api, json, services, signIn } from "../helpers";
 import { insertGeneration, insertObjectRow } from "./fixtures";
 
@@ -24,8 +25,11 @@ const ev = (userId: string, i: number): AuditEvent => ({
 
 const freshUser = () => `usr_seal_${crypto.randomUUID().replaceAll("-", "")}`;
 
-/** Services whose after-answer tasks never run: a Worker that died right after answering. */
-const dying = () => services({ waitUntil: () => undefined });
+/**
+ * What a Worker that died right after answering leaves: recordAudit's durable
+ * half (the pending rows), without its after-answer sealing.
+ */
+const recordThenDie = (events: AuditEvent[]) => insertPendingAudit(services().db, events, Date.now());
 
 async function pendingOf(userId: string): Promise<number> {
   return (await services().db.select({ n: auditPending.n }).from(auditPending).where(eq(auditPending.userId, userId)).all()).length;
@@ -46,6 +50,15 @@ describe("audit sealer: happy", () => {
     expect(answers.map((r) => r.status)).toEqual(Array(8).fill(200));
     const requestIds = answers.map((r) => r.headers.get("x-request-id"));
     expect(new Set(requestIds).size).toBe(8);
+    // Every entry is in D1 (recorded or already chained) by the time its answer arrived.
+    const db = services().db;
+    // One batch is one snapshot: an entry moving from pending to chained is counted once.
+    const [chained, pending] = await db.batch([
+      db.select({ requestId: auditLog.requestId }).from(auditLog).where(eq(auditLog.userId, dana)),
+      db.select({ requestId: auditPending.requestId }).from(auditPending).where(eq(auditPending.userId, dana)),
+    ]);
+    const present = [...chained, ...pending].map((r) => r.requestId);
+    for (const id of requestIds) expect(present.filter((r) => r === id).length).toBe(2);
 
     const chain = await loadChain(services().db, dana);
     expect(await verifyChain(chain)).toEqual({ ok: true, entries: before + 16 });
@@ -62,7 +75,7 @@ describe("audit sealer: happy", () => {
   it("an entry recorded by a Worker that died after answering is chained by the cron's audit.seal", async () => {
     const userId = freshUser();
     await appendAudit(services().db, ev(userId, 0), Date.now());
-    await recordAudit(dying(), [ev(userId, 1), ev(userId, 2)], Date.now());
+    await recordThenDie([ev(userId, 1), ev(userId, 2)]);
     expect(await pendingOf(userId)).toBe(2);
     expect((await runSweeps(services())).find((r) => r.name === "audit.seal")?.ok).toBe(true);
     expect(await pendingOf(userId)).toBe(0);
@@ -77,7 +90,7 @@ describe("audit sealer: happy", () => {
 
   it("GET /v1/account/audit shows an entry whose sealing never ran", async () => {
     const userId = await signIn("sealer-erin");
-    await recordAudit(dying(), [ev(userId, 7)], Date.now());
+    await recordThenDie([ev(userId, 7)]);
     expect(await pendingOf(userId)).toBeGreaterThan(0);
     const page = await json<{ items: { action: string; target: { id: string } | null }[] }>(await api("/v1/account/audit?limit=100", { user: "sealer-erin" }));
     expect(page.items.some((i) => i.action === "link.used" && i.target?.id === "img_7")).toBe(true);
@@ -85,7 +98,7 @@ describe("audit sealer: happy", () => {
 
   it("a synchronous append lands after the entries recorded before it", async () => {
     const userId = freshUser();
-    await recordAudit(dying(), [ev(userId, 1), ev(userId, 2)], Date.now());
+    await recordThenDie([ev(userId, 1), ev(userId, 2)]);
     const row = await appendAudit(services().db, ev(userId, 3), Date.now());
     expect(row.seq).toBe(3);
     expect((await loadChain(services().db, userId)).map((r) => r.targetId)).toEqual(["img_1", "img_2", "img_3"]);
@@ -95,7 +108,7 @@ describe("audit sealer: happy", () => {
 describe("audit sealer: races", () => {
   it("8 sealers racing over the same pending entries chain each exactly once, in recorded order", async () => {
     const userId = freshUser();
-    for (let i = 0; i < 30; i += 3) await recordAudit(dying(), [ev(userId, i), ev(userId, i + 1), ev(userId, i + 2)], Date.now());
+    for (let i = 0; i < 30; i += 3) await recordThenDie([ev(userId, i), ev(userId, i + 1), ev(userId, i + 2)]);
     const db = services().db;
     await Promise.all(Array.from({ length: 8 }, (_, i) => sealAudit(db, userId, i % 2 === 0 ? "complete" : "best-effort")));
     expect(await pendingOf(userId)).toBe(0);
@@ -106,7 +119,7 @@ describe("audit sealer: races", () => {
 
   it("more than one sealing batch (120 entries) is chained completely by a reader", async () => {
     const userId = freshUser();
-    await recordAudit(dying(), Array.from({ length: 120 }, (_, i) => ev(userId, i)), Date.now());
+    await recordThenDie(Array.from({ length: 120 }, (_, i) => ev(userId, i)));
     const chain = await loadChain(services().db, userId);
     expect(chain.length).toBe(120);
     expect(chain.at(-1)?.targetId).toBe("img_119");

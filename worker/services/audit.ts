@@ -267,13 +267,23 @@ export async function recordAudit(
   events: readonly AuditEvent[],
   now: number,
 ): Promise<void> {
+  const userId = await insertPendingAudit(s.db, events, now);
+  if (userId) s.waitUntil(sealAudit(s.db, userId, "best-effort"));
+}
+
+/**
+ * The durable half of recordAudit: the entries in `audit_pending`, one D1
+ * batch (one transaction). What is left when a Worker dies right after
+ * answering. Returns the user id, or null for no events.
+ */
+export async function insertPendingAudit(db: Db, events: readonly AuditEvent[], now: number): Promise<string | null> {
   const userId = oneUser(events);
-  if (!userId) return;
-  const values = await pendingValues(s.db, events, now);
-  const [one, ...more] = values.map((v) => s.db.insert(auditPending).values(v));
-  if (!one) return;
-  await s.db.batch([one, ...more]);
-  s.waitUntil(sealAudit(s.db, userId, "best-effort"));
+  if (!userId) return null;
+  const values = await pendingValues(db, events, now);
+  const [one, ...more] = values.map((v) => db.insert(auditPending).values(v));
+  if (!one) return null;
+  await db.batch([one, ...more]);
+  return userId;
 }
 
 /**
