@@ -7,12 +7,12 @@
 //    with autocannon, same connections and duration, and prints p50/p99 of
 //    each and their ratio (goal: p50 <= 2x health). The generation read does
 //    the real work: session JWT verification, user + deletion lookup (one
-//    query), rate limit, one D1 batch reading the owner-scoped row, its
-//    outputs and the audit chain head, a signed link per output, and one D1
-//    batch inserting both audit entries (generation.viewed, link.issued).
-//    The generation read records its two entries in audit_pending (one insert)
-//    and chains them after the answer (docs/decisions/0018). Goals: p50 <= 2x
-//    health, and `/v1/me` <= 1.3x health.
+//    query), rate limit, one D1 batch reading the owner-scoped row and its
+//    outputs (the user's data key loading from R2 alongside), a signed link
+//    per output, and one D1 batch recording both audit entries
+//    (generation.viewed, link.issued) in audit_pending; they are chained after
+//    the answer (docs/decisions/0018). Goals: p50 <= 2x health, and `/v1/me`
+//    <= 1.3x health.
 // 2. Scale (issue 15 item 6): the activity page's API (`GET /v1/account/audit?limit=100`)
 //    and the gallery list (`GET /v1/generations?limit=24`) for "bob", seeded
 //    with 10,000 audit entries and 1,000 completed generations (one output
