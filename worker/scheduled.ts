@@ -4,6 +4,7 @@ import { errorText, logger } from "./lib/log";
 import { createServices, type Services } from "./services";
 import { DATA_RIGHTS_SWEEPS } from "./services/data-rights-jobs";
 import { sweepCheckpoints } from "./services/audit-checkpoints";
+import { sealPendingAudit } from "./services/audit";
 import { sweepGenerations } from "./services/generation-jobs";
 import { migrateLegacyKeys, rewrapStaleKeys } from "./services/crypto/keys";
 import { runBackup } from "./services/backup";
@@ -19,6 +20,13 @@ const sweeps: { name: string; run: Sweep }[] = [
     },
   },
   ...DATA_RIGHTS_SWEEPS,
+  {
+    // Chains audit entries recorded by requests whose after-answer sealing did not finish (docs/decisions/0018).
+    name: "audit.seal",
+    run: async (s) => {
+      await sealPendingAudit(s);
+    },
+  },
   {
     // Signs the head of every audit chain that changed, at least daily (docs/audit-log.md).
     name: "audit.checkpoints",

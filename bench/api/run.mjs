@@ -7,10 +7,17 @@
 //    with autocannon, same connections and duration, and prints p50/p99 of
 //    each and their ratio (goal: p50 <= 2x health). The generation read does
 //    the real work: session JWT verification, user + deletion lookup (one
-//    query), rate limit, one D1 batch reading the owner-scoped row, its
-//    outputs and the audit chain head, a signed link per output, and one D1
-//    batch inserting both audit entries (generation.viewed, link.issued).
-// 2. Signed-link verification cost per call in Node (bench/api/signed-link.mjs).
+//    query), rate limit, one D1 batch reading the owner-scoped row and its
+//    outputs (the user's data key loading from R2 alongside), a signed link
+//    per output, and one D1 batch recording both audit entries
+//    (generation.viewed, link.issued) in audit_pending; they are chained after
+//    the answer (docs/decisions/0018). Goals: p50 <= 2x health, and `/v1/me`
+//    <= 1.3x health.
+// 2. Scale (issue 15 item 6): the activity page's API (`GET /v1/account/audit?limit=100`)
+//    and the gallery list (`GET /v1/generations?limit=24`) for "bob", seeded
+//    with 10,000 audit entries and 1,000 completed generations (one output
+//    each), against "carol", who starts with none. Goal: p50 within 1.2x.
+// 3. Signed-link verification cost per call in Node (bench/api/signed-link.mjs).
 //
 // Prints a JSON summary last; results are recorded in docs/benchmarks.md.
 import { spawnSync } from "node:child_process";
@@ -33,6 +40,8 @@ function arg(name, fallback) {
 }
 const DURATION = arg("duration", 10);
 const CONNECTIONS = arg("connections", 8);
+const SCALE_ENTRIES = 10_000;
+const SCALE_GENERATIONS = 1_000;
 
 function log(m) {
   console.error(`[bench:api] ${m}`);
@@ -117,6 +126,28 @@ async function apiBench() {
     const user = `usr_${hex(16)}`;
     const gen = `gen_${hex(16)}`;
     const img = `img_${hex(16)}`;
+    const big = `usr_${hex(16)}`;
+    const empty = `usr_${hex(16)}`;
+    // bob: 10,000 audit entries and 1,000 completed generations with one output each; carol: nothing yet.
+    const seed = join(dir, "seed.sql");
+    writeFileSync(
+      seed,
+      `INSERT INTO users (id, external_id, email, created_at, keep_photos_days) VALUES ('${big}', 'user_local_bob', 'bob@example.test', ${now}, 0);
+       INSERT INTO users (id, external_id, email, created_at, keep_photos_days) VALUES ('${empty}', 'user_local_carol', 'carol@example.test', ${now}, 0);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${SCALE_GENERATIONS})
+       INSERT INTO generations (id, user_id, options, status, stage, model, cost, idempotency_key, request_hash, attempts, created_at, completed_at, deadline_at)
+         SELECT printf('gen_bench%08d', i), '${big}', '{"gender":"girl","ageGroup":"baby","images":1}', 'completed', 'completed', 'bench/model', 1, printf('bench-%d', i), '${"0".repeat(64)}', 1, ${now - 86400000} + i * 60000, ${now - 86400000} + i * 60000, ${now} FROM c;
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${SCALE_GENERATIONS})
+       INSERT INTO objects (id, user_id, kind, r2_key, content_type, bytes, width, height, generation_id, created_at)
+         SELECT printf('img_bench%08d', i), '${big}', 'output', printf('u/${big}/output/img_bench%08d', i), 'image/jpeg', 123456, 1024, 1024, printf('gen_bench%08d', i), ${now - 86400000} + i * 60000 FROM c;
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${SCALE_ENTRIES})
+       INSERT INTO audit_log (id, user_id, seq, at, actor_type, actor_id, action, target_type, target_id, request_id, ip_prefix, user_agent, detail, prev_hash, hash)
+         SELECT printf('aud_bench%08d', i), '${big}', i, ${now - 86400000} + i * 1000, 'user', '${big}',
+           CASE i % 4 WHEN 0 THEN 'generation.viewed' WHEN 1 THEN 'link.issued' WHEN 2 THEN 'link.used' ELSE 'generation.listed' END,
+           'generation', printf('gen_bench%08d', 1 + i % ${SCALE_GENERATIONS}), printf('req_bench%08d', i), '203.0.113.0/24', 'Mozilla/5.0 (bench)', '{"count":1}',
+           printf('%064d', i - 1), printf('%064d', i) FROM c;`,
+    );
+    wrangler(["d1", "execute", "DB", "--local", "--config", config, "--persist-to", state, "--file", seed]);
     // alice's row with a fixed id, so the local session for user_local_alice maps to it.
     wrangler([
       "d1", "execute", "DB", "--local", "--config", config, "--persist-to", state, "--command",
@@ -137,29 +168,52 @@ async function apiBench() {
       { echo: false },
     );
     await waitForHttp(`${base}/v1/health`, [worker]);
-    const session = await fetch(`${base}/v1/dev/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "alice" }) });
-    if (!session.ok) throw new Error(`dev session: ${session.status}`);
-    const { token } = await session.json();
-    const auth = { authorization: `Bearer ${token}` };
+    const tokenOf = async (user) => {
+      const session = await fetch(`${base}/v1/dev/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user }) });
+      if (!session.ok) throw new Error(`dev session: ${session.status}`);
+      return { authorization: `Bearer ${(await session.json()).token}` };
+    };
+    const auth = await tokenOf("alice");
+    const bigAuth = await tokenOf("bob");
+    const emptyAuth = await tokenOf("carol");
     const probe = await fetch(`${base}/v1/generations/${gen}`, { headers: auth });
     const body = await probe.json();
     if (probe.status !== 200 || !body.outputs?.[0]?.url) throw new Error(`GET /v1/generations/:id answered ${probe.status}: ${JSON.stringify(body).slice(0, 300)}`);
 
+    for (const [who, headers, want] of [["bob", bigAuth, 24], ["carol", emptyAuth, 0]]) {
+      const listed = await (await fetch(`${base}/v1/generations?limit=24`, { headers })).json();
+      if (listed.items?.length !== want) throw new Error(`${who}'s gallery answered ${JSON.stringify(listed).slice(0, 200)}`);
+    }
     const targets = [
       { name: "health", url: `${base}/v1/health`, headers: {} },
       { name: "generation", url: `${base}/v1/generations/${gen}`, headers: auth },
-      // For reading the gap: authentication plus one user read, no audit.
+      // For reading the gap: authentication plus the user row and balance, no audit.
       { name: "me", url: `${base}/v1/me`, headers: auth },
+      { name: "activityBig", url: `${base}/v1/account/audit?limit=100`, headers: bigAuth },
+      { name: "activityEmpty", url: `${base}/v1/account/audit?limit=100`, headers: emptyAuth },
+      { name: "galleryBig", url: `${base}/v1/generations?limit=24`, headers: bigAuth },
+      { name: "galleryEmpty", url: `${base}/v1/generations?limit=24`, headers: emptyAuth },
     ];
     log(`warming up (${CONNECTIONS} connections)`);
     await measure(targets, ROUNDS);
     log(`measuring ${DURATION}s per target in ${ROUNDS} alternating rounds`);
-    const { health, generation, me } = await measure(targets, DURATION);
-    if (generation.non2xx + health.non2xx + me.non2xx > 0) {
-      log(`non-2xx answers: health ${JSON.stringify(health.statuses)}, generation ${JSON.stringify(generation.statuses)}, me ${JSON.stringify(me.statuses)}; worker log tail:`);
+    const results = await measure(targets, DURATION);
+    const { health, generation, me } = results;
+    if (Object.values(results).some((r) => r.non2xx > 0)) {
+      log(`non-2xx answers: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.statuses])))}; worker log tail:`);
       for (const line of worker.tail.filter((l) => /error|warn/i.test(l)).slice(-8)) log(`  ${line.slice(0, 300)}`);
     }
-    return { connections: CONNECTIONS, durationSeconds: DURATION, health, generation, me, p50Ratio: generation.p50 / health.p50, p99Ratio: generation.p99 / health.p99 };
+    const { activityBig, activityEmpty, galleryBig, galleryEmpty } = results;
+    return {
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      ...results,
+      p50Ratio: generation.p50 / health.p50,
+      p99Ratio: generation.p99 / health.p99,
+      meRatio: me.p50 / health.p50,
+      activityRatio: activityBig.p50 / activityEmpty.p50,
+      galleryRatio: galleryBig.p50 / galleryEmpty.p50,
+    };
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
@@ -172,10 +226,22 @@ try {
   const link = await benchSignedLink();
   console.log("");
   console.log(`API (${api.connections} connections, ${api.durationSeconds}s each)   p50        p99        req/s   non-2xx`);
-  for (const [name, r] of [["GET /v1/health", api.health], ["GET /v1/generations/:id", api.generation], ["GET /v1/me (auth only)", api.me]]) {
+  for (const [name, r] of [
+    ["GET /v1/health", api.health],
+    ["GET /v1/generations/:id", api.generation],
+    ["GET /v1/me", api.me],
+    ["activity, 10k entries", api.activityBig],
+    ["activity, empty user", api.activityEmpty],
+    ["gallery, 1k generations", api.galleryBig],
+    ["gallery, empty user", api.galleryEmpty],
+  ]) {
     console.log(`  ${name.padEnd(26)} ${fmt(r.p50).padStart(9)}  ${fmt(r.p99).padStart(9)}  ${r.rps.toFixed(0).padStart(6)}   ${r.non2xx + r.errors}`);
   }
-  console.log(`  ratio generation/health     p50 ${api.p50Ratio.toFixed(2)}x (goal <= 2x: ${api.p50Ratio <= 2 ? "met" : "NOT met"}), p99 ${api.p99Ratio.toFixed(2)}x`);
+  const goal = (ratio, max) => `${ratio.toFixed(2)}x (goal <= ${max}x: ${ratio <= max ? "met" : "NOT met"})`;
+  console.log(`  ratio generation/health     p50 ${goal(api.p50Ratio, 2)}, p99 ${api.p99Ratio.toFixed(2)}x`);
+  console.log(`  ratio me/health             p50 ${goal(api.meRatio, 1.3)}`);
+  console.log(`  ratio activity big/empty    p50 ${goal(api.activityRatio, 1.2)}`);
+  console.log(`  ratio gallery big/empty     p50 ${goal(api.galleryRatio, 1.2)}`);
   console.log(`Signed link verify (Node ${link.node}, ${link.iterations} calls): ${link.verifyUs.toFixed(1)} µs/call valid, ${link.refuseUs.toFixed(1)} µs refused; bare HMAC ${link.bareHmacUs.toFixed(1)} µs (${link.ratio.toFixed(2)}x)`);
   console.log(JSON.stringify({ api, signedLink: link }));
 } catch (err) {

@@ -4,7 +4,7 @@ import { generateApiKeySecret, hashApiKey } from "../../worker/auth/api-keys";
 import type { Scope } from "../../worker/auth/types";
 import { apiKeys, auditLog, generations, objects } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
-import { openAuditRows, type AuditRow } from "../../worker/services/audit";
+import { openAuditRows, sealAudit, type AuditRow } from "../../worker/services/audit";
 import { services } from "../helpers";
 
 /** Creates an API key row (stored as its SHA-256, as the app does) and returns the secret. */
@@ -71,5 +71,6 @@ export async function insertObjectRow(userId: string, kind: "photo" | "output", 
 /** The user's audit entries, oldest first, with their sealed fields opened (as the owner sees them). */
 export async function auditRows(userId: string): Promise<AuditRow[]> {
   const s = services();
+  await sealAudit(s.db, userId);
   return openAuditRows(s, await s.db.select().from(auditLog).where(eq(auditLog.userId, userId)).orderBy(auditLog.seq).all());
 }

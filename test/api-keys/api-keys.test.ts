@@ -3,6 +3,7 @@
  * a session only, shown once and stored as SHA-256, acting as their user
  * within their scopes, with last-used time and an audit entry on every use.
  */
+import { sealAudit } from "../../worker/services/audit";
 import { and, eq } from "drizzle-orm";
 import { http, HttpResponse } from "msw";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -89,6 +90,7 @@ describe("api keys: happy", () => {
 
     const listed = await json<{ keys: Key[] }>(await api("/v1/api-keys", { user: "alice" }));
     expect(listed.keys.find((k) => k.id === key.id)?.lastUsedAt).not.toBeNull();
+    await sealAudit(services().db, alice);
     const used = await services()
       .db.select()
       .from(auditLog)

@@ -10,7 +10,7 @@ import { checkPage, freshAccount, json } from "./journey-helpers.mjs";
 
 async function runCheck(page) {
   await page.goto("/app/activity");
-  await page.getByTestId("activity-entry").first().waitFor();
+  await page.getByTestId("activity-event").first().waitFor();
   await page.getByRole("button", { name: "Check my activity log" }).click();
   const result = page.getByTestId("check-log-result");
   await result.waitFor();

@@ -132,7 +132,7 @@ describe("the full journey with two users (happy, security)", () => {
     const listed = (await json(await state.bApi("/v1/generations?limit=100"))).items.map((g) => g.id);
     assert.deepEqual(listed, [state.bobs]);
     await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
-    await page.getByTestId("activity-entry").first().waitFor();
+    await page.getByTestId("activity-event").first().waitFor();
     const text = await page.locator("main").innerText();
     for (const id of [state.first, state.second, state.aliceId]) assert.ok(!text.includes(id.slice(0, 16)), `B's log never mentions ${id}`);
     // The 404 above is the expected answer; nothing else failed.
@@ -142,11 +142,14 @@ describe("the full journey with two users (happy, security)", () => {
   test("A's activity log shows the upload, generation, links and download, readably", async () => {
     const { page } = alice;
     await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
-    await page.getByTestId("activity-entry").first().waitFor();
+    await page.getByTestId("activity-event").first().waitFor();
     const actions = new Set(await page.getByTestId("activity-entry").evaluateAll((els) => els.map((e) => e.getAttribute("data-action"))));
     for (const a of ["account.created", "consent.given", "photo.uploaded", "generation.created", "generation.completed", "link.issued", "link.used", "file.downloaded"]) {
       assert.ok(actions.has(a), `the log has ${a}; it has ${[...actions].join(", ")}`);
     }
+    // Grouped: the moment reads "You made a baby picture" without expanding; each entry's sentence shows once expanded.
+    assert.match(await page.locator("main").innerText(), /You made a baby picture/);
+    await page.locator("details.activity-details").evaluateAll((els) => els.forEach((d) => (d.open = true)));
     const text = await page.locator("main").innerText();
     assert.match(text, /You uploaded a photo/);
     assert.match(text, /You downloaded a file/);
@@ -231,7 +234,7 @@ describe("the full journey with two users (happy, security)", () => {
     await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Pictures" }).click();
     await page.getByRole("heading", { level: 2, name: "No pictures yet" }).waitFor();
     await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
-    await page.getByTestId("activity-entry").first().waitFor();
+    await page.getByTestId("activity-event").first().waitFor();
     const text = await page.locator("main").innerText();
     for (const id of [state.first, state.second, state.aliceId]) assert.ok(!text.includes(id.slice(0, 16)), `the new log knows nothing of ${id}`);
     assert.equal((await json(await again("/v1/generations"))).items.length, 0);

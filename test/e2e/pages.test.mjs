@@ -97,7 +97,8 @@ describe("signed-in pages (happy)", () => {
     await checkPage(page, "api-keys-empty");
 
     await nav.getByRole("link", { name: "Activity" }).click();
-    await page.getByTestId("activity-entry").first().waitFor();
+    // Entries are grouped into events; the raw entries (hidden until expanded) still carry their actions.
+    await page.getByTestId("activity-event").first().waitFor();
     const actions = await page.getByTestId("activity-entry").evaluateAll((els) => els.map((e) => e.getAttribute("data-action")));
     assert.ok(actions.includes("account.created"), `a new account's log starts with its creation: ${actions.join(", ")}`);
     await checkPage(page, "activity");

@@ -10,9 +10,10 @@ import { auditLog, deletionReceipts, objects } from "../../worker/db/schema";
 import { jpegWithExif, pngWithText, webpWithExif } from "../fixtures/images";
 import { api, expectProblem, json, services, signIn } from "../helpers";
 import { bytesOf, post, r2Keys, ringPublicKey, seal, upload, uploadKey, type PhotoBody } from "./helpers";
-import { openAuditRows } from "../../worker/services/audit";
+import { openAuditRows, sealAudit } from "../../worker/services/audit";
 
 async function actions(userId: string): Promise<string[]> {
+  await sealAudit(services().db, userId);
   const rows = await services().db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.userId, userId)).all();
   return rows.map((r) => r.action);
 }

@@ -4,6 +4,7 @@
  * consumer submits to (fake) Fal, a signed webhook finalizes, and the owner
  * reads decryptable outputs. Everything runs through the real queue.
  */
+import { sealAudit } from "../../worker/services/audit";
 import { env, SELF } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -123,6 +124,7 @@ describe("happy path", () => {
     // Exactly one reservation and no refund; the audit log tells the story.
     const moves = await services().db.select().from(ledger).where(eq(ledger.reference, created.id)).all();
     expect(moves.map((m) => m.reason)).toEqual(["reserve"]);
+    await sealAudit(services().db, alice);
     const actions = (await services().db.select().from(auditLog).where(eq(auditLog.userId, alice)).all()).map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(["generation.created", "generation.completed", "generation.viewed", "file.downloaded"]));
   });

@@ -63,6 +63,38 @@ export const auditLog = sqliteTable(
   (t) => [uniqueIndex("audit_user_seq").on(t.userId, t.seq)],
 );
 
+/**
+ * Audit entries recorded but not yet chained (docs/decisions/0018): a request
+ * inserts its entries here before it answers (one insert, no chain head read,
+ * no contention), and the sealer (services/audit.ts `sealAudit`, run after the
+ * answer and by the cron) moves them into `audit_log` in `n` order, chaining
+ * each, in the same transaction that deletes them here. `id` becomes the
+ * entry's id (the sealed fields' associated data names it).
+ */
+export const auditPending = sqliteTable(
+  "audit_pending",
+  {
+    /** Insertion order (SQLite rowid): always above every row still here, so sealing in `n` order keeps each user's entries in the order they were recorded. */
+    n: integer("n").primaryKey(),
+    id: text("id").notNull().unique(),
+    userId: text("user_id").notNull(),
+    at: integer("at").notNull(),
+    actorType: text("actor_type", { enum: ["user", "api_key", "system", "support"] }).notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    requestId: text("request_id"),
+    /** Sealed, as in audit_log. */
+    ipPrefix: text("ip_prefix"),
+    /** Sealed, as in audit_log. */
+    userAgent: text("user_agent"),
+    /** Sealed, as in audit_log. */
+    detail: text("detail"),
+  },
+  (t) => [index("audit_pending_user_n").on(t.userId, t.n)],
+);
+
 export const securityLog = sqliteTable(
   "security_log",
   {

@@ -15,7 +15,7 @@ import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "./rate-limit";
-import { appendAudit } from "../services/audit";
+import { appendAudit, recordAudit } from "../services/audit";
 import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
 import { ensureUser, findSessionUser } from "../services/users";
@@ -84,15 +84,18 @@ export function requireAuth(opts: AuthOptions = {}) {
       }
       auth = result.auth;
       auth.isAdmin = false;
-      await appendAudit(
-        s.db,
-        {
-          userId: auth.userId,
-          actor: { type: "api_key", id: auth.actorId },
-          action: "api_key.used",
-          target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
-          meta,
-        },
+      // Recorded before the route runs; chained after the answer (docs/decisions/0018).
+      await recordAudit(
+        s,
+        [
+          {
+            userId: auth.userId,
+            actor: { type: "api_key", id: auth.actorId },
+            action: "api_key.used",
+            target: { type: "route", id: `${c.req.method} ${c.req.routePath}` },
+            meta,
+          },
+        ],
         s.now(),
       );
     } else {

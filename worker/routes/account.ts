@@ -11,7 +11,8 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, PageQuery } from "../schemas/common";
-import { appendAudit, auditActor, openAuditRows, pageAudit, type AuditRow, type OpenedAuditRow } from "../services/audit";
+import { userDataKey } from "../services/crypto/keys";
+import { auditActor, openAuditRows, pageAudit, recordAudit, sealAudit, type AuditRow, type OpenedAuditRow } from "../services/audit";
 
 export const accountRoutes = createRouter();
 
@@ -200,20 +201,27 @@ accountRoutes.openapi(
     const auth = c.get("auth");
     const { limit, cursor } = c.req.valid("query");
     const before = cursor === undefined ? undefined : decodeAuditCursor(cursor);
-    const rows = await pageAudit(s.db, auth.userId, limit + 1, before);
+    // Everything recorded so far is chained first, so the page misses nothing
+    // (docs/decisions/0018); the user's data key (to open the entries) loads from R2 meanwhile.
+    const [, rows] = await Promise.all([
+      userDataKey(s, auth.userId, { create: false }),
+      sealAudit(s.db, auth.userId).then(() => pageAudit(s.db, auth.userId, limit + 1, before)),
+    ]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > limit && last ? encodeAuditCursor(last.seq) : null;
-    await appendAudit(
-      s.db,
-      {
-        userId: auth.userId,
-        actor: auditActor(auth),
-        action: "audit.viewed",
-        target: { type: "audit_log", id: auth.userId },
-        detail: { count: page.length },
-        meta: requestMeta(c.req.raw, c.get("requestId")),
-      },
+    await recordAudit(
+      s,
+      [
+        {
+          userId: auth.userId,
+          actor: auditActor(auth),
+          action: "audit.viewed",
+          target: { type: "audit_log", id: auth.userId },
+          detail: { count: page.length },
+          meta: requestMeta(c.req.raw, c.get("requestId")),
+        },
+      ],
       s.now(),
     );
     return c.json({ items: (await openAuditRows(s, page)).map(presentAuditRow), nextCursor }, 200);

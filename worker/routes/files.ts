@@ -23,7 +23,7 @@ import { errorText, logger } from "../lib/log";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
-import { appendAuditMany, type AuditEvent } from "../services/audit";
+import { recordAudit, type AuditEvent } from "../services/audit";
 import { logSecurityEvent } from "../services/security-log";
 import { DISPOSITIONS, resolveSignedLink, type Disposition, type LinkedObject, type LinkRefusal } from "../services/signed-links";
 import { openObjectStream } from "../services/storage";
@@ -189,8 +189,8 @@ filesRoutes.openapi(
     if (!isHead && q.disp === "attachment" && (byteRange === undefined || byteRange.start === 0)) {
       events.push({ userId: obj.ownerId, actor, action: obj.kind === "export" ? "export.downloaded" : "file.downloaded", target, meta });
     }
-    // One chain-head read and one insert batch for both entries.
-    await appendAuditMany(s.db, events, now);
+    // One insert batch for both entries before the bytes go out; chained after the answer (docs/decisions/0018).
+    await recordAudit(s, events, now);
 
     headers.set("content-length", String(length));
     if (byteRange) headers.set("content-range", `bytes ${byteRange.start}-${byteRange.start + length - 1}/${obj.bytes}`);

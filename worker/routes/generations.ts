@@ -13,7 +13,8 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
-import { appendAudit, appendAuditMany, auditActor, chainHeadQuery, type AuditEvent, type ChainHead } from "../services/audit";
+import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
+import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
 import {
   createGeneration,
@@ -148,14 +149,12 @@ interface ViewOptions {
   events?: AuditEvent[];
   /** Outputs of `rows` already read by the route (owner-scoped); read here otherwise. */
   outputs?: ObjectRow[];
-  /** Chain head the route read in its own batch (chainHeadQuery). */
-  head?: ChainHead | null;
 }
 
 /**
  * Views for rows, with one batch of signed links (one `link.issued` audit
- * entry) for all their outputs. Every audit entry of the request is written
- * (one head read, one insert batch) before any data is returned (docs/architecture.md).
+ * entry) for all their outputs. Every audit entry of the request is recorded
+ * (one insert batch) before any data is returned (docs/architecture.md).
  */
 async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOptions = {}) {
   const s = c.get("services");
@@ -167,7 +166,8 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
   const signed = await signLinksFor(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
   const urls = signed.urls;
   const events = [...(opts.events ?? []), ...(signed.event ? [signed.event] : [])];
-  await appendAuditMany(s.db, events, s.now(), opts.head === undefined ? {} : { head: opts.head });
+  // Recorded (one insert) before any data is returned; chained after the answer (docs/decisions/0018).
+  await recordAudit(s, events, s.now());
   const links = new Map(outputs.map((o, i) => [o.id, urls[i]] as const).filter((e): e is [string, SignedUrl] => e[1] !== undefined));
   const now = s.now();
   // scripts/start.mjs runs the local Fal fake exactly when development has no FAL_KEY; production requires one (env.ts).
@@ -251,7 +251,11 @@ export const generationRoutes = createRouter()
       const s = c.get("services");
       const auth = c.get("auth");
       const { limit, cursor } = c.req.valid("query");
-      const rows = await listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined);
+      // The user's data key (the audit entries' sealed fields) loads from R2 alongside the page.
+      const [rows] = await Promise.all([
+        listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined),
+        userDataKey(s, auth.userId, { create: false }),
+      ]);
       const { page, nextCursor } = keysetPage(rows, limit);
       const listed: AuditEvent = {
         userId: auth.userId,
@@ -286,12 +290,16 @@ export const generationRoutes = createRouter()
       const auth = c.get("auth");
       const { id } = c.req.valid("param");
       const meta = requestMeta(c.req.raw, c.get("requestId"));
-      // One D1 round trip for every read the answer needs, the chain head included.
-      const [found, outputs, heads] = await s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id]), chainHeadQuery(s.db, auth.userId)]);
+      // One D1 round trip for every read the answer needs, while the user's data
+      // key (the audit entries' sealed fields) loads from R2 alongside.
+      const [[found, outputs]] = await Promise.all([
+        s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id])]),
+        userDataKey(s, auth.userId, { create: false }),
+      ]);
       const [row] = found;
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };
-      const [body] = await views(c, [row], { events: [viewed], outputs, head: heads[0] ?? null });
+      const [body] = await views(c, [row], { events: [viewed], outputs });
       if (!body) throw new Error("view missing");
       return c.json(body, 200);
     },

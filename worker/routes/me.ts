@@ -6,7 +6,8 @@ import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { KeepDays, keepPhotosDaysOf } from "./me-settings";
-import { balanceOf, openUserFields } from "../services/users";
+import { balanceQuery, openUserFields } from "../services/users";
+import { userDataKey } from "../services/crypto/keys";
 import { authErrors, bearerSecurity } from "../schemas/common";
 
 export const MeSchema = z
@@ -39,7 +40,12 @@ meRoutes.openapi(
   async (c) => {
     const s = c.get("services");
     const auth = c.get("auth");
-    const row = await s.db.select().from(users).where(eq(users.id, auth.userId)).get();
+    // One D1 round trip for the row and the balance, while the user's data key
+    // (for the sealed email and consent version) loads from R2 alongside.
+    const dataKey = userDataKey(s, auth.userId, { create: false });
+    const [[row], credits] = await Promise.all([s.db.batch([s.db.select().from(users).where(eq(users.id, auth.userId)), balanceQuery(s.db, auth.userId)]), dataKey]).then(
+      ([[rows, balance]]) => [rows, Number(balance[0]?.total ?? 0)] as const,
+    );
     if (!row) throw new AppError("not_found");
     const user = await openUserFields(s, row);
     return c.json(
@@ -47,7 +53,7 @@ meRoutes.openapi(
         id: user.id,
         email: user.email,
         createdAt: new Date(user.createdAt).toISOString(),
-        credits: await balanceOf(s.db, user.id),
+        credits,
         generationCost: s.config.GENERATION_COST,
         keepPhotosDays: keepPhotosDaysOf(user.keepPhotosDays),
         consent: user.consentVersion && user.consentAt ? { version: user.consentVersion, at: new Date(user.consentAt).toISOString() } : null,

@@ -18,7 +18,7 @@ import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope }
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
-import { appendAudit, appendAuditMany, auditActor, type AuditEvent } from "../services/audit";
+import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
 import { requireConsent } from "../middleware/consent";
 import { deletePhoto } from "../services/deletion";
@@ -357,7 +357,7 @@ export const photoRoutes = createRouter()
       // One `link.issued` entry for the page's thumbnails, written with `photo.listed` in one chain append.
       const signed = await signLinksFor(s, { auth, objectIds: page.map((r) => r.id), meta });
       const listed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "photo.listed", detail: { count: page.length }, meta };
-      await appendAuditMany(s.db, signed.event ? [listed, signed.event] : [listed], s.now());
+      await recordAudit(s, signed.event ? [listed, signed.event] : [listed], s.now());
       c.header("cache-control", "no-store");
       return c.json({ photos: page.map((r, i) => view(r, signed.urls[i] ?? null)), nextCursor }, 200);
     },
@@ -392,7 +392,7 @@ export const photoRoutes = createRouter()
       if (!row) throw await notFoundFor(s, { table: "objects", id, userId: auth.userId, meta, path: c.req.path });
       const signed = await signLinksFor(s, { auth, objectIds: [row.id], disposition: "inline", meta });
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "photo.viewed", target: { type: "photo", id }, meta };
-      await appendAuditMany(s.db, signed.event ? [viewed, signed.event] : [viewed], s.now());
+      await recordAudit(s, signed.event ? [viewed, signed.event] : [viewed], s.now());
       c.header("cache-control", "no-store");
       return c.json(view(row, signed.urls[0] ?? null), 200);
     },

@@ -4,10 +4,10 @@
  * editing, inserting or removing an entry breaks the chain from there on.
  * Never put tokens, signatures, keys or image bytes in `detail`.
  */
-import { and, asc, desc, eq, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import type { Db } from "../db/client";
-import { auditLog } from "../db/schema";
+import { auditLog, auditPending } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
@@ -106,6 +106,12 @@ export function entryHashInput(row: Omit<AuditRow, "id" | "hash">): string {
 /** Enough for a gallery page of images requested at once by one user. */
 const APPEND_ATTEMPTS = 40;
 
+/** Entries chained per transaction by the sealer. */
+const SEAL_BATCH = 50;
+
+/** Passes a best-effort sealer makes before leaving the rest to the next request or the cron. */
+const SEAL_PASSES = 20;
+
 /** The newest entry of a user's chain: what the next entry links to. */
 export interface ChainHead {
   seq: number;
@@ -113,21 +119,19 @@ export interface ChainHead {
 }
 
 /**
- * The query for a user's chain head, for a route to run inside its own read
- * batch and hand to appendAuditMany as `head`, saving a round trip.
+ * The query for a user's chain head (what the next entry links to; the
+ * checkpoints sign it).
  */
 export function chainHeadQuery(db: Db, userId: string) {
   return db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.userId, userId)).orderBy(desc(auditLog.seq)).limit(1);
 }
 
-/** An event's id and its personal fields sealed for D1, made once per append (not per retry). */
-interface SealedEvent {
-  ev: AuditEvent;
-  id: string;
-  ipPrefix: string | null;
-  userAgent: string | null;
-  detail: string | null;
+/** The oldest entries of a user still waiting to be chained, in the order they were recorded. */
+function pendingQuery(db: Db, userId: string) {
+  return db.select().from(auditPending).where(eq(auditPending.userId, userId)).orderBy(asc(auditPending.n)).limit(SEAL_BATCH);
 }
+
+type PendingRow = typeof auditPending.$inferSelect;
 
 /**
  * IP prefix, user agent and detail are sealed under the user's DEK
@@ -136,7 +140,7 @@ interface SealedEvent {
  * guess could confirm. System events (queue, webhooks, cron) never create a
  * DEK: for a user whose key is gone their personal fields are left out.
  */
-async function sealEvents(db: Db, events: readonly AuditEvent[]): Promise<SealedEvent[]> {
+async function pendingValues(db: Db, events: readonly AuditEvent[], now: number): Promise<Omit<PendingRow, "n">[]> {
   const s = servicesOf(db);
   return Promise.all(
     events.map(async (ev) => {
@@ -148,32 +152,33 @@ async function sealEvents(db: Db, events: readonly AuditEvent[]): Promise<Sealed
         sealField(s, ref("user_agent"), ev.meta?.userAgent, opts),
         sealField(s, ref("detail"), ev.detail ? JSON.stringify(ev.detail) : null, opts),
       ]);
-      return { ev, id, ipPrefix, userAgent, detail };
+      return {
+        id,
+        userId: ev.userId,
+        at: now,
+        actorType: ev.actor.type,
+        actorId: ev.actor.id,
+        action: ev.action,
+        targetType: ev.target?.type ?? null,
+        targetId: ev.target?.id ?? null,
+        requestId: ev.meta?.requestId ?? null,
+        ipPrefix,
+        userAgent,
+        detail,
+      };
     }),
   );
 }
 
-async function chainRows(events: readonly SealedEvent[], head: ChainHead | undefined, now: number): Promise<AuditRow[]> {
+/** Chains pending entries (oldest first) onto `head`. */
+async function chainRows(pending: readonly PendingRow[], head: ChainHead | undefined): Promise<AuditRow[]> {
   const rows: AuditRow[] = [];
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
-  for (const { ev, id, ipPrefix, userAgent, detail } of events) {
+  for (const { n: _n, id, ...fields } of pending) {
+    void _n;
     seq++;
-    const base = {
-      userId: ev.userId,
-      seq,
-      at: now,
-      actorType: ev.actor.type,
-      actorId: ev.actor.id,
-      action: ev.action,
-      targetType: ev.target?.type ?? null,
-      targetId: ev.target?.id ?? null,
-      requestId: ev.meta?.requestId ?? null,
-      ipPrefix,
-      userAgent,
-      detail,
-      prevHash,
-    };
+    const base = { ...fields, seq, prevHash };
     const row: AuditRow = { id, ...base, hash: await sha256Hex(entryHashInput(base)) };
     rows.push(row);
     prevHash = row.hash;
@@ -181,18 +186,110 @@ async function chainRows(events: readonly SealedEvent[], head: ChainHead | undef
   return rows;
 }
 
+function oneUser(events: readonly AuditEvent[]): string | undefined {
+  const [first, ...rest] = events;
+  if (!first) return undefined;
+  if (rest.some((ev) => ev.userId !== first.userId)) throw new Error("audit: events of one user only");
+  return first.userId;
+}
+
 /**
- * Appends several entries of one user's chain, in order, with one read of the
- * chain head and one D1 batch of inserts (a batch is one SQL transaction, so
- * either every entry lands or none does). D1 serialises writes; concurrent
- * appends for the same user race on the unique (user_id, seq) index and each
- * loser re-reads the head and retries on top of it after a short random
- * pause, so a burst of parallel requests (a gallery loading its images) all
- * land in one chain.
+ * One sealing step: chains what `read` found ([head], [pending...]) and, in
+ * one transaction, inserts the chained entries and deletes them from
+ * `audit_pending`. Returns the chained rows, [] when nothing was pending, or
+ * null when another sealer chained first (the unique `(user_id, seq)` index
+ * refused the batch, so nothing of it landed).
+ */
+async function sealStep(db: Db, userId: string, head: ChainHead | undefined, pending: readonly PendingRow[]): Promise<AuditRow[] | null> {
+  const last = pending[pending.length - 1];
+  if (!last) return [];
+  const rows = await chainRows(pending, head);
+  const inserts = rows.map((row) => db.insert(auditLog).values(row));
+  // Every row of this user with n <= last.n was in `pending` (read in n order
+  // in the same snapshot as the head); any recorded since has a higher n.
+  const remove = db.delete(auditPending).where(and(eq(auditPending.userId, userId), lte(auditPending.n, last.n)));
+  try {
+    await db.batch([remove, ...inserts]);
+    return rows;
+  } catch (err) {
+    if (isUniqueViolation(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Chains every pending entry of `userId` into `audit_log`, in the order they
+ * were recorded (docs/decisions/0018).
  *
- * `head`, when given, is a chain head the caller already read in its own
- * batch (chainHeadQuery; `null` = empty chain): the first attempt builds on
- * it, and a stale one only costs a retry, because the unique index refuses it.
+ * - `complete` (readers of the log, exports, deletion, synchronous appends):
+ *   returns only once nothing recorded before the call is still pending; a
+ *   lost race against another sealer re-reads and retries.
+ * - `best-effort` (after a request answered, the cron): a lost race means
+ *   another sealer is working on this user, and it keeps going until nothing
+ *   is pending, so this one stops. Whatever is left (a Worker that died
+ *   mid-way) the next request or the cron (`audit.seal`) chains.
+ */
+export async function sealAudit(db: Db, userId: string, mode: "complete" | "best-effort" = "complete"): Promise<AuditRow[]> {
+  const sealed: AuditRow[] = [];
+  let lost = 0;
+  for (let pass = 0; pass < (mode === "complete" ? APPEND_ATTEMPTS + SEAL_PASSES : SEAL_PASSES); pass++) {
+    const [heads, pending] = await db.batch([chainHeadQuery(db, userId), pendingQuery(db, userId)]);
+    const rows = await sealStep(db, userId, heads[0], pending);
+    if (rows === null) {
+      if (mode === "best-effort" || ++lost >= APPEND_ATTEMPTS) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * lost)));
+      continue;
+    }
+    sealed.push(...rows);
+    if (pending.length < SEAL_BATCH) return sealed;
+  }
+  if (mode === "complete") throw new Error("audit sealing kept colliding");
+  return sealed;
+}
+
+/**
+ * Records entries of one user's log without waiting for the chain (the fast
+ * path, docs/decisions/0018): one D1 insert into `audit_pending` before the
+ * caller answers, so an entry survives a Worker that dies right after; the
+ * chaining runs after the answer (`waitUntil`), and the cron chains anything
+ * left. Readers of the log seal first, so they never miss a recorded entry.
+ */
+export async function recordAudit(
+  s: { db: Db; waitUntil: (task: Promise<unknown>) => void },
+  events: readonly AuditEvent[],
+  now: number,
+): Promise<void> {
+  const userId = await insertPendingAudit(s.db, events, now);
+  if (userId) s.waitUntil(sealAudit(s.db, userId, "best-effort"));
+}
+
+/**
+ * The durable half of recordAudit: the entries in `audit_pending`, one D1
+ * batch (one transaction). What is left when a Worker dies right after
+ * answering. Returns the user id, or null for no events.
+ */
+export async function insertPendingAudit(db: Db, events: readonly AuditEvent[], now: number): Promise<string | null> {
+  const userId = oneUser(events);
+  if (!userId) return null;
+  const values = await pendingValues(db, events, now);
+  const [one, ...more] = values.map((v) => db.insert(auditPending).values(v));
+  if (!one) return null;
+  await db.batch([one, ...more]);
+  return userId;
+}
+
+/**
+ * Appends several entries of one user's chain, in order, and returns them
+ * chained (seq and hash), for callers that need the position now (a
+ * checkpoint of the deletion, the export). They are recorded in
+ * `audit_pending` and, in the same D1 batch, the head and the pending entries
+ * are read; then the sealer chains them with everything recorded before them
+ * (one more batch, one transaction). So there is one order for all writers:
+ * the order entries were recorded. Concurrent sealers of the same user race
+ * on the unique `(user_id, seq)` index; the loser re-reads and retries.
+ *
+ * `opts.head` is accepted for compatibility and ignored: the head is read in
+ * the same batch that records the entries.
  */
 export async function appendAuditMany(
   db: Db,
@@ -200,28 +297,33 @@ export async function appendAuditMany(
   now: number,
   opts: { head?: ChainHead | null } = {},
 ): Promise<AuditRow[]> {
-  const [first, ...rest] = events;
+  void opts;
+  const userId = oneUser(events);
+  if (!userId) return [];
+  const values = await pendingValues(db, events, now);
+  const inserts = values.map((v) => db.insert(auditPending).values(v));
+  const [first, ...rest] = inserts;
   if (!first) return [];
-  if (rest.some((ev) => ev.userId !== first.userId)) throw new Error("appendAuditMany: events of one user only");
-  const sealed = await sealEvents(db, events);
-  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-    const hinted = attempt === 0 && opts.head !== undefined;
-    // A stale hint is retried at once; a lost race on a fresh read backs off.
-    if (attempt > 1 || (attempt === 1 && opts.head === undefined)) {
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(40, 2 * attempt)));
-    }
-    const head = hinted ? opts.head : await chainHeadQuery(db, first.userId).get();
-    const rows = await chainRows(sealed, head ?? undefined, now);
-    const [one, ...more] = rows.map((row) => db.insert(auditLog).values(row));
-    if (!one) return [];
-    try {
-      await db.batch([one, ...more]);
-      return rows;
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-    }
+  const [, ...reads] = await db.batch([first, ...rest, chainHeadQuery(db, userId), pendingQuery(db, userId)]);
+  const heads = reads[rest.length] as ChainHead[];
+  const pending = reads[rest.length + 1] as PendingRow[];
+  const mine = new Set(values.map((v) => v.id));
+  const byId = new Map<string, AuditRow>();
+  const step = await sealStep(db, userId, heads[0], pending);
+  for (const row of step ?? []) if (mine.has(row.id)) byId.set(row.id, row);
+  if (step === null || pending.length >= SEAL_BATCH || byId.size < mine.size) {
+    for (const row of await sealAudit(db, userId, "complete")) if (mine.has(row.id)) byId.set(row.id, row);
   }
-  throw new Error("audit append kept colliding");
+  if (byId.size < mine.size) {
+    // Another sealer chained some of them: read them back.
+    const missing = [...mine].filter((id) => !byId.has(id));
+    for (const row of await db.select().from(auditLog).where(inArray(auditLog.id, missing)).all()) byId.set(row.id, row);
+  }
+  return values.map((v) => {
+    const row = byId.get(v.id);
+    if (!row) throw new Error("audit append: an entry was not chained");
+    return row;
+  });
 }
 
 /** Appends one entry (appendAuditMany with a single event). */
@@ -229,6 +331,28 @@ export async function appendAudit(db: Db, ev: AuditEvent, now: number): Promise<
   const [row] = await appendAuditMany(db, [ev], now);
   if (!row) throw new Error("audit append returned nothing");
   return row;
+}
+
+/** Users the cron seals per run (each a few D1 round trips). */
+const SEAL_USERS_PER_RUN = 200;
+
+/** The cron's `audit.seal`: chains what requests recorded but did not get to chain (a Worker that died after answering). */
+export async function sealPendingAudit(s: { db: Db }): Promise<number> {
+  let chained = 0;
+  for (const userId of await usersWithPendingAudit(s.db, SEAL_USERS_PER_RUN)) chained += (await sealAudit(s.db, userId, "complete")).length;
+  return chained;
+}
+
+/** Users with entries waiting to be chained, longest-waiting first (for the cron). */
+export async function usersWithPendingAudit(db: Db, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ userId: auditPending.userId, first: sql<number>`min(${auditPending.n})` })
+    .from(auditPending)
+    .groupBy(auditPending.userId)
+    .orderBy(sql`min(${auditPending.n})`)
+    .limit(limit)
+    .all();
+  return rows.map((r) => r.userId);
 }
 
 export type ChainResult = { ok: true; entries: number } | { ok: false; seq: number; reason: "hash-mismatch" | "broken-link" | "gap" };
@@ -249,7 +373,9 @@ export async function verifyChain(rows: readonly AuditRow[]): Promise<ChainResul
     return { ok: true, entries: rows.length };
 }
 
+/** A user's whole chain, oldest first, after chaining everything recorded so far. */
 export async function loadChain(db: Db, userId: string): Promise<AuditRow[]> {
+  await sealAudit(db, userId);
   return db.select().from(auditLog).where(eq(auditLog.userId, userId)).orderBy(asc(auditLog.seq)).all();
 }
 

@@ -23,6 +23,7 @@ import {
   webhookDeliveries,
   webhookEndpoints,
   auditLog,
+  auditPending,
   deletedCredentials,
   deletionReceipts,
   notices,
@@ -501,6 +502,7 @@ async function deleteUserRows(s: Services, userId: string, email: string | null)
   const mentions = [userId, ...ownIds].map((id) => like(securityLog.detail, `%${id}%`));
   await s.db.batch([
     s.db.delete(auditLog).where(eq(auditLog.userId, userId)),
+    s.db.delete(auditPending).where(eq(auditPending.userId, userId)),
     s.db.delete(auditCheckpoints).where(eq(auditCheckpoints.userId, userId)),
     s.db.delete(securityLog).where(eq(securityLog.userId, userId)),
     s.db.delete(objects).where(eq(objects.userId, userId)),

@@ -10,6 +10,7 @@
 import { and, asc, desc, eq, gte, inArray, lte } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { auditLog, incidents } from "../db/schema";
+import { sealPendingAudit } from "./audit";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
@@ -108,6 +109,8 @@ export async function affectedUsers(s: Services, row: IncidentRow): Promise<Map<
   const { actions } = parseFinder(row);
   const byUser = new Map<string, { action: string; targetType: string | null; targetId: string | null; at: number }[]>();
   if (actions.length === 0) return byUser;
+  // Entries requests recorded but have not chained yet count too (docs/decisions/0018).
+  await sealPendingAudit(s);
   const rows = await s.db
     .select({ userId: auditLog.userId, action: auditLog.action, targetType: auditLog.targetType, targetId: auditLog.targetId, at: auditLog.at })
     .from(auditLog)

@@ -142,11 +142,12 @@ export async function openUserFields<T extends Pick<UserRow, "id" | "email" | "c
   return { ...row, email, consentVersion };
 }
 
+/** The query behind balanceOf, for a route's own read batch. */
+export function balanceQuery(db: Db, userId: string) {
+  return db.select({ total: sql<number>`COALESCE(SUM(${ledger.delta}), 0)` }).from(ledger).where(eq(ledger.userId, userId));
+}
+
 export async function balanceOf(db: Db, userId: string): Promise<number> {
-  const row = await db
-    .select({ total: sql<number>`COALESCE(SUM(${ledger.delta}), 0)` })
-    .from(ledger)
-    .where(eq(ledger.userId, userId))
-    .get();
+  const row = await balanceQuery(db, userId).get();
   return Number(row?.total ?? 0);
 }

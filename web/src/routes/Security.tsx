@@ -167,6 +167,12 @@ export default function Security() {
           never log session tokens, link signatures, keys or image bytes.
         </p>
         <p>
+          An entry is stored before we answer the request it records, so it survives a crash right after; it joins the fingerprint chain below
+          moments later, and always before your log is shown or exported. Your Activity page groups entries into moments you recognise and shows
+          access by anyone but you first: support staff, BabyPic itself, and a private link opened from a network none of your own visits came
+          from. The API and your export keep every entry as recorded.
+        </p>
+        <p>
           Each entry holds a SHA-256 fingerprint of the one before it, and at least daily while your log changes, on every export and when you
           delete your account, BabyPic signs the newest fingerprint with a key that is not stored in our database (Ed25519; the public keys are at{" "}
           <code>/v1/audit/keys</code>). &ldquo;Check my activity log&rdquo; on your Activity page checks the fingerprints and every signature in

@@ -11,7 +11,7 @@ export function useActivity() {
   return useInfiniteQuery({
     queryKey: ["activity"],
     initialPageParam: null as string | null,
-    queryFn: async ({ pageParam }) => unwrap(await api.GET("/v1/account/audit", { params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } } })),
+    queryFn: async ({ pageParam }) => unwrap(await api.GET("/v1/account/audit", { params: { query: { limit: 100, ...(pageParam ? { cursor: pageParam } : {}) } } })),
     getNextPageParam: (last) => last.nextCursor,
     staleTime: Infinity,
     refetchOnWindowFocus: false,
