@@ -28,7 +28,7 @@ let carol = "";
 let erin = "";
 let failedGen = "";
 let doneGen = "";
-let picture = new Uint8Array();
+let picture: Uint8Array = new Uint8Array();
 
 interface Session {
   id: string;
