@@ -16,11 +16,11 @@ export function SupportConsole({ sessions, me }: { sessions: OperatorSession[]; 
       {sessions.length === 0 ? (
         <p>No support session is open.</p>
       ) : (
-        <ul className="admin-list" aria-label="Open support sessions">
+        <ol className="admin-list" aria-label="Open support sessions, newest first">
           {sessions.map((s) => (
             <SessionCard key={s.id} s={s} mine={s.operatorId === me} me={me} />
           ))}
-        </ul>
+        </ol>
       )}
     </>
   );
@@ -74,7 +74,7 @@ function SessionCard({ s, mine, me }: { s: OperatorSession; mine: boolean; me: s
   const [shown, setShown] = useState<SupportFacts | null>(null);
   return (
     <li className="card" data-testid="support-session-card" data-id={s.id}>
-      <h3>
+      <h3 style={{ overflowWrap: "anywhere" }}>
         Ticket {s.ticket} on <span className="mono">{s.userId}</span>
       </h3>
       <dl className="facts">
