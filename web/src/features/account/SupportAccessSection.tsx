@@ -59,9 +59,7 @@ export function SupportAccessSection({ until }: { until: string | null }) {
           </button>
         </form>
       )}
-      {(grant.isError || revoke.isError) && (
-        <ErrorNotice title="Could not change support access" message={describeError(grant.error ?? revoke.error)} />
-      )}
+      {(grant.isError || revoke.isError) && <ErrorNotice title="Could not change support access" message={describeError(grant.error ?? revoke.error)} />}
     </section>
   );
 }
