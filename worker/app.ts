@@ -34,6 +34,7 @@ import { meSettingsRoutes } from "./routes/me-settings";
 import { privacyRoutes } from "./routes/privacy";
 import { clerkWebhookRoutes } from "./routes/webhooks-clerk";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
+import { mySupportSessionRoutes } from "./routes/support-sessions";
 import { filesRoutes } from "./routes/files";
 import { generationRoutes } from "./routes/generations";
 import { generationDownloadRoutes } from "./routes/generation-downloads";
@@ -119,6 +120,7 @@ export function createApp() {
   app.route("/v1", clerkWebhookRoutes);
   app.route("/v1", supportRoutes);
   app.route("/v1", supportAccessRoutes);
+  app.route("/v1", mySupportSessionRoutes);
   app.route("/v1", filesRoutes);
   app.use("/v1/dev/*", async (c, next) => {
     if (c.get("services").config.ENVIRONMENT !== "development") throw new AppError("not_found");

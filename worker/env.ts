@@ -34,6 +34,8 @@ export interface Bindings {
   SIGNED_URL_TTL_SECONDS: string;
   MAX_UPLOAD_BYTES: string;
   ADMIN_USER_IDS: string;
+  /** Clerk user ids of engineers (operators who may ask to see a picture in a support session); optional. */
+  ENGINEER_USER_IDS?: string;
   CREEM_API_URL: string;
   CREEM_TEST_MODE: string;
   CREEM_PRODUCTS: string;
@@ -186,6 +188,7 @@ export const ConfigSchema = z
     SIGNED_URL_TTL_SECONDS: intString(30, 3600),
     MAX_UPLOAD_BYTES: intString(1024, 50_000_000),
     ADMIN_USER_IDS: csv,
+    ENGINEER_USER_IDS: csv,
     CREEM_API_URL: z.url(),
     CREEM_TEST_MODE: z.enum(["true", "false"]).transform((v) => v === "true"),
     CREEM_PRODUCTS: jsonString(z.record(z.string(), creemProduct)),

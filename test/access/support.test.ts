@@ -1,6 +1,7 @@
 /**
  * Support access (issue 5 §4, docs/architecture.md): admin-only, a stated reason on
- * every call, metadata only unless the user granted a time window, and every
+ * every call, inside an open support session (decision 0019; its own promises
+ * are in test/privacy-team/support-sessions.test.ts), metadata only, and every
  * access visible to the user in their own activity log.
  */
 import { eq } from "drizzle-orm";
@@ -26,10 +27,22 @@ async function latestSupportEntry() {
   return page.items.find((e) => e.action === "support.accessed");
 }
 
+/** Account reads need an open support session of the caller (decision 0019). */
+async function openSession(as: { user?: string; token?: string }): Promise<void> {
+  const res = await api("/v1/admin/support-sessions", {
+    ...as,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: alice, reason: REASON, ticket: "T-4411" }),
+  });
+  expect(res.status).toBe(201);
+}
+
 beforeAll(async () => {
   alice = await signIn("alice");
   carol = await signIn("carol");
   await signIn("bob");
+  await openSession({ user: "carol" });
   const gen = await insertGeneration(alice, "completed");
   await insertGeneration(alice, "failed");
   photoId = await insertObjectRow(alice, "photo");
@@ -43,10 +56,9 @@ describe("support: happy", () => {
   });
 
   it("a session with role admin in its claims is an admin", async () => {
-    const res = await api(`/v1/support/users/${alice}`, {
-      token: await tokenFor("dave", { claims: { metadata: { role: "admin" } } }),
-      headers: withReason(),
-    });
+    const token = await tokenFor("dave", { claims: { metadata: { role: "admin" } } });
+    await openSession({ token });
+    const res = await api(`/v1/support/users/${alice}`, { token, headers: withReason() });
     expect(res.status).toBe(200);
   });
 
@@ -80,14 +92,20 @@ describe("support: happy", () => {
   });
 });
 
-describe("support: photos need the user's grant", () => {
-  it("refused without a grant (403), and the refused attempt shows in alice's log", async () => {
-    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
-    const entry = await latestSupportEntry();
-    expect(entry?.summary).toBe(`Support viewed your photos and results (refused: you had not granted access) because: ${REASON}`);
+describe("support: photos are never served by /v1/support", () => {
+  it("the bulk images route is gone (404), with or without the user's window; pictures go through a support session's request", async () => {
+    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
+    const grant = await api("/v1/me/support-access", {
+      method: "PUT",
+      user: "alice",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ hours: 2 }),
+    });
+    expect(grant.status).toBe(200);
+    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
   });
 
-  it("allowed inside the window alice granted, with signed links; the grant itself is audited", async () => {
+  it("the user's window is set and audited, and revoking it clears it", async () => {
     const grant = await api("/v1/me/support-access", {
       method: "PUT",
       user: "alice",
@@ -101,33 +119,11 @@ describe("support: photos need the user's grant", () => {
     expect(ahead).toBeLessThanOrEqual(2 * 3_600_000);
     const rows = await auditRows(alice);
     expect(rows.some((r) => r.action === "support.grant_changed" && r.actorType === "user")).toBe(true);
-
-    const res = await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() });
-    expect(res.status).toBe(200);
-    const body = await json<{ items: { id: string; kind: string; url: string; expiresAt: string }[] }>(res);
-    expect(body.items.map((i) => i.id).sort()).toEqual([outputId, photoId].sort());
-    for (const item of body.items) {
-      expect(item.url).toContain(`/v1/files/${item.id}?`);
-      expect(new URL(item.url).searchParams.get("sig")).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(Date.parse(item.expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
-    }
-    const after = await auditRows(alice);
-    const issued = after.filter((r) => r.action === "link.issued" && r.actorType === "support");
-    expect(issued.length).toBe(1);
-    expect(issued[0]?.detail).toContain(REASON);
-    expect((await latestSupportEntry())?.summary).toBe(`Support viewed your photos and results because: ${REASON}`);
-  });
-
-  it("refused again once alice revokes the grant", async () => {
     const del = await api("/v1/me/support-access", { method: "DELETE", user: "alice" });
     expect(del.status).toBe(200);
     expect(await json(del)).toEqual({ supportAccessUntil: null });
-    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
-  });
-
-  it("refused after the window ends", async () => {
-    await services().db.update(users).set({ supportAccessUntil: Date.now() - 1000 }).where(eq(users.id, alice));
-    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 403, "forbidden");
+    const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
+    expect(row?.supportAccessUntil).toBeNull();
   });
 });
 
@@ -163,7 +159,7 @@ describe("support: errors", () => {
 describe("support: security", () => {
   it("a non-admin gets 404 for every support route, the same as an unknown route, and nothing is logged as support", async () => {
     const before = (await auditRows(alice)).length;
-    for (const path of [`/v1/support/users/${alice}`, `/v1/support/users/${alice}/generations`, `/v1/support/users/${alice}/images`]) {
+    for (const path of [`/v1/support/users/${alice}`, `/v1/support/users/${alice}/generations`]) {
       const body = await expectProblem(await api(path, { user: "bob", headers: withReason() }), 404, "not_found");
       const unknown = await expectProblem(await api("/v1/support/nothing-here", { user: "bob", headers: withReason() }), 404, "not_found");
       expect(body["detail"]).toBe(unknown["detail"]);

@@ -88,6 +88,10 @@ const ID_BY_SEGMENT: Record<string, Kind> = {
   "privacy-requests": "user",
   incidents: "user",
   "legal-demands": "user",
+  // Support sessions (decision 0019): not A's resources either; test/privacy-team/support-sessions.test.ts covers them.
+  "support-sessions": "user",
+  "support-image-requests": "user",
+  images: "user",
 };
 
 function kindFor(path: string, param: string): Kind | undefined {
@@ -257,7 +261,8 @@ describe.each(operations)("authorization matrix: $method $path", (op) => {
 
 describe("authorization matrix: the ids are real (owner sanity)", () => {
   // A published post-mortem belongs to no user: test/privacy-team/incidents.test.ts covers its reads.
-  const reads = operations.filter((op) => op.method === "GET" && op.pathParams.length > 0 && op.path !== "/v1/incidents/{slug}");
+  // Operator routes' ids are sessions and requests, not A's: test/privacy-team/support-sessions.test.ts covers their reads.
+  const reads = operations.filter((op) => op.method === "GET" && op.pathParams.length > 0 && op.path !== "/v1/incidents/{slug}" && !op.path.startsWith("/v1/admin/"));
 
   it.each(reads.map((op) => [`${op.method} ${op.path}`, op] as const))("%s succeeds for its rightful caller", async (_name, op) => {
     seq++;
@@ -272,14 +277,14 @@ describe("authorization matrix: the ids are real (owner sanity)", () => {
       path += `?${new URLSearchParams({ exp: String(exp), disp: "inline", kid, sig })}`;
       credential = null;
     } else if (op.path.startsWith("/v1/support/")) {
-      // Staff-only: carol is the admin in development and tests; images also need A's grant.
-      const grant = await SELF.fetch(`${API}/v1/me/support-access`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
-        body: JSON.stringify({ hours: 1 }),
-      });
-      expect(grant.status).toBe(200);
+      // Staff-only: carol is the admin in development and tests, and reads inside a support session she opened (decision 0019).
       credential = await tokenFor("carol");
+      const opened = await SELF.fetch(`${API}/v1/admin/support-sessions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+        body: JSON.stringify({ userId: A.user, reason: "Owner sanity check of the matrix", ticket: "T-1" }),
+      });
+      expect(opened.status).toBe(201);
     }
     const res = await send(op, path, headersFor(op, credential, ip));
     expect(res.status, `${op.method} ${op.path}: ${res.text.slice(0, 300)}`).toBeLessThan(300);

@@ -70,6 +70,15 @@ async function personalAccount(user: string, seed: number): Promise<Personal> {
   expect(key.status).toBe(201);
   const exp = await api("/v1/account/exports", { method: "POST", user, headers });
   expect(exp.status).toBe(202);
+  // The read happens inside a support session (decision 0019). The session's own reason and ticket are operator notes kept in
+  // clear (support_sessions, operator_log), like the privacy inbox's notes; the per-read reason below is sealed in the audit log.
+  const session = await api("/v1/admin/support-sessions", {
+    method: "POST",
+    user: "carol",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify({ userId, reason: "Checking a failed generation", ticket: "T-4411" }),
+  });
+  expect(session.status).toBe(201);
   const support = await api(`/v1/support/users/${userId}`, { user: "carol", headers: { ...headers, "x-support-reason": REASON } });
   expect(support.status).toBe(200);
   const plainRequestHash = await sha256Hex(JSON.stringify([input.motherPhotoId, input.fatherPhotoId, input.gender, input.ageGroup, input.resemblance, input.images]));

@@ -20,6 +20,12 @@ export interface AuthContext {
   scopes: ReadonlySet<Scope> | null;
   isAdmin: boolean;
   /**
+   * Sessions only: an engineer (claim `role: "engineer"`, Clerk public
+   * metadata, or ENGINEER_USER_IDS), who may ask to see a user's picture in a
+   * support session (decision 0019). Engineers are operators too. Absent = false.
+   */
+  isEngineer?: boolean;
+  /**
    * The user's consent columns when authentication already read the user row
    * (sessions), so requireConsent need not read it again; absent for API keys.
    */

@@ -507,3 +507,47 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [index("webhook_deliveries_endpoint").on(t.endpointId, t.at)],
 );
+
+/**
+ * A time-boxed support session (issue 16 item 1, decision 0019): one operator,
+ * one account, a reason and a ticket. Account facts are readable only while
+ * it is open (not ended, not past expires_at); the user may end it.
+ */
+export const supportSessions = sqliteTable(
+  "support_sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    operatorId: text("operator_id").notNull(),
+    reason: text("reason").notNull(),
+    ticket: text("ticket").notNull(),
+    openedAt: integer("opened_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    endedAt: integer("ended_at"),
+    endedBy: text("ended_by", { enum: ["operator", "user"] }),
+  },
+  (t) => [index("support_sessions_user").on(t.userId, t.expiresAt), index("support_sessions_expires").on(t.expiresAt)],
+);
+
+/**
+ * An engineer's request, inside a support session, to see the pictures of one
+ * generation. Seen only once approved by the user (`user`, or `user_window`:
+ * the window the user opened in Settings) or by a second operator.
+ */
+export const supportImageRequests = sqliteTable(
+  "support_image_requests",
+  {
+    id: text("id").primaryKey(),
+    sessionId: text("session_id").notNull(),
+    userId: text("user_id").notNull(),
+    generationId: text("generation_id").notNull(),
+    requestedBy: text("requested_by").notNull(),
+    reason: text("reason").notNull(),
+    createdAt: createdAt(),
+    status: text("status", { enum: ["pending", "approved", "refused"] }).notNull(),
+    decidedBy: text("decided_by"),
+    decidedVia: text("decided_via", { enum: ["user", "user_window", "operator"] }),
+    decidedAt: integer("decided_at"),
+  },
+  (t) => [index("support_image_requests_session").on(t.sessionId), index("support_image_requests_user").on(t.userId)],
+);

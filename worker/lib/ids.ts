@@ -1,7 +1,7 @@
 import { toHex } from "./bytes";
 
 /** Random, prefixed, URL-safe ids (128 bits of entropy): ids reveal nothing. */
-export type IdPrefix = "usr" | "aud" | "sec" | "pho" | "img" | "gen" | "led" | "pay" | "key" | "exp" | "rcp" | "obx" | "req" | "acp" | "prq" | "pre" | "opl" | "ntc" | "inc" | "lgd" | "whe" | "evt" | "whd";
+export type IdPrefix = "usr" | "aud" | "sec" | "pho" | "img" | "gen" | "led" | "pay" | "key" | "exp" | "rcp" | "obx" | "req" | "acp" | "prq" | "pre" | "opl" | "ntc" | "inc" | "lgd" | "whe" | "evt" | "whd" | "sup" | "sir";
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${toHex(crypto.getRandomValues(new Uint8Array(16)))}`;

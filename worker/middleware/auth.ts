@@ -84,6 +84,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       }
       auth = result.auth;
       auth.isAdmin = false;
+      auth.isEngineer = false;
       // Recorded before the route runs; chained after the answer (docs/decisions/0018).
       await recordAudit(
         s,
@@ -123,7 +124,8 @@ export function requireAuth(opts: AuthOptions = {}) {
         via: "session",
         actorId: user.id,
         scopes: null,
-        isAdmin: role === "admin" || s.config.ADMIN_USER_IDS.includes(result.subject),
+        isAdmin: role === "admin" || role === "engineer" || s.config.ADMIN_USER_IDS.includes(result.subject) || s.config.ENGINEER_USER_IDS.includes(result.subject),
+        isEngineer: role === "engineer" || s.config.ENGINEER_USER_IDS.includes(result.subject),
         consent: { version: user.consentVersion, at: user.consentAt },
         factorAges: factorAgesOf(result.claims, s.now()),
       };

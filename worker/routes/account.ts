@@ -131,6 +131,10 @@ export function describeAuditEntry(row: AuditRow, detail: Record<string, unknown
   const reason = typeof detail?.["reason"] === "string" ? detail["reason"] : null;
   if (row.action === "support.grant_changed") {
     const until = typeof detail?.["until"] === "string" ? detail["until"] : null;
+    // Support sessions (decision 0019): one generation's pictures, or a session the user ended.
+    const item = typeof detail?.["item"] === "string" ? detail["item"] : null;
+    if (item) return until ? `You let support see the pictures of generation ${item} until ${until}` : `You refused support access to the pictures of generation ${item}`;
+    if (typeof detail?.["session"] === "string") return `You ended the support session (ticket ${String(detail["ticket"] ?? "")})`;
     return until ? `You let support see your photos and results until ${until}` : "You revoked support access to your photos and results";
   }
   if (row.action === "support.accessed") {

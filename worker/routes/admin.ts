@@ -30,6 +30,7 @@ import {
 } from "../services/incidents";
 import { decideDemand, DECISIONS, DEMAND_TYPES, listDemands, producedOf, recordDemand, setNotification, type LegalDemandRow } from "../services/legal-demands";
 import { listOperatorLog } from "../services/operator";
+import { registerSupportSessionRoutes } from "./support-sessions";
 import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
@@ -41,6 +42,8 @@ const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
 
 export const adminRoutes = createRouter();
 adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimit("write"));
+// Support sessions (item 1, decision 0019), behind the same rule.
+registerSupportSessionRoutes(adminRoutes);
 
 const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
 const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100) });

@@ -6,8 +6,10 @@
  * 404 `not_found`, so the family does not advertise itself and a probe looks
  * like any unknown route. Browser sessions only: an API key never acts as
  * staff. Each call needs `X-Support-Reason` (10..500 chars) and is appended
- * to the affected user's audit log with that reason. Photos and results are
- * shown only inside a window the user granted with `PUT /v1/me/support-access`.
+ * to the affected user's audit log with that reason. The account reads need
+ * an open support session by the caller on that account (decision 0019);
+ * photos and results are never served here, only through a support
+ * session's picture request (routes/support-sessions.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -19,16 +21,8 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem, stepUpErrors } from "../schemas/common";
-import {
-  findUser,
-  generationStates,
-  imagesForSupport,
-  MAX_GRANT_HOURS,
-  recordSupportAccess,
-  setSupportGrant,
-  supportGrantActive,
-  userSummary,
-} from "../services/support";
+import { findUser, generationStates, MAX_GRANT_HOURS, recordSupportAccess, setSupportGrant, userSummary } from "../services/support";
+import { hasOpenSession } from "../services/support-sessions";
 import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
 
 export const SUPPORT_REASON_MIN = 10;
@@ -63,6 +57,7 @@ const staffErrors = {
   ...badRequest,
   ...authErrors,
   ...notFound,
+  403: problem("An API key (`insufficient_scope`), or no open support session of yours on this account (`forbidden`)."),
 } as const;
 
 const SupportUserSchema = z
@@ -99,20 +94,6 @@ const SupportGenerationSchema = z
   })
   .openapi("SupportGeneration");
 
-const SupportImageSchema = z
-  .object({
-    id: z.string(),
-    kind: z.enum(["photo", "output"]),
-    generationId: z.string().nullable(),
-    contentType: z.string(),
-    width: z.number().int().nullable(),
-    height: z.number().int().nullable(),
-    createdAt: z.string(),
-    url: z.string().openapi({ description: "Signed link, valid until expiresAt (at most 1 hour)." }),
-    expiresAt: z.string(),
-  })
-  .openapi("SupportImage");
-
 const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
 export const supportRoutes = createRouter();
@@ -124,6 +105,10 @@ async function staffContext(c: Context<AppEnv>, userId: string, reason: string) 
   const s = c.get("services");
   const user = await findUser(s, userId);
   if (!user) throw new AppError("not_found");
+  // Account facts only inside a support session this operator opened (decision 0019).
+  if (!(await hasOpenSession(s, c.get("auth").userId, user.id))) {
+    throw new AppError("forbidden", "Open a support session on this account first (POST /v1/admin/support-sessions).");
+  }
   return { s, user, staff: c.get("auth"), reason, meta: requestMeta(c.req.raw, c.get("requestId")) };
 }
 
@@ -168,36 +153,6 @@ supportRoutes.openapi(
     const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
     const items = await generationStates(s, user.id, limit);
     await recordSupportAccess(s, { staff, userId: user.id, reason, viewed: "the states of your generations", allowed: true, meta });
-    return c.json({ items }, 200);
-  },
-);
-
-supportRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/support/users/{userId}/images",
-    tags: ["support"],
-    summary: "Staff: a user's photos and results, only while the user has granted support access",
-    security: bearerSecurity,
-    request: { params: UserParams, headers: ReasonHeaders, query: LimitQuery },
-    responses: {
-      200: { description: "Images with signed links", content: { "application/json": { schema: z.object({ items: z.array(SupportImageSchema) }) } } },
-      ...staffErrors,
-      403: problem("The user has not granted support access, or the grant has expired (`forbidden`); or an API key called (`insufficient_scope`): support needs a staff session."),
-    },
-  }),
-  async (c) => {
-    const { userId } = c.req.valid("param");
-    const { limit } = c.req.valid("query");
-    const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
-    const viewed = "your photos and results";
-    if (!supportGrantActive(user, s.now())) {
-      // Recorded too: the user should see that support tried, and why.
-      await recordSupportAccess(s, { staff, userId: user.id, reason, viewed, allowed: false, meta });
-      throw new AppError("forbidden", "The user has not granted support access to their images, or the grant has expired.");
-    }
-    const items = await imagesForSupport(s, { staff, userId: user.id, reason, meta }, limit);
-    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed, allowed: true, meta, detail: { count: items.length } });
     return c.json({ items }, 200);
   },
 );
@@ -264,9 +219,9 @@ supportAccessRoutes.openapi(
     method: "put",
     path: "/me/support-access",
     tags: ["account"],
-    summary: "Let support staff see your photos and results for a number of hours",
+    summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
     description:
-      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access, granted or not, appears in your activity log with the stated reason.",
+      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
     security: bearerSecurity,
     request: {
       body: {

@@ -1,7 +1,8 @@
 /**
  * Support access (docs/architecture.md): staff with the admin role see a user's
- * metadata, never their photos or results unless the user granted access for
- * a time window, and every call lands in the user's own audit log as actor
+ * metadata inside a support session (support-sessions.ts), never their photos
+ * or results here; pictures go only through a session's picture request, which
+ * the user's window (setSupportGrant) can allow. Every call lands in the user's own audit log as actor
  * `support` with the reason the staff member gave.
  */
 import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
@@ -10,7 +11,6 @@ import { apiKeys, exportsTable, generations, objects, users } from "../db/schema
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
 import type { Services } from "./index";
-import { signedUrlFor, type SignedUrl } from "./signed-links";
 import { balanceOf, type UserRow } from "./users";
 import { iso } from "../lib/iso";
 
@@ -29,7 +29,7 @@ export async function findUser(s: Services, userId: string): Promise<UserRow | u
 }
 
 export interface SupportAccess {
-  staff: AuthContext;
+  staff: Pick<AuthContext, "userId">;
   userId: string;
   reason: string;
   /** Shown to the user: "Support viewed <viewed> because: <reason>". */
@@ -147,60 +147,6 @@ export async function generationStates(s: Services, userId: string, limit: numbe
     completedAt: iso(r.completedAt),
     deadlineAt: new Date(r.deadlineAt).toISOString(),
   }));
-}
-
-export interface SupportImage extends SignedUrl {
-  id: string;
-  kind: "photo" | "output";
-  generationId: string | null;
-  contentType: string;
-  width: number | null;
-  height: number | null;
-  createdAt: string;
-}
-
-/**
- * Photos and results with short-lived links signed for the owner. Call only
- * after checking the user's grant; the links are audited as issued by support.
- */
-export async function imagesForSupport(s: Services, a: Omit<SupportAccess, "viewed" | "allowed">, limit: number): Promise<SupportImage[]> {
-  const rows = await s.db
-    .select()
-    .from(objects)
-    .where(and(eq(objects.userId, a.userId), sql`${objects.kind} IN ('photo', 'output')`))
-    .orderBy(desc(objects.createdAt), desc(objects.id))
-    .limit(limit)
-    .all();
-  const images: SupportImage[] = [];
-  for (const r of rows) {
-    if (r.kind === "export") continue;
-    const link = await signedUrlFor(s, { objectId: r.id, ownerId: a.userId, disposition: "inline" });
-    images.push({
-      id: r.id,
-      kind: r.kind,
-      generationId: r.generationId,
-      contentType: r.contentType,
-      width: r.width,
-      height: r.height,
-      createdAt: new Date(r.createdAt).toISOString(),
-      ...link,
-    });
-  }
-  if (images.length > 0) {
-    await appendAudit(
-      s.db,
-      {
-        userId: a.userId,
-        actor: { type: "support", id: a.staff.userId },
-        action: "link.issued",
-        target: { type: "objects", id: images.map((i) => i.id).join(",").slice(0, 2000) },
-        detail: { reason: a.reason, disposition: "inline", count: images.length, expiresAt: images[0]?.expiresAt ?? null },
-        meta: a.meta,
-      },
-      s.now(),
-    );
-  }
-  return images;
 }
 
 /** Sets (or, with `hours` null, revokes) the user's support grant and audits the change. */

@@ -5,6 +5,9 @@ import { useIncidents, useLegalDemands, useOperatorLog, usePrivacyInbox } from "
 import { Incidents } from "../features/privacy-team/Incidents";
 import { LegalDemands } from "../features/privacy-team/LegalDemands";
 import { PrivacyInbox } from "../features/privacy-team/PrivacyInbox";
+import { useMe } from "../features/account/useMe";
+import { useOperatorSessions } from "../features/support/api";
+import { SupportConsole } from "../features/support/SupportConsole";
 import { ApiError, describeError } from "../lib/api/problem";
 import { formatDateTime } from "../lib/format";
 import { NotFound } from "./NotFound";
@@ -20,17 +23,22 @@ export default function Admin() {
   const log = useOperatorLog(inbox.isSuccess);
   const incidents = useIncidents(inbox.isSuccess);
   const demands = useLegalDemands(inbox.isSuccess);
+  const sessions = useOperatorSessions(inbox.isSuccess);
+  const me = useMe();
   if (inbox.isPending) return <Loading label="Loading the operator console" />;
   if (inbox.isError && inbox.error instanceof ApiError && inbox.error.status === 404) return <NotFound />;
   return (
     <>
       <PageHeading title="Operator console" />
       <p>
-        Every action here is recorded in the operator log below and, when it concerns an account, in that user&apos;s own activity log with the note
-        you give. Guide: docs/runbooks/privacy-team.md.
+        Every action here is recorded in the operator log below and, when it concerns an account, in that user&apos;s own activity log with
+        the note you give. Guide: docs/runbooks/privacy-team.md.
       </p>
       <nav aria-label="Console sections" className="toc">
         <ul>
+          <li>
+            <a href="#support-sessions">Support sessions</a>
+          </li>
           <li>
             <a href="#inbox">Privacy inbox</a>
           </li>
@@ -45,9 +53,20 @@ export default function Admin() {
           </li>
         </ul>
       </nav>
+      <section aria-labelledby="support-sessions">
+        <h2 id="support-sessions">Support sessions</h2>
+        <p>
+          A session lets you see one account&apos;s facts (credits, generations, errors) for a limited time; the user sees it at once and
+          can end it. Pictures need the engineer role and the user&apos;s permission or a second operator&apos;s approval.
+        </p>
+        {sessions.isError && <ErrorNotice title="Could not load the support sessions" message={describeError(sessions.error)} />}
+        {sessions.data && me.data && <SupportConsole sessions={sessions.data} me={me.data.id} />}
+      </section>
       <section aria-labelledby="inbox">
         <h2 id="inbox">Privacy inbox</h2>
-        {inbox.isError && <ErrorNotice title="Could not load the inbox" message={describeError(inbox.error)} onRetry={() => void inbox.refetch()} />}
+        {inbox.isError && (
+          <ErrorNotice title="Could not load the inbox" message={describeError(inbox.error)} onRetry={() => void inbox.refetch()} />
+        )}
         {inbox.data && <PrivacyInbox items={inbox.data} />}
       </section>
       <section aria-labelledby="incidents">

@@ -162,8 +162,11 @@ export default function Security() {
           Every access to your data is recorded: uploads, views, private links issued and used, downloads, deletions, exports, API key use,
           setting changes and support access, with the time, a shortened network address and the browser. When BabyPic itself reads your data
           (sending your parent photos to the image model, building your export) that is an entry too, with the reason. Support staff need an
-          administrator role and must state a reason, which you see as &ldquo;Support viewed … because …&rdquo;; they see your photos only during
-          a window you open. Failed sign-ins and refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We
+          administrator role and can look at your account only inside a support session they open for a limited time (30 minutes unless they choose
+          up to 2 hours) with a reason and a ticket, which you see at once in this log and in a banner, where you can end it. In a session they see
+          your credits and the states and errors of your generations, never your photos or pictures; each look shows here as &ldquo;Support viewed …
+          because …&rdquo;. An engineer sees the pictures of one generation only inside such a session, once you allowed it (or opened a window for
+          support in Settings) or a second operator approved it; one operator cannot approve their own request. Failed sign-ins and refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We
           never log session tokens, link signatures, keys or image bytes.
         </p>
         <p>

@@ -27,8 +27,10 @@ export function SupportAccessSection({ until }: { until: string | null }) {
     <section className="card" aria-labelledby="support-title">
       <h2 id="support-title">Support access</h2>
       <p>
-        Support staff can see your account&apos;s basic details (not your photos) when they state a reason. They can see your photos and pictures
-        only during a window you open here. Every look, and its reason, appears in your <Link to="/app/activity">activity log</Link>.
+        Support staff see your account&apos;s basic details (not your photos) only in a support session, which you see in a banner and can
+        end. An engineer in such a session may ask to see one generation&apos;s pictures; you allow or refuse each request in the banner,
+        and during a window you open here the requests are allowed without asking you. Every look, and its reason, appears in your{" "}
+        <Link to="/app/activity">activity log</Link>.
       </p>
       {active && until ? (
         <>

@@ -292,6 +292,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/support-image-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: approve another operator's picture request (two-person rule) */
+        post: operations["postAdminSupportImageRequestsByIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/support-image-requests/{id}/images/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Engineers: the bytes of one result picture of an approved request, inside the open session
+         * @description Only the engineer who asked, only once the user allowed it (or a second operator approved it), only while the session is open. Recorded in the user's activity log and the operator log.
+         */
+        get: operations["getAdminSupportImageRequestsByIdImagesByIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/support-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: open support sessions and their picture requests (pending ones await a second operator) */
+        get: operations["getAdminSupportSessions"];
+        put?: never;
+        /**
+         * Operators: open a time-boxed support session on one account
+         * @description Default 30 minutes, at most 120. The user sees it at once in their activity log and in a banner, and may end it.
+         */
+        post: operations["postAdminSupportSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/support-sessions/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operators: end a support session now */
+        post: operations["postAdminSupportSessionsByIdEnd"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/support-sessions/{id}/facts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators: the account's facts (credits, generations, errors; never photos or results), inside your open session only */
+        get: operations["getAdminSupportSessionsByIdFacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/support-sessions/{id}/image-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Engineers: ask to see one generation's pictures; needs the user's grant or a second operator's approval */
+        post: operations["postAdminSupportSessionsByIdImageRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys": {
         parameters: {
             query?: never;
@@ -781,13 +890,84 @@ export interface paths {
         };
         get?: never;
         /**
-         * Let support staff see your photos and results for a number of hours
-         * @description Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access, granted or not, appears in your activity log with the stated reason.
+         * Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window
+         * @description Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.
          */
         put: operations["putMeSupportAccess"];
         post?: never;
         /** Revoke support access to your photos and results now */
         delete: operations["deleteMeSupportAccess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/support-image-requests/{id}/allow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let the engineer who asked see the pictures of this one generation, until the session ends
+         * @description Browser sessions only, with a sign-in check within the last 10 minutes.
+         */
+        post: operations["postMeSupportImageRequestsByIdAllow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/support-image-requests/{id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuse a support request to see the pictures of a generation */
+        post: operations["postMeSupportImageRequestsByIdRefuse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/support-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Support sessions open on your account now, with their picture requests */
+        get: operations["getMeSupportSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/support-sessions/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a support session on your account now */
+        post: operations["postMeSupportSessionsByIdEnd"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -915,23 +1095,6 @@ export interface paths {
         };
         /** Staff: a user's generations and their states (no images) */
         get: operations["getSupportUsersByUserIdGenerations"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/support/users/{userId}/images": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Staff: a user's photos and results, only while the user has granted support access */
-        get: operations["getSupportUsersByUserIdImages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1715,6 +1878,14 @@ export interface components {
             /** @enum {string} */
             via: "session" | "api_key";
         };
+        MySupportSession: {
+            expiresAt: string;
+            id: string;
+            openedAt: string;
+            reason: string;
+            requests: components["schemas"]["SupportImageRequest"][];
+            ticket: string;
+        };
         Notice: {
             body: string;
             createdAt: string;
@@ -1924,18 +2095,56 @@ export interface components {
             status: "queued" | "submitted" | "completed" | "failed" | "canceled";
             submittedAt: string | null;
         };
-        SupportImage: {
-            contentType: string;
+        SupportImageRequest: {
             createdAt: string;
-            expiresAt: string;
-            generationId: string | null;
-            height: number | null;
+            decidedAt: string | null;
+            /** @enum {string|null} */
+            decidedVia: "user" | "user_window" | "operator" | null;
+            generationId: string;
             id: string;
+            reason: string;
+            requestedBy: string;
+            sessionId: string;
             /** @enum {string} */
-            kind: "photo" | "output";
-            /** @description Signed link, valid until expiresAt (at most 1 hour). */
-            url: string;
-            width: number | null;
+            status: "pending" | "approved" | "refused";
+            userId: string;
+        };
+        SupportSession: {
+            endedAt: string | null;
+            /** @enum {string|null} */
+            endedBy: "operator" | "user" | null;
+            expiresAt: string;
+            id: string;
+            openedAt: string;
+            operatorId: string;
+            reason: string;
+            ticket: string;
+            userId: string;
+        };
+        SupportSessionFacts: {
+            account: {
+                counts: {
+                    generations: {
+                        [key: string]: number;
+                    };
+                    outputs: number;
+                    photos: number;
+                };
+                createdAt: string;
+                credits: number;
+                id: string;
+            };
+            generations: {
+                attempts: number;
+                completedAt: string | null;
+                createdAt: string;
+                errorCode: string | null;
+                id: string;
+                outputs: number;
+                stage: string;
+                status: string;
+            }[];
+            session: components["schemas"]["SupportSession"];
         };
         SupportUserSummary: {
             consented: boolean;
@@ -4272,6 +4481,757 @@ export interface operations {
             };
             /** @description The request is closed, or is not a takedown (`conflict`). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminSupportImageRequestsByIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "string"
+                 *     }
+                 */
+                "application/json": {
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Approved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "sessionId": "string",
+                     *       "userId": "string",
+                     *       "generationId": "string",
+                     *       "requestedBy": "string",
+                     *       "reason": "string",
+                     *       "createdAt": "string",
+                     *       "status": "pending",
+                     *       "decidedVia": "user",
+                     *       "decidedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportImageRequest"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key (`insufficient_scope`); or you made the request yourself (`forbidden`, two-person rule). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already decided, or its session has ended or expired (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminSupportImageRequestsByIdImagesByIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The picture */
+            200: {
+                headers: {
+                    /** @description How many result pictures the generation has. */
+                    "X-Picture-Count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key (`insufficient_scope`); or not an engineer, not the requester, not approved, or the session ended or expired (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminSupportSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Open sessions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "userId": "string",
+                     *           "operatorId": "string",
+                     *           "reason": "string",
+                     *           "ticket": "string",
+                     *           "openedAt": "string",
+                     *           "expiresAt": "string",
+                     *           "endedAt": "string",
+                     *           "endedBy": "operator",
+                     *           "requests": [
+                     *             {
+                     *               "id": "string",
+                     *               "sessionId": "string",
+                     *               "userId": "string",
+                     *               "generationId": "string",
+                     *               "requestedBy": "string",
+                     *               "reason": "string",
+                     *               "createdAt": "string",
+                     *               "status": "pending",
+                     *               "decidedVia": "user",
+                     *               "decidedAt": "string"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: (components["schemas"]["SupportSession"] & {
+                            requests: components["schemas"]["SupportImageRequest"][];
+                        })[];
+                    };
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminSupportSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "userId": "usr_9f86d081884c7d659a2feaa0c55ad015",
+                 *       "reason": "User reports a generation stuck in queued",
+                 *       "ticket": "T-4411",
+                 *       "minutes": 30
+                 *     }
+                 */
+                "application/json": {
+                    /** @default 30 */
+                    minutes?: number;
+                    /** @example User reports a generation stuck in queued */
+                    reason: string;
+                    /** @example T-4411 */
+                    ticket: string;
+                    /** @example usr_9f86d081884c7d659a2feaa0c55ad015 */
+                    userId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Opened */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "userId": "string",
+                     *       "operatorId": "string",
+                     *       "reason": "string",
+                     *       "ticket": "string",
+                     *       "openedAt": "string",
+                     *       "expiresAt": "string",
+                     *       "endedAt": "string",
+                     *       "endedBy": "operator"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportSession"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit (`payload_too_large`), refused before it is parsed. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminSupportSessionsByIdEnd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "userId": "string",
+                     *       "operatorId": "string",
+                     *       "reason": "string",
+                     *       "ticket": "string",
+                     *       "openedAt": "string",
+                     *       "expiresAt": "string",
+                     *       "endedAt": "string",
+                     *       "endedBy": "operator"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportSession"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session has already ended or expired (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminSupportSessionsByIdFacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Facts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "session": {
+                     *         "id": "string",
+                     *         "userId": "string",
+                     *         "operatorId": "string",
+                     *         "reason": "string",
+                     *         "ticket": "string",
+                     *         "openedAt": "string",
+                     *         "expiresAt": "string",
+                     *         "endedAt": "string",
+                     *         "endedBy": "operator"
+                     *       },
+                     *       "account": {
+                     *         "id": "string",
+                     *         "createdAt": "string",
+                     *         "credits": 1,
+                     *         "counts": {
+                     *           "photos": 1,
+                     *           "outputs": 1,
+                     *           "generations": {}
+                     *         }
+                     *       },
+                     *       "generations": [
+                     *         {
+                     *           "id": "string",
+                     *           "status": "string",
+                     *           "stage": "string",
+                     *           "errorCode": "string",
+                     *           "attempts": 1,
+                     *           "createdAt": "string",
+                     *           "completedAt": "string",
+                     *           "outputs": 1
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportSessionFacts"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key (`insufficient_scope`); or the session was opened by another operator, has ended or expired (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminSupportSessionsByIdImageRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "generationId": "gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0",
+                 *       "reason": "User reports a generation stuck in queued"
+                 *     }
+                 */
+                "application/json": {
+                    /** @example gen_0f9e8d7c6b5a49382716f5e4d3c2b1a0 */
+                    generationId: string;
+                    /** @example User reports a generation stuck in queued */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Requested (pending, or approved at once by the user's open window) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "sessionId": "string",
+                     *       "userId": "string",
+                     *       "generationId": "string",
+                     *       "requestedBy": "string",
+                     *       "reason": "string",
+                     *       "createdAt": "string",
+                     *       "status": "pending",
+                     *       "decidedVia": "user",
+                     *       "decidedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportImageRequest"];
+                };
+            };
+            /** @description Invalid input (`validation_failed` lists the fields). A body that is not JSON (`bad_request`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key (`insufficient_scope`); not an engineer, or the session is not yours or no longer open (`forbidden`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6800,6 +7760,356 @@ export interface operations {
             };
         };
     };
+    postMeSupportImageRequestsByIdAllow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "sessionId": "string",
+                     *       "userId": "string",
+                     *       "generationId": "string",
+                     *       "requestedBy": "string",
+                     *       "reason": "string",
+                     *       "createdAt": "string",
+                     *       "status": "pending",
+                     *       "decidedVia": "user",
+                     *       "decidedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportImageRequest"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API key on this browser-session-only action (`insufficient_scope`), or a session that has not verified its sign-in within the last 10 minutes (`reverification_required`). The latter's body also carries Clerk's `clerk_error` reverification hint (`{type: "forbidden", reason: "reverification-error", metadata: {reverification: {level, afterMinutes}}}`), so Clerk's `useReverification()` asks the user to verify and retries. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already decided, or the session has ended or expired (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMeSupportImageRequestsByIdRefuse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "sessionId": "string",
+                     *       "userId": "string",
+                     *       "generationId": "string",
+                     *       "requestedBy": "string",
+                     *       "reason": "string",
+                     *       "createdAt": "string",
+                     *       "status": "pending",
+                     *       "decidedVia": "user",
+                     *       "decidedAt": "string"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SupportImageRequest"];
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already decided, or the session has ended or expired (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeSupportSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Open sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "string",
+                     *           "reason": "string",
+                     *           "ticket": "string",
+                     *           "openedAt": "string",
+                     *           "expiresAt": "string",
+                     *           "requests": [
+                     *             {
+                     *               "id": "string",
+                     *               "sessionId": "string",
+                     *               "userId": "string",
+                     *               "generationId": "string",
+                     *               "requestedBy": "string",
+                     *               "reason": "string",
+                     *               "createdAt": "string",
+                     *               "status": "pending",
+                     *               "decidedVia": "user",
+                     *               "decidedAt": "string"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["MySupportSession"][];
+                    };
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMeSupportSessionsByIdEnd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "string",
+                     *       "endedAt": "string"
+                     *     }
+                     */
+                    "application/json": {
+                        endedAt: string;
+                        id: string;
+                    };
+                };
+            };
+            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Already ended or expired (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listPhotos: {
         parameters: {
             query?: {
@@ -7484,7 +8794,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
+            /** @description An API key (`insufficient_scope`), or no open support session of yours on this account (`forbidden`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7586,107 +8896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the needed scope (`insufficient_scope`). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource for this user (`not_found`): the same answer whether it exists for someone else or not at all. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited (`rate_limited`); see `Retry-After`. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description An unexpected error (`internal`, with the request id to quote) or a deployment that is misconfigured (`misconfigured`). */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getSupportUsersByUserIdImages: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header: {
-                /** @description Why you are accessing this user's data; shown to the user in their activity log. */
-                "x-support-reason": string;
-            };
-            path: {
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Images with signed links */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "id": "string",
-                     *           "kind": "photo",
-                     *           "generationId": "string",
-                     *           "contentType": "string",
-                     *           "width": 1,
-                     *           "height": 1,
-                     *           "createdAt": "string",
-                     *           "url": "string",
-                     *           "expiresAt": "string"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        items: components["schemas"]["SupportImage"][];
-                    };
-                };
-            };
-            /** @description Invalid input (`validation_failed` lists the fields). */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing, expired or invalid credentials (`unauthorized`), or a credential issued before its account was deleted (`account_deleted`). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The user has not granted support access, or the grant has expired (`forbidden`); or an API key called (`insufficient_scope`): support needs a staff session. */
+            /** @description An API key (`insufficient_scope`), or no open support session of yours on this account (`forbidden`). */
             403: {
                 headers: {
                     [name: string]: unknown;

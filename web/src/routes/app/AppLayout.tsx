@@ -1,6 +1,7 @@
 import { NavLink, Outlet } from "react-router";
 import { useAuth } from "../../features/auth/context";
 import { NoticesBanner } from "../../features/privacy-team/Notices";
+import { SupportSessionBanner } from "../../features/support/SupportSessionBanner";
 
 /** The signed-in area: who you are, sign out, and the app's sections (more pages join this nav). */
 export function AppLayout() {
@@ -43,6 +44,7 @@ export function AppLayout() {
         </p>
       </div>
       <NoticesBanner />
+      <SupportSessionBanner />
       <Outlet />
     </div>
   );
