@@ -1,4 +1,4 @@
-/* global createImageBitmap, OffscreenCanvas, performance -- only inside page.evaluate() callbacks */
+/* global createImageBitmap, OffscreenCanvas -- only inside page.evaluate() callbacks */
 // On-device face check benchmark (issue 20): the Create page's face check in
 // headless Chromium, built with Vite from the SPA's own code
 // (web/src/features/face-check) and served with the SPA's production CSP, so

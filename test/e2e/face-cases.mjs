@@ -64,3 +64,8 @@ export function facePhoto(prefix, name = "photo.jpg") {
 export function twelveMegapixel() {
   return encode(resize(single(FRONTAL[6], 1.2), 4000, 3000), 85);
 }
+
+/** RGBA pixels of frontal face `which` (0-based) filling width x height: the create-flow fixtures' subject. */
+export function facePixels(width, height, which) {
+  return Buffer.from(resize(single(FRONTAL[which % FRONTAL.length], 0.5), width, height).data);
+}

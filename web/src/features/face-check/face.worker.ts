@@ -81,6 +81,8 @@ function load(): Promise<{ backend: string; loadMs: number }> {
     await tf.ready();
     const backend = tf.getBackend();
     if (!ok || backend !== "wasm") throw new Error(`the WebAssembly backend did not start (got ${backend})`);
+    // Read by the browser tests (test/e2e/face-check.test.mjs) to prove the backend that really runs.
+    (self as unknown as { faceCheckBackend: string }).faceCheckBackend = backend;
     const nets = faceapi.nets as unknown as Nets;
     const [det, marks] = await Promise.all([
       weights(detectorBin, detectorManifest as Manifest[]),
