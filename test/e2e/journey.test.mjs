@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { strFromU8, unzipSync } from "fflate";
 import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 import { facePhoto } from "./face-cases.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, photoPng, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
 
 /** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
 async function makePicture(page, api, seed, { check = false } = {}) {
