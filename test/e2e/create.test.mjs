@@ -160,7 +160,8 @@ describe("create: consent and photos (happy)", () => {
     await notImage.getByText("not a photo we can read").waitFor();
     await page
       .getByLabel("Choose a photo of the father")
-      .setInputFiles({ name: "huge.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(31 * 1024 * 1024, 0xff) });
+      // 31 MB through DevTools takes a while on a busy machine while the face check's models load beside it.
+      .setInputFiles({ name: "huge.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(31 * 1024 * 1024, 0xff) }, { timeout: 90_000 });
     await notImage.getByText("photos can be up to 30 MB").waitFor();
     assert.equal(uploads.length, 0, "nothing was uploaded for refused files");
     await assertAccessible(page);
