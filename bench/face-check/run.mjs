@@ -29,7 +29,11 @@ import { contentSecurityPolicy, PRODUCTION_HEADERS_CONFIG } from "../../web/head
 import { FACE_CASES, twelveMegapixel } from "../../test/e2e/face-cases.mjs";
 
 const { values: opts } = parseArgs({
-  options: { runs: { type: "string", default: "5" }, cases: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
+  options: {
+    runs: { type: "string", default: "5" },
+    cases: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
 });
 const RUNS = Number(opts.runs);
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -41,7 +45,12 @@ const median = (xs) => {
 };
 const ms = (x) => `${x.toFixed(0)} ms`;
 const KB = (n) => `${(n / 1024).toFixed(0)} KB`;
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm", ".json": "application/json" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
 
 function serve(dir, served) {
   const csp = contentSecurityPolicy(PRODUCTION_HEADERS_CONFIG);
@@ -70,7 +79,12 @@ async function main() {
   let context;
   try {
     log("building the benchmark page with Vite");
-    await build({ configFile: false, root: HERE, logLevel: "error", build: { outDir: out, emptyOutDir: true, target: "es2022", modulePreload: false } });
+    await build({
+      configFile: false,
+      root: HERE,
+      logLevel: "error",
+      build: { outDir: out, emptyOutDir: true, target: "es2022", modulePreload: false },
+    });
     server = await serve(out, served);
     const url = `http://127.0.0.1:${server.address().port}/index.html`;
     context = await chromium.launchPersistentContext(browserDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -83,11 +97,14 @@ async function main() {
     const pageBytes = served.reduce((a, f) => a + f.bytes, 0);
     const photo = twelveMegapixel();
     log(`Chromium ${context.browser()?.version() ?? "?"}; 12 MP photo ${KB(photo.length)}; first check, then ${RUNS} timed checks`);
-    const first = await page.evaluate(async (bytes) => {
-      const t0 = performance.now();
-      const r = await globalThis.faceBench.check(bytes);
-      return { ...r, firstMs: performance.now() - t0 };
-    }, [...photo]);
+    const first = await page.evaluate(
+      async (bytes) => {
+        const t0 = performance.now();
+        const r = await globalThis.faceBench.check(bytes);
+        return { ...r, firstMs: performance.now() - t0 };
+      },
+      [...photo],
+    );
     const modelFiles = served.filter((f) => !/^(index\.html|assets\/index-[^/]*\.js)$/.test(f.path));
     void pageBytes;
     const samples = [];
@@ -96,29 +113,55 @@ async function main() {
       const r = await page.evaluate((bytes) => globalThis.faceBench.check(bytes), [...photo]);
       samples.push(r.wallMs);
       baseline.push(
-        await page.evaluate(async (bytes) => {
-          const t0 = performance.now();
-          const bmp = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: "image/jpeg" }), { imageOrientation: "from-image" });
-          const s = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
-          const c = new OffscreenCanvas(Math.round(bmp.width * s), Math.round(bmp.height * s));
-          const ctx = c.getContext("2d");
-          ctx.drawImage(bmp, 0, 0, c.width, c.height);
-          ctx.getImageData(0, 0, c.width, c.height);
-          bmp.close();
-          return performance.now() - t0;
-        }, [...photo]),
+        await page.evaluate(
+          async (bytes) => {
+            const t0 = performance.now();
+            const bmp = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: "image/jpeg" }), {
+              imageOrientation: "from-image",
+            });
+            const s = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+            const c = new OffscreenCanvas(Math.round(bmp.width * s), Math.round(bmp.height * s));
+            const ctx = c.getContext("2d");
+            ctx.drawImage(bmp, 0, 0, c.width, c.height);
+            ctx.getImageData(0, 0, c.width, c.height);
+            bmp.close();
+            return performance.now() - t0;
+          },
+          [...photo],
+        ),
       );
     }
     const cases = [];
     if (opts.cases) {
       for (const c of FACE_CASES) {
         const r = await page.evaluate((bytes) => globalThis.faceBench.check(bytes), [...c.bytes()]);
-        cases.push({ name: c.name, expect: c.expect, verdict: r.verdict, faces: r.report.faces.map((f) => ({ box: f.box, score: +f.score.toFixed(2), yaw: +f.yaw.toFixed(2), sharpness: +f.sharpness.toFixed(3) })), size: `${r.report.width}x${r.report.height}` });
+        cases.push({
+          name: c.name,
+          expect: c.expect,
+          verdict: r.verdict,
+          faces: r.report.faces.map((f) => ({
+            box: f.box,
+            score: +f.score.toFixed(2),
+            yaw: +f.yaw.toFixed(2),
+            sharpness: +f.sharpness.toFixed(3),
+          })),
+          size: `${r.report.width}x${r.report.height}`,
+        });
       }
     }
     if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
     const total = modelFiles.reduce((a, f) => ({ bytes: a.bytes + f.bytes, gzip: a.gzip + f.gzip }), { bytes: 0, gzip: 0 });
-    const result = { backend: first.report.backend, files: modelFiles, total, firstMs: first.firstMs, firstVerdict: first.verdict, samples, median: median(samples), baseline: median(baseline), cases };
+    const result = {
+      backend: first.report.backend,
+      files: modelFiles,
+      total,
+      firstMs: first.firstMs,
+      firstVerdict: first.verdict,
+      samples,
+      median: median(samples),
+      baseline: median(baseline),
+      cases,
+    };
     if (opts.json) {
       console.log(JSON.stringify(result, null, 2));
       return 0;
@@ -130,14 +173,21 @@ async function main() {
     for (const f of modelFiles) console.log(`| ${f.path.replace(/-[A-Za-z0-9_-]{8}\./, ".")} | ${KB(f.bytes)} | ${KB(f.gzip)} |`);
     console.log(`| total | ${KB(total.bytes)} | ${KB(total.gzip)} |`);
     console.log("");
-    console.log(`first check after load (worker start, models, one 12 MP photo): ${ms(result.firstMs)} (goal < 1500 ms); verdict ${first.verdict}`);
+    console.log(
+      `first check after load (worker start, models, one 12 MP photo): ${ms(result.firstMs)} (goal < 1500 ms); verdict ${first.verdict}`,
+    );
     console.log(`12 MP check, median of ${RUNS}: ${ms(result.median)} (goal < 300 ms); samples ${samples.map(ms).join(", ")}`);
-    console.log(`baseline (decode + downscale only), median: ${ms(result.baseline)}; check / baseline ${(result.median / result.baseline).toFixed(2)}x`);
+    console.log(
+      `baseline (decode + downscale only), median: ${ms(result.baseline)}; check / baseline ${(result.median / result.baseline).toFixed(2)}x`,
+    );
     if (cases.length) {
       console.log("");
       console.log("| case | expected | verdict | faces (size px, yaw, sharpness) |");
       console.log("|---|---|---|---|");
-      for (const c of cases) console.log(`| ${c.name} | ${c.expect} | ${c.verdict} | ${c.size}: ${c.faces.map((f) => `${Math.round(Math.max(f.box.width, f.box.height))}/${f.yaw}/${f.sharpness}`).join("; ")} |`);
+      for (const c of cases)
+        console.log(
+          `| ${c.name} | ${c.expect} | ${c.verdict} | ${c.size}: ${c.faces.map((f) => `${Math.round(Math.max(f.box.width, f.box.height))}/${f.yaw}/${f.sharpness}`).join("; ")} |`,
+        );
     }
     return 0;
   } finally {

@@ -109,7 +109,8 @@ before(() => falControl({ mode: "ok", delayMs: 0 }));
 after(() => falControl({ mode: "ok", delayMs: 0 }));
 
 describe("create: consent and photos (happy)", () => {
-  test("consent, keyboard file picking, drag and drop, progress, browser-side preparation, and reuse with decrypted thumbnails", async (t) => {
+  // The face check runs on both photos before the throttled uploads: longer than the runner's default on a busy machine.
+  test("consent, keyboard file picking, drag and drop, progress, browser-side preparation, and reuse with decrypted thumbnails", { timeout: 300_000 }, async (t) => {
     const b = await launchBrowser();
     t.after(() => b.close());
     await captureObjectUrls(b.context);

@@ -38,7 +38,11 @@ export const FACE_CASES = [
   ...FRONTAL.map((f, i) => ({ name: `frontal ${i + 1} (sample ${f[0]})`, expect: "ok", bytes: lazy(() => encode(single(f))) })),
   ...[1, 3, 6].map((n) => ({ name: `group photo (sample ${n})`, expect: "several_faces", bytes: lazy(() => encode(sample(n))) })),
   ...TURNED.map((f, i) => ({ name: `turned head ${i + 1} (sample ${f[0]})`, expect: "turned", bytes: lazy(() => encode(single(f, 0.8))) })),
-  ...[0, 5].map((i) => ({ name: `heavy blur of frontal ${i + 1}`, expect: "blurry", bytes: lazy(() => encode(blur(single(FRONTAL[i]), 2))) })),
+  ...[0, 5].map((i) => ({
+    name: `heavy blur of frontal ${i + 1}`,
+    expect: "blurry",
+    bytes: lazy(() => encode(blur(single(FRONTAL[i]), 2))),
+  })),
   {
     name: "face about 100 px on 1000 x 1000 (under 12 % of the short side)",
     expect: "too_small",
@@ -49,8 +53,16 @@ export const FACE_CASES = [
     expect: "too_small",
     bytes: lazy(() => encode(onCanvas(resize(single(FRONTAL[6]), 120, 120), 640, 480, 250, 150))),
   },
-  { name: "no face: plain wall", expect: "no_face", bytes: lazy(() => encode(onCanvas({ width: 0, height: 0, data: new Uint8Array() }, 900, 700, 0, 0))) },
-  { name: "no face: corner of sample 2 without people", expect: "no_face", bytes: lazy(() => encode(crop(sample(2), { x: 0, y: 0, width: 500, height: 400 }))) },
+  {
+    name: "no face: plain wall",
+    expect: "no_face",
+    bytes: lazy(() => encode(onCanvas({ width: 0, height: 0, data: new Uint8Array() }, 900, 700, 0, 0))),
+  },
+  {
+    name: "no face: corner of sample 2 without people",
+    expect: "no_face",
+    bytes: lazy(() => encode(crop(sample(2), { x: 0, y: 0, width: 500, height: 400 }))),
+  },
 ];
 
 /** One case by name prefix, as a Playwright file payload. */
@@ -62,7 +74,7 @@ export function facePhoto(prefix, name = "photo.jpg") {
 
 /** A 4000 x 3000 JPEG (12 MP) with one frontal face, for the benchmark. */
 export function twelveMegapixel() {
-  return encode(resize(single(FRONTAL[6], 1.2), 4000, 3000), 85);
+  return encode(resize(single(FRONTAL[6]), 4000, 3000), 85);
 }
 
 /** RGBA pixels of frontal face `which` (0-based) filling width x height: the create-flow fixtures' subject. */

@@ -50,7 +50,10 @@ describe("face check on the Create page (happy)", () => {
     const mother = facePhoto("frontal 2 ", "mother.jpg");
     const father = facePhoto("frontal 5 ", "father.jpg");
     await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
-    await page.getByTestId("status-mother").getByText("The face passed the check. Nothing is sent until the other photo passes too.").waitFor(SLOW);
+    await page
+      .getByTestId("status-mother")
+      .getByText("The face passed the check. Nothing is sent until the other photo passes too.")
+      .waitFor(SLOW);
     assert.equal(posts("/v1/photos"), 0, "nothing uploaded while only one photo has passed");
     const note = page.getByTestId("slot-mother").getByTestId("sent-note");
     await note.getByText("Only this square around the face is sent").waitFor();
@@ -62,7 +65,10 @@ describe("face check on the Create page (happy)", () => {
     assert.equal(await worker.evaluate(() => self.faceCheckBackend), "wasm");
     // Runtime, WebAssembly and models came from the app itself, nowhere else.
     const checkFiles = requests.filter((r) => /\.(wasm|bin)$|face\.worker/.test(new URL(r.url).pathname));
-    assert.ok(checkFiles.some((r) => r.url.endsWith(".wasm")), "the WebAssembly runtime was fetched");
+    assert.ok(
+      checkFiles.some((r) => r.url.endsWith(".wasm")),
+      "the WebAssembly runtime was fetched",
+    );
     assert.equal(checkFiles.filter((r) => r.url.endsWith(".bin")).length, 2, "exactly the two models used");
     for (const r of checkFiles) assert.equal(new URL(r.url).origin, new URL(BASE_URL).origin, `${r.url} is served by the app`);
 
@@ -124,7 +130,10 @@ describe("face check on the Create page (happy)", () => {
     for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(SLOW);
     assert.equal(posts("/v1/photos"), 2);
     const stored = (await json(await api("/v1/photos?limit=100"))).photos.filter((p) => !before.includes(p.id));
-    assert.ok(stored.some((s) => s.width === shown.width && s.height === shown.height), "the chosen crop is what the API stored");
+    assert.ok(
+      stored.some((s) => s.width === shown.width && s.height === shown.height),
+      "the chosen crop is what the API stored",
+    );
   });
 });
 

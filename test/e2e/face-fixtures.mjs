@@ -68,7 +68,7 @@ export function blur(img, radius) {
         const idx = (i) => (horizontal ? (line * width + i) * 4 : (i * width + line) * 4);
         for (let c = 0; c < 4; c++) {
           let acc = 0;
-          for (let i = -radius; i <= radius; i++) acc += src[idx(Math.min(len - 1, Math.max(0, i)))  + c];
+          for (let i = -radius; i <= radius; i++) acc += src[idx(Math.min(len - 1, Math.max(0, i))) + c];
           for (let i = 0; i < len; i++) {
             out[idx(i) + c] = Math.round(acc / (2 * radius + 1));
             acc += src[idx(Math.min(len - 1, i + radius + 1)) + c] - src[idx(Math.max(0, i - radius)) + c];
@@ -85,6 +85,7 @@ export function blur(img, radius) {
 export function onCanvas(img, width, height, x, y, rgb = [178, 186, 190]) {
   const data = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([...rgb, 255], i * 4);
-  for (let row = 0; row < img.height; row++) data.set(img.data.subarray(row * img.width * 4, (row + 1) * img.width * 4), ((y + row) * width + x) * 4);
+  for (let row = 0; row < img.height; row++)
+    data.set(img.data.subarray(row * img.width * 4, (row + 1) * img.width * 4), ((y + row) * width + x) * 4);
   return { width, height, data };
 }

@@ -20,7 +20,8 @@ import wasmPlain from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import { DETECT_SIDE, type DetectedFace, type FaceReport } from "./rules";
 
 export type WorkerRequest = { id: number; image: Blob } | { id: number; warmup: true };
-export type WorkerResponse = { id: number; report: FaceReport } | { id: number; ready: { backend: string; loadMs: number } } | { id: number; error: string };
+export type WorkerResponse =
+  { id: number; report: FaceReport } | { id: number; ready: { backend: string; loadMs: number } } | { id: number; error: string };
 
 interface WasmTf {
   setWasmPaths(paths: Record<string, string>): void;
@@ -50,7 +51,10 @@ interface Nets {
 }
 type DetectFn = (input: unknown, options: unknown) => { withFaceLandmarks(): Promise<Detection[]> };
 
-const scope = self as unknown as { postMessage(message: WorkerResponse): void; onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null };
+const scope = self as unknown as {
+  postMessage(message: WorkerResponse): void;
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+};
 
 async function weights(url: string, manifest: Manifest[]): Promise<Record<string, unknown>> {
   const res = await fetch(url);
@@ -76,7 +80,11 @@ function load(): Promise<{ backend: string; loadMs: number }> {
       fetch: (url: string, init?: RequestInit) => fetch(url, init),
       readFile: () => Promise.reject(new Error("no file system in the browser")),
     } as unknown as Parameters<typeof faceapi.env.setEnv>[0]);
-    tf.setWasmPaths({ "tfjs-backend-wasm.wasm": wasmPlain, "tfjs-backend-wasm-simd.wasm": wasmSimd, "tfjs-backend-wasm-threaded-simd.wasm": wasmSimd });
+    tf.setWasmPaths({
+      "tfjs-backend-wasm.wasm": wasmPlain,
+      "tfjs-backend-wasm-simd.wasm": wasmSimd,
+      "tfjs-backend-wasm-threaded-simd.wasm": wasmSimd,
+    });
     const ok = await tf.setBackend("wasm");
     await tf.ready();
     const backend = tf.getBackend();
@@ -106,7 +114,8 @@ function grey(source: ImageBitmap, region: { x: number; y: number; width: number
   ctx.drawImage(source, region.x, region.y, region.width, region.height, 0, 0, size, size);
   const px = ctx.getImageData(0, 0, size, size).data;
   const out = new Float32Array(size * size);
-  for (let i = 0; i < out.length; i++) out[i] = (0.299 * (px[i * 4] ?? 0) + 0.587 * (px[i * 4 + 1] ?? 0) + 0.114 * (px[i * 4 + 2] ?? 0)) / 255;
+  for (let i = 0; i < out.length; i++)
+    out[i] = (0.299 * (px[i * 4] ?? 0) + 0.587 * (px[i * 4 + 1] ?? 0) + 0.114 * (px[i * 4 + 2] ?? 0)) / 255;
   return out;
 }
 
@@ -127,7 +136,8 @@ function sharpness(source: ImageBitmap, box: DetectedFace["box"]): number {
   for (let y = 1; y < size - 1; y++) {
     for (let x = 1; x < size - 1; x++) {
       const c = g[y * size + x] ?? 0;
-      const lap = (g[y * size + x - 1] ?? 0) + (g[y * size + x + 1] ?? 0) + (g[(y - 1) * size + x] ?? 0) + (g[(y + 1) * size + x] ?? 0) - 4 * c;
+      const lap =
+        (g[y * size + x - 1] ?? 0) + (g[y * size + x + 1] ?? 0) + (g[(y - 1) * size + x] ?? 0) + (g[(y + 1) * size + x] ?? 0) - 4 * c;
       sum += c;
       sum2 += c * c;
       lsum += lap;
@@ -184,7 +194,8 @@ async function check(image: Blob): Promise<FaceReport> {
 
 scope.onmessage = (e) => {
   const msg = e.data;
-  const job = "warmup" in msg ? load().then((ready) => ({ id: msg.id, ready })) : check(msg.image).then((report) => ({ id: msg.id, report }));
+  const job =
+    "warmup" in msg ? load().then((ready) => ({ id: msg.id, ready })) : check(msg.image).then((report) => ({ id: msg.id, report }));
   job.then(
     (answer) => scope.postMessage(answer),
     (err: unknown) => scope.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) }),
