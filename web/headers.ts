@@ -48,7 +48,9 @@ export function contentSecurityPolicy(config: HeadersConfig): string {
   // protection hosts, img.clerk.com, blob: workers and inline styles (CSS-in-JS).
   const directives: [string, string[]][] = [
     ["default-src", ["'self'"]],
-    ["script-src", ["'self'", ...(clerk ? [clerk, "https://challenges.cloudflare.com", "https://*.protect.clerk.com"] : [])]],
+    // 'wasm-unsafe-eval' (CSP Level 3 §6.7.2.5): compiling WebAssembly, which the Create page's on-device face
+    // check runs (tfjs WebAssembly backend, decision 0017); it allows no JavaScript eval.
+    ["script-src", ["'self'", "'wasm-unsafe-eval'", ...(clerk ? [clerk, "https://challenges.cloudflare.com", "https://*.protect.clerk.com"] : [])]],
     ["style-src", ["'self'", ...(clerk ? ["'unsafe-inline'"] : [])]],
     // blob: for previews of photos the browser has just downsized, before upload.
     ["img-src", ["'self'", "blob:", ...api, ...(clerk ? ["https://img.clerk.com"] : [])]],

@@ -11,6 +11,7 @@ interface Privacy {
   dataCategories: { category: string }[];
   rights: { article: string }[];
   limits: string[];
+  onDeviceChecks: string[];
 }
 
 describe("privacy facts: happy", () => {
@@ -29,6 +30,10 @@ describe("privacy facts: happy", () => {
     expect(body.dataCategories.length).toBeGreaterThanOrEqual(5);
     expect(body.rights.map((r) => r.article).join(" ")).toMatch(/Art\. 15.*Art\. 17|Art\. 17.*Art\. 15/s);
     expect(body.limits.join(" ")).toContain("Time Travel");
+    // The face check (issue 20): what it checks, that it runs on the device, and what is sent.
+    const onDevice = body.onDeviceChecks.join(" ");
+    for (const words of ["on your device", "exactly one clear face", "80 pixels and 12%", "WebAssembly", "no credit is used until both photos pass", "Only a square around the face"])
+      expect(onDevice).toContain(words);
   });
 
   it("states the retention numbers the code uses", async () => {

@@ -1,25 +1,14 @@
 // Photo fixtures for the create-flow browser tests, made at run time: small
 // JPEGs (jpeg-js) with an EXIF block that rotates them (Orientation 6) and
 // carries GPS coordinates and a camera make, plus a ZIP appended after the
-// image (a polyglot). What the browser sends must have none of it.
+// image (a polyglot). What the browser sends must have none of it. The picture
+// is a real face from the face check's photo set, so the check lets it through.
 import jpeg from "jpeg-js";
+import { facePixels } from "./face-cases.mjs";
 
-/** A face-ish test card: background gradient, a skin-tone oval, two eyes; `hue` tells parents apart. */
+/** A real face (test/e2e/face-cases.mjs) filling the picture, so the face check passes; `hue` tells parents apart. */
 function pixels(width, height, hue) {
-  const data = Buffer.alloc(width * height * 4);
-  const cx = width / 2;
-  const cy = height / 2;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 4;
-      const inFace = ((x - cx) / (width * 0.22)) ** 2 + ((y - cy) / (height * 0.3)) ** 2 <= 1;
-      const eye = [-1, 1].some((s) => (x - (cx + s * width * 0.08)) ** 2 + (y - (cy - height * 0.06)) ** 2 <= (width * 0.025) ** 2);
-      if (eye) data.set([30, 30, 40, 255], i);
-      else if (inFace) data.set([224, 172, 140, 255], i);
-      else data.set([(hue + (x * 90) / width) % 256, (120 + (y * 80) / height) % 256, (200 - hue / 2) % 256, 255], i);
-    }
-  }
-  return data;
+  return facePixels(width, height, hue < 100 ? 6 : 4);
 }
 
 function u16(n) {

@@ -95,7 +95,11 @@ export async function undocumentedCalls(calls) {
     if (!["document", "stylesheet", "script", "image", "font", "fetch", "xhr", "manifest", "media", "other"].includes(type)) return true; // ping, beacon, eventsource, websocket...
     const u = new URL(url);
     if (u.origin !== app && u.origin !== api) return true;
-    if (u.origin === app && !u.pathname.startsWith("/v1/")) return !(method === "GET" && ["document", "stylesheet", "script", "image", "font", "manifest", "other"].includes(type));
+    if (u.origin === app && !u.pathname.startsWith("/v1/")) {
+      // The face check's worker fetches its WebAssembly and models, the app's own hashed files (issue 20).
+      const ownAsset = type === "fetch" && u.pathname.startsWith("/assets/");
+      return !(method === "GET" && (ownAsset || ["document", "stylesheet", "script", "image", "font", "manifest", "other"].includes(type)));
+    }
     const asked = method === "HEAD" ? "GET" : method;
     return !ops.some((o) => (method === "OPTIONS" || o.method === asked) && o.re.test(u.pathname));
   });

@@ -10,7 +10,8 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { strFromU8, unzipSync } from "fflate";
 import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, photoPng, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
+import { facePhoto } from "./face-cases.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
 
 /** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
 async function makePicture(page, api, seed, { check = false } = {}) {
@@ -29,7 +30,7 @@ async function makePicture(page, api, seed, { check = false } = {}) {
     ["mother", seed],
     ["father", seed + 1],
   ]) {
-    await page.getByLabel(`Choose a photo of the ${parent}`).setInputFiles({ name: `${parent}.png`, mimeType: "image/png", buffer: photoPng(n) });
+    await page.getByLabel(`Choose a photo of the ${parent}`).setInputFiles(facePhoto(`frontal ${n + 1} `, `${parent}.jpg`));
   }
   for (const parent of ["mother", "father"]) {
     await page.getByRole("button", { name: `Choose another photo for the ${parent}` }).waitFor({ timeout: 60_000 });

@@ -58,7 +58,7 @@ describe("Clerk production build: CSP", () => {
   });
 
   it("each directive allows exactly what Clerk documents for this Frontend API, plus our API", () => {
-    expect(csp.get("script-src")).toEqual(["'self'", `https://${FAPI}`, "https://challenges.cloudflare.com", "https://*.protect.clerk.com"]);
+    expect(csp.get("script-src")).toEqual(["'self'", "'wasm-unsafe-eval'", `https://${FAPI}`, "https://challenges.cloudflare.com", "https://*.protect.clerk.com"]);
     expect(csp.get("connect-src")).toEqual(["'self'", API, `https://${FAPI}`, "https://*.protect.clerk.com:*"]);
     expect(csp.get("img-src")).toEqual(["'self'", "blob:", API, "https://img.clerk.com"]);
     expect(csp.get("worker-src")).toEqual(["'self'", "blob:"]);

@@ -133,6 +133,19 @@ export const RIGHTS = [
   { right: "Complain to a supervisory authority", article: "GDPR Art. 77", how: "Any EU data protection authority" },
 ] as const;
 
+/**
+ * What BabyPic's web app checks on the person's own device before a photo
+ * leaves it (issue 20, decision 0017); the browser tests in
+ * test/e2e/face-check.test.mjs prove each sentence.
+ */
+export const ON_DEVICE_CHECKS = [
+  "The Create page checks each parent photo on your device, in your browser, before anything is uploaded: it looks for exactly one clear face, large enough (at least 80 pixels and 12% of the photo's shorter side), sharp and facing the camera, and says in plain words why a photo is refused.",
+  "The check runs a small face detector and a face landmark model in WebAssembly, loaded from BabyPic's own site; the photo is not sent anywhere to be checked.",
+  "Nothing is uploaded and no credit is used until both photos pass.",
+  "Only a square around the face, with a margin for hair, ears and chin, is sealed and sent; the rest of the photo never leaves your device, and the page shows exactly what will be sent.",
+  "The API still accepts whole photos from integrators' own apps; the check is part of BabyPic's web app.",
+] as const;
+
 /** Limits we state plainly rather than hide. */
 export const LIMITS = [
   `D1 Time Travel keeps database history for ${RETENTION.databaseHistoryDays} days; rows hold no photos and no keys, and deleted accounts' files stay unreadable because their key is destroyed first. Email, the sign-in provider's id for you, consent, activity-log IP prefixes, browsers and details, generation options and API key names are encrypted with that same key, so that history cannot read them either; our own random ids, counts, times, payment amounts and the security log's IP prefixes stay readable there.`,
@@ -211,6 +224,7 @@ export interface PrivacyFacts extends WhoWeAre {
   retention: RetentionRule[];
   dataCategories: { category: string; items: string[]; retention: string }[];
   rights: { right: string; article: string; how: string }[];
+  onDeviceChecks: string[];
   limits: string[];
 }
 
@@ -223,6 +237,7 @@ export function privacyFacts(signedLinkTtlSeconds: number, who: WhoWeAre): Priva
     retention: retentionRules(signedLinkTtlSeconds),
     dataCategories: DATA_CATEGORIES.map((d) => ({ ...d, items: [...d.items] })),
     rights: RIGHTS.map((r) => ({ ...r })),
+    onDeviceChecks: [...ON_DEVICE_CHECKS],
     limits: [...LIMITS],
   };
 }

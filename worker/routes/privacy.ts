@@ -30,6 +30,9 @@ export const PrivacySchema = z
     ),
     dataCategories: z.array(z.object({ category: z.string(), items: z.array(z.string()), retention: z.string() })),
     rights: z.array(z.object({ right: z.string(), article: z.string(), how: z.string() })),
+    onDeviceChecks: z
+      .array(z.string())
+      .openapi({ description: "What BabyPic's web app checks on the person's device before a photo leaves it (the face check); the API itself accepts whole photos." }),
     limits: z.array(z.string()),
   })
   .openapi("Privacy");

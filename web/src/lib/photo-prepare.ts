@@ -90,6 +90,14 @@ export function fitWithin(width: number, height: number, maxSide = MAX_SIDE): { 
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** A rectangle of the photo as displayed (EXIF orientation applied), in pixels. */
+export interface CropRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 type Canvas2D = OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
 
 /** OffscreenCanvas where available (no DOM, no layout), else a detached <canvas>. */
@@ -118,7 +126,10 @@ function makeCanvas(width: number, height: number): { ctx: Canvas2D; toJpeg: (qu
  * `imageOrientation: "from-image"`, HTML Living Standard §8.10) and re-encodes
  * it as a JPEG of at most MAX_SIDE px on the longest side.
  */
-export async function preparePhoto(file: Blob, opts: { maxSide?: number; quality?: number } = {}): Promise<PreparedPhoto> {
+export async function preparePhoto(
+  file: Blob,
+  opts: { maxSide?: number; quality?: number; /** Only this region (displayed-photo px) is kept: the face check's crop. */ crop?: CropRegion } = {},
+): Promise<PreparedPhoto> {
   await checkPhotoFile(file);
   let bitmap: ImageBitmap;
   try {
@@ -132,7 +143,8 @@ export async function preparePhoto(file: Blob, opts: { maxSide?: number; quality
   try {
     const sourceWidth = bitmap.width;
     const sourceHeight = bitmap.height;
-    const target = fitWithin(sourceWidth, sourceHeight, opts.maxSide ?? MAX_SIDE);
+    const region = opts.crop ?? { x: 0, y: 0, width: sourceWidth, height: sourceHeight };
+    const target = fitWithin(region.width, region.height, opts.maxSide ?? MAX_SIDE);
     if (Math.min(target.width, target.height) < MIN_SIDE) {
       throw new PhotoRejected(
         "too_small",
@@ -145,7 +157,7 @@ export async function preparePhoto(file: Blob, opts: { maxSide?: number; quality
     // JPEG has no alpha: transparent areas become white rather than black.
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, target.width, target.height);
-    ctx.drawImage(bitmap, 0, 0, target.width, target.height);
+    ctx.drawImage(bitmap, region.x, region.y, region.width, region.height, 0, 0, target.width, target.height);
     const blob = await toJpeg(opts.quality ?? JPEG_QUALITY);
     const bytes = new Uint8Array(await blob.arrayBuffer());
     return { bytes, blob, width: target.width, height: target.height, sourceWidth, sourceHeight, sourceBytes: file.size };

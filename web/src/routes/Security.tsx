@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { LIMITS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "#shared/privacy-facts";
+import { LIMITS, ON_DEVICE_CHECKS, RETENTION, retentionRules, RIGHTS, SUB_PROCESSORS } from "#shared/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
 import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
@@ -68,6 +68,8 @@ export default function Security() {
           logs on the way see only ciphertext. Your browser also shrinks the photo and saves a fresh copy first, which drops its hidden details
           (location, camera data).
         </p>
+        {/* The face check (issue 20): the same sentences as GET /v1/privacy's onDeviceChecks. */}
+        <p>{ON_DEVICE_CHECKS.join(" ")}</p>
 
         <h3>2. Encrypted storage</h3>
         <p>

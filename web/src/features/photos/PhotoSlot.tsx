@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState, type DragEvent, type KeyboardEvent 
 import { MAX_INPUT_BYTES } from "../../lib/photo-prepare";
 import { PhotoPicker } from "./PhotoPicker";
 import type { Photo } from "./api";
-import type { SlotPreview, SlotState } from "./usePhotoSlot";
+import type { FaceChoice, SlotPreview, SlotState } from "./usePhotoSlot";
 
 export interface PhotoSlotProps {
   /** "mother" or "father": used in labels ("the mother's photo"). */
@@ -10,6 +10,8 @@ export interface PhotoSlotProps {
   title: string;
   state: SlotState;
   onPick: (file: File) => void;
+  /** The crop tool: keep one of the several faces found. */
+  onChooseFace: (index: number) => void;
   onReuse: (photo: Photo) => void;
   onClear: () => void;
   /** The photo chosen in the other slot; it cannot be used twice. */
@@ -33,18 +35,62 @@ function FacePreview({ preview, alt }: { preview: SlotPreview; alt: string }) {
         <img src={preview.url} alt={alt} width={preview.width} height={preview.height} decoding="async" />
         <span className="face-guide" aria-hidden="true" />
       </div>
-      <figcaption className="muted small">
-        The whole photo is sent. The model works best when one face fills the oval and looks at the camera.
-        {preview.note && <> {preview.note}</>}
+      <figcaption className="muted small" data-testid="sent-note">
+        {preview.note ?? "A photo you uploaded earlier."}
       </figcaption>
     </figure>
   );
 }
 
+/** Where a face is, in words, for the buttons of the crop tool. */
+function placeOf(box: FaceChoice["faces"][number], width: number): string {
+  const cx = (box.x + box.width / 2) / width;
+  return cx < 0.34 ? "on the left" : cx > 0.66 ? "on the right" : "in the middle";
+}
+
+/** Several faces: the photo (shown here only, never sent) with each face framed, and a button per face. */
+function FaceChooser({ choice, parent, onChoose }: { choice: FaceChoice; parent: string; onChoose: (index: number) => void }) {
+  const order = choice.faces.map((box, i) => ({ box, i })).sort((a, b) => a.box.x - b.box.x);
+  return (
+    <div className="face-chooser" data-testid="face-chooser">
+      <p>Crop it to one face: choose the {parent}&apos;s face. Only a square around that face is sent.</p>
+      <div className="face-chooser-photo">
+        <img src={choice.url} alt={`The photo you chose, with the ${choice.faces.length} faces found framed and numbered`} width={choice.width} height={choice.height} />
+        {order.map(({ box }, n) => (
+          <span
+            key={n}
+            className="face-box"
+            aria-hidden="true"
+            style={{
+              left: `${(box.x / choice.width) * 100}%`,
+              top: `${(box.y / choice.height) * 100}%`,
+              width: `${(box.width / choice.width) * 100}%`,
+              height: `${(box.height / choice.height) * 100}%`,
+            }}
+          >
+            <b>{n + 1}</b>
+          </span>
+        ))}
+      </div>
+      <ul className="face-chooser-list">
+        {order.map(({ box, i }, n) => (
+          <li key={i}>
+            <button type="button" className="button button-secondary button-small" onClick={() => onChoose(i)}>
+              Use face {n + 1} ({placeOf(box, choice.width)})<span className="visually-hidden"> for the {parent}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function stepText(state: SlotState): string {
   switch (state.status) {
-    case "preparing":
-      return "Preparing the photo in your browser…";
+    case "checking":
+      return "Checking the face on this device; nothing is sent…";
+    case "checked":
+      return "The face passed the check. Nothing is sent until the other photo passes too.";
     case "sealing":
       return "Encrypting the photo…";
     case "uploading":
@@ -56,13 +102,13 @@ function stepText(state: SlotState): string {
   }
 }
 
-export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, otherPhotoId, onConsentNeeded }: PhotoSlotProps) {
+export function PhotoSlot({ parent, title, state, onPick, onChooseFace, onReuse, onClear, otherPhotoId, onConsentNeeded }: PhotoSlotProps) {
   const id = useId();
   const coarse = useCoarsePointer();
   const [dragging, setDragging] = useState(false);
   const errorRef = useRef<HTMLParagraphElement>(null);
-  const busy = state.status === "preparing" || state.status === "sealing" || state.status === "uploading";
-  const preview = state.status === "empty" || state.status === "preparing" ? null : state.preview;
+  const busy = state.status === "checking" || state.status === "sealing" || state.status === "uploading";
+  const preview = state.status === "empty" || state.status === "checking" ? null : state.preview;
 
   // WCAG 2.2 SC 3.3.1: the error is announced (role=alert) and focus moves to it, next to its slot.
   useEffect(() => {
@@ -154,7 +200,7 @@ export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, othe
             )}
           </div>
           <p className="muted small" id={`${id}-rules`}>
-            JPEG, PNG, WebP or HEIC, up to {MAX_MB} MB, at least 256 px on each side. One clear face, looking at the camera.
+            JPEG, PNG, WebP or HEIC, up to {MAX_MB} MB, at least 256 px on each side. One clear face, looking at the camera: it is checked on this device first, and only a square around it is sent.
           </p>
         </div>
       )}
@@ -180,8 +226,9 @@ export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, othe
           <strong>That photo did not work.</strong> {state.message}
         </p>
       )}
+      {state.status === "error" && state.choice && <FaceChooser choice={state.choice} parent={parent} onChoose={onChooseFace} />}
 
-      {(state.status === "ready" || state.status === "error") && (
+      {(state.status === "ready" || state.status === "checked" || state.status === "error") && (
         <p className="slot-actions">
           {state.status === "error" && state.code === "consent_required" && (
             <button type="button" className="button button-small" onClick={onConsentNeeded}>
@@ -189,13 +236,13 @@ export function PhotoSlot({ parent, title, state, onPick, onReuse, onClear, othe
             </button>
           )}{" "}
           <button type="button" className="button button-secondary button-small" onClick={onClear}>
-            {state.status === "ready" ? "Choose another photo" : "Start again"}
+            {state.status === "error" ? "Start again" : "Choose another photo"}
             <span className="visually-hidden"> for the {parent}</span>
           </button>
         </p>
       )}
 
-      {!busy && state.status !== "ready" && <PhotoPicker parent={parent} excludeId={otherPhotoId} onChoose={onReuse} />}
+      {!busy && state.status !== "ready" && state.status !== "checked" && <PhotoPicker parent={parent} excludeId={otherPhotoId} onChoose={onReuse} />}
     </section>
   );
 }

@@ -1,13 +1,17 @@
 /**
- * One parent slot's life: check the file, prepare it (orientation, 2048 px,
- * metadata gone), seal it, upload it with progress, or reuse a photo already
- * uploaded. Picking again cancels the work in flight.
+ * One parent slot's life: check the file, check the face on the device (a Web
+ * Worker, issue 20), prepare only the face region (orientation, 2048 px,
+ * metadata gone), wait until the other parent's photo has passed too, seal it,
+ * upload it with progress; or reuse a photo already uploaded. Picking again
+ * cancels the work in flight.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, describeError } from "../../lib/api/problem";
-import { PhotoRejected, preparePhoto } from "../../lib/photo-prepare";
+import { checkPhotoFile, PhotoRejected, preparePhoto, type CropRegion } from "../../lib/photo-prepare";
 import { useAuth } from "../auth/context";
+import { FaceCheckUnavailable, findFaces } from "../face-check/check";
+import { judge, judgeOne, type Box, type DetectedFace } from "../face-check/rules";
 import { apiHref, sealAndUpload, UploadTooLarge, uploadKeyQuery, type Photo, type UploadKey } from "./api";
 
 export interface SlotPreview {
@@ -19,18 +23,31 @@ export interface SlotPreview {
   note: string | null;
 }
 
+/** Several faces were found: the whole photo, shown on this device only, and the faces to choose from. */
+export interface FaceChoice {
+  url: string;
+  width: number;
+  height: number;
+  faces: Box[];
+}
+
 export type SlotState =
   | { status: "empty" }
-  | { status: "preparing"; fileName: string }
+  | { status: "checking"; fileName: string }
+  /** The face passed; the crop waits here until the other parent's photo passes too. */
+  | { status: "checked"; preview: SlotPreview }
   | { status: "sealing"; preview: SlotPreview }
   | { status: "uploading"; preview: SlotPreview; loaded: number; total: number }
   | { status: "ready"; preview: SlotPreview; photo: Photo; reused: boolean }
-  | { status: "error"; message: string; preview: SlotPreview | null; code: string | null };
+  | { status: "error"; message: string; preview: SlotPreview | null; code: string | null; choice?: FaceChoice };
+
+/** Passed the face check (or reused): the other slot may upload. */
+export const hasPassed = (s: SlotState) => s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
 
 const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} KB`);
 
 function errorMessage(err: unknown): string {
-  if (err instanceof PhotoRejected || err instanceof UploadTooLarge) return err.message;
+  if (err instanceof PhotoRejected || err instanceof UploadTooLarge || err instanceof FaceCheckUnavailable) return err.message;
   // The API's detail names the endpoint to call; say what it means for the person instead.
   if (err instanceof ApiError && err.code === "consent_required") {
     return "We no longer have your consent on record (it was withdrawn, or our terms changed), so the photo was not accepted.";
@@ -40,16 +57,25 @@ function errorMessage(err: unknown): string {
 
 const errorCode = (err: unknown) => (err instanceof ApiError ? err.code : err instanceof PhotoRejected ? err.reason : null);
 
-export function usePhotoSlot(userId: string | undefined) {
+export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean) {
   const { getToken, onUnauthorized } = useAuth();
   const queryClient = useQueryClient();
   const [state, setState] = useState<SlotState>({ status: "empty" });
   const controller = useRef<AbortController | null>(null);
   const blobUrl = useRef<string | null>(null);
+  const originalUrl = useRef<string | null>(null);
+  /** The checked crop, sealed and uploaded once uploads are allowed. */
+  const pending = useRef<Uint8Array<ArrayBuffer> | null>(null);
+  /** The picked file and the faces found, while the person chooses one. */
+  const choosing = useRef<{ file: File; width: number; height: number; faces: DetectedFace[] } | null>(null);
 
   const releaseBlob = useCallback(() => {
-    if (blobUrl.current) URL.revokeObjectURL(blobUrl.current);
-    blobUrl.current = null;
+    for (const ref of [blobUrl, originalUrl]) {
+      if (ref.current) URL.revokeObjectURL(ref.current);
+      ref.current = null;
+    }
+    pending.current = null;
+    choosing.current = null;
   }, []);
 
   useEffect(
@@ -76,31 +102,102 @@ export function usePhotoSlot(userId: string | undefined) {
     return c;
   }, [releaseBlob]);
 
-  const pick = useCallback(
-    async (file: File) => {
-      const c = begin();
-      const alive = () => !c.signal.aborted;
-      setState({ status: "preparing", fileName: file.name });
-      let preview: SlotPreview | null = null;
-      try {
-        if (!userId) throw new Error("Your account is still loading; try again in a moment.");
-        const prepared = await preparePhoto(file);
-        if (!alive()) return;
-        const url = URL.createObjectURL(prepared.blob);
-        blobUrl.current = url;
-        const resized = prepared.width !== prepared.sourceWidth || prepared.height !== prepared.sourceHeight;
-        preview = {
+  /** Prepares only `crop` of `file` and holds it until uploads are allowed. */
+  const accept = useCallback(
+    async (file: File, crop: CropRegion, c: AbortController) => {
+      const prepared = await preparePhoto(file, { crop });
+      if (c.signal.aborted) return;
+      const url = URL.createObjectURL(prepared.blob);
+      blobUrl.current = url;
+      pending.current = prepared.bytes;
+      setState({
+        status: "checked",
+        preview: {
           url,
           width: prepared.width,
           height: prepared.height,
           note:
-            `${resized ? `Resized from ${prepared.sourceWidth} × ${prepared.sourceHeight} to` : "Kept at"} ${prepared.width} × ${prepared.height} px, ` +
-            `${kb(prepared.bytes.byteLength)}. Location, camera details and any hidden data were removed.`,
-        };
-        const shown = preview;
+            `Only this square around the face is sent: ${prepared.width} × ${prepared.height} px, ${kb(prepared.bytes.byteLength)}, ` +
+            `from a ${prepared.sourceWidth} × ${prepared.sourceHeight} photo. The rest of the photo stays on this device. ` +
+            "Location, camera details and any hidden data were removed.",
+        },
+      });
+    },
+    [],
+  );
+
+  const fail = useCallback((err: unknown, preview: SlotPreview | null = null) => {
+    setState({ status: "error", message: errorMessage(err), preview, code: errorCode(err) });
+  }, []);
+
+  const pick = useCallback(
+    async (file: File) => {
+      const c = begin();
+      const alive = () => !c.signal.aborted;
+      setState({ status: "checking", fileName: file.name });
+      try {
+        if (!userId) throw new Error("Your account is still loading; try again in a moment.");
+        await checkPhotoFile(file);
+        const report = await findFaces(file);
+        if (!alive()) return;
+        const verdict = judge(report);
+        if (verdict.ok) {
+          await accept(file, verdict.crop, c);
+          return;
+        }
+        if (verdict.reason === "several_faces") {
+          const url = URL.createObjectURL(file);
+          originalUrl.current = url;
+          choosing.current = { file, width: report.width, height: report.height, faces: verdict.faces };
+          setState({
+            status: "error",
+            message: verdict.message,
+            preview: null,
+            code: "several_faces",
+            choice: { url, width: report.width, height: report.height, faces: verdict.faces.map((f) => f.box) },
+          });
+          return;
+        }
+        setState({ status: "error", message: verdict.message, preview: null, code: verdict.reason });
+      } catch (err) {
+        if (!alive()) return;
+        fail(err);
+      }
+    },
+    [begin, userId, accept, fail],
+  );
+
+  /** The crop tool: keep the face at `index` of the several found. */
+  const chooseFace = useCallback(
+    async (index: number) => {
+      const chosen = choosing.current;
+      const face = chosen?.faces[index];
+      if (!chosen || !face) return;
+      const c = begin();
+      setState({ status: "checking", fileName: chosen.file.name });
+      try {
+        const verdict = judgeOne(face, chosen.width, chosen.height);
+        if (!verdict.ok) {
+          setState({ status: "error", message: verdict.message, preview: null, code: verdict.reason });
+          return;
+        }
+        await accept(chosen.file, verdict.crop, c);
+      } catch (err) {
+        if (!c.signal.aborted) fail(err);
+      }
+    },
+    [begin, accept, fail],
+  );
+
+  const upload = useCallback(
+    async (bytes: Uint8Array<ArrayBuffer>, shown: SlotPreview) => {
+      const c = controller.current ?? new AbortController();
+      const alive = () => !c.signal.aborted;
+      try {
+        if (!userId) throw new Error("Your account is still loading; try again in a moment.");
         setState({ status: "sealing", preview: shown });
         const photo = await sealAndUpload({
-          bytes: prepared.bytes,
+          bytes,
           userId,
           getKey,
           getToken,
@@ -114,11 +211,19 @@ export function usePhotoSlot(userId: string | undefined) {
         void queryClient.invalidateQueries({ queryKey: ["photos"] });
       } catch (err) {
         if (!alive()) return;
-        setState({ status: "error", message: errorMessage(err), preview, code: errorCode(err) });
+        fail(err, shown);
       }
     },
-    [begin, userId, getKey, getToken, onUnauthorized, queryClient],
+    [userId, getKey, getToken, onUnauthorized, queryClient, fail],
   );
+
+  // Nothing is sealed or sent until both parents' photos have passed the face check.
+  useEffect(() => {
+    if (state.status !== "checked" || !uploadAllowed || !pending.current) return;
+    const bytes = pending.current;
+    pending.current = null;
+    void upload(bytes, state.preview);
+  }, [state, uploadAllowed, upload]);
 
   const reuse = useCallback(
     (photo: Photo) => {
@@ -142,5 +247,5 @@ export function usePhotoSlot(userId: string | undefined) {
     setState({ status: "empty" });
   }, [begin]);
 
-  return { state, pick, reuse, clear };
+  return { state, pick, chooseFace, reuse, clear };
 }

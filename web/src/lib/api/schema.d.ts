@@ -1989,6 +1989,8 @@ export interface components {
                 name: string;
             };
             limits: string[];
+            /** @description What BabyPic's web app checks on the person's device before a photo leaves it (the face check); the API itself accepts whole photos. */
+            onDeviceChecks: string[];
             /** @description For privacy questions and requests; the contact form at /contact needs no account. */
             privacyContact: {
                 email: string;
@@ -8536,6 +8538,9 @@ export interface operations {
                      *           "article": "string",
                      *           "how": "string"
                      *         }
+                     *       ],
+                     *       "onDeviceChecks": [
+                     *         "string"
                      *       ],
                      *       "limits": [
                      *         "string"

@@ -10,7 +10,8 @@ import { ConsentStep } from "../../features/create/ConsentStep";
 import { DEFAULT_OPTIONS, OptionsForm, type GenerationOptions } from "../../features/create/OptionsForm";
 import { useCreateGeneration } from "../../features/generations/api";
 import { PhotoSlot } from "../../features/photos/PhotoSlot";
-import { usePhotoSlot } from "../../features/photos/usePhotoSlot";
+import { hasPassed, usePhotoSlot } from "../../features/photos/usePhotoSlot";
+import { warmUpFaceCheck } from "../../features/face-check/check";
 import { ApiError, describeError } from "../../lib/api/problem";
 import { plural } from "../../lib/format";
 import "../../features/create/create.css";
@@ -23,8 +24,17 @@ const credits = (n: number) => plural(n, "credit", "credits");
 function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; balance: number; cost: number; focusFirst: boolean }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const mother = usePhotoSlot(userId);
-  const father = usePhotoSlot(userId);
+  // Each slot uploads only once the other's photo has passed the face check too (issue 20).
+  const [motherPassed, setMotherPassed] = useState(false);
+  const [fatherPassed, setFatherPassed] = useState(false);
+  const mother = usePhotoSlot(userId, fatherPassed);
+  const father = usePhotoSlot(userId, motherPassed);
+  useEffect(() => setMotherPassed(hasPassed(mother.state)), [mother.state]);
+  useEffect(() => setFatherPassed(hasPassed(father.state)), [father.state]);
+  useEffect(() => {
+    // Load the face check's models while the person picks a photo; a failure shows on the first photo instead.
+    warmUpFaceCheck().catch(() => undefined);
+  }, []);
   const [options, setOptions] = useState<GenerationOptions>(DEFAULT_OPTIONS);
   const create = useCreateGeneration();
   const photosHeading = useRef<HTMLHeadingElement>(null);
@@ -81,7 +91,8 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
           1. Two photos
         </h2>
         <p className="muted">
-          One photo of each parent, face clearly visible. Each is prepared and encrypted in your browser before it is sent.
+          One photo of each parent, face clearly visible. Each face is checked on this device first; only a square around it is
+          encrypted and sent, once both photos have passed.
         </p>
         <div className="slots">
           <PhotoSlot
@@ -89,6 +100,7 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
             title="Mother"
             state={mother.state}
             onPick={(f) => void mother.pick(f)}
+            onChooseFace={(i) => void mother.chooseFace(i)}
             onReuse={mother.reuse}
             onClear={mother.clear}
             otherPhotoId={fatherId}
@@ -99,6 +111,7 @@ function CreateForm({ userId, balance, cost, focusFirst }: { userId: string; bal
             title="Father"
             state={father.state}
             onPick={(f) => void father.pick(f)}
+            onChooseFace={(i) => void father.chooseFace(i)}
             onReuse={father.reuse}
             onClear={father.clear}
             otherPhotoId={motherId}

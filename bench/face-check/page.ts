@@ -1,0 +1,32 @@
+/**
+ * Runs in headless Chromium (bench/face-check/run.mjs builds it with Vite and
+ * serves it with the SPA's production CSP). Uses the SPA's own face check,
+ * web/src/features/face-check (the Web Worker, its models and the rules).
+ */
+import { findFaces, warmUpFaceCheck } from "../../web/src/features/face-check/check.ts";
+import { judge, type FaceReport } from "../../web/src/features/face-check/rules.ts";
+
+declare global {
+  interface Window {
+    faceBench: {
+      warmUp: () => Promise<{ backend: string; loadMs: number; wallMs: number }>;
+      check: (bytes: number[] | Uint8Array) => Promise<{ report: FaceReport; verdict: string; wallMs: number }>;
+    };
+  }
+}
+
+window.faceBench = {
+  warmUp: async () => {
+    const t0 = performance.now();
+    const r = await warmUpFaceCheck();
+    return { ...r, wallMs: performance.now() - t0 };
+  },
+  check: async (bytes) => {
+    const blob = new Blob([new Uint8Array(bytes)], { type: "image/jpeg" });
+    const t0 = performance.now();
+    const report = await findFaces(blob);
+    const wallMs = performance.now() - t0;
+    const v = judge(report);
+    return { report, verdict: v.ok ? "ok" : v.reason, wallMs };
+  },
+};

@@ -1,0 +1,207 @@
+/* global createImageBitmap, OffscreenCanvas -- only inside page.evaluate() callbacks */
+// On-device face check benchmark (issue 20): the Create page's face check in
+// headless Chromium, built with Vite from the SPA's own code
+// (web/src/features/face-check) and served with the SPA's production CSP, so
+// the WebAssembly backend runs under the same `script-src` as in production.
+//
+//   node scripts/node.mjs bench/face-check/run.mjs [--runs 5] [--cases] [--json]
+//   npm run bench:face-check
+//
+// Reports: the bytes of everything the check downloads (worker script with
+// tfjs and face-api, WebAssembly, the two models; raw and gzip), the first
+// check after load (worker start, models, one photo, as the first photo on the
+// page meets it), and the median of `runs` checks of a 12 MP (4000x3000) photo
+// (decode, downscale to 1024 px, detect, landmarks, sharpness). Baseline in
+// the same run: createImageBitmap + the same downscale with nothing else.
+// --cases also runs the test photo set (test/e2e/face-cases.mjs) and prints
+// each case's verdict and figures (how the thresholds were calibrated).
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { build } from "vite";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../test/e2e/helpers.mjs";
+import { contentSecurityPolicy, PRODUCTION_HEADERS_CONFIG } from "../../web/headers.ts";
+import { FACE_CASES, twelveMegapixel } from "../../test/e2e/face-cases.mjs";
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: "string", default: "5" },
+    cases: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+});
+const RUNS = Number(opts.runs);
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ms = (x) => `${x.toFixed(0)} ms`;
+const KB = (n) => `${(n / 1024).toFixed(0)} KB`;
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+function serve(dir, served) {
+  const csp = contentSecurityPolicy(PRODUCTION_HEADERS_CONFIG);
+  const server = createServer((req, res) => {
+    const path = normalize(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "") || "index.html";
+    if (path.startsWith("..")) {
+      res.writeHead(400).end();
+      return;
+    }
+    try {
+      const body = readFileSync(join(dir, path));
+      served.push({ path, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length });
+      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": csp }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+async function main() {
+  const out = mkdtempSync(join(tmpdir(), "babypic-bench-face-"));
+  const browserDir = mkdtempSync(join(tmpdir(), "babypic-bench-chromium-"));
+  const served = [];
+  let server;
+  let context;
+  try {
+    log("building the benchmark page with Vite");
+    await build({
+      configFile: false,
+      root: HERE,
+      logLevel: "error",
+      build: { outDir: out, emptyOutDir: true, target: "es2022", modulePreload: false },
+    });
+    server = await serve(out, served);
+    const url = `http://127.0.0.1:${server.address().port}/index.html`;
+    context = await chromium.launchPersistentContext(browserDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("response", (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico") && errors.push(`${r.status()} ${r.url()}`));
+    await page.goto(url);
+    await page.waitForFunction(() => typeof globalThis.faceBench === "object");
+    const pageBytes = served.reduce((a, f) => a + f.bytes, 0);
+    const photo = twelveMegapixel();
+    log(`Chromium ${context.browser()?.version() ?? "?"}; 12 MP photo ${KB(photo.length)}; first check, then ${RUNS} timed checks`);
+    const first = await page.evaluate(
+      async (bytes) => {
+        const t0 = performance.now();
+        const r = await globalThis.faceBench.check(bytes);
+        return { ...r, firstMs: performance.now() - t0 };
+      },
+      [...photo],
+    );
+    const modelFiles = served.filter((f) => !/^(index\.html|assets\/index-[^/]*\.js)$/.test(f.path));
+    void pageBytes;
+    const samples = [];
+    const baseline = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await page.evaluate((bytes) => globalThis.faceBench.check(bytes), [...photo]);
+      samples.push(r.wallMs);
+      baseline.push(
+        await page.evaluate(
+          async (bytes) => {
+            const t0 = performance.now();
+            const bmp = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: "image/jpeg" }), {
+              imageOrientation: "from-image",
+            });
+            const s = Math.min(1, 1024 / Math.max(bmp.width, bmp.height));
+            const c = new OffscreenCanvas(Math.round(bmp.width * s), Math.round(bmp.height * s));
+            const ctx = c.getContext("2d");
+            ctx.drawImage(bmp, 0, 0, c.width, c.height);
+            ctx.getImageData(0, 0, c.width, c.height);
+            bmp.close();
+            return performance.now() - t0;
+          },
+          [...photo],
+        ),
+      );
+    }
+    const cases = [];
+    if (opts.cases) {
+      for (const c of FACE_CASES) {
+        const r = await page.evaluate((bytes) => globalThis.faceBench.check(bytes), [...c.bytes()]);
+        cases.push({
+          name: c.name,
+          expect: c.expect,
+          verdict: r.verdict,
+          faces: r.report.faces.map((f) => ({
+            box: f.box,
+            score: +f.score.toFixed(2),
+            yaw: +f.yaw.toFixed(2),
+            sharpness: +f.sharpness.toFixed(3),
+          })),
+          size: `${r.report.width}x${r.report.height}`,
+        });
+      }
+    }
+    if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+    const total = modelFiles.reduce((a, f) => ({ bytes: a.bytes + f.bytes, gzip: a.gzip + f.gzip }), { bytes: 0, gzip: 0 });
+    const result = {
+      backend: first.report.backend,
+      files: modelFiles,
+      total,
+      firstMs: first.firstMs,
+      firstVerdict: first.verdict,
+      samples,
+      median: median(samples),
+      baseline: median(baseline),
+      cases,
+    };
+    if (opts.json) {
+      console.log(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    console.log(`backend: ${result.backend} (CSP: the SPA's production script-src)`);
+    console.log("");
+    console.log("| file the check downloads | bytes | gzip |");
+    console.log("|---|---|---|");
+    for (const f of modelFiles) console.log(`| ${f.path.replace(/-[A-Za-z0-9_-]{8}\./, ".")} | ${KB(f.bytes)} | ${KB(f.gzip)} |`);
+    console.log(`| total | ${KB(total.bytes)} | ${KB(total.gzip)} |`);
+    console.log("");
+    console.log(
+      `first check after load (worker start, models, one 12 MP photo): ${ms(result.firstMs)} (goal < 1500 ms); verdict ${first.verdict}`,
+    );
+    console.log(`12 MP check, median of ${RUNS}: ${ms(result.median)} (goal < 300 ms); samples ${samples.map(ms).join(", ")}`);
+    console.log(
+      `baseline (decode + downscale only), median: ${ms(result.baseline)}; check / baseline ${(result.median / result.baseline).toFixed(2)}x`,
+    );
+    if (cases.length) {
+      console.log("");
+      console.log("| case | expected | verdict | faces (size px, yaw, sharpness) |");
+      console.log("|---|---|---|---|");
+      for (const c of cases)
+        console.log(
+          `| ${c.name} | ${c.expect} | ${c.verdict} | ${c.size}: ${c.faces.map((f) => `${Math.round(Math.max(f.box.width, f.box.height))}/${f.yaw}/${f.sharpness}`).join("; ")} |`,
+        );
+    }
+    return 0;
+  } finally {
+    await context?.close();
+    server?.close();
+    rmSync(out, { recursive: true, force: true });
+    rmSync(browserDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`[bench] ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
