@@ -5,6 +5,7 @@
  */
 import { createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
+import { Loading } from "../components/Loading";
 import { AuthBoundary } from "../features/auth/AuthBoundary";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { AppLayout } from "./app/AppLayout";
@@ -16,6 +17,9 @@ export const router = createBrowserRouter([
   {
     element: <Layout />,
     errorElement: <RouteError />,
+    // Shown while the first page's lazy module loads; without it React Router
+    // warns "No `HydrateFallback` element provided" (issue 19 item 5).
+    hydrateFallbackElement: <Loading label="Loading BabyPic" />,
     children: [
       { index: true, element: <Landing /> },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
