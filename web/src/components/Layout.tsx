@@ -38,7 +38,8 @@ export function Layout() {
       </a>
       <header className="site-header">
         <div className="container header-row">
-          <Link to="/" className="brand">
+          {/* "/" is the static landing page (web/index.html): a full page load, not the app's copy. */}
+          <Link to="/" reloadDocument className="brand">
             <img src="/favicon.svg" alt="" width="28" height="28" />
             BabyPic
           </Link>
@@ -56,7 +57,7 @@ export function Layout() {
             <ul className="nav-list">
               {links.map((l) => (
                 <li key={l.to}>
-                  <NavLink to={l.to} end={l.end}>
+                  <NavLink to={l.to} end={l.end} reloadDocument={l.to === "/"}>
                     {l.label}
                   </NavLink>
                 </li>

@@ -9,7 +9,6 @@ import { Loading } from "../components/Loading";
 import { AuthBoundary } from "../features/auth/AuthBoundary";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { AppLayout } from "./app/AppLayout";
-import { Landing } from "./Landing";
 import { NotFound } from "./NotFound";
 import { RouteError } from "./RouteError";
 
@@ -21,7 +20,8 @@ export const router = createBrowserRouter([
     // warns "No `HydrateFallback` element provided" (issue 19 item 5).
     hydrateFallbackElement: <Loading label="Loading BabyPic" />,
     children: [
-      { index: true, element: <Landing /> },
+      // A full page load shows the static landing page (web/index.html); this is for a client-side visit.
+      { index: true, lazy: async () => ({ Component: (await import("./Landing")).Landing }) },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
       { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
       { path: "incidents/:slug", lazy: async () => ({ Component: (await import("./IncidentPage")).default }) },
