@@ -94,10 +94,10 @@ describe("SPA _redirects (the app's pages, decision 0021)", () => {
   it("sends every top-level route of web/src/routes/index.tsx to app.html, and never the landing page", async () => {
     const { readFileSync } = await import("node:fs");
     const { APP_PATHS } = await import("../../web/headers");
-    const routes = readFileSync(new URL("../../web/src/routes/index.tsx", import.meta.url), "utf8");
+    const routes = readFileSync(`${process.cwd()}/web/src/routes/index.tsx`, "utf8");
     const matches = (path: string) =>
       APP_PATHS.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2) : path === p));
-    const topLevel = [...routes.matchAll(/path: "([^"*]+)(\/\*)?"/g)].map((m) => `/${m[1]}`).filter((p) => !["/gallery", "/billing", "/api-keys", "/activity", "/account", "/create"].includes(p) && !p.startsWith("/gallery/") && !p.startsWith("/generations/") && !p.startsWith("/profile"));
+    const topLevel = [...String(routes).matchAll(/path: "([^"*]+)(\/\*)?"/g)].map((m) => `/${m[1]}`).filter((p) => !["/gallery", "/billing", "/api-keys", "/activity", "/account", "/create"].includes(p) && !p.startsWith("/gallery/") && !p.startsWith("/generations/") && !p.startsWith("/profile"));
     expect(topLevel.length).toBeGreaterThanOrEqual(10);
     for (const p of topLevel) expect(matches(p.replace(/:[a-z]+/g, "x")), `${p} is served the app`).toBe(true);
     const file = renderRedirectsFile(undefined);
