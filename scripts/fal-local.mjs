@@ -180,13 +180,15 @@ export function startFalLocal({
     } else {
       const images = [];
       const n = input.num_images ?? 1;
-      const caption = `${input.gender} / ${input.age_group} / father ${Math.round((input.father_weight ?? 0.5) * 100)}%`;
-      const key = createHash("sha256").update(`${input.mother_image_urls[0]}|${input.father_image_urls[0]}|${input.father_weight}|${caption}`).digest("hex");
+      const options = `${input.gender} / ${input.age_group} / father ${Math.round((input.father_weight ?? 0.5) * 100)}%`;
+      const key = createHash("sha256").update(`${input.mother_image_urls[0]}|${input.father_image_urls[0]}|${input.father_weight}|${options}`).digest("hex");
       let parents = null;
       for (let i = 0; i < n; i++) {
         let bytes = r.mode === "invalid-output" ? Buffer.from("this is not an image, whatever the content type says") : previews.get(`${key}|${i}`);
         if (!bytes) {
           parents ??= { mother: decodeImage(parseDataUri(input.mother_image_urls[0]).bytes), father: decodeImage(parseDataUri(input.father_image_urls[0]).bytes) };
+          // Each image its own crop and blend (VARIANTS), numbered in its band: "2 of 4".
+          const caption = n > 1 ? `${options} / ${i + 1} of ${n}` : options;
           bytes = composePreview({ ...parents, fatherWeight: input.father_weight ?? 0.5, variant: i, caption });
           // Same parents and options, same preview: keeps an "instant" model instant (benchmarks).
           previews.set(`${key}|${i}`, bytes);

@@ -127,7 +127,31 @@ export function parseHeadersFile(text: string): HeaderRule[] {
  * Without a separate API origin, the same origin serves it (the dev and
  * preview servers proxy the path to the Worker).
  */
+/**
+ * The app's page paths (web/src/routes/index.tsx), served app.html; "/" is the
+ * static landing page (index.html) and any other path gets 404.html, a copy
+ * of app.html that shows "Page not found" (decision 0021).
+ */
+export const APP_PATHS = [
+  "/app",
+  "/app/*",
+  "/admin",
+  "/admin/*",
+  "/sign-in",
+  "/sign-in/*",
+  "/account-deleted",
+  "/billing",
+  "/security",
+  "/security/*",
+  "/incidents/*",
+  "/transparency",
+  "/contact",
+  "/privacy",
+  "/terms",
+] as const;
+
 export function renderRedirectsFile(apiOrigin: string | undefined): string {
-  if (!apiOrigin) return "";
-  return `/.well-known/security.txt ${apiOrigin}/.well-known/security.txt 302\n`;
+  const lines = apiOrigin ? [`/.well-known/security.txt ${apiOrigin}/.well-known/security.txt 302`] : [];
+  for (const path of APP_PATHS) lines.push(`${path} /app.html 200`);
+  return `${lines.join("\n")}\n`;
 }

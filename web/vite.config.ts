@@ -15,6 +15,47 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 // The browser tests build into their own folder so they never clobber web/dist.
 const outDir = process.env["BABYPIC_WEB_OUTDIR"] ?? fileURLToPath(new URL("./dist", import.meta.url));
 
+/**
+ * Two pages (decision 0021): "/" is the static landing page (index.html) and
+ * every other page path is the app (app.html). Requests for a page (not a
+ * file: no dot in the last segment, not /v1, not Vite's own /@ and /src
+ * paths) other than "/" get app.html, in the dev server and in `vite preview`
+ * alike; production does the same with _redirects and 404.html (headers.ts).
+ */
+export function isAppPath(path: string): boolean {
+  if (path === "/" || path === "/index.html") return false;
+  if (/^\/(v1|@|src\/|node_modules\/|assets\/|\.well-known\/)/.test(path)) return false;
+  const last = path.split("/").pop() ?? "";
+  return !last.includes(".");
+}
+
+function appShell(): Plugin {
+  const rewrite = (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const accept = String(req.headers["accept"] ?? "");
+    if (isAppPath(path) && (accept.includes("text/html") || accept === "" || accept.includes("*/*"))) req.url = "/app.html";
+  };
+  return {
+    name: "babypic-app-shell",
+    configureServer(server) {
+      server.middlewares.use((req, _res, next) => {
+        rewrite(req);
+        next();
+      });
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use((req, _res, next) => {
+        rewrite(req);
+        next();
+      });
+    },
+    writeBundle() {
+      // Cloudflare Pages answers an unknown path with 404.html: the app, which shows its "Page not found".
+      writeFileSync(`${outDir}/404.html`, readFileSync(`${outDir}/app.html`));
+    },
+  };
+}
+
 function pagesHeaders(env: Record<string, string>): Plugin {
   let rules: HeaderRule[] | undefined;
   return {
@@ -26,8 +67,7 @@ function pagesHeaders(env: Record<string, string>): Plugin {
         clerkFrontendApi: clerkFrontendApiFromKey(env["VITE_CLERK_PUBLISHABLE_KEY"]),
       });
       writeFileSync(`${outDir}/_headers`, file);
-      const redirects = renderRedirectsFile(originOf(env["VITE_API_URL"]));
-      if (redirects) writeFileSync(`${outDir}/_redirects`, redirects);
+      writeFileSync(`${outDir}/_redirects`, renderRedirectsFile(originOf(env["VITE_API_URL"])));
     },
     configurePreviewServer(server) {
       server.middlewares.use((req, res, next) => {
@@ -51,9 +91,16 @@ export default defineConfig(({ mode }) => {
     root,
     envDir: root,
     clearScreen: false,
-    plugins: [react(), pagesHeaders(env)],
+    appType: "mpa",
+    plugins: [appShell(), react(), pagesHeaders(env)],
     server: { host: "127.0.0.1", port: 5173, strictPort: true, proxy },
     preview: { host: "127.0.0.1", port: 4173, strictPort: true, proxy },
-    build: { outDir, emptyOutDir: true, sourcemap: false, target: "es2022" },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      sourcemap: false,
+      target: "es2022",
+      rolldownOptions: { input: { index: `${root}index.html`, app: `${root}app.html` } },
+    },
   };
 });

@@ -37,12 +37,16 @@ export function decodeImage(bytes) {
   return null;
 }
 
-/** Samples `img` cover-scaled into a size x size square (nearest neighbour, optional mirror). */
-function coverSampler(img, size, mirror) {
+/**
+ * Samples `img` cover-scaled into a size x size square (nearest neighbour,
+ * optional mirror). `zoom` > 1 crops tighter; `shift` moves the crop by a
+ * fraction of the room left on each axis (-1..1).
+ */
+function coverSampler(img, size, mirror, zoom = 1, shift = [0, 0]) {
   if (!img) return () => [180, 180, 190];
-  const scale = Math.max(size / img.width, size / img.height);
-  const ox = (img.width - size / scale) / 2;
-  const oy = (img.height - size / scale) / 2;
+  const scale = Math.max(size / img.width, size / img.height) * zoom;
+  const ox = ((img.width - size / scale) / 2) * (1 + shift[0]);
+  const oy = ((img.height - size / scale) / 2) * (1 + shift[1]);
   return (x, y) => {
     const sx = Math.min(img.width - 1, Math.max(0, Math.floor(ox + (mirror ? size - 1 - x : x) / scale)));
     const sy = Math.min(img.height - 1, Math.max(0, Math.floor(oy + y / scale)));
@@ -64,16 +68,31 @@ function fillRect(rgba, w, x0, y0, x1, y1, color) {
 }
 
 /**
+ * How each of the (up to 4) images of one request differs, like the seeds of
+ * the real model: its own crop (zoom and offset), mirror and blend nudge, so
+ * no two images of a request are the same (issue 19). Still a labelled
+ * composite, never a generated face.
+ */
+export const VARIANTS = Object.freeze([
+  { zoom: 1, shift: [0, 0], mirror: false, nudge: 0 },
+  { zoom: 1.18, shift: [0, -0.6], mirror: true, nudge: 0.12 },
+  { zoom: 1.35, shift: [-0.5, 0.3], mirror: false, nudge: -0.12 },
+  { zoom: 1.12, shift: [0.5, 0.5], mirror: true, nudge: 0.24 },
+]);
+
+/**
  * Builds one preview: `fatherWeight` (0..1) blends the parents, `variant`
- * mirrors and nudges the blend so several images differ. Returns JPEG bytes.
+ * (0..3, see VARIANTS) picks the crop, mirror and blend nudge so several
+ * images of one request differ. Returns JPEG bytes.
  */
 export function composePreview({ mother, father, fatherWeight = 0.5, variant = 0, caption = "" }) {
   const w = PREVIEW_WIDTH;
   const h = PREVIEW_HEIGHT;
   const rgba = new Uint8Array(w * h * 4);
-  const weight = Math.min(1, Math.max(0, fatherWeight + (variant % 2 === 0 ? 0 : 0.1) * (variant % 4 === 1 ? 1 : -1)));
-  const m = coverSampler(mother, FACE, variant % 2 === 1);
-  const f = coverSampler(father, FACE, variant % 2 === 1);
+  const v = VARIANTS[((variant % VARIANTS.length) + VARIANTS.length) % VARIANTS.length];
+  const weight = Math.min(1, Math.max(0, fatherWeight + v.nudge));
+  const m = coverSampler(mother, FACE, v.mirror, v.zoom, v.shift);
+  const f = coverSampler(father, FACE, v.mirror, v.zoom, v.shift);
   for (let y = 0; y < FACE; y++) {
     for (let x = 0; x < FACE; x++) {
       const a = m(x, y);

@@ -19,6 +19,7 @@ import {
   signInAsLocalUser,
 } from "./helpers.mjs";
 import { jpegMarkers, jpegSize, plainJpeg, taggedJpeg } from "./create-fixtures.mjs";
+import { openNav } from "./journey-helpers.mjs";
 
 const FAL_URL = process.env.BABYPIC_E2E_FAL_URL ?? "";
 const USER = "carol";
@@ -80,7 +81,7 @@ async function watchProgressBars(page) {
 }
 
 async function openCreate(page) {
-  await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Create" }).click();
+  await (await openNav(page)).getByRole("link", { name: "Create" }).click();
   await page.waitForURL((u) => u.pathname === "/app/create");
   await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
 }

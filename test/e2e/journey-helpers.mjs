@@ -120,3 +120,13 @@ export async function eventually(fn, { timeoutMs = 60_000, everyMs = 500, what =
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/**
+ * The site's one navigation (issue 19 item 3), opened first on a phone where
+ * it folds behind the "Menu" button. Returns the navigation.
+ */
+export async function openNav(page) {
+  const menu = page.locator("header .menu-button");
+  if ((await menu.isVisible()) && (await menu.getAttribute("aria-expanded")) !== "true") await menu.click();
+  return page.locator("#site-nav");
+}

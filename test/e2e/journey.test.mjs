@@ -11,11 +11,11 @@ import { after, before, describe, test } from "node:test";
 import { strFromU8, unzipSync } from "fflate";
 import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 import { facePhoto } from "./face-cases.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, openNav, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
 
 /** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
 async function makePicture(page, api, seed, { check = false } = {}) {
-  await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Create" }).click();
+  await (await openNav(page)).getByRole("link", { name: "Create" }).click();
   await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
   const consent = page.getByRole("button", { name: "Agree and continue" });
   const photos = page.getByRole("heading", { name: "1. Two photos" });
@@ -91,7 +91,7 @@ describe("the full journey with two users (happy, security)", () => {
     state.bobs = await makePicture(bob.page, b.api, 5);
 
     // A's gallery: both pictures, newest first, images loaded through signed links.
-    await alice.page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Pictures" }).click();
+    await (await openNav(alice.page)).getByRole("link", { name: "Pictures" }).click();
     const tiles = alice.page.getByTestId("gallery-item");
     await tiles.first().waitFor();
     assert.deepEqual(await tiles.evaluateAll((els) => els.map((e) => e.getAttribute("data-generation-id"))), [state.second, state.first]);
@@ -101,7 +101,7 @@ describe("the full journey with two users (happy, security)", () => {
     await checkPage(alice.page, "gallery");
 
     // B's gallery: only B's picture.
-    await bob.page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Pictures" }).click();
+    await (await openNav(bob.page)).getByRole("link", { name: "Pictures" }).click();
     await bob.page.getByTestId("gallery-item").first().waitFor();
     assert.deepEqual(await bob.page.getByTestId("gallery-item").evaluateAll((els) => els.map((e) => e.getAttribute("data-generation-id"))), [state.bobs]);
     await checkPage(bob.page, "gallery-phone-user");
@@ -132,7 +132,7 @@ describe("the full journey with two users (happy, security)", () => {
     assert.equal((await state.bApi(`/v1/generations/${state.first}`)).status, 404);
     const listed = (await json(await state.bApi("/v1/generations?limit=100"))).items.map((g) => g.id);
     assert.deepEqual(listed, [state.bobs]);
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Activity" }).click();
     await page.getByTestId("activity-event").first().waitFor();
     const text = await page.locator("main").innerText();
     for (const id of [state.first, state.second, state.aliceId]) assert.ok(!text.includes(id.slice(0, 16)), `B's log never mentions ${id}`);
@@ -142,7 +142,7 @@ describe("the full journey with two users (happy, security)", () => {
 
   test("A's activity log shows the upload, generation, links and download, readably", async () => {
     const { page } = alice;
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Activity" }).click();
     await page.getByTestId("activity-event").first().waitFor();
     const actions = new Set(await page.getByTestId("activity-entry").evaluateAll((els) => els.map((e) => e.getAttribute("data-action"))));
     for (const a of ["account.created", "consent.given", "photo.uploaded", "generation.created", "generation.completed", "link.issued", "link.used", "file.downloaded"]) {
@@ -160,7 +160,7 @@ describe("the full journey with two users (happy, security)", () => {
 
   test("A exports everything, downloads the ZIP from the page and its manifest checks out", async () => {
     const { page } = alice;
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Settings" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Settings" }).click();
     await page.getByRole("button", { name: "Export my data" }).click();
     const ready = page.getByTestId("export-ready");
     await ready.waitFor({ timeout: 90_000 });
@@ -214,7 +214,7 @@ describe("the full journey with two users (happy, security)", () => {
   test("A deletes the account: a receipt, signed out, links dead, and signing in again starts an empty account", async () => {
     const { page } = alice;
     assert.equal((await fetch(state.secondLink)).status, 200);
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Settings" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Settings" }).click();
     const confirm = page.getByLabel("Type DELETE to confirm");
     await confirm.fill("delete");
     assert.ok(await page.getByRole("button", { name: "Delete my account" }).isDisabled(), "only the exact word enables it");
@@ -232,9 +232,9 @@ describe("the full journey with two users (happy, security)", () => {
     const me = await json(await again("/v1/me"));
     assert.notEqual(me.id, state.aliceId, "a new account");
     assert.equal((await page.getByTestId("account-id").textContent())?.trim(), me.id);
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Pictures" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Pictures" }).click();
     await page.getByRole("heading", { level: 2, name: "No pictures yet" }).waitFor();
-    await page.getByRole("navigation", { name: "Your account" }).getByRole("link", { name: "Activity" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Activity" }).click();
     await page.getByTestId("activity-event").first().waitFor();
     const text = await page.locator("main").innerText();
     for (const id of [state.first, state.second, state.aliceId]) assert.ok(!text.includes(id.slice(0, 16)), `the new log knows nothing of ${id}`);

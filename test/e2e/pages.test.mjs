@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RETENTION, SUB_PROCESSORS, TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
 import { assertNoProblems, BASE_URL, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, recordRequests, thirdParty } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, recordRequests, thirdParty, openNav } from "./journey-helpers.mjs";
 
 describe("public pages (happy)", () => {
   test("landing, security, privacy and terms are accessible, state the published facts and load nothing from third parties", async (t) => {
@@ -22,7 +22,7 @@ describe("public pages (happy)", () => {
     await checkPage(page, "landing");
 
     // Reached through the navigation, as a visitor would.
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security & privacy" }).click();
+    await (await openNav(page)).getByRole("link", { name: "Security & privacy" }).click();
     await page.getByRole("heading", { level: 1, name: "Security and privacy" }).waitFor();
     const practices = await page.locator("section[aria-labelledby=practices] h3").allTextContents();
     assert.deepEqual(

@@ -298,3 +298,39 @@ describe("the real model's contract", () => {
     expect(await provider.moderate(image)).toMatchObject({ flagged: true, nsfwProbability: 0.97 });
   });
 });
+
+describe("fal-local: several images of one request differ (issue 19)", () => {
+  it("composes 4 pairwise different pictures (crop, mirror, blend) from the same parents, each still labelled in its band", async () => {
+    // @ts-expect-error: a plain ESM script without type declarations.
+    const { composePreview, VARIANTS } = (await import("../../scripts/fal-local/preview.mjs")) as {
+      composePreview: (a: { mother: unknown; father: unknown; fatherWeight: number; variant: number; caption: string }) => Uint8Array;
+      VARIANTS: readonly unknown[];
+    };
+    // Asymmetric parents (a quadrant pattern), so a mirror or another crop shows.
+    const parent = (a: number[], b: number[]) => {
+      const w = 300;
+      const h = 360;
+      const data = new Uint8Array(w * h * 4);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([...(x < w / 3 === y < h / 2 ? a : b), 255] as number[], (y * w + x) * 4);
+      return { width: w, height: h, data };
+    };
+    const mother = parent([230, 80, 60], [40, 40, 40]);
+    const father = parent([30, 90, 220], [240, 240, 200]);
+    expect(VARIANTS).toHaveLength(4);
+    const faces = [0, 1, 2, 3].map((variant) => {
+      const img = jpeg.decode(composePreview({ mother, father, fatherWeight: 0.5, variant, caption: `girl / baby / father 50% / ${variant + 1} of 4` }), { useTArray: true });
+      expect([img.width, img.height]).toEqual([512, 608]);
+      return img.data.subarray(0, 512 * 512 * 4);
+    });
+    for (let i = 0; i < faces.length; i++) {
+      for (let j = i + 1; j < faces.length; j++) {
+        let diff = 0;
+        const a = faces[i] as Uint8Array;
+        const b = faces[j] as Uint8Array;
+        for (let k = 0; k < a.length; k += 4) diff += Math.abs((a[k] ?? 0) - (b[k] ?? 0)) + Math.abs((a[k + 2] ?? 0) - (b[k + 2] ?? 0));
+        // Mean difference per pixel well above JPEG noise (a few units).
+        expect(diff / (512 * 512), `images ${i + 1} and ${j + 1} differ`).toBeGreaterThan(10);
+      }
+    }
+  });
+});

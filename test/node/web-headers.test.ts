@@ -83,10 +83,26 @@ describe("SPA headers (security)", () => {
 
 describe("SPA _redirects (security.txt)", () => {
   it("with a separate API origin, the SPA's /.well-known/security.txt redirects to the Worker's", () => {
-    expect(renderRedirectsFile("https://api.babypic.app")).toBe("/.well-known/security.txt https://api.babypic.app/.well-known/security.txt 302\n");
+    expect(renderRedirectsFile("https://api.babypic.app").split("\n")[0]).toBe("/.well-known/security.txt https://api.babypic.app/.well-known/security.txt 302");
   });
 
   it("without one (same origin), no redirect is written", () => {
-    expect(renderRedirectsFile(undefined)).toBe("");
+    expect(renderRedirectsFile(undefined)).not.toContain("security.txt");
+  });
+});
+
+describe("SPA _redirects (the app's pages, decision 0021)", () => {
+  it("sends every top-level route of web/src/routes/index.tsx to app.html, and never the landing page", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { APP_PATHS } = await import("../../web/headers");
+    const routes = readFileSync(`${process.cwd()}/web/src/routes/index.tsx`, "utf8");
+    const matches = (path: string) =>
+      APP_PATHS.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2) : path === p));
+    const topLevel = [...String(routes).matchAll(/path: "([^"*]+)(\/\*)?"/g)].map((m) => `/${m[1]}`).filter((p) => !["/gallery", "/billing", "/api-keys", "/activity", "/account", "/create"].includes(p) && !p.startsWith("/gallery/") && !p.startsWith("/generations/") && !p.startsWith("/profile"));
+    expect(topLevel.length).toBeGreaterThanOrEqual(10);
+    for (const p of topLevel) expect(matches(p.replace(/:[a-z]+/g, "x")), `${p} is served the app`).toBe(true);
+    const file = renderRedirectsFile(undefined);
+    expect(file).toContain("/app/* /app.html 200");
+    expect(file).not.toMatch(/^\/ |^\/\* /m);
   });
 });

@@ -110,6 +110,6 @@ describe("bench:web landing graph (happy)", () => {
     expect(graph.map((c) => c.file).sort()).toEqual(["assets/index-1.js", "assets/shared-1.js", "assets/vendor-1.js"]);
     const shared = graph.find((c) => c.file === "assets/shared-1.js");
     expect(shared?.gzip).toBe(gzipSync(Buffer.from("export const x=(f)=>f;"), { level: 9 }).length);
-    expect(BUDGET_BYTES).toBe(120 * 1024);
+    expect(BUDGET_BYTES).toBe(60 * 1024);
   });
 });

@@ -37,6 +37,7 @@ import { getObject } from "../services/storage";
 import type { GenerationOptions } from "../providers/types";
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
+import { isLocalPreview, shownModel } from "../lib/local-preview";
 
 const GenerationId = z
   .string()
@@ -124,7 +125,7 @@ function view(row: GenerationRow, options: GenerationOptions, outputs: ObjectRow
     options,
     motherPhotoId: row.motherPhotoId,
     fatherPhotoId: row.fatherPhotoId,
-    model: row.model,
+    model: shownModel(row.model, preview),
     cost: row.cost,
     preview,
     error: row.status === "failed" && row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? "" } : null,
@@ -170,8 +171,7 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
   await recordAudit(s, events, s.now());
   const links = new Map(outputs.map((o, i) => [o.id, urls[i]] as const).filter((e): e is [string, SignedUrl] => e[1] !== undefined));
   const now = s.now();
-  // scripts/start.mjs runs the local Fal fake exactly when development has no FAL_KEY; production requires one (env.ts).
-  const preview = s.config.ENVIRONMENT === "development" && !s.config.FAL_KEY;
+  const preview = isLocalPreview(s.config);
   const opened = await Promise.all(rows.map(async (r) => ({ r, options: await parseOptions(s, r) })));
   return opened.map(({ r, options }) => view(r, options, outputs.filter((o) => o.generationId === r.id), links, now, preview));
 }

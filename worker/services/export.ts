@@ -14,6 +14,7 @@ import { Zip, ZipDeflate, ZipPassThrough } from "fflate";
 import { apiKeys, auditLog, exportsTable, generations, ledger, objects, payments, users } from "../db/schema";
 import { toHex, utf8 } from "../lib/bytes";
 import { newId } from "../lib/ids";
+import { isLocalPreview, LOCAL_PREVIEW_LABEL, shownModel } from "../lib/local-preview";
 import { privacyFacts, RETENTION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { openApiKeyRow } from "../auth/api-keys";
@@ -237,6 +238,7 @@ class ExportError extends Error {
 /** Every file of the archive, in order, for one user only (every query is scoped by user id). */
 async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress: (done: number, total: number) => Promise<void>): AsyncGenerator<Uint8Array> {
   const userId = exp.userId;
+  const preview = isLocalPreview(s.config);
   const userRow = await s.db.select().from(users).where(eq(users.id, userId)).get();
   if (!userRow) throw new ExportError("user gone");
   const user = await openUserFields(s, userRow);
@@ -333,7 +335,9 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
           id: g.id,
           status: g.status,
           stage: g.stage,
-          model: g.model,
+          model: shownModel(g.model, preview),
+          // A local stand-in's images carry their label here too (issue 19 item 2).
+          ...(preview ? { preview: true, label: LOCAL_PREVIEW_LABEL } : {}),
           options: await parseOptions(s, g),
           cost: g.cost,
           error: g.errorCode ? { code: g.errorCode, message: g.errorMessage } : null,

@@ -1,9 +1,51 @@
+import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { DATA_CATEGORIES, PURPOSES, RETENTION, RIGHTS, SUB_PROCESSORS, TERMS_VERSION } from "#shared/privacy-facts";
 import { PageHeading } from "../components/PageHeading";
 import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
 import "../components/pages.css";
+
+/**
+ * The rights as things to do in the app (issue 19 item 4), not API calls; the
+ * API calls stay in GET /v1/privacy (worker/lib/privacy-facts.ts RIGHTS).
+ */
+const RIGHT_ACTIONS: Record<string, ReactNode> = {
+  "Access and portability": (
+    <>
+      <Link to="/app/account">Download all your data</Link> in Settings: a ZIP of everything we hold about you, ready within minutes and
+      downloadable for 1 hour.
+    </>
+  ),
+  Erasure: (
+    <>
+      Delete a picture in <Link to="/app/gallery">Your pictures</Link>, or your whole account in <Link to="/app/account">Settings</Link>; each
+      deletion gives you a receipt.
+    </>
+  ),
+  "Withdraw consent": (
+    <>
+      <Link to="/app/account">Withdraw consent in Settings</Link>: processing stops at once, and deletion is offered.
+    </>
+  ),
+  Rectification: <>Your email address is managed in your Clerk profile.</>,
+  "Restriction and objection": (
+    <>
+      Withdraw consent in <Link to="/app/account">Settings</Link>, or write to us through the <Link to="/contact">contact form</Link>.
+    </>
+  ),
+  "Requests without an account, and takedowns": (
+    <>
+      The <Link to="/contact">contact form</Link>, no account needed: an access, deletion or takedown request gets the legal deadline of one
+      month, tracked until it is closed; a verified takedown deletes the picture and tells its owner why.
+    </>
+  ),
+  "See every access": (
+    <>
+      <Link to="/app/activity">Activity</Link> lists every time your data was accessed.
+    </>
+  ),
+};
 
 /** The privacy policy (GDPR Art. 13): built from the same facts the API publishes and the sweeps enforce. */
 export default function Privacy() {
@@ -93,16 +135,17 @@ export default function Privacy() {
 
       <section aria-labelledby="rights">
         <h2 id="rights">Your rights</h2>
+        <p>Each right is something you can do yourself, in the app:</p>
         <ul>
           {RIGHTS.map((r) => (
             <li key={r.right}>
-              <strong>{r.right}</strong> ({r.article}): {r.how}.
+              <strong>{r.right}</strong> ({r.article}): {RIGHT_ACTIONS[r.right] ?? `${r.how}.`}
             </li>
           ))}
         </ul>
-        <p>
-          In the app, <Link to="/app/account">Settings and your data</Link> has the export and account deletion, and{" "}
-          <Link to="/app/activity">Activity</Link> lists every access.
+        <p data-testid="privacy-contact">
+          Questions about your data? <Link to="/contact">Contact us</Link>: no account is needed, and a request about your data is answered
+          within one month.
         </p>
       </section>
 

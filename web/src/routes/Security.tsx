@@ -3,16 +3,15 @@ import { LIMITS, ON_DEVICE_CHECKS, RETENTION, retentionRules, RIGHTS, SUB_PROCES
 import { PageHeading } from "../components/PageHeading";
 import { WhoWeAre } from "../features/who-we-are/WhoWeAre";
 import { API_BASE } from "../lib/config";
+import { formatDuration, plural } from "../lib/format";
 import "../components/pages.css";
 
-const HOURS = (ms: number) => ms / 3_600_000;
+const MS = (ms: number) => formatDuration(ms / 1000);
 
 function describeSeconds(seconds: number | null): string {
   if (seconds === null) return "Until you delete it";
   if (seconds === 0) return "At once (within minutes)";
-  if (seconds % 86_400 === 0) return `${seconds / 86_400} ${seconds === 86_400 ? "day" : "days"}`;
-  if (seconds % 3_600 === 0) return `${seconds / 3_600} ${seconds === 3_600 ? "hour" : "hours"}`;
-  return `${Math.round(seconds / 60)} minutes`;
+  return formatDuration(seconds);
 }
 
 /**
@@ -80,7 +79,7 @@ export default function Security() {
           master key (a secret of the service, never in the code) and kept in a key store of its own: not in the database and not beside your
           files, and no backup includes it, so neither a database restore nor a backup of the files can bring a destroyed key back. Unencrypted
           photos are never written to storage. A scheduled job copies the encrypted files into a separate backup store; each backup copy is
-          deleted once it is {RETENTION.backupDays} days old. In the database, your email address, consent, the IP prefixes,
+          deleted once it is {plural(RETENTION.backupDays, "day", "days")} old. In the database, your email address, consent, the IP prefixes,
           browsers and details of your activity log, your generation options and your API key names are encrypted with AES-256-GCM under a key
           derived from the same data key and bound to their record; the fingerprint we keep of each generation request, to recognise a
           repeated one, is an HMAC-SHA256 under a secret key, not a plain hash that could be reversed by guessing.
@@ -132,7 +131,7 @@ export default function Security() {
           Deleting a picture or photo removes its files, its record and any export holding it at once, and gives you a receipt. Deleting your
           account first destroys your data key (&ldquo;crypto-shredding&rdquo;): every copy of your files in our storage and in our backups
           becomes unreadable at that moment, and so are the encrypted fields of your records in the database&apos;s{" "}
-          {RETENTION.databaseHistoryDays}-day history; the backup copies themselves are deleted once they are {RETENTION.backupDays} days old.
+          {RETENTION.databaseHistoryDays}-day history; the backup copies themselves are deleted once they are {plural(RETENTION.backupDays, "day", "days")} old.
           Then API keys are revoked, every file and record is deleted, and Clerk is asked to delete your sign-in identity. If a deletion is
           interrupted, a scheduled job running every 5 minutes finishes it. A sign-in session or API key issued before the deletion is refused
           (&ldquo;this account has been deleted&rdquo;) and cannot bring the account back; signing up again starts a new, empty account. Parent
@@ -168,7 +167,7 @@ export default function Security() {
           up to 2 hours) with a reason and a ticket, which you see at once in this log and in a banner, where you can end it. In a session they see
           your credits and the states and errors of your generations, never your photos or pictures; each look shows here as &ldquo;Support viewed …
           because …&rdquo;. An engineer sees the pictures of one generation only inside such a session, once you allowed it (or opened a window for
-          support in Settings) or a second operator approved it; one operator cannot approve their own request. Failed sign-ins and refused links go to a separate security log, kept {RETENTION.securityLogMs / 86_400_000} days. We
+          support in Settings) or a second operator approved it; one operator cannot approve their own request. Failed sign-ins and refused links go to a separate security log, kept {MS(RETENTION.securityLogMs)}. We
           never log session tokens, link signatures, keys or image bytes.
         </p>
         <p>
@@ -274,7 +273,7 @@ export default function Security() {
         </ul>
         <p>
           You can check BabyPic against it: see <Link to="/privacy">the privacy policy</Link>, your <Link to="/app/activity">activity log</Link>,
-          and the export of your data. Uploads never used are deleted after {HOURS(RETENTION.abandonedUploadMs)} hours.
+          and the export of your data. Uploads never used are deleted after {plural(RETENTION.abandonedUploadMs / 3_600_000, "hour", "hours")}.
         </p>
       </section>
 

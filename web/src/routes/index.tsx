@@ -5,10 +5,10 @@
  */
 import { createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
+import { Loading } from "../components/Loading";
 import { AuthBoundary } from "../features/auth/AuthBoundary";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { AppLayout } from "./app/AppLayout";
-import { Landing } from "./Landing";
 import { NotFound } from "./NotFound";
 import { RouteError } from "./RouteError";
 
@@ -16,8 +16,12 @@ export const router = createBrowserRouter([
   {
     element: <Layout />,
     errorElement: <RouteError />,
+    // Shown while the first page's lazy module loads; without it React Router
+    // warns "No `HydrateFallback` element provided" (issue 19 item 5).
+    hydrateFallbackElement: <Loading label="Loading BabyPic" />,
     children: [
-      { index: true, element: <Landing /> },
+      // A full page load shows the static landing page (web/index.html); this is for a client-side visit.
+      { index: true, lazy: async () => ({ Component: (await import("./Landing")).Landing }) },
       { path: "security", lazy: async () => ({ Component: (await import("./Security")).default }) },
       { path: "security/disclosure", lazy: async () => ({ Component: (await import("./Disclosure")).default }) },
       { path: "incidents/:slug", lazy: async () => ({ Component: (await import("./IncidentPage")).default }) },

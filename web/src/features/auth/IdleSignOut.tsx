@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { IDLE_TIMEOUT_MINUTES } from "../../lib/config";
 import { useAuth } from "./context";
 import { IDLE_SIGNED_OUT_KEY, idlePhase, idlePolicy, LAST_ACTIVITY_KEY, nextCheckIn, readLastActivity, type IdlePhase } from "./idle";
+import { plural } from "../../lib/format";
 
 const ACTIVITY_EVENTS = ["pointerdown", "keydown", "wheel", "touchstart", "scroll"] as const;
 const policy = idlePolicy(IDLE_TIMEOUT_MINUTES);
@@ -74,7 +75,8 @@ export function IdleSignOut() {
     <div role="alertdialog" aria-labelledby="idle-title" aria-describedby="idle-body" className="notice idle-warning" data-testid="idle-warning">
       <h2 id="idle-title">Still there?</h2>
       <p id="idle-body">
-        For your privacy you will be signed out in {secondsLeft} seconds because nothing happened for {IDLE_TIMEOUT_MINUTES - 1} minutes.
+        For your privacy you will be signed out in {plural(secondsLeft, "second", "seconds")} because nothing happened for{" "}
+        {plural(IDLE_TIMEOUT_MINUTES - 1, "minute", "minutes")}.
       </p>
       <button type="button" className="button" onClick={() => localStorage.setItem(LAST_ACTIVITY_KEY, String(Date.now()))}>
         Stay signed in

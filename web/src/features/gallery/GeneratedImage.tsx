@@ -42,3 +42,21 @@ export function GeneratedImage({ output, alt, eager = false, onStale, className 
     />
   );
 }
+
+/**
+ * "Preview, not AI" over a local stand-in's image (issue 19 item 2). The
+ * image's own band says it too, but a square thumbnail crops that band off,
+ * so the label is drawn over every place such an image appears.
+ */
+export function PreviewBadge() {
+  return (
+    <span className="preview-badge" data-testid="preview-badge">
+      Preview, not AI
+    </span>
+  );
+}
+
+/** The words for the model in a stand-in's details: never the Fal model's name. */
+export function PreviewLabel() {
+  return <span data-testid="preview-model">Preview, not AI: a local stand-in made this collage of your photos</span>;
+}

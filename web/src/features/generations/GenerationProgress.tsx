@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import { describeError } from "../../lib/api/problem";
 import { useCancelGeneration, type Generation } from "./api";
+import { plural } from "../../lib/format";
 
 /** What each pipeline stage (worker/services/generation.ts) means to the person waiting. */
 export function stageText(g: Pick<Generation, "stage" | "status"> & { progress: Pick<Generation["progress"], "queuePosition"> }): string {
@@ -78,7 +79,7 @@ export function GenerationProgress({ generation, stale }: { generation: Generati
         <div>
           <dt>Cost</dt>
           <dd>
-            {generation.cost} {generation.cost === 1 ? "credit" : "credits"}, refunded if it fails
+            {plural(generation.cost, "credit", "credits")}, refunded if it fails
           </dd>
         </div>
       </dl>

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { describeError } from "../../lib/api/problem";
 import { apiHref } from "../photos/api";
+import { PreviewBadge } from "../gallery/GeneratedImage";
 import { useFocusIfLost } from "./useFocusIfLost";
 import { generationKey, useDeleteGeneration, useDownloadLink, type DeletionReceipt, type Generation, type GenerationOutput } from "./api";
 
@@ -99,7 +100,10 @@ export function GenerationResult({ generation, onDeleted }: { generation: Genera
         <ul className="result-grid">
           {generation.outputs.map((o, i) => (
             <li key={o.id} className="card result-item">
-              <OutputImage generationId={generation.id} output={o} index={i} count={n} label={label} />
+              <figure className="result-figure">
+                <OutputImage generationId={generation.id} output={o} index={i} count={n} label={label} />
+                {generation.preview && <PreviewBadge />}
+              </figure>
               <button type="button" className="button button-small" disabled={downloading !== null} onClick={() => save(o.id)}>
                 {downloading === o.id ? "Preparing download…" : "Download"}
                 <span className="visually-hidden">

@@ -1,48 +1,20 @@
-import { NavLink, Outlet } from "react-router";
+import { useEffect } from "react";
+import { Outlet } from "react-router";
+import { useSetAppNav } from "../../components/nav-slot";
 import { useAuth } from "../../features/auth/context";
 import { NoticesBanner } from "../../features/privacy-team/Notices";
 import { SupportSessionBanner } from "../../features/support/SupportSessionBanner";
 
-/** The signed-in area: who you are, sign out, and the app's sections (more pages join this nav). */
+/** The signed-in area: its sections and "Sign out" go into the site's one header navigation (components/Layout). */
 export function AppLayout() {
   const { displayName, signOut } = useAuth();
+  const setAppNav = useSetAppNav();
+  useEffect(() => {
+    setAppNav({ displayName, signOut: () => void signOut() });
+    return () => setAppNav(null);
+  }, [displayName, signOut, setAppNav]);
   return (
     <div className="app-area">
-      <div className="app-bar">
-        <nav aria-label="Your account">
-          <ul className="nav-list">
-            <li>
-              <NavLink to="/app" end>
-                Overview
-              </NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/create">Create</NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/gallery">Pictures</NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/billing">Credits</NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/activity">Activity</NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/api-keys">API keys</NavLink>
-            </li>
-            <li>
-              <NavLink to="/app/account">Settings</NavLink>
-            </li>
-          </ul>
-        </nav>
-        <p className="who">
-          Signed in as <strong>{displayName ?? "you"}</strong>{" "}
-          <button type="button" className="button button-secondary button-small" onClick={() => void signOut()}>
-            Sign out
-          </button>
-        </p>
-      </div>
       <NoticesBanner />
       <SupportSessionBanner />
       <Outlet />

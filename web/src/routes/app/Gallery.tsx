@@ -3,11 +3,11 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
 import { isRunning, useGenerations, type Generation } from "../../features/gallery/api";
-import { GeneratedImage } from "../../features/gallery/GeneratedImage";
+import { GeneratedImage, PreviewBadge } from "../../features/gallery/GeneratedImage";
 import { STATUS_LABELS } from "../../features/gallery/labels";
 import { CREATE_PATH, galleryItemPath, progressPath } from "../../features/gallery/paths";
 import { describeError } from "../../lib/api/problem";
-import { formatDateTime } from "../../lib/format";
+import { formatDateTime, plural } from "../../lib/format";
 import "../../components/pages.css";
 
 function Tile({ g, index, onStale }: { g: Generation; index: number; onStale: () => void }) {
@@ -18,7 +18,10 @@ function Tile({ g, index, onStale }: { g: Generation; index: number; onStale: ()
     <li className="tile" data-testid="gallery-item" data-generation-id={g.id}>
       <Link to={isRunning(g) ? progressPath(g.id) : galleryItemPath(g.id)} className="tile-link">
         {g.status === "completed" && first ? (
-          <GeneratedImage output={first} alt="" eager={index < 4} onStale={onStale} className="tile-image" />
+          <span className="tile-frame">
+            <GeneratedImage output={first} alt="" eager={index < 4} onStale={onStale} className="tile-image" />
+            {g.preview && <PreviewBadge />}
+          </span>
         ) : (
           <div className={`tile-image image-placeholder status-${g.status}`} aria-hidden="true">
             {isRunning(g) ? `${g.progress.percent} %` : "—"}
@@ -26,7 +29,7 @@ function Tile({ g, index, onStale }: { g: Generation; index: number; onStale: ()
         )}
         <span className="tile-caption">
           <span className="tile-title">
-            {g.status === "completed" ? "Baby picture" : STATUS_LABELS[g.status]}
+            {g.status === "completed" ? (g.preview ? "Preview picture" : "Baby picture") : STATUS_LABELS[g.status]}
             {more > 0 && ` (+${more} more)`}
           </span>
           <span className="muted small">
@@ -84,7 +87,7 @@ export default function Gallery() {
       )}
       {list.isFetchNextPageError && <ErrorNotice title="Could not load more" message={describeError(list.error)} onRetry={() => void list.fetchNextPage()} />}
       <p className="visually-hidden" role="status">
-        {list.isSuccess ? `${items.length} ${items.length === 1 ? "picture" : "pictures"} shown` : ""}
+        {list.isSuccess ? `${plural(items.length, "picture", "pictures")} shown` : ""}
       </p>
     </>
   );

@@ -8,7 +8,8 @@ import { Loading } from "../../components/Loading";
 import { PageHeading } from "../../components/PageHeading";
 import { useApi } from "../../features/auth/useApi";
 import { downloadOutput, GENERATION_ID, generationKeys, isRunning, useDeleteGeneration, useGeneration, type Generation } from "../../features/gallery/api";
-import { GeneratedImage } from "../../features/gallery/GeneratedImage";
+import { GeneratedImage, PreviewBadge, PreviewLabel } from "../../features/gallery/GeneratedImage";
+import { apiHref, usePhotos } from "../../features/photos/api";
 import { AGE_LABELS, describeResemblance, GENDER_LABELS, STATUS_LABELS } from "../../features/gallery/labels";
 import { ApiError, describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
@@ -43,9 +44,7 @@ function Details({ g }: { g: Generation }) {
       </div>
       <div>
         <dt>Model</dt>
-        <dd>
-          <code>{g.model}</code>
-        </dd>
+        <dd>{g.preview ? <PreviewLabel /> : <code>{g.model}</code>}</dd>
       </div>
     </dl>
   );
@@ -71,25 +70,56 @@ function Images({ g, onStale }: { g: Generation; onStale: () => void }) {
   return (
     <>
       {error && <ErrorNotice title="The download failed" message={error} />}
-      <ul className="result-list">
-        {g.outputs.map((o, i) => (
-          <li key={o.id} className="card result">
-            <GeneratedImage
-              output={o}
-              alt={`Generated picture ${i + 1} of ${g.outputs.length}: a ${AGE_LABELS[g.options.ageGroup].toLowerCase()} who could be your baby`}
-              eager={i === 0}
-              onStale={onStale}
-              className="result-image"
-            />
-            <p>
-              <button type="button" className="button" disabled={busy !== null} onClick={() => void download(i)}>
-                {busy === o.id ? "Preparing download…" : g.outputs.length > 1 ? `Download picture ${i + 1}` : "Download"}
-              </button>
-            </p>
-          </li>
-        ))}
-      </ul>
+      <div className="side-by-side">
+        <Parents g={g} />
+        <ul className="result-list" aria-label={g.outputs.length === 1 ? "The picture" : `The ${g.outputs.length} pictures`}>
+          {g.outputs.map((o, i) => (
+            <li key={o.id} className="card result">
+              <figure className="result-figure">
+                <GeneratedImage
+                  output={o}
+                  alt={`Generated picture ${i + 1} of ${g.outputs.length}: a ${AGE_LABELS[g.options.ageGroup].toLowerCase()} who could be your baby`}
+                  eager={i === 0}
+                  onStale={onStale}
+                  className="result-image"
+                />
+                {g.preview && <PreviewBadge />}
+              </figure>
+              <p>
+                <button type="button" className="button" disabled={busy !== null} onClick={() => void download(i)}>
+                  {busy === o.id ? "Preparing download…" : g.outputs.length > 1 ? `Download picture ${i + 1}` : "Download"}
+                </button>
+              </p>
+            </li>
+          ))}
+        </ul>
+      </div>
     </>
+  );
+}
+
+/** The two photos the picture was made from, while they are still stored (by default they are deleted once it is ready). */
+function Parents({ g }: { g: Generation }) {
+  const photos = usePhotos();
+  const parent = (id: string | null, who: "mother" | "father") => {
+    const photo = id ? photos.data?.photos.find((p) => p.id === id) : undefined;
+    const name = who === "mother" ? "Mother’s photo" : "Father’s photo";
+    return (
+      <figure className="parent-figure" data-testid={`parent-${who}`}>
+        {photo?.url ? (
+          <img src={apiHref(photo.url)} alt={name} width={photo.width} height={photo.height} loading="lazy" decoding="async" referrerPolicy="no-referrer" />
+        ) : (
+          <div className="parent-gone">{photos.isPending ? "Loading…" : "Deleted after the picture was made"}</div>
+        )}
+        <figcaption>{name}</figcaption>
+      </figure>
+    );
+  };
+  return (
+    <section className="parents" aria-label="Made from">
+      {parent(g.motherPhotoId, "mother")}
+      {parent(g.fatherPhotoId, "father")}
+    </section>
   );
 }
 

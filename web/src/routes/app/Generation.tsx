@@ -17,12 +17,13 @@ import { useFocusIfLost } from "../../features/generations/useFocusIfLost";
 import { ApiError, describeError } from "../../lib/api/problem";
 import "../../components/pages.css";
 import "../../features/create/create.css";
+import { plural } from "../../lib/format";
 
 const GENERATION_ID = /^gen_[0-9a-f]{32}$/;
 
 function Ended({ generation }: { generation: GenerationT }) {
   const heading = useFocusIfLost<HTMLHeadingElement>();
-  const credits = `${generation.cost} ${generation.cost === 1 ? "credit" : "credits"}`;
+  const credits = plural(generation.cost, "credit", "credits");
   const failed = generation.status === "failed";
   return (
     <section className="card" aria-labelledby="ended-title" data-testid="generation-ended">
