@@ -16,15 +16,9 @@
 //   bare resize   createImageBitmap + drawImage + JPEG encode, nothing else
 //   aes-gcm       one WebCrypto AES-256-GCM encrypt of the same prepared bytes
 // Ratios: (prepare + seal) / bare resize, and seal / aes-gcm.
-import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
-import { build } from "vite";
-import { CHROMIUM, CHROMIUM_ARGS } from "../../test/e2e/helpers.mjs";
+import { log, median, runBench, withBenchPage } from "../lib/browser-bench.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -38,13 +32,7 @@ const RUNS = Number(opts.runs);
 const WIDTH = Number(opts.width);
 const HEIGHT = Number(opts.height);
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-const log = (m) => process.stderr.write(`[bench] ${m}\n`);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
@@ -52,47 +40,9 @@ const pct = (xs, p) => {
 const ms = (x) => `${x.toFixed(1)} ms`;
 const MB = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
-
-function serve(dir) {
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "") || "index.html";
-    if (path.startsWith("..")) {
-      res.writeHead(400).end();
-      return;
-    }
-    try {
-      const body = readFileSync(join(dir, path));
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-async function main() {
-  const out = mkdtempSync(join(tmpdir(), "babypic-bench-seal-"));
-  const browserDir = mkdtempSync(join(tmpdir(), "babypic-bench-chromium-"));
-  let server;
-  let context;
-  try {
-    log("building the benchmark page with Vite");
-    await build({
-      configFile: false,
-      root: HERE,
-      // "warn" would repeat that @hpke/common's optional Node "crypto" import is externalized (it uses WebCrypto in browsers).
-      logLevel: "error",
-      build: { outDir: out, emptyOutDir: true, target: "es2022", modulePreload: false },
-    });
-    server = await serve(out);
-    const url = `http://127.0.0.1:${server.address().port}/index.html`;
-    context = await chromium.launchPersistentContext(browserDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(url);
-    await page.waitForFunction(() => typeof globalThis.runBench === "function");
+function main() {
+  const ready = () => typeof globalThis.runBench === "function";
+  return withBenchPage({ root: HERE, tmpPrefix: "babypic-bench-seal-", ready }, async ({ page, context, errors }) => {
     const version = context.browser()?.version() ?? (await page.evaluate(() => globalThis.navigator.userAgent));
     log(`Chromium ${version}; ${WIDTH}x${HEIGHT} photo, ${RUNS} rounds after one warm-up`);
     const r = await page.evaluate((input) => globalThis.runBench(input), { runs: RUNS, width: WIDTH, height: HEIGHT });
@@ -122,18 +72,7 @@ async function main() {
     console.log(`prepare + seal / bare resize: ${ratioTotal.toFixed(2)}x (+${ms(median(s.prepareSeal) - median(s.bareResize))})`);
     console.log(`seal / bare AES-256-GCM:      ${ratioSeal.toFixed(2)}x (+${ms(median(s.seal) - median(s.aesGcm))})`);
     return 0;
-  } finally {
-    await context?.close();
-    server?.close();
-    rmSync(out, { recursive: true, force: true });
-    rmSync(browserDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`[bench] ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

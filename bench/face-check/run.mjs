@@ -15,18 +15,12 @@
 // the same run: createImageBitmap + the same downscale with nothing else.
 // --cases also runs the test photo set (test/e2e/face-cases.mjs) and prints
 // each case's verdict and figures (how the thresholds were calibrated).
-import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
-import { build } from "vite";
-import { CHROMIUM, CHROMIUM_ARGS } from "../../test/e2e/helpers.mjs";
 import { contentSecurityPolicy, PRODUCTION_HEADERS_CONFIG } from "../../web/headers.ts";
 import { FACE_CASES, twelveMegapixel } from "../../test/e2e/face-cases.mjs";
+import { log, median, runBench, withBenchPage } from "../lib/browser-bench.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,63 +31,20 @@ const { values: opts } = parseArgs({
 });
 const RUNS = Number(opts.runs);
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-const log = (m) => process.stderr.write(`[bench] ${m}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ms = (x) => `${x.toFixed(0)} ms`;
 const KB = (n) => `${(n / 1024).toFixed(0)} KB`;
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-};
 
-function serve(dir, served) {
-  const csp = contentSecurityPolicy(PRODUCTION_HEADERS_CONFIG);
-  const server = createServer((req, res) => {
-    const path = normalize(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/+/, "") || "index.html";
-    if (path.startsWith("..")) {
-      res.writeHead(400).end();
-      return;
-    }
-    try {
-      const body = readFileSync(join(dir, path));
-      served.push({ path, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length });
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "content-security-policy": csp }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-async function main() {
-  const out = mkdtempSync(join(tmpdir(), "babypic-bench-face-"));
-  const browserDir = mkdtempSync(join(tmpdir(), "babypic-bench-chromium-"));
+function main() {
   const served = [];
-  let server;
-  let context;
-  try {
-    log("building the benchmark page with Vite");
-    await build({
-      configFile: false,
-      root: HERE,
-      logLevel: "error",
-      build: { outDir: out, emptyOutDir: true, target: "es2022", modulePreload: false },
-    });
-    server = await serve(out, served);
-    const url = `http://127.0.0.1:${server.address().port}/index.html`;
-    context = await chromium.launchPersistentContext(browserDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("response", (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico") && errors.push(`${r.status()} ${r.url()}`));
-    await page.goto(url);
-    await page.waitForFunction(() => typeof globalThis.faceBench === "object");
+  const bench = {
+    root: HERE,
+    tmpPrefix: "babypic-bench-face-",
+    ready: () => typeof globalThis.faceBench === "object",
+    headers: { "content-security-policy": contentSecurityPolicy(PRODUCTION_HEADERS_CONFIG) },
+    onFile: (path, body) => served.push({ path, bytes: body.length, gzip: gzipSync(body, { level: 9 }).length }),
+    httpErrors: true,
+  };
+  return withBenchPage(bench, async ({ page, context, errors }) => {
     const pageBytes = served.reduce((a, f) => a + f.bytes, 0);
     const photo = twelveMegapixel();
     log(`Chromium ${context.browser()?.version() ?? "?"}; 12 MP photo ${KB(photo.length)}; first check, then ${RUNS} timed checks`);
@@ -190,18 +141,7 @@ async function main() {
         );
     }
     return 0;
-  } finally {
-    await context?.close();
-    server?.close();
-    rmSync(out, { recursive: true, force: true });
-    rmSync(browserDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`[bench] ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

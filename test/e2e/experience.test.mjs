@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertNoProblems, BASE_URL, launchBrowser } from "./helpers.mjs";
-import { checkPage, eventually, freshAccount, json, openNav, photoPng } from "./journey-helpers.mjs";
+import { checkPage, eventually, freshAccount, makeGeneration, openNav, photoPng } from "./journey-helpers.mjs";
 
 const SMALL_PHONE = { width: 360, height: 740 };
 const NARROWEST = { width: 320, height: 640 };
@@ -147,37 +147,9 @@ describe("issue 19: signed in", () => {
     t.after(() => b.close());
     const { page } = b;
     const { api } = await freshAccount(page, "carol");
-    await (await openNav(page)).getByRole("link", { name: "Create" }).click();
-    await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
-    const consent = page.getByRole("button", { name: "Agree and continue" });
-    const photos = page.getByRole("heading", { name: "1. Two photos" });
-    await Promise.race([consent.waitFor(), photos.waitFor()]);
-    if (await consent.isVisible()) {
-      await page.getByRole("checkbox", { name: /have agreed to their photos being used/ }).check();
-      await page.getByRole("checkbox", { name: /I accept the terms/ }).check();
-      await consent.click();
-    }
-    for (const [parent, n] of [
-      ["mother", 41],
-      ["father", 42],
-    ]) {
-      await page.getByLabel(`Choose a photo of the ${parent}`).setInputFiles({ name: `${parent}.png`, mimeType: "image/png", buffer: photoPng(n) });
-    }
-    for (const parent of ["mother", "father"]) {
-      await page.getByRole("button", { name: `Choose another photo for the ${parent}` }).waitFor({ timeout: 60_000 });
-    }
-    await page.getByRole("radio", { name: "2", exact: true }).check();
-    await page.getByRole("button", { name: "Make my baby picture" }).click();
-    await page.waitForURL((url) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(url.pathname), { timeout: 30_000 });
-    const id = new URL(page.url()).pathname.split("/").pop();
-    const done = await eventually(
-      async () => {
-        const g = await json(await api(`/v1/generations/${id}`));
-        return g.status === "queued" || g.status === "submitted" ? null : g;
-      },
-      { timeoutMs: 90_000, everyMs: 1_000, what: `generation ${id} to finish` },
-    );
-    assert.equal(done.status, "completed");
+    const photo = (parent, n) => ({ name: `${parent}.png`, mimeType: "image/png", buffer: photoPng(n) });
+    const twoImages = (p) => p.getByRole("radio", { name: "2", exact: true }).check();
+    const { id, generation: done } = await makeGeneration(page, api, 41, { photo, beforeSubmit: twoImages });
     assert.equal(done.preview, true);
     assert.doesNotMatch(done.model, /half-moon|fal-ai/, "the API names the stand-in, not the Fal model");
     assert.equal(done.outputs.length, 2);

@@ -130,3 +130,46 @@ export async function openNav(page) {
   if ((await menu.isVisible()) && (await menu.getAttribute("aria-expanded")) !== "true") await menu.click();
   return page.locator("#site-nav");
 }
+
+/**
+ * From anywhere in the app: opens Create, accepts the consent if asked, picks both parent photos
+ * (`photo(parent, n)` is the file for setInputFiles, n = seed for the mother and seed + 1 for the
+ * father), waits for their upload, runs `beforeSubmit(page)` if given, and starts a generation.
+ * Returns its id and the generation once completed. `check` takes checkPage screenshots on the way.
+ */
+export async function makeGeneration(page, api, seed, { photo, check = false, beforeSubmit } = {}) {
+  await (await openNav(page)).getByRole("link", { name: "Create" }).click();
+  await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
+  const consent = page.getByRole("button", { name: "Agree and continue" });
+  const photos = page.getByRole("heading", { name: "1. Two photos" });
+  await Promise.race([consent.waitFor(), photos.waitFor()]);
+  if (await consent.isVisible()) {
+    if (check) await checkPage(page, "create-consent");
+    await page.getByRole("checkbox", { name: /have agreed to their photos being used/ }).check();
+    await page.getByRole("checkbox", { name: /I accept the terms/ }).check();
+    await consent.click();
+  }
+  for (const [parent, n] of [
+    ["mother", seed],
+    ["father", seed + 1],
+  ]) {
+    await page.getByLabel(`Choose a photo of the ${parent}`).setInputFiles(photo(parent, n));
+  }
+  for (const parent of ["mother", "father"]) {
+    await page.getByRole("button", { name: `Choose another photo for the ${parent}` }).waitFor({ timeout: 60_000 });
+  }
+  if (check) await checkPage(page, "create-ready");
+  await beforeSubmit?.(page);
+  await page.getByRole("button", { name: "Make my baby picture" }).click();
+  await page.waitForURL((url) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(url.pathname), { timeout: 30_000 });
+  const id = new URL(page.url()).pathname.split("/").pop();
+  const generation = await eventually(
+    async () => {
+      const g = await json(await api(`/v1/generations/${id}`));
+      return g.status === "queued" || g.status === "submitted" ? null : g;
+    },
+    { timeoutMs: 90_000, everyMs: 1_000, what: `generation ${id} to finish` },
+  );
+  assert.equal(generation.status, "completed", `generation ${id}: ${JSON.stringify(generation.error)}`);
+  return { id, generation };
+}

@@ -11,43 +11,12 @@ import { after, before, describe, test } from "node:test";
 import { strFromU8, unzipSync } from "fflate";
 import { assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 import { facePhoto } from "./face-cases.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, openNav, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, json, makeGeneration, openNav, recordCalls, thirdParty, undocumentedCalls } from "./journey-helpers.mjs";
 
-/** Picks both parent photos, waits for their upload, and starts a generation; returns its id once completed. */
+/** Makes a picture from two frontal face photos (seed picks them); returns its id once completed. */
 async function makePicture(page, api, seed, { check = false } = {}) {
-  await (await openNav(page)).getByRole("link", { name: "Create" }).click();
-  await page.getByRole("heading", { level: 1, name: "Create a baby picture" }).waitFor();
-  const consent = page.getByRole("button", { name: "Agree and continue" });
-  const photos = page.getByRole("heading", { name: "1. Two photos" });
-  await Promise.race([consent.waitFor(), photos.waitFor()]);
-  if (await consent.isVisible()) {
-    if (check) await checkPage(page, "create-consent");
-    await page.getByRole("checkbox", { name: /have agreed to their photos being used/ }).check();
-    await page.getByRole("checkbox", { name: /I accept the terms/ }).check();
-    await consent.click();
-  }
-  for (const [parent, n] of [
-    ["mother", seed],
-    ["father", seed + 1],
-  ]) {
-    await page.getByLabel(`Choose a photo of the ${parent}`).setInputFiles(facePhoto(`frontal ${n + 1} `, `${parent}.jpg`));
-  }
-  for (const parent of ["mother", "father"]) {
-    await page.getByRole("button", { name: `Choose another photo for the ${parent}` }).waitFor({ timeout: 60_000 });
-  }
-  if (check) await checkPage(page, "create-ready");
-  await page.getByRole("button", { name: "Make my baby picture" }).click();
-  await page.waitForURL((url) => /^\/app\/generations\/gen_[0-9a-f]{32}$/.test(url.pathname), { timeout: 30_000 });
-  const id = new URL(page.url()).pathname.split("/").pop();
-  const done = await eventually(
-    async () => {
-      const g = await json(await api(`/v1/generations/${id}`));
-      return g.status === "queued" || g.status === "submitted" ? null : g;
-    },
-    { timeoutMs: 90_000, everyMs: 1_000, what: `generation ${id} to finish` },
-  );
-  assert.equal(done.status, "completed", `generation ${id}: ${JSON.stringify(done.error)}`);
-  return id;
+  const photo = (parent, n) => facePhoto(`frontal ${n + 1} `, `${parent}.jpg`);
+  return (await makeGeneration(page, api, seed, { photo, check })).id;
 }
 
 /** Every <img> in the list has loaded real pixels. */
