@@ -44,6 +44,14 @@ describe("every support and admin route leaves an entry in the subject's log (se
     const carol = await signIn("carol");
     // Granted, so the image route answers too (a refusal is logged as well; test/access/support.test.ts).
     await services().db.update(users).set({ supportAccessUntil: Date.now() + 3_600_000 }).where(eq(users.id, subject));
+    // Account reads need an open support session of the caller on that account (docs/decisions/0019).
+    const opened = await api("/v1/admin/support-sessions", {
+      user: "carol",
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: subject, reason: REASON, ticket: "T-5150" }),
+    });
+    expect(opened.status).toBe(201);
     const doc = await json<{ paths: Record<string, Record<string, { tags?: string[] }>> }>(await api("/v1/openapi.json"));
     const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods)

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertNoProblems, BASE_URL, launchBrowser } from "./helpers.mjs";
-import { checkPage, eventually, freshAccount, makeGeneration, openNav, photoPng } from "./journey-helpers.mjs";
+import { facePhoto } from "./face-cases.mjs";
+import { checkPage, eventually, freshAccount, makeGeneration, openNav } from "./journey-helpers.mjs";
 
 const SMALL_PHONE = { width: 360, height: 740 };
 const NARROWEST = { width: 320, height: 640 };
@@ -147,7 +148,8 @@ describe("issue 19: signed in", () => {
     t.after(() => b.close());
     const { page } = b;
     const { api } = await freshAccount(page, "carol");
-    const photo = (parent, n) => ({ name: `${parent}.png`, mimeType: "image/png", buffer: photoPng(n) });
+    // Real faces: the Create page checks each photo on the device before it is sent (issue 20).
+    const photo = (parent, n) => facePhoto(`frontal ${(n % 8) + 1} `, `${parent}.jpg`);
     const twoImages = (p) => p.getByRole("radio", { name: "2", exact: true }).check();
     const { id, generation: done } = await makeGeneration(page, api, 41, { photo, beforeSubmit: twoImages });
     assert.equal(done.preview, true);

@@ -61,6 +61,11 @@ describe("activity grouping (happy)", () => {
     expect(own[0]?.lines[0]).toBe("2 photos uploaded · 1 picture finished · 1 view · 1 private link made · 1 link opened · 1 download");
   });
 
+  it("names both when the account was created and a picture made in the same moment", () => {
+    const { own } = groupActivity(log(entry(0, "account.created", you), entry(1, "consent.given", you), entry(2, "photo.uploaded", you), entry(3, "generation.created", you)));
+    expect(own.map((e) => e.title)).toEqual(["You created your account and made a baby picture"]);
+  });
+
   it("starts a new event after a pause, newest first", () => {
     const { own } = groupActivity(log(entry(0, "account.created", you), entry(1, "consent.given", you), entry(60, "generation.listed", you), entry(200, "audit.viewed", you)));
     expect(own.map((e) => e.title)).toEqual(["You opened your activity log", "You looked at your pictures", "You created your account"]);

@@ -87,14 +87,9 @@ export interface ActivityEvent {
 
 const TITLES: [test: (actions: Set<string>) => boolean, title: (entries: AuditEntry[]) => string][] = [
   [(a) => a.has("account.deleted"), () => "Your account was deleted"],
-  [(a) => a.has("account.created"), () => "You created your account"],
-  [
-    (a) => a.has("generation.created"),
-    (es) => {
-      const n = es.filter((e) => e.action === "generation.created").length;
-      return n === 1 ? "You made a baby picture" : `You made ${n} baby pictures`;
-    },
-  ],
+  // A first visit often creates the account and makes a picture in the same moment: the title names both.
+  [(a) => a.has("account.created"), (es) => (es.some((e) => e.action === "generation.created") ? `You created your account and ${madePictures(es)}` : "You created your account")],
+  [(a) => a.has("generation.created"), (es) => `You ${madePictures(es)}`],
   [(a) => a.has("photo.uploaded"), () => "You uploaded photos"],
   [(a) => [...a].some((x) => x.startsWith("export.")), () => "You exported your data"],
   [(a) => [...a].some((x) => x.startsWith("billing.")), () => "You bought credits"],
@@ -108,6 +103,11 @@ const TITLES: [test: (actions: Set<string>) => boolean, title: (entries: AuditEn
   [(a) => [...a].some((x) => /^(generation|photo)\.(viewed|listed)$|^link\./.test(x)), () => "You looked at your pictures"],
   [(a) => a.has("audit.viewed"), () => "You opened your activity log"],
 ];
+
+function madePictures(entries: AuditEntry[]): string {
+  const n = entries.filter((e) => e.action === "generation.created").length;
+  return n === 1 ? "made a baby picture" : `made ${n} baby pictures`;
+}
 
 function titleOf(entries: AuditEntry[]): string {
   const actions = new Set(entries.map((e) => e.action));
