@@ -52,7 +52,8 @@ describe("support sessions", () => {
     await banner.getByRole("button", { name: "End this support session now" }).click();
     await banner.waitFor({ state: "detached" });
     await user.page.reload();
-    await user.page.locator(".activity").filter({ hasText: `You ended the support session (ticket ${ticket})` }).first().waitFor();
+    // The user's own entries are folded into their moment on the Activity page (shown when expanded).
+    await user.page.getByTestId("activity-entry").filter({ hasText: `You ended the support session (ticket ${ticket})` }).first().waitFor({ state: "attached" });
 
     await card.getByRole("button", { name: "Show account facts" }).click();
     await card.getByText("This support session has ended or expired").waitFor();
