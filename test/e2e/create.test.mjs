@@ -21,6 +21,9 @@ import {
 import { jpegMarkers, jpegSize, plainJpeg, taggedJpeg } from "./create-fixtures.mjs";
 import { openNav } from "./journey-helpers.mjs";
 
+// The local Fal fake's control endpoint, set by test/e2e/run.mjs (which always starts the fake, so CI runs every
+// test here). Two tests steer the fake (a failing model, a slow one) and are skipped, with that reason, only when
+// the suite is pointed at an app that uses the real Fal (BABYPIC_E2E_URL without BABYPIC_E2E_FAL_URL).
 const FAL_URL = process.env.BABYPIC_E2E_FAL_URL ?? "";
 const USER = "carol";
 
