@@ -40,6 +40,13 @@ export function services(overrides: Partial<Services> = {}): Services {
   return createServices(env, overrides);
 }
 
+/** Services whose master key ring holds only the `keep` keys of the test ring, `current` encrypting: a rotation or a retired key. */
+export function servicesWithMasterKeys(current: string, keep: string[]): Services {
+  const s = services();
+  const keys = Object.fromEntries(Object.entries(s.config.MASTER_KEYS.keys).filter(([k]) => keep.includes(k)));
+  return { ...s, config: { ...s.config, MASTER_KEYS: { current, keys } } };
+}
+
 /** Signs the user in once (creating the row) without giving consent; returns the internal id. */
 export async function signInWithoutConsent(user: string): Promise<string> {
   const res = await api("/v1/me", { user });

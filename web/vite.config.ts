@@ -8,7 +8,7 @@
 import react from "@vitejs/plugin-react";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { defineConfig, loadEnv, type Plugin } from "vite";
+import { defineConfig, loadEnv, type Connect, type Plugin } from "vite";
 import { clerkFrontendApiFromKey, originOf, parseHeadersFile, renderHeadersFile, renderRedirectsFile, type HeaderRule } from "./headers.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
@@ -35,20 +35,17 @@ function appShell(): Plugin {
     const accept = String(req.headers["accept"] ?? "");
     if (isAppPath(path) && (accept.includes("text/html") || accept === "" || accept.includes("*/*"))) req.url = "/app.html";
   };
+  // The same rewrite in the dev server and in `vite preview`.
+  const install = (server: { middlewares: Connect.Server }) => {
+    server.middlewares.use((req, _res, next) => {
+      rewrite(req);
+      next();
+    });
+  };
   return {
     name: "babypic-app-shell",
-    configureServer(server) {
-      server.middlewares.use((req, _res, next) => {
-        rewrite(req);
-        next();
-      });
-    },
-    configurePreviewServer(server) {
-      server.middlewares.use((req, _res, next) => {
-        rewrite(req);
-        next();
-      });
-    },
+    configureServer: install,
+    configurePreviewServer: install,
     writeBundle() {
       // Cloudflare Pages answers an unknown path with 404.html: the app, which shows its "Page not found".
       writeFileSync(`${outDir}/404.html`, readFileSync(`${outDir}/app.html`));

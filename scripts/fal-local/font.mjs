@@ -1,6 +1,8 @@
 // A 5x7 bitmap font, just enough to label preview images. Each glyph is
 // seven rows of five cells; "#" is ink.
 
+import { fillRect } from "./raster.mjs";
+
 const GLYPHS = {
   A: [".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"],
   B: ["####.", "#...#", "#...#", "####.", "#...#", "#...#", "####."],
@@ -67,18 +69,9 @@ export function drawText(rgba, w, h, text, x, y, scale, color) {
     for (let row = 0; row < GLYPH_HEIGHT; row++) {
       for (let col = 0; col < GLYPH_WIDTH; col++) {
         if (glyph[row][col] !== "#") continue;
-        for (let dy = 0; dy < scale; dy++) {
-          for (let dx = 0; dx < scale; dx++) {
-            const px = cx + col * scale + dx;
-            const py = y + row * scale + dy;
-            if (px < 0 || py < 0 || px >= w || py >= h) continue;
-            const i = (py * w + px) * 4;
-            rgba[i] = color[0];
-            rgba[i + 1] = color[1];
-            rgba[i + 2] = color[2];
-            rgba[i + 3] = 255;
-          }
-        }
+        const px = cx + col * scale;
+        const py = y + row * scale;
+        fillRect(rgba, w, h, px, py, px + scale, py + scale, color);
       }
     }
     cx += (GLYPH_WIDTH + 1) * scale;

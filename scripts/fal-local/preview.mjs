@@ -5,6 +5,7 @@
 import jpeg from "jpeg-js";
 import pngjs from "pngjs";
 import { drawText, textWidth } from "./font.mjs";
+import { fillRect } from "./raster.mjs";
 
 export const PREVIEW_WIDTH = 512;
 export const PREVIEW_HEIGHT = 608;
@@ -55,18 +56,6 @@ function coverSampler(img, size, mirror, zoom = 1, shift = [0, 0]) {
   };
 }
 
-function fillRect(rgba, w, x0, y0, x1, y1, color) {
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const i = (y * w + x) * 4;
-      rgba[i] = color[0];
-      rgba[i + 1] = color[1];
-      rgba[i + 2] = color[2];
-      rgba[i + 3] = 255;
-    }
-  }
-}
-
 /**
  * How each of the (up to 4) images of one request differs, like the seeds of
  * the real model: its own crop (zoom and offset), mirror and blend nudge, so
@@ -111,7 +100,7 @@ export function composePreview({ mother, father, fatherWeight = 0.5, variant = 0
     [mother, 12],
     [father, FACE - thumb - 12],
   ]) {
-    fillRect(rgba, w, x0 - 3, 9, x0 + thumb + 3, 12 + thumb + 3, [255, 255, 255]);
+    fillRect(rgba, w, h, x0 - 3, 9, x0 + thumb + 3, 12 + thumb + 3, [255, 255, 255]);
     const s = coverSampler(img, thumb, false);
     for (let y = 0; y < thumb; y++) {
       for (let x = 0; x < thumb; x++) {
@@ -125,8 +114,8 @@ export function composePreview({ mother, father, fatherWeight = 0.5, variant = 0
     }
   }
   // The label band: impossible to mistake for a model output.
-  fillRect(rgba, w, 0, FACE, w, h, [24, 24, 28]);
-  fillRect(rgba, w, 0, FACE, w, FACE + 6, [250, 204, 21]);
+  fillRect(rgba, w, h, 0, FACE, w, h, [24, 24, 28]);
+  fillRect(rgba, w, h, 0, FACE, w, FACE + 6, [250, 204, 21]);
   const big = 4;
   drawText(rgba, w, h, PREVIEW_LABEL, Math.round((w - textWidth(PREVIEW_LABEL, big)) / 2), FACE + 20, big, [255, 255, 255]);
   if (caption) {

@@ -8,20 +8,10 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { authenticateApiKey, LAST_USED_RESOLUTION_MS } from "../../worker/auth/api-keys";
 import { apiKeys, tombstones } from "../../worker/db/schema";
-import { appendAudit, appendAuditMany, chainHeadQuery, loadChain, verifyChain, type AuditEvent } from "../../worker/services/audit";
+import { appendAudit, appendAuditMany, chainHeadQuery, loadChain, verifyChain } from "../../worker/services/audit";
 import { findUserByExternalId } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
-import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
-
-const ev = (userId: string, i: number): AuditEvent => ({
-  userId,
-  actor: { type: "user", id: userId },
-  action: "link.used",
-  target: { type: "object", id: `img_${i}` },
-  meta: { requestId: `req_${i}`, ipPrefix: "203.0.113.0/24", userAgent: "test" },
-});
-
-const freshUser = () => `usr_batch_${crypto.randomUUID().replaceAll("-", "")}`;
+import { auditRows, freshUserId, insertApiKey, insertGeneration, insertObjectRow, linkUsedEvent } from "./fixtures";
 
 let alice = "";
 
@@ -32,9 +22,9 @@ beforeAll(async () => {
 describe("appendAuditMany: happy", () => {
   it("appends every event in order on top of the existing chain, each linked to the one before", async () => {
     const s = services();
-    const userId = freshUser();
-    await appendAudit(s.db, ev(userId, 0), Date.now());
-    const rows = await appendAuditMany(s.db, [ev(userId, 1), ev(userId, 2), ev(userId, 3)], Date.now());
+    const userId = freshUserId("batch");
+    await appendAudit(s.db, linkUsedEvent(userId, 0), Date.now());
+    const rows = await appendAuditMany(s.db, [linkUsedEvent(userId, 1), linkUsedEvent(userId, 2), linkUsedEvent(userId, 3)], Date.now());
     expect(rows.map((r) => [r.seq, r.targetId])).toEqual([
       [2, "img_1"],
       [3, "img_2"],
@@ -85,36 +75,36 @@ describe("appendAuditMany: happy", () => {
 describe("appendAuditMany: errors", () => {
   it("a stale chain head (read before others appended) is refused by the unique index and retried on the real head", async () => {
     const s = services();
-    const userId = freshUser();
-    await appendAudit(s.db, ev(userId, 0), Date.now());
+    const userId = freshUserId("batch");
+    await appendAudit(s.db, linkUsedEvent(userId, 0), Date.now());
     const stale = await chainHeadQuery(s.db, userId).get();
-    await appendAuditMany(s.db, [ev(userId, 1), ev(userId, 2)], Date.now());
-    const rows = await appendAuditMany(s.db, [ev(userId, 3), ev(userId, 4)], Date.now(), { head: stale ?? null });
+    await appendAuditMany(s.db, [linkUsedEvent(userId, 1), linkUsedEvent(userId, 2)], Date.now());
+    const rows = await appendAuditMany(s.db, [linkUsedEvent(userId, 3), linkUsedEvent(userId, 4)], Date.now(), { head: stale ?? null });
     expect(rows.map((r) => r.seq)).toEqual([4, 5]);
     expect(await verifyChain(await loadChain(s.db, userId))).toEqual({ ok: true, entries: 5 });
   });
 
   it("a stale empty-chain hint (null) on a chain that has entries is retried too", async () => {
     const s = services();
-    const userId = freshUser();
-    await appendAudit(s.db, ev(userId, 0), Date.now());
-    const rows = await appendAuditMany(s.db, [ev(userId, 1)], Date.now(), { head: null });
+    const userId = freshUserId("batch");
+    await appendAudit(s.db, linkUsedEvent(userId, 0), Date.now());
+    const rows = await appendAuditMany(s.db, [linkUsedEvent(userId, 1)], Date.now(), { head: null });
     expect(rows.map((r) => r.seq)).toEqual([2]);
     expect(await verifyChain(await loadChain(s.db, userId))).toEqual({ ok: true, entries: 2 });
   });
 
   it("no events writes nothing", async () => {
     const s = services();
-    const userId = freshUser();
+    const userId = freshUserId("batch");
     expect(await appendAuditMany(s.db, [], Date.now())).toEqual([]);
     expect(await loadChain(s.db, userId)).toEqual([]);
   });
 
   it("events of two users in one call are refused and nothing is written", async () => {
     const s = services();
-    const a = freshUser();
-    const b = freshUser();
-    await expect(appendAuditMany(s.db, [ev(a, 1), ev(b, 2)], Date.now())).rejects.toThrow(/one user/);
+    const a = freshUserId("batch");
+    const b = freshUserId("batch");
+    await expect(appendAuditMany(s.db, [linkUsedEvent(a, 1), linkUsedEvent(b, 2)], Date.now())).rejects.toThrow(/one user/);
     expect(await loadChain(s.db, a)).toEqual([]);
     expect(await loadChain(s.db, b)).toEqual([]);
   });
@@ -123,11 +113,11 @@ describe("appendAuditMany: errors", () => {
 describe("appendAuditMany: security", () => {
   it("concurrent multi-event appends from one stale head all land; each call's entries stay adjacent and in order", async () => {
     const s = services();
-    const userId = freshUser();
-    await appendAudit(s.db, ev(userId, 0), Date.now());
+    const userId = freshUserId("batch");
+    await appendAudit(s.db, linkUsedEvent(userId, 0), Date.now());
     const head = (await chainHeadQuery(s.db, userId).get()) ?? null;
     const calls = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => appendAuditMany(s.db, [ev(userId, 100 + i), ev(userId, 200 + i), ev(userId, 300 + i)], Date.now(), { head })),
+      Array.from({ length: 8 }, (_, i) => appendAuditMany(s.db, [linkUsedEvent(userId, 100 + i), linkUsedEvent(userId, 200 + i), linkUsedEvent(userId, 300 + i)], Date.now(), { head })),
     );
     for (const [i, rows] of calls.entries()) {
       expect(rows.map((r) => r.targetId)).toEqual([`img_${100 + i}`, `img_${200 + i}`, `img_${300 + i}`]);
@@ -168,7 +158,7 @@ describe("appendAuditMany: security", () => {
   it("a session whose subject is being deleted (no user row left) is refused and does not recreate the account", async () => {
     const s = services();
     const now = Date.now();
-    const gone = freshUser();
+    const gone = freshUserId("batch");
     await s.db.insert(tombstones).values({ userId: gone, externalId: "user_local_bob", stage: "started", createdAt: now, updatedAt: now });
     try {
       await expectProblem(await api("/v1/me", { user: "bob" }), 401, "account_deleted");
@@ -195,7 +185,7 @@ describe("API key authentication: one read, no write on the common path", () => 
 
   it("a key whose owner is being deleted is refused (the tombstone is read in the same query)", async () => {
     const s = services();
-    const owner = freshUser();
+    const owner = freshUserId("batch");
     const key = await insertApiKey(owner, ["generations:read"]);
     const now = Date.now();
     await s.db.insert(tombstones).values({ userId: owner, externalId: "user_gone", stage: "started", createdAt: now, updatedAt: now });

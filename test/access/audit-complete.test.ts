@@ -6,7 +6,7 @@
  * a new admin route or job kind without an entry fails here.
  */
 import { eq } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { users } from "../../worker/db/schema";
 import { JobMessageSchema, type ParsedJobMessage } from "../../worker/queue/messages";
 import type { AuditRow } from "../../worker/services/audit";
@@ -19,7 +19,7 @@ import { issueInputLink, redeemInputLink } from "../../worker/services/generatio
 import { generationHandlers } from "../../worker/services/generation-jobs";
 import { api, json, services, signIn } from "../helpers";
 import { reservedQueuedGeneration } from "../data-rights/fixtures";
-import { FakeFal } from "../pipeline/fake-fal";
+import { fakeFalForEachTest } from "../pipeline/fake-fal";
 import { consentingUser, createBody, parentsFor, postGeneration, waitFor } from "../pipeline/fixtures";
 import { auditRows } from "./fixtures";
 
@@ -27,13 +27,7 @@ const REASON = "Ticket 5150: checking the activity log is complete";
 const ctx = { attempts: 1, deadLetter: false };
 type Kind = ParsedJobMessage["kind"];
 
-let fal: FakeFal;
-beforeAll(async () => {
-  fal = await new FakeFal().init();
-});
-beforeEach(() => {
-  fal.use();
-});
+const fal = fakeFalForEachTest();
 
 const newEntries = async (userId: string, before: number): Promise<AuditRow[]> => (await auditRows(userId)).filter((r) => r.seq > before);
 const reasonOf = (r: AuditRow): unknown => (r.detail ? (JSON.parse(r.detail) as Record<string, unknown>)["reason"] : undefined);

@@ -13,17 +13,8 @@ import { runSweeps } from "../../worker/scheduled";
 import { auditLog } from "../../worker/db/schema";
 import { appendAudit, insertPendingAudit, loadChain, sealAudit, verifyChain, type AuditEvent } from "../../worker/services/audit";
 import { api, json, services, signIn } from "../helpers";
-import { insertGeneration, insertObjectRow } from "./fixtures";
+import { freshUserId, insertGeneration, insertObjectRow, linkUsedEvent } from "./fixtures";
 
-const ev = (userId: string, i: number): AuditEvent => ({
-  userId,
-  actor: { type: "user", id: userId },
-  action: "link.used",
-  target: { type: "object", id: `img_${i}` },
-  meta: { requestId: `req_${i}`, ipPrefix: "203.0.113.0/24", userAgent: "test" },
-});
-
-const freshUser = () => `usr_seal_${crypto.randomUUID().replaceAll("-", "")}`;
 
 /**
  * What a Worker that died right after answering leaves: recordAudit's durable
@@ -73,9 +64,9 @@ describe("audit sealer: happy", () => {
   });
 
   it("an entry recorded by a Worker that died after answering is chained by the cron's audit.seal", async () => {
-    const userId = freshUser();
-    await appendAudit(services().db, ev(userId, 0), Date.now());
-    await recordThenDie([ev(userId, 1), ev(userId, 2)]);
+    const userId = freshUserId("seal");
+    await appendAudit(services().db, linkUsedEvent(userId, 0), Date.now());
+    await recordThenDie([linkUsedEvent(userId, 1), linkUsedEvent(userId, 2)]);
     expect(await pendingOf(userId)).toBe(2);
     expect((await runSweeps(services())).find((r) => r.name === "audit.seal")?.ok).toBe(true);
     expect(await pendingOf(userId)).toBe(0);
@@ -90,16 +81,16 @@ describe("audit sealer: happy", () => {
 
   it("GET /v1/account/audit shows an entry whose sealing never ran", async () => {
     const userId = await signIn("sealer-erin");
-    await recordThenDie([ev(userId, 7)]);
+    await recordThenDie([linkUsedEvent(userId, 7)]);
     expect(await pendingOf(userId)).toBeGreaterThan(0);
     const page = await json<{ items: { action: string; target: { id: string } | null }[] }>(await api("/v1/account/audit?limit=100", { user: "sealer-erin" }));
     expect(page.items.some((i) => i.action === "link.used" && i.target?.id === "img_7")).toBe(true);
   });
 
   it("a synchronous append lands after the entries recorded before it", async () => {
-    const userId = freshUser();
-    await recordThenDie([ev(userId, 1), ev(userId, 2)]);
-    const row = await appendAudit(services().db, ev(userId, 3), Date.now());
+    const userId = freshUserId("seal");
+    await recordThenDie([linkUsedEvent(userId, 1), linkUsedEvent(userId, 2)]);
+    const row = await appendAudit(services().db, linkUsedEvent(userId, 3), Date.now());
     expect(row.seq).toBe(3);
     expect((await loadChain(services().db, userId)).map((r) => r.targetId)).toEqual(["img_1", "img_2", "img_3"]);
   });
@@ -107,8 +98,8 @@ describe("audit sealer: happy", () => {
 
 describe("audit sealer: races", () => {
   it("8 sealers racing over the same pending entries chain each exactly once, in recorded order", async () => {
-    const userId = freshUser();
-    for (let i = 0; i < 30; i += 3) await recordThenDie([ev(userId, i), ev(userId, i + 1), ev(userId, i + 2)]);
+    const userId = freshUserId("seal");
+    for (let i = 0; i < 30; i += 3) await recordThenDie([linkUsedEvent(userId, i), linkUsedEvent(userId, i + 1), linkUsedEvent(userId, i + 2)]);
     const db = services().db;
     await Promise.all(Array.from({ length: 8 }, (_, i) => sealAudit(db, userId, i % 2 === 0 ? "complete" : "best-effort")));
     expect(await pendingOf(userId)).toBe(0);
@@ -118,8 +109,8 @@ describe("audit sealer: races", () => {
   });
 
   it("more than one sealing batch (120 entries) is chained completely by a reader", async () => {
-    const userId = freshUser();
-    await recordThenDie(Array.from({ length: 120 }, (_, i) => ev(userId, i)));
+    const userId = freshUserId("seal");
+    await recordThenDie(Array.from({ length: 120 }, (_, i) => linkUsedEvent(userId, i)));
     const chain = await loadChain(services().db, userId);
     expect(chain.length).toBe(120);
     expect(chain.at(-1)?.targetId).toBe("img_119");

@@ -1,10 +1,10 @@
-/** Rows for access tests, written straight to D1 (no upload or model run needed). */
+/** Rows for tests, written straight to D1 (no upload or model run needed). */
 import { eq } from "drizzle-orm";
 import { generateApiKeySecret, hashApiKey } from "../../worker/auth/api-keys";
 import type { Scope } from "../../worker/auth/types";
 import { apiKeys, auditLog, generations, objects } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
-import { openAuditRows, sealAudit, type AuditRow } from "../../worker/services/audit";
+import { openAuditRows, sealAudit, type AuditEvent, type AuditRow } from "../../worker/services/audit";
 import { services } from "../helpers";
 
 /** Creates an API key row (stored as its SHA-256, as the app does) and returns the secret. */
@@ -26,26 +26,42 @@ export async function insertApiKey(userId: string, scopes: readonly Scope[], opt
   return { id, secret };
 }
 
-export async function insertGeneration(userId: string, status: "queued" | "submitted" | "completed" | "failed" | "canceled" = "completed"): Promise<string> {
+/**
+ * A generations row for `userId` with what every row needs filled in (a new
+ * id, one credit, a test model, created now, due in ten minutes, `queued`);
+ * `row` sets the rest. Returns the id.
+ */
+export async function insertGenerationRow(row: Partial<typeof generations.$inferInsert> & { userId: string }): Promise<string> {
   const id = newId("gen");
   const now = Date.now();
   await services()
     .db.insert(generations)
     .values({
       id,
-      userId,
-      options: JSON.stringify({ gender: "girl", ageGroup: "baby", images: 1 }),
-      status,
-      stage: status,
+      options: "{}",
+      status: "queued",
+      stage: "queued",
       model: "test/model",
       cost: 1,
       idempotencyKey: newId("req"),
       requestHash: "0".repeat(64),
       createdAt: now,
       deadlineAt: now + 600_000,
-      completedAt: status === "completed" ? now : null,
+      ...row,
     });
   return id;
+}
+
+export async function insertGeneration(userId: string, status: "queued" | "submitted" | "completed" | "failed" | "canceled" = "completed"): Promise<string> {
+  const now = Date.now();
+  return insertGenerationRow({
+    userId,
+    options: JSON.stringify({ gender: "girl", ageGroup: "baby", images: 1 }),
+    status,
+    stage: status,
+    createdAt: now,
+    completedAt: status === "completed" ? now : null,
+  });
 }
 
 /** An objects row without bytes in R2: enough for metadata listings and link signing. */
@@ -74,3 +90,15 @@ export async function auditRows(userId: string): Promise<AuditRow[]> {
   await sealAudit(s.db, userId);
   return openAuditRows(s, await s.db.select().from(auditLog).where(eq(auditLog.userId, userId)).orderBy(auditLog.seq).all());
 }
+
+/** A user id no other test uses, so a chain starts empty: `usr_<prefix>_<random>`. */
+export const freshUserId = (prefix: string): string => `usr_${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
+
+/** The i-th event of a user's chain in the audit-append tests: the user opened image `img_<i>` through a link. */
+export const linkUsedEvent = (userId: string, i: number): AuditEvent => ({
+  userId,
+  actor: { type: "user", id: userId },
+  action: "link.used",
+  target: { type: "object", id: `img_${i}` },
+  meta: { requestId: `req_${i}`, ipPrefix: "203.0.113.0/24", userAgent: "test" },
+});

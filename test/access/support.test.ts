@@ -22,6 +22,11 @@ interface AuditPage {
   items: { action: string; actor: { type: string; id: string | null; reason: string | null }; summary: string }[];
 }
 
+/** PUT /v1/me/support-access: the user opens a window of `hours` for support (alice unless `as` says otherwise). */
+function grantSupportAccess(hours: unknown, as: { user?: string; token?: string } = { user: "alice" }): Promise<Response> {
+  return api("/v1/me/support-access", { method: "PUT", ...as, headers: { "content-type": "application/json" }, body: JSON.stringify({ hours }) });
+}
+
 async function latestSupportEntry() {
   const page = await json<AuditPage>(await api("/v1/account/audit?limit=10", { user: "alice" }));
   return page.items.find((e) => e.action === "support.accessed");
@@ -95,23 +100,13 @@ describe("support: happy", () => {
 describe("support: photos are never served by /v1/support", () => {
   it("the bulk images route is gone (404), with or without the user's window; pictures go through a support session's request", async () => {
     await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
-    const grant = await api("/v1/me/support-access", {
-      method: "PUT",
-      user: "alice",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ hours: 2 }),
-    });
+    const grant = await grantSupportAccess(2);
     expect(grant.status).toBe(200);
     await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
   });
 
   it("the user's window is set and audited, and revoking it clears it", async () => {
-    const grant = await api("/v1/me/support-access", {
-      method: "PUT",
-      user: "alice",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ hours: 2 }),
-    });
+    const grant = await grantSupportAccess(2);
     expect(grant.status).toBe(200);
     const { supportAccessUntil } = await json<{ supportAccessUntil: string }>(grant);
     const ahead = Date.parse(supportAccessUntil) - Date.now();
@@ -146,12 +141,7 @@ describe("support: errors", () => {
   });
 
   it.each([[0], [73], [1.5], ["24"]])("grant hours %s: 400", async (hours) => {
-    const res = await api("/v1/me/support-access", {
-      method: "PUT",
-      user: "alice",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ hours }),
-    });
+    const res = await grantSupportAccess(hours);
     await expectProblem(res, 400, "validation_failed");
   });
 });
@@ -174,12 +164,7 @@ describe("support: security", () => {
 
   it("an API key cannot grant support access", async () => {
     const key = await insertApiKey(alice, ["account:read", "photos:write"]);
-    const res = await api("/v1/me/support-access", {
-      method: "PUT",
-      token: key.secret,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ hours: 72 }),
-    });
+    const res = await grantSupportAccess(72, { token: key.secret });
     await expectProblem(res, 403, "insufficient_scope");
     const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
     expect(row?.supportAccessUntil === null || (row?.supportAccessUntil ?? 0) < Date.now()).toBe(true);

@@ -12,6 +12,7 @@ import {
   auditActions,
   balance,
   checkoutCompleted,
+  FREE_CREDITS,
   hmacHex,
   insertPendingPayment,
   ledgerFor,
@@ -24,7 +25,6 @@ import {
 
 let alice = "";
 let bob = "";
-const FREE = Number(env.FREE_CREDITS);
 
 beforeAll(async () => {
   alice = await signIn("alice");
@@ -256,12 +256,12 @@ describe("creem webhook: bad input", () => {
 
   it("a user's balance starts at the free grant (sanity for the numbers above)", async () => {
     const carol = await signIn("carol");
-    expect(await balance("carol")).toBe(FREE);
+    expect(await balance("carol")).toBe(FREE_CREDITS);
     const rows = await ledgerFor(carol, "purchase");
     expect(rows).toHaveLength(0);
     const { ledger } = await import("../../worker/db/schema");
     const all = await services().db.select().from(ledger).where(and(eq(ledger.userId, carol))).all();
-    expect(all.map((r) => r.reason)).toEqual(FREE > 0 ? ["free_grant"] : []);
+    expect(all.map((r) => r.reason)).toEqual(FREE_CREDITS > 0 ? ["free_grant"] : []);
   });
 });
 

@@ -7,6 +7,8 @@ import { openAuditRows } from "../../worker/services/audit";
 
 export const PRODUCT = "prod_small";
 export const PACK_CREDITS = 10;
+/** The credits every new account is granted (FREE_CREDITS). */
+export const FREE_CREDITS = Number(env.FREE_CREDITS);
 
 export async function hmacHex(secret: string, body: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

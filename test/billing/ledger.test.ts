@@ -3,14 +3,13 @@
  * pages newest first without skipping rows that share a millisecond; the
  * reservation helpers the generation pipeline uses work inside a D1 batch.
  */
-import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ledger } from "../../worker/db/schema";
 import { appendLedger, refundReservation, reservationMade, reserveStatement } from "../../worker/services/credits";
 import { balanceOf } from "../../worker/services/users";
 import { api, expectProblem, json, services, signIn } from "../helpers";
-import { balance } from "./helpers";
+import { balance, FREE_CREDITS } from "./helpers";
 
 interface Entry {
   id: string;
@@ -26,7 +25,6 @@ interface Page {
 
 let alice = "";
 let bob = "";
-const FREE = Number(env.FREE_CREDITS);
 
 beforeAll(async () => {
   alice = await signIn("alice");
@@ -41,10 +39,10 @@ beforeAll(async () => {
 
 describe("balance and ledger: happy", () => {
   it("balance is the sum of the ledger, in /v1/billing/balance and /v1/me alike", async () => {
-    expect(await balance("alice")).toBe(FREE + 25);
+    expect(await balance("alice")).toBe(FREE_CREDITS + 25);
     const me = await json<{ credits: number }>(await api("/v1/me", { user: "alice" }));
-    expect(me.credits).toBe(FREE + 25);
-    expect(await balanceOf(services().db, alice)).toBe(FREE + 25);
+    expect(me.credits).toBe(FREE_CREDITS + 25);
+    expect(await balanceOf(services().db, alice)).toBe(FREE_CREDITS + 25);
   });
 
   it("pages newest first through every entry exactly once", async () => {
@@ -65,8 +63,8 @@ describe("balance and ledger: happy", () => {
     expect(new Set(seen.map((e) => e.id)).size).toBe(26);
     const times = seen.map((e) => Date.parse(e.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
-    expect(seen.at(-1)).toMatchObject({ reason: "free_grant", delta: FREE, reference: alice });
-    expect(seen.reduce((sum, e) => sum + e.delta, 0)).toBe(FREE + 25);
+    expect(seen.at(-1)).toMatchObject({ reason: "free_grant", delta: FREE_CREDITS, reference: alice });
+    expect(seen.reduce((sum, e) => sum + e.delta, 0)).toBe(FREE_CREDITS + 25);
   });
 
   it("a user sees only their own entries", async () => {
@@ -101,7 +99,7 @@ describe("ledger helpers used by the generation pipeline", () => {
     const carol = await signIn("carol");
     const s = services();
     const now = Date.now();
-    await s.db.batch([reserveStatement(s.db, carol, FREE, "gen_test_all", now), s.db.select().from(ledger).where(eq(ledger.userId, carol))]);
+    await s.db.batch([reserveStatement(s.db, carol, FREE_CREDITS, "gen_test_all", now), s.db.select().from(ledger).where(eq(ledger.userId, carol))]);
     expect(await reservationMade(s.db, "gen_test_all")).toBe(true);
     expect(await balanceOf(s.db, carol)).toBe(0);
 
@@ -111,7 +109,7 @@ describe("ledger helpers used by the generation pipeline", () => {
 
     expect(await refundReservation(s.db, "gen_test_all", now)).toBe(true);
     expect(await refundReservation(s.db, "gen_test_all", now)).toBe(false);
-    expect(await balanceOf(s.db, carol)).toBe(FREE);
+    expect(await balanceOf(s.db, carol)).toBe(FREE_CREDITS);
     const refunds = await s.db.select().from(ledger).where(and(eq(ledger.reason, "refund"), eq(ledger.reference, "gen_test_all"))).all();
     expect(refunds).toHaveLength(1);
   });

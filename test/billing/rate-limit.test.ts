@@ -13,23 +13,9 @@ import { securityLog } from "../../worker/db/schema";
 import type { Bindings } from "../../worker/env";
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS } from "../../worker/middleware/rate-limit";
 import { API, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { fakeRateLimit } from "../fake-rate-limit";
 import { network } from "../network";
 import { checkoutCompleted, hmacHex, PRODUCT, webhookSecret } from "./helpers";
-
-/** A binding that records keys and allows the first `allow` calls per key. */
-function fakeBinding(allow: number) {
-  const counts = new Map<string, number>();
-  const keys: string[] = [];
-  const binding: RateLimit = {
-    async limit({ key }) {
-      keys.push(key);
-      const n = (counts.get(key) ?? 0) + 1;
-      counts.set(key, n);
-      return { success: n <= allow };
-    },
-  };
-  return { binding, keys };
-}
 
 function appWith(overrides: Partial<Pick<Bindings, "RL_WRITE" | "RL_READ" | "RL_IP">>) {
   const app = createApp();
@@ -64,7 +50,7 @@ async function checkoutWith(fetcher: ReturnType<typeof appWith>, bearer: string)
 describe("rate limits: per credential", () => {
   it("checkout over the write limit: 429 rate_limited with Retry-After, Creem not called, security log entry", async () => {
     countCreemCalls();
-    const write = fakeBinding(2);
+    const write = fakeRateLimit(2);
     const fetcher = appWith({ RL_WRITE: write.binding });
     const token = await tokenFor("alice");
     expect((await checkoutWith(fetcher, token)).status).toBe(201);
@@ -81,7 +67,7 @@ describe("rate limits: per credential", () => {
 
   it("an API key has its own bucket; another user is unaffected", async () => {
     countCreemCalls();
-    const write = fakeBinding(1);
+    const write = fakeRateLimit(1);
     const fetcher = appWith({ RL_WRITE: write.binding });
     const created = await fetcher("/v1/api-keys", {
       method: "POST",
@@ -99,7 +85,7 @@ describe("rate limits: per credential", () => {
   });
 
   it("reads use the read limiter", async () => {
-    const read = fakeBinding(0);
+    const read = fakeRateLimit(0);
     const fetcher = appWith({ RL_READ: read.binding });
     const res = await fetcher("/v1/billing/ledger", { headers: { authorization: `Bearer ${await tokenFor("alice")}` } });
     await expectProblem(res, 429, "rate_limited");
@@ -107,7 +93,7 @@ describe("rate limits: per credential", () => {
   });
 
   it("authentication runs first: an unauthenticated caller is 401 and consumes no one's budget", async () => {
-    const write = fakeBinding(0);
+    const write = fakeRateLimit(0);
     const fetcher = appWith({ RL_WRITE: write.binding });
     const res = await fetcher("/v1/billing/checkout", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     await expectProblem(res, 401, "unauthorized");
@@ -117,7 +103,7 @@ describe("rate limits: per credential", () => {
 
 describe("rate limits: per IP", () => {
   it("the Creem webhook is limited per client IP before any verification", async () => {
-    const ip = fakeBinding(1);
+    const ip = fakeRateLimit(1);
     const fetcher = appWith({ RL_IP: ip.binding });
     const body = JSON.stringify(checkoutCompleted({ eventId: "evt_rl", checkoutId: "ch_rl_ip", userId: alice }));
     const signature = await hmacHex(webhookSecret(), body);
@@ -134,7 +120,7 @@ describe("rate limits: per IP", () => {
 
   it("unauthenticated public routes (packs, health, openapi.json, docs) are limited per IP", async () => {
     for (const path of ["/v1/billing/packs", "/v1/health", "/v1/openapi.json", "/v1/docs"]) {
-      const ip = fakeBinding(0);
+      const ip = fakeRateLimit(0);
       const res = await appWith({ RL_IP: ip.binding })(path, { headers: { "cf-connecting-ip": "192.0.2.1" } });
       await expectProblem(res, 429, "rate_limited");
       expect(ip.keys).toEqual(["ip:192.0.2.1"]);
@@ -159,7 +145,7 @@ describe("rate limits: the binding adapter", () => {
 
 describe("rate limits: counted once per request", () => {
   it("a public route that also declares rateLimit(\"ip\") costs one unit, not two", async () => {
-    const ip = fakeBinding(100);
+    const ip = fakeRateLimit(100);
     await appWith({ RL_IP: ip.binding })("/v1/keys/upload", { headers: { "cf-connecting-ip": "192.0.2.7" } });
     expect(ip.keys).toEqual(["ip:192.0.2.7"]);
   });

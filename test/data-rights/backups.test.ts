@@ -16,7 +16,7 @@ import { BACKUP_STATE_KEY, backupNow, decryptStoredObject, parseObjectKey, readB
 import { migrateLegacyKey, userDataKey } from "../../worker/services/crypto/keys";
 import { deleteObjects, getObject, putObject } from "../../worker/services/storage";
 import type { Services } from "../../worker/services";
-import { api, json, services } from "../helpers";
+import { api, json, services, servicesWithMasterKeys } from "../helpers";
 import { DAY_MS, imageBytes, seedAccount } from "./fixtures";
 
 const CONFIRM = { method: "DELETE", headers: { "content-type": "application/json" }, body: JSON.stringify({ confirm: "DELETE" }) } as const;
@@ -65,12 +65,6 @@ async function makeLegacy(userId: string): Promise<void> {
   if (!obj) throw new Error("no key file to move");
   await env.BUCKET.put(`keys/${userId}`, await obj.text(), { customMetadata: obj.customMetadata ?? {} });
   await env.KEYS.delete(`keys/${userId}`);
-}
-
-function withRing(current: string, keep: string[]): Services {
-  const s = services();
-  const keys = Object.fromEntries(Object.entries(s.config.MASTER_KEYS.keys).filter(([k]) => keep.includes(k)));
-  return { ...s, config: { ...s.config, MASTER_KEYS: { current, keys } } };
 }
 
 describe("backups: backup, then delete (security)", () => {
@@ -194,7 +188,7 @@ describe("keys apart from data: migration from the data bucket", () => {
   });
 
   it("the keys.migrate sweep moves every remaining legacy file (including one under an old KEK) and rotation still works", async () => {
-    const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
+    const old = servicesWithMasterKeys("kek-test-1", ["kek-test-1", "kek-test-2"]);
     const users = ["usr_mig_a", "usr_mig_b", "usr_mig_c"];
     const rows = new Map<string, { id: string; seed: number }>();
     for (const [i, u] of users.entries()) {
@@ -218,7 +212,7 @@ describe("keys apart from data: migration from the data bucket", () => {
     }
     // The same cron run re-wrapped the moved old-KEK file, so the old KEK can be retired.
     expect((await env.KEYS.head("keys/usr_mig_a"))?.customMetadata).toEqual({ kek: "kek-test-2" });
-    const retired = await readable(withRing("kek-test-2", ["kek-test-2"]), stored, "usr_mig_a");
+    const retired = await readable(servicesWithMasterKeys("kek-test-2", ["kek-test-2"]), stored, "usr_mig_a");
     expect(retired.decrypted).toBe(1);
   });
 

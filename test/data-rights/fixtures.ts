@@ -5,11 +5,12 @@ import { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { generateApiKeySecret, hashApiKey } from "../../worker/auth/api-keys";
 import { localSubject } from "../../worker/auth/local-idp";
 import * as schema from "../../worker/db/schema";
-import { apiKeys, generations, payments } from "../../worker/db/schema";
+import { apiKeys, payments } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import { appendLedger } from "../../worker/services/credits";
 import { putObject } from "../../worker/services/storage";
 import { services, signIn } from "../helpers";
+import { insertGenerationRow } from "../access/fixtures";
 
 /** Distinct bytes per seed, with a JPEG signature (storage does not re-validate). */
 export function imageBytes(seed: number, size = 3000): Uint8Array {
@@ -54,20 +55,14 @@ export async function seedAccount(user: string, seed = 1): Promise<SeededAccount
   };
   const mother = await store("photo", 1);
   const father = await store("photo", 2);
-  const generationId = newId("gen");
   const now = Date.now();
-  await s.db.insert(generations).values({
-    id: generationId,
+  const generationId = await insertGenerationRow({
     userId,
     motherPhotoId: mother,
     fatherPhotoId: father,
     options: JSON.stringify({ gender: "girl", ageGroup: "newborn", resemblance: 0.5, images: 2 }),
     status: "completed",
     stage: "completed",
-    model: "test/model",
-    cost: 1,
-    idempotencyKey: newId("req"),
-    requestHash: "0".repeat(64),
     createdAt: now,
     completedAt: now,
     deadlineAt: now + 600_000,
@@ -116,23 +111,8 @@ export async function seedAccount(user: string, seed = 1): Promise<SeededAccount
  * creating one leaves it), created at `now`; `parents` are its photo ids, if any.
  */
 export async function reservedQueuedGeneration(userId: string, now: number, deadlineAt: number, parents?: readonly [string, string]): Promise<string> {
-  const s = services();
-  const id = newId("gen");
-  await s.db.insert(generations).values({
-    id,
-    userId,
-    ...(parents ? { motherPhotoId: parents[0], fatherPhotoId: parents[1] } : {}),
-    options: "{}",
-    status: "queued",
-    stage: "queued",
-    model: "test/model",
-    cost: 1,
-    idempotencyKey: newId("req"),
-    requestHash: "0".repeat(64),
-    createdAt: now,
-    deadlineAt,
-  });
-  await appendLedger(s.db, { userId, delta: -1, reason: "reserve", reference: id }, now);
+  const id = await insertGenerationRow({ userId, ...(parents ? { motherPhotoId: parents[0], fatherPhotoId: parents[1] } : {}), status: "queued", createdAt: now, deadlineAt });
+  await appendLedger(services().db, { userId, delta: -1, reason: "reserve", reference: id }, now);
   return id;
 }
 

@@ -12,7 +12,7 @@
  */
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { localSubject } from "../../worker/auth/local-idp";
 import { deletionReceipts, objects, securityLog, tombstones } from "../../worker/db/schema";
 import { sha256Hex } from "../../worker/lib/bytes";
@@ -21,7 +21,7 @@ import { subjectHash } from "../../worker/services/deletion";
 import { getObject } from "../../worker/services/storage";
 import { api, json, services, tokenFor } from "../helpers";
 import { upload } from "../intake/helpers";
-import { FakeFal, makeJpeg } from "../pipeline/fake-fal";
+import { fakeFalForEachTest, makeJpeg, type FakeFal } from "../pipeline/fake-fal";
 import { consentingUser, postGeneration, waitFor } from "../pipeline/fixtures";
 import { allTables } from "./fixtures";
 
@@ -140,13 +140,7 @@ async function richAccount(fal: FakeFal, user: string, email: string, seed: numb
   };
 }
 
-let fal: FakeFal;
-beforeAll(async () => {
-  fal = await new FakeFal().init();
-});
-beforeEach(() => {
-  fal.use();
-});
+const fal = fakeFalForEachTest();
 
 describe("leftover scan", () => {
   it("after an account deletion and the queue, no table column and no R2 key names the user; another user is untouched", async () => {

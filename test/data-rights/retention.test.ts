@@ -16,6 +16,7 @@ import { balanceOf } from "../../worker/services/users";
 import { api, json, services } from "../helpers";
 import { DAY_MS, HOUR, imageBytes, MINUTE, reservedQueuedGeneration, seedAccount } from "./fixtures";
 import { openAuditRows } from "../../worker/services/audit";
+import { insertGenerationRow } from "../access/fixtures";
 
 const at = (ms: number) => services({ now: () => ms });
 
@@ -31,24 +32,7 @@ async function storePhoto(userId: string, seed: number, expiresAt: number | null
 
 /** A generation in `submitted` using both photos. */
 async function submittedGeneration(userId: string, mother: string, father: string): Promise<string> {
-  const id = newId("gen");
-  const now = Date.now();
-  await services().db.insert(generations).values({
-    id,
-    userId,
-    motherPhotoId: mother,
-    fatherPhotoId: father,
-    options: "{}",
-    status: "submitted",
-    stage: "running",
-    model: "test/model",
-    cost: 1,
-    idempotencyKey: newId("req"),
-    requestHash: "0".repeat(64),
-    createdAt: now,
-    deadlineAt: now + 20 * MINUTE,
-  });
-  return id;
+  return insertGenerationRow({ userId, motherPhotoId: mother, fatherPhotoId: father, status: "submitted", stage: "running", deadlineAt: Date.now() + 20 * MINUTE });
 }
 
 async function setKeep(user: string, days: 0 | 7 | 30): Promise<void> {

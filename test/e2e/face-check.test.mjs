@@ -43,6 +43,18 @@ async function photoIds(api) {
   return (await json(await api("/v1/photos?limit=100"))).photos.map((p) => p.id);
 }
 
+/** The photos the API keeps for the user that are not among `before` (ids). */
+async function photosSince(api, before) {
+  return (await json(await api("/v1/photos?limit=100"))).photos.filter((p) => !before.includes(p.id));
+}
+
+/** With the mother's photo passed, chooses the father's: once it passes too, both are uploaded (two POSTs, no more). */
+async function uploadWithFather(page, posts, father) {
+  await page.getByLabel("Choose a photo of the father").setInputFiles(father);
+  for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(SLOW);
+  assert.equal(posts("/v1/photos"), 2);
+}
+
 describe("face check on the Create page (happy)", () => {
   test("a frontal face passes on the WebAssembly backend; only the square around it is sent, as shown", async (t) => {
     const { b, page, api, requests, posts } = await createPage(t);
@@ -72,12 +84,10 @@ describe("face check on the Create page (happy)", () => {
     assert.equal(checkFiles.filter((r) => r.url.endsWith(".bin")).length, 2, "exactly the two models used");
     for (const r of checkFiles) assert.equal(new URL(r.url).origin, new URL(BASE_URL).origin, `${r.url} is served by the app`);
 
-    await page.getByLabel("Choose a photo of the father").setInputFiles(father);
-    for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(SLOW);
-    assert.equal(posts("/v1/photos"), 2);
+    await uploadWithFather(page, posts, father);
 
     // What the page shows as sent is what the API stored: the same square, smaller than the photo chosen.
-    const stored = (await json(await api("/v1/photos?limit=100"))).photos.filter((p) => !before.includes(p.id));
+    const stored = await photosSince(api, before);
     assert.equal(stored.length, 2);
     for (const [p, file] of [
       ["mother", mother],
@@ -96,7 +106,7 @@ describe("face check on the Create page (happy)", () => {
       assert.ok(keptText.includes(`${shown.width} × ${shown.height} px`) && keptText.includes(`${original.width} × ${original.height}`));
     }
     // The stored image decodes to the crop (through its signed link, as the page shows it).
-    const listed = (await json(await api("/v1/photos?limit=100"))).photos.filter((p) => !before.includes(p.id));
+    const listed = await photosSince(api, before);
     for (const p of listed) {
       const res = await fetch(new URL(new URL(p.url).pathname + new URL(p.url).search, API_URL));
       assert.equal(res.status, 200);
@@ -126,10 +136,8 @@ describe("face check on the Create page (happy)", () => {
       .evaluate((el) => ({ width: el.naturalWidth, height: el.naturalHeight }));
     assert.equal(shown.width, shown.height);
     assert.ok(shown.width < 1537, "a square around one face, not the group photo");
-    await page.getByLabel("Choose a photo of the father").setInputFiles(facePhoto("frontal 1 ", "father.jpg"));
-    for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(SLOW);
-    assert.equal(posts("/v1/photos"), 2);
-    const stored = (await json(await api("/v1/photos?limit=100"))).photos.filter((p) => !before.includes(p.id));
+    await uploadWithFather(page, posts, facePhoto("frontal 1 ", "father.jpg"));
+    const stored = await photosSince(api, before);
     assert.ok(
       stored.some((s) => s.width === shown.width && s.height === shown.height),
       "the chosen crop is what the API stored",

@@ -3,7 +3,7 @@
 // pages*.test.mjs): API calls as the signed-in user, a fresh account for a
 // local user, photo fixtures, and checks that run on every page.
 import assert from "node:assert/strict";
-import { API_URL, assertAccessible, BASE_URL, screenshots, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
+import { API_URL, assertAccessible, BASE_URL, launchBrowser, screenshots, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
 
 /** fetch() against the API as the holder of `token` (a session JWT or a bp_ key). */
 export function apiAs(token) {
@@ -44,6 +44,17 @@ export async function freshAccount(page, user) {
   await signInAsLocalUser(page, user);
   const token = await sessionToken(page);
   return { token, api: apiAs(token) };
+}
+
+/**
+ * A browser for test `t` (closed when the test ends) signed in as `user` with
+ * a brand-new account (freshAccount): the browser's page and problems, and
+ * the account's token and API.
+ */
+export async function freshAccountBrowser(t, user) {
+  const b = await launchBrowser();
+  t.after(() => b.close());
+  return { ...b, ...(await freshAccount(b.page, user)) };
 }
 
 /** Accessible at both sizes (axe: WCAG 2.x A/AA) and screenshotted at both; leaves the page at its original size. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RETENTION, SUB_PROCESSORS, TERMS_VERSION } from "../../worker/lib/privacy-facts.ts";
 import { assertNoProblems, BASE_URL, launchBrowser, sessionToken, signInAsLocalUser, VIEWPORTS } from "./helpers.mjs";
-import { apiAs, checkPage, eventually, freshAccount, json, recordRequests, thirdParty, openNav } from "./journey-helpers.mjs";
+import { apiAs, checkPage, eventually, freshAccount, freshAccountBrowser, json, recordRequests, thirdParty, openNav } from "./journey-helpers.mjs";
 
 describe("public pages (happy)", () => {
   test("landing, security, privacy and terms are accessible, state the published facts and load nothing from third parties", async (t) => {
@@ -113,10 +113,8 @@ describe("signed-in pages (happy)", () => {
   });
 
   test("keyboard only: skip link first, visible focus, dialogs open, trap and close with the keyboard", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
-    const { page } = b;
-    const { api } = await freshAccount(page, "carol");
+    const b = await freshAccountBrowser(t, "carol");
+    const { page, api } = b;
     // A key to revoke, made through the API so this test is about the keyboard.
     await json(await api("/v1/api-keys", { method: "POST", json: { name: "Keyboard test", scopes: ["account:read"] } }), 201);
     await page.goto("/app/api-keys");
@@ -156,10 +154,8 @@ describe("signed-in pages (happy)", () => {
 
 describe("account features (happy)", () => {
   test("API keys: create with scopes and expiry, the secret shown once, it works, then revoke it and it stops working", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
+    const b = await freshAccountBrowser(t, "carol");
     const { page } = b;
-    await freshAccount(page, "carol");
     await page.goto("/app/api-keys");
 
     // Validation first: nothing is sent without a name.
@@ -255,10 +251,8 @@ describe("account features (happy)", () => {
   });
 
   test("credits: buy a pack on the (local) payment page, come back and see the confirmed purchase and new balance", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
-    const { page } = b;
-    const { api } = await freshAccount(page, "carol");
+    const b = await freshAccountBrowser(t, "carol");
+    const { page, api } = b;
     const before = (await json(await api("/v1/billing/balance"))).credits;
     await page.goto("/app/billing");
     await page.getByTestId("balance").filter({ hasText: String(before) }).waitFor();
@@ -308,10 +302,8 @@ describe("activity (security)", () => {
 
 describe("signed-in pages (error)", () => {
   test("a gallery id that is not yours, or not an id at all, shows 'not found' and nothing else", async (t) => {
-    const b = await launchBrowser();
-    t.after(() => b.close());
+    const b = await freshAccountBrowser(t, "carol");
     const { page } = b;
-    await freshAccount(page, "carol");
     for (const id of ["gen_00000000000000000000000000000000", "not-an-id"]) {
       await page.goto(`/app/gallery/${id}`);
       await page.getByRole("heading", { level: 1, name: "Picture not found" }).waitFor();

@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { describe, test } from "node:test";
 import { Webhook } from "svix";
-import { launchBrowser } from "./helpers.mjs";
-import { checkPage, freshAccount } from "./journey-helpers.mjs";
+import { checkPage, freshAccountBrowser } from "./journey-helpers.mjs";
 
 function receiver() {
   const got = [];
@@ -26,10 +25,8 @@ describe("webhooks (happy)", () => {
   test("add an endpoint, see its secret once, send a verifiable test event, rotate, delete; a private address is refused", async (t) => {
     const r = await receiver();
     t.after(() => r.server.close());
-    const b = await launchBrowser();
-    t.after(() => b.close());
+    const b = await freshAccountBrowser(t, "carol");
     const { page } = b;
-    await freshAccount(page, "carol");
     await page.goto("/app/api-keys");
     await page.getByRole("heading", { name: "Webhooks" }).waitFor();
 

@@ -15,15 +15,9 @@ import { getObject, putObject, UnscannedMarkerError } from "../../worker/service
 import { validateImage } from "../../worker/services/image";
 import { pngWithText } from "../fixtures/images";
 import { expectProblem, json, services, signIn } from "../helpers";
-import { ascii, bytesOf, indexOf, objectRows, post, r2Keys, seal } from "./helpers";
+import { ascii, bytesOf, indexOf, jpegSegment, objectRows, post, r2Keys, seal } from "./helpers";
 import { openAuditRows } from "../../worker/services/audit";
 
-const seg = (marker: number, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(body.length + 4);
-  out.set([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff], 0);
-  out.set(body, 4);
-  return out;
-};
 /** Random entropy-coded bytes with every 0xFF stuffed (seeded, so failures reproduce). */
 function scanData(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -40,12 +34,12 @@ function scanData(n: number, seed: number): Uint8Array {
 
 const SOI = Uint8Array.of(0xff, 0xd8);
 const EOI = Uint8Array.of(0xff, 0xd9);
-const jfif = seg(0xe0, ascii("JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
-const exif = (text: string) => seg(0xe1, concat(ascii("Exif\0\0"), ascii(text)));
-const dqt = seg(0xdb, concat(Uint8Array.of(0), new Uint8Array(64).fill(1)));
-const sof = seg(0xc0, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0]));
-const dht = seg(0xc4, concat(Uint8Array.of(0), new Uint8Array(16)));
-const sos = seg(0xda, Uint8Array.of(1, 1, 0, 0, 63, 0));
+const jfif = jpegSegment(0xe0, ascii("JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+const exif = (text: string) => jpegSegment(0xe1, concat(ascii("Exif\0\0"), ascii(text)));
+const dqt = jpegSegment(0xdb, concat(Uint8Array.of(0), new Uint8Array(64).fill(1)));
+const sof = jpegSegment(0xc0, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0]));
+const dht = jpegSegment(0xc4, concat(Uint8Array.of(0), new Uint8Array(16)));
+const sos = jpegSegment(0xda, Uint8Array.of(1, 1, 0, 0, 63, 0));
 const MiB = 1024 * 1024;
 
 function fullWalk(input: Uint8Array): Uint8Array {
@@ -81,7 +75,7 @@ describe("deferred entropy scan: validateImage", () => {
   });
 
   it("is not deferred when bytes follow the last EOI, for a progressive frame, nor for PNG", () => {
-    const progressive = concat(SOI, dqt, seg(0xc2, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0])), dht, sos, scanData(5000, 9), EOI);
+    const progressive = concat(SOI, dqt, jpegSegment(0xc2, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0])), dht, sos, scanData(5000, 9), EOI);
     const p = validateImage(progressive, "image/jpeg", { deferEntropyScan: true });
     expect(p.ok && p.value.unscannedEntropy).toBeUndefined();
     expect(p.ok && p.value.bytes).toEqual(progressive);
@@ -128,11 +122,11 @@ describe("deferred entropy scan: POST /v1/photos stores what the full walk gives
 
   it("metadata before the scan and more hidden after the first segment: the fallback walks the stripped bytes; both are gone and audited", async () => {
     const fallbacks = watchFallbacks();
-    const iptc = seg(0xed, ascii("Photoshop 3.0\0 caption: our street"));
+    const iptc = jpegSegment(0xed, ascii("Photoshop 3.0\0 caption: our street"));
     // A kept ICC profile longer than the IPTC block before it: stripping in place shifts the head over
     // the IPTC bytes, so the buffer as decrypted no longer parses; the fallback must walk the stripped view.
-    const icc = seg(0xe2, concat(ascii("ICC_PROFILE\0"), new Uint8Array(2000).fill(0x42)));
-    const input = concat(SOI, jfif, icc, iptc, dqt, sof, dht, sos, scanData(MiB + 999, 13), exif("hidden GPS 40.7N 74.0W"), seg(0xfe, ascii("hidden note")), dht, sos, scanData(50_000, 14), EOI);
+    const icc = jpegSegment(0xe2, concat(ascii("ICC_PROFILE\0"), new Uint8Array(2000).fill(0x42)));
+    const input = concat(SOI, jfif, icc, iptc, dqt, sof, dht, sos, scanData(MiB + 999, 13), exif("hidden GPS 40.7N 74.0W"), jpegSegment(0xfe, ascii("hidden note")), dht, sos, scanData(50_000, 14), EOI);
     const { res, userId } = await uploadAs("carol", input);
     const got = await stored(userId, res);
     expect(got).toEqual(fullWalk(input));
@@ -145,7 +139,7 @@ describe("deferred entropy scan: POST /v1/photos stores what the full walk gives
 
   it("metadata hidden between two scans, past the first segment: found while encrypting, stripped, one object stored", async () => {
     const first = scanData(MiB + 4321, 4);
-    const input = concat(SOI, jfif, dqt, sof, dht, sos, first, exif("hidden GPS 48.8N 2.3E"), seg(0xfe, ascii("hidden comment")), dht, sos, scanData(200_000, 5), EOI);
+    const input = concat(SOI, jfif, dqt, sof, dht, sos, first, exif("hidden GPS 48.8N 2.3E"), jpegSegment(0xfe, ascii("hidden comment")), dht, sos, scanData(200_000, 5), EOI);
     const keysBefore = await r2Keys();
     const rowsBefore = await objectRows();
     const { res, userId } = await uploadAs("bob", input);

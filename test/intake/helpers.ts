@@ -126,3 +126,11 @@ export function indexOf(hay: Uint8Array, needle: Uint8Array): number {
 }
 
 export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** A JPEG marker segment: 0xFF, the marker, the big-endian length (body + 2), then the body. */
+export function jpegSegment(marker: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 4);
+  out.set([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff], 0);
+  out.set(body, 4);
+  return out;
+}

@@ -12,9 +12,8 @@ import { AppError } from "../../worker/errors";
 import { rewrapKeys, rewrapStaleKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
 import { runSweeps } from "../../worker/scheduled";
 import { DEFAULT_SEGMENT_SHIFT, HEADER_LENGTH, SegmentCipher, TAG_LENGTH, newHeader, parseHeader, plaintextLengthOf, sealStream, storedLength } from "../../worker/services/crypto/segmented";
-import type { Services } from "../../worker/services";
 import { deleteObjects, getObject, openObjectStream, putObject, shredUserKey, userPrefixes } from "../../worker/services/storage";
-import { services } from "../helpers";
+import { services, servicesWithMasterKeys } from "../helpers";
 
 const SEG = 2 ** DEFAULT_SEGMENT_SHIFT;
 
@@ -36,12 +35,6 @@ async function rawStored(key: string): Promise<Uint8Array> {
   const obj = await env.BUCKET.get(key);
   if (!obj) throw new Error(`missing ${key}`);
   return new Uint8Array(await obj.arrayBuffer());
-}
-
-function withRing(current: string, keep: string[]): Services {
-  const s = services();
-  const keys = Object.fromEntries(Object.entries(s.config.MASTER_KEYS.keys).filter(([k]) => keep.includes(k)));
-  return { ...s, config: { ...s.config, MASTER_KEYS: { current, keys } } };
 }
 
 async function keyFile(userId: string): Promise<{ kek: string } & Record<string, unknown>> {
@@ -279,42 +272,42 @@ describe("storage: ownership, deletion and shredding", () => {
 
 describe("storage: KEK rotation", () => {
   it("an object written under the old KEK id still reads after rotating, and its key is re-wrapped under the new one", async () => {
-    const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
+    const old = servicesWithMasterKeys("kek-test-1", ["kek-test-1", "kek-test-2"]);
     const data = pattern(70_000, 5);
     const row = await putObject(old, { userId: "usr_rot", kind: "photo", contentType: "image/jpeg", bytes: data });
     expect((await keyFile("usr_rot")).kek).toBe("kek-test-1");
 
     // Rotation: kek-test-2 becomes current, kek-test-1 stays in the ring.
-    const rotated = withRing("kek-test-2", ["kek-test-1", "kek-test-2"]);
+    const rotated = servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]);
     expect((await getObject(rotated, "usr_rot", row.id))?.bytes).toEqual(data);
     expect((await keyFile("usr_rot")).kek).toBe("kek-test-2");
 
     // Retired: kek-test-1 removed; the re-wrapped key still opens everything.
-    const retired = withRing("kek-test-2", ["kek-test-2"]);
+    const retired = servicesWithMasterKeys("kek-test-2", ["kek-test-2"]);
     expect((await getObject(retired, "usr_rot", row.id))?.bytes).toEqual(data);
   });
 
   it("rewrapKeys moves every key file off an old KEK; a file under a KEK missing from the ring fails loudly", async () => {
-    const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
+    const old = servicesWithMasterKeys("kek-test-1", ["kek-test-1", "kek-test-2"]);
     const row = await putObject(old, { userId: "usr_rw1", kind: "photo", contentType: "image/jpeg", bytes: pattern(10) });
     await putObject(old, { userId: "usr_rw2", kind: "photo", contentType: "image/jpeg", bytes: pattern(10) });
-    await expect(getObject(withRing("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id)).rejects.toThrow(/kek-test-1/);
+    await expect(getObject(servicesWithMasterKeys("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id)).rejects.toThrow(/kek-test-1/);
 
     let cursor: string | undefined;
     let rewrapped = 0;
     do {
-      const page = await rewrapKeys(withRing("kek-test-2", ["kek-test-1", "kek-test-2"]), { limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await rewrapKeys(servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]), { limit: 2, ...(cursor ? { cursor } : {}) });
       rewrapped += page.rewrapped;
       cursor = page.cursor ?? undefined;
     } while (cursor);
     expect(rewrapped).toBeGreaterThanOrEqual(2);
     const all = await env.KEYS.list({ prefix: "keys/" });
     for (const o of all.objects) expect((await keyFile(o.key.slice(5))).kek).toBe("kek-test-2");
-    expect((await getObject(withRing("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id))?.bytes).toEqual(pattern(10));
+    expect((await getObject(servicesWithMasterKeys("kek-test-2", ["kek-test-2"]), "usr_rw1", row.id))?.bytes).toEqual(pattern(10));
   });
 
   it("the cron's keys.rewrap sweep finds old-KEK files from listing metadata and re-wraps them", async () => {
-    const old = withRing("kek-test-1", ["kek-test-1", "kek-test-2"]);
+    const old = servicesWithMasterKeys("kek-test-1", ["kek-test-1", "kek-test-2"]);
     await putObject(old, { userId: "usr_cron", kind: "photo", contentType: "image/jpeg", bytes: pattern(10) });
     expect((await env.KEYS.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-1" });
     const results = await runSweeps(services());
@@ -323,7 +316,7 @@ describe("storage: KEK rotation", () => {
     expect((await env.KEYS.head("keys/usr_cron"))?.customMetadata).toEqual({ kek: "kek-test-2" });
     expect((await rewrapStaleKeys(services())).rewrapped).toBe(0);
     // Other sweeps may remove the photo itself (it has no user row); the key now opens without kek-test-1.
-    const retired = withRing("kek-test-2", ["kek-test-2"]).config.MASTER_KEYS;
+    const retired = servicesWithMasterKeys("kek-test-2", ["kek-test-2"]).config.MASTER_KEYS;
     expect((await unwrapDek(retired, "usr_cron", await keyFile("usr_cron"))).kekId).toBe("kek-test-2");
   });
 });

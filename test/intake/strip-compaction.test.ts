@@ -7,24 +7,18 @@
 import { describe, expect, it } from "vitest";
 import { concat } from "../../worker/lib/bytes";
 import { validateImage } from "../../worker/services/image";
+import { ascii, jpegSegment } from "./helpers";
 
-const seg = (marker: number, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(body.length + 4);
-  out.set([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff], 0);
-  out.set(body, 4);
-  return out;
-};
-const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 /** Entropy-coded bytes with no 0xFF (so no stuffing needed), distinct enough to notice a misplaced byte. */
 const scanBytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 255);
 
-const jfif = seg(0xe0, ascii("JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
-const exif = seg(0xe1, concat(ascii("Exif\0\0"), new Uint8Array(3000).fill(0x41)));
-const icc = (n: number) => seg(0xe2, concat(ascii("ICC_PROFILE\0"), new Uint8Array(n).fill(0x42)));
-const sof = seg(0xc0, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0]));
-const dqt = seg(0xdb, concat(Uint8Array.of(0), new Uint8Array(64).fill(1)));
-const sos = seg(0xda, Uint8Array.of(1, 1, 0, 0, 63, 0));
-const comment = seg(0xfe, ascii("where this was taken"));
+const jfif = jpegSegment(0xe0, ascii("JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+const exif = jpegSegment(0xe1, concat(ascii("Exif\0\0"), new Uint8Array(3000).fill(0x41)));
+const icc = (n: number) => jpegSegment(0xe2, concat(ascii("ICC_PROFILE\0"), new Uint8Array(n).fill(0x42)));
+const sof = jpegSegment(0xc0, Uint8Array.from([8, 3000 >> 8, 3000 & 0xff, 4000 >> 8, 4000 & 0xff, 1, 1, 0x11, 0]));
+const dqt = jpegSegment(0xdb, concat(Uint8Array.of(0), new Uint8Array(64).fill(1)));
+const sos = jpegSegment(0xda, Uint8Array.of(1, 1, 0, 0, 63, 0));
+const comment = jpegSegment(0xfe, ascii("where this was taken"));
 const SOI = Uint8Array.of(0xff, 0xd8);
 const EOI = Uint8Array.of(0xff, 0xd9);
 

@@ -39,6 +39,17 @@ async function api(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${app.apiUrl}${path}`, { ...init, headers });
 }
 
+/** Creates a one-day API key with the scopes the whole flow needs (upload, generate, read); returns its secret. */
+async function createApiKey(name: string): Promise<string> {
+  const created = await api("/v1/api-keys", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name, scopes: ["account:read", "photos:write", "generations:write", "generations:read"], expiresInDays: 1 }),
+  });
+  expect(created.status).toBe(201);
+  return ((await created.json()) as { secret: string }).secret;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "babypic-integrator-"));
   const ports = { api: await freePort(), web: await freePort(), fal: await freePort(), creem: await freePort() };
@@ -67,17 +78,7 @@ afterAll(async () => {
 
 describe("integrator flow against the running app", () => {
   it("examples/integrator.ts runs the whole flow with an API key", async () => {
-    const created = await api("/v1/api-keys", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        name: "integrator test",
-        scopes: ["account:read", "photos:write", "generations:write", "generations:read"],
-        expiresInDays: 1,
-      }),
-    });
-    expect(created.status).toBe(201);
-    const { secret } = (await created.json()) as { secret: string };
+    const secret = await createApiKey("integrator test");
     const mother = join(dir, "mother.png");
     const father = join(dir, "father.png");
     const out = join(dir, "baby.out");
@@ -137,17 +138,7 @@ describe("the command-line client against the running app", () => {
   let env: Record<string, string> = {};
 
   beforeAll(async () => {
-    const created = await api("/v1/api-keys", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        name: "cli test",
-        scopes: ["account:read", "photos:write", "generations:write", "generations:read"],
-        expiresInDays: 1,
-      }),
-    });
-    expect(created.status).toBe(201);
-    env = { BABYPIC_API: app?.apiUrl ?? "", BABYPIC_TOKEN: ((await created.json()) as { secret: string }).secret };
+    env = { BABYPIC_API: app?.apiUrl ?? "", BABYPIC_TOKEN: await createApiKey("cli test") };
   });
 
   it("me, upload, generate --wait, download and delete-generation print JSON and exit 0", () => {

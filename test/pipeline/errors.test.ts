@@ -6,7 +6,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { http, HttpResponse } from "msw";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { generations, objects, users } from "../../worker/db/schema";
 import { handleQueue } from "../../worker/queue/consumer";
 import type { JobMessage } from "../../worker/queue/messages";
@@ -21,6 +21,7 @@ import { api, expectProblem, json, services, signIn } from "../helpers";
 import { network } from "../network";
 import type { FakeFal } from "./fake-fal";
 import {
+  beforePipelineTests,
   consentingUser,
   createBody,
   createDriven,
@@ -29,7 +30,6 @@ import {
   handlers,
   ledgerFor,
   parentsFor,
-  pipelineSetup,
   poll,
   postGeneration,
   row,
@@ -42,14 +42,8 @@ let fal: FakeFal;
 let alice = "";
 let parents: Parents;
 
-beforeAll(async () => {
-  // Plenty of credits for this file's many generations.
-  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 500, "test-topup-alice"));
-});
-beforeEach(() => {
-  fal.use();
-  fal.mode = "ok";
-});
+// Plenty of credits for this file's many generations.
+beforePipelineTests("alice", 500, "test-topup-alice", (setup) => ({ fal, userId: alice, parents } = setup));
 
 async function generationCount(userId: string): Promise<number> {
   return (await services().db.select({ id: generations.id }).from(generations).where(eq(generations.userId, userId)).all()).length;

@@ -10,6 +10,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { http, HttpResponse } from "msw";
+import { beforeAll, beforeEach } from "vitest";
 import jpeg from "jpeg-js";
 import { sha256Hex, toHex, utf8 } from "../../worker/lib/bytes";
 import { network } from "../network";
@@ -301,4 +302,26 @@ export function validateModelInput(input: Record<string, unknown>): { detail: { 
     detail.push({ loc: ["body", "gender"], msg: "Input should be 'male' or 'female'", type: "literal_error" });
   }
   return detail.length ? { detail } : null;
+}
+
+/**
+ * The fake Fal of a whole test file: its signing key loaded once before all
+ * tests, its handlers installed before each (msw resets them after every test).
+ */
+export function fakeFalForEachTest(): FakeFal {
+  const fal = new FakeFal();
+  beforeAll(async () => {
+    await fal.init();
+  });
+  beforeEach(() => {
+    fal.use();
+  });
+  return fal;
+}
+
+/** A new fake Fal before each test (no requests, counters at zero), its handlers installed, handed to `ready`. */
+export function newFakeFalBeforeEach(ready: (fal: FakeFal) => void): void {
+  beforeEach(async () => {
+    ready((await new FakeFal().init()).use());
+  });
 }

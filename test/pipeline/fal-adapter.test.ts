@@ -5,12 +5,12 @@
  * tagged reasons.
  */
 import { http, HttpResponse } from "msw";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { classifyFalError, createFalFetch, createFalProvider, FalHttpError, NSFW_THRESHOLD, outcomeFromOutput, promptFor, toFalInput } from "../../worker/providers/fal";
 import { verifyFalSignature } from "../../worker/providers/fal-webhook";
 import { ProviderError, type SubmitInput } from "../../worker/providers/types";
 import { network } from "../network";
-import { ADMIN_KEY, FakeFal, JWKS_URL, makeJpeg, MODEL, MODEL_KEY, MODERATION_URL, validateModelInput } from "./fake-fal";
+import { ADMIN_KEY, FakeFal, JWKS_URL, makeJpeg, MODEL, MODEL_KEY, MODERATION_URL, newFakeFalBeforeEach, validateModelInput } from "./fake-fal";
 
 const photo = { contentType: "image/jpeg", bytes: new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]) };
 const input = (over: Partial<SubmitInput["options"]> = {}, generationId = "gen_0123456789abcdef0123456789abcdef"): SubmitInput => ({
@@ -143,9 +143,7 @@ describe("error: classification", () => {
 
 describe("security: signature checks name their reason", () => {
   let fal: FakeFal;
-  beforeEach(async () => {
-    fal = (await new FakeFal().init()).use();
-  });
+  newFakeFalBeforeEach((fresh) => (fal = fresh));
 
   const now = () => Date.now();
   const headers = (h: Record<string, string>) => new Headers(h);
@@ -173,9 +171,7 @@ describe("security: signature checks name their reason", () => {
 
 describe("security: least privilege for payload deletion", () => {
   let fal: FakeFal;
-  beforeEach(async () => {
-    fal = (await new FakeFal().init()).use();
-  });
+  newFakeFalBeforeEach((fresh) => (fal = fresh));
   const make = (adminCredentials: string | null) =>
     createFalProvider({ credentials: MODEL_KEY, adminCredentials, model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" });
 

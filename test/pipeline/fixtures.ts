@@ -1,7 +1,7 @@
 /** Shared set-up for the pipeline suites: parents in encrypted storage, requests, waiting on the queue. */
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { expect } from "vitest";
+import { beforeAll, beforeEach, expect } from "vitest";
 import { generations, ledger } from "../../worker/db/schema";
 import type { JobMessage } from "../../worker/queue/messages";
 import { createGeneration, type CreateGenerationInput, type GenerationRow } from "../../worker/services/generation";
@@ -52,6 +52,25 @@ export async function pipelineSetup(user: string, credits: number, reference: st
   const parents = await parentsFor(userId);
   await appendLedger(services().db, { userId, delta: credits, reason: "adjustment", reference }, Date.now());
   return { fal, userId, parents };
+}
+
+/**
+ * The hooks of a pipeline file: `pipelineSetup` once before all tests (handed
+ * to `ready`), then before each test the fake Fal's handlers back in place
+ * (msw resets them after every test) and its mode back to "ok".
+ */
+export function beforePipelineTests(user: string, credits: number, reference: string, ready: (setup: PipelineSetup) => void): void {
+  let fal: FakeFal | null = null;
+  beforeAll(async () => {
+    const setup = await pipelineSetup(user, credits, reference);
+    fal = setup.fal;
+    ready(setup);
+  });
+  beforeEach(() => {
+    if (!fal) throw new Error("pipelineSetup did not finish");
+    fal.use();
+    fal.mode = "ok";
+  });
 }
 
 export function createBody(parents: Parents, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -6,7 +6,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { securityLog } from "../../worker/db/schema";
 import { createFalProvider } from "../../worker/providers/fal";
 import { pipelineStorage } from "../../worker/services/generation-jobs";
@@ -15,18 +15,13 @@ import { failGeneration, submitGeneration } from "../../worker/services/generati
 import { getObject } from "../../worker/services/storage";
 import { expectProblem, services } from "../helpers";
 import { JWKS_URL, MODEL, type FakeFal } from "./fake-fal";
-import { consentingUser, createDriven, drivenServices, parentsFor, pipelineSetup, row, type Parents } from "./fixtures";
+import { beforePipelineTests, consentingUser, createDriven, drivenServices, parentsFor, row, type Parents } from "./fixtures";
 
 let fal: FakeFal;
 let alice = "";
 let parents: Parents;
 
-beforeAll(async () => {
-  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 50, "test-topup-inputs"));
-});
-beforeEach(() => {
-  fal.use();
-});
+beforePipelineTests("alice", 50, "test-topup-inputs", (setup) => ({ fal, userId: alice, parents } = setup));
 
 const fetchLink = (url: string) => {
   const u = new URL(url);

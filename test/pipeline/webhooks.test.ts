@@ -5,24 +5,18 @@
  * Duplicates, early arrivals and lost deliveries all end in one completion.
  */
 import { eq } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditLog, generations, objects, securityLog } from "../../worker/db/schema";
 import type { GenerationRow } from "../../worker/services/generation";
 import { expectProblem, json, services } from "../helpers";
 import { randomSigningKey, type FakeFal } from "./fake-fal";
-import { createDriven, drivenServices, ledgerFor, pipelineSetup, poll, row, submit, type Parents } from "./fixtures";
+import { beforePipelineTests, createDriven, drivenServices, ledgerFor, poll, row, submit, type Parents } from "./fixtures";
 
 let fal: FakeFal;
 let alice = "";
 let parents: Parents;
 
-beforeAll(async () => {
-  ({ fal, userId: alice, parents } = await pipelineSetup("alice", 100, "test-topup-webhooks"));
-});
-beforeEach(() => {
-  fal.use();
-  fal.mode = "ok";
-});
+beforePipelineTests("alice", 100, "test-topup-webhooks", (setup) => ({ fal, userId: alice, parents } = setup));
 
 /** A submitted generation whose Fal request has finished, ready for its webhook. */
 async function finished(): Promise<{ gen: GenerationRow; rid: string }> {

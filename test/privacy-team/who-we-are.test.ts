@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
 import type { Bindings } from "../../worker/env";
-import { SECURITY_TXT_DAYS } from "../../worker/lib/who-we-are";
+import { SECURITY_TXT_DAYS, type WhoWeAre } from "../../worker/lib/who-we-are";
 import { api, json } from "../helpers";
 
 const OTHER = {
@@ -19,16 +19,9 @@ const OTHER = {
   SECURITY_EMAIL: "security@other.example",
 } satisfies Partial<Bindings>;
 
-interface Who {
-  controller: { name: string; address: string };
-  dpo: { name: string; email: string };
-  privacyContact: { email: string };
-  securityContact: { email: string };
-}
-
 describe("who we are: happy", () => {
   it("GET /v1/privacy names the configured controller, address, DPO and contacts", async () => {
-    const body = await json<Who>(await api("/v1/privacy"));
+    const body = await json<WhoWeAre>(await api("/v1/privacy"));
     expect(body.controller).toEqual({ name: env.CONTROLLER_NAME, address: env.CONTROLLER_ADDRESS });
     expect(body.dpo).toEqual({ name: env.DPO_NAME, email: env.DPO_EMAIL });
     expect(body.privacyContact).toEqual({ email: env.PRIVACY_EMAIL });
@@ -37,7 +30,7 @@ describe("who we are: happy", () => {
 
   it("the values are configuration, not code: other vars give other answers", async () => {
     const res = await createApp().request("/v1/privacy", {}, { ...env, ...OTHER });
-    const body = (await res.json()) as Who;
+    const body = (await res.json()) as WhoWeAre;
     expect(body.controller.name).toBe(OTHER.CONTROLLER_NAME);
     expect(body.dpo.email).toBe(OTHER.DPO_EMAIL);
     expect(body.privacyContact.email).toBe(OTHER.PRIVACY_EMAIL);

@@ -9,22 +9,8 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
 import type { Bindings } from "../../worker/env";
 import { clientAddress, ipBucket, ipv6Groups } from "../../worker/lib/client-address";
+import { fakeRateLimit } from "../fake-rate-limit";
 import { API, expectProblem } from "../helpers";
-
-/** A binding that records keys and allows the first `allow` calls per key. */
-function fakeBinding(allow: number) {
-  const counts = new Map<string, number>();
-  const keys: string[] = [];
-  const binding: RateLimit = {
-    async limit({ key }) {
-      keys.push(key);
-      const n = (counts.get(key) ?? 0) + 1;
-      counts.set(key, n);
-      return { success: n <= allow };
-    },
-  };
-  return { binding, keys };
-}
 
 function appWith(rl: RateLimit) {
   const app = createApp();
@@ -43,7 +29,7 @@ describe("client address (happy)", () => {
   });
 
   it("an address has its own budget, and IPv6 counts per /64", async () => {
-    const rl = fakeBinding(1);
+    const rl = fakeRateLimit(1);
     const call = appWith(rl.binding);
     expect((await call("/v1/health", { "cf-connecting-ip": "203.0.113.5" })).status).toBe(200);
     await expectProblem(await call("/v1/health", { "cf-connecting-ip": "203.0.113.5" }), 429, "rate_limited");
@@ -57,7 +43,7 @@ describe("client address (happy)", () => {
 
 describe("client address (security)", () => {
   it("requests without an address are never pooled: each is counted on its own key", async () => {
-    const rl = fakeBinding(1);
+    const rl = fakeRateLimit(1);
     const call = appWith(rl.binding);
     for (let i = 0; i < 3; i++) expect((await call("/v1/health")).status).toBe(200);
     expect(rl.keys).toHaveLength(3);
@@ -66,7 +52,7 @@ describe("client address (security)", () => {
   });
 
   it("client-chosen headers (X-Forwarded-For, X-Real-IP, True-Client-IP) are never an address", async () => {
-    const rl = fakeBinding(1);
+    const rl = fakeRateLimit(1);
     const call = appWith(rl.binding);
     const spoof = { "x-forwarded-for": "198.51.100.1", "x-real-ip": "198.51.100.1", "true-client-ip": "198.51.100.1", forwarded: "for=198.51.100.1" };
     expect((await call("/v1/health", spoof)).status).toBe(200);
@@ -83,7 +69,7 @@ describe("client address (security)", () => {
   });
 
   it("failed authentications without an address are not pooled either", async () => {
-    const rl = fakeBinding(1);
+    const rl = fakeRateLimit(1);
     const call = appWith(rl.binding);
     for (let i = 0; i < 3; i++) await expectProblem(await call("/v1/me", { authorization: "Bearer not-a-valid-token" }), 401, "unauthorized");
     const authfail = rl.keys.filter((k) => k.startsWith("authfail:"));

@@ -2,7 +2,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { Loading } from "../../components/Loading";
 import { ApiError, describeError, isReverificationRequired } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
-import { apiHref } from "../gallery/links";
+import { apiHref } from "../../lib/api/links";
 import { exportRunning, useLatestExport, useRequestExport, useUnlockExport, type ExportJob } from "./api";
 
 function Progress({ job }: { job: ExportJob }) {

@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, type ReactNode } from "react";
 import type { components } from "../../lib/api/schema";
 
 type CreateGeneration = components["schemas"]["CreateGeneration"];
@@ -17,6 +17,32 @@ const AGES: { value: GenerationOptions["ageGroup"]; label: string; hint: string 
   { value: "toddler", label: "Toddler", hint: "about 1–3 years" },
   { value: "child", label: "Child", hint: "about 4–8 years" },
 ];
+
+const IMAGE_COUNTS: { value: number; label: ReactNode }[] = [1, 2, 3, 4].map((n) => ({ value: n, label: n }));
+
+/** A row of radio buttons named `name`, one per choice, the `checked` one selected. */
+function RadioRow<V extends string | number>({
+  name,
+  choices,
+  checked,
+  onChoose,
+}: {
+  name: string;
+  choices: readonly { value: V; label: ReactNode }[];
+  checked: V;
+  onChoose: (value: V) => void;
+}) {
+  return (
+    <div className="choice-row">
+      {choices.map((c) => (
+        <label key={c.value} className="choice">
+          <input type="radio" name={name} value={c.value} checked={checked === c.value} onChange={() => onChoose(c.value)} />
+          {c.label}
+        </label>
+      ))}
+    </div>
+  );
+}
 
 /** resemblance: 0 = like the father, 1 = like the mother (worker/routes/generations.ts). */
 export function describeResemblance(value: number): string {
@@ -42,38 +68,24 @@ export function OptionsForm({
     <div className="options">
       <fieldset disabled={disabled}>
         <legend>Baby&apos;s gender</legend>
-        <div className="choice-row">
-          {GENDERS.map((g) => (
-            <label key={g.value} className="choice">
-              <input
-                type="radio"
-                name={`${id}-gender`}
-                value={g.value}
-                checked={value.gender === g.value}
-                onChange={() => set("gender", g.value)}
-              />
-              {g.label}
-            </label>
-          ))}
-        </div>
+        <RadioRow name={`${id}-gender`} choices={GENDERS} checked={value.gender} onChoose={(v) => set("gender", v)} />
       </fieldset>
 
       <fieldset disabled={disabled}>
         <legend>Age</legend>
-        <div className="choice-row">
-          {AGES.map((a) => (
-            <label key={a.value} className="choice">
-              <input
-                type="radio"
-                name={`${id}-age`}
-                value={a.value}
-                checked={value.ageGroup === a.value}
-                onChange={() => set("ageGroup", a.value)}
-              />
-              {a.label} <span className="muted small">({a.hint})</span>
-            </label>
-          ))}
-        </div>
+        <RadioRow
+          name={`${id}-age`}
+          choices={AGES.map((a) => ({
+            value: a.value,
+            label: (
+              <>
+                {a.label} <span className="muted small">({a.hint})</span>
+              </>
+            ),
+          }))}
+          checked={value.ageGroup}
+          onChoose={(v) => set("ageGroup", v)}
+        />
       </fieldset>
 
       <fieldset disabled={disabled}>
@@ -106,14 +118,7 @@ export function OptionsForm({
 
       <fieldset disabled={disabled}>
         <legend>Number of pictures</legend>
-        <div className="choice-row">
-          {[1, 2, 3, 4].map((n) => (
-            <label key={n} className="choice">
-              <input type="radio" name={`${id}-images`} value={n} checked={value.images === n} onChange={() => set("images", n)} />
-              {n}
-            </label>
-          ))}
-        </div>
+        <RadioRow name={`${id}-images`} choices={IMAGE_COUNTS} checked={value.images} onChoose={(v) => set("images", v)} />
         <p className="muted small">The price is the same for 1 to 4 pictures.</p>
       </fieldset>
     </div>

@@ -1,6 +1,6 @@
 import { useRef } from "react";
 import type { GenerationOutput } from "./api";
-import { apiHref } from "./links";
+import { apiHref } from "../../lib/api/links";
 
 interface Props {
   output: GenerationOutput;

@@ -1,8 +1,9 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ApiClient } from "../../lib/api/client";
 import { unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
+import { useDeleteGenerationRequest } from "../generations/api";
 import { linkRefreshIn } from "./link-timing";
 
 export type Generation = components["schemas"]["Generation"];
@@ -51,17 +52,12 @@ export function useGeneration(id: string, enabled = true) {
   });
 }
 
-/** DELETE /v1/generations/:id: the images, the record and any export holding them; answers a receipt. */
+/** Deletes from the gallery (DELETE /v1/generations/:id, answering a receipt): the lists and the balance refresh. */
 export function useDeleteGeneration(id: string) {
-  const api = useApi();
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: async () => unwrap(await api.DELETE("/v1/generations/{id}", { params: { path: { id } } })),
-    onSuccess: async () => {
-      // The detail page drops its own query once it shows the receipt (see GalleryItem); here only the lists.
-      // A running generation is refunded when deleted.
-      await Promise.all([queryClient.invalidateQueries({ queryKey: generationKeys.list() }), queryClient.invalidateQueries({ queryKey: ["me"] })]);
-    },
+  return useDeleteGenerationRequest(id, async (queryClient) => {
+    // The detail page drops its own query once it shows the receipt (see GalleryItem); here only the lists.
+    // A running generation is refunded when deleted.
+    await Promise.all([queryClient.invalidateQueries({ queryKey: generationKeys.list() }), queryClient.invalidateQueries({ queryKey: ["me"] })]);
   });
 }
 

@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { describeError } from "../../lib/api/problem";
-import { apiHref } from "../photos/api";
+import { apiHref } from "../../lib/api/links";
 import { PreviewBadge } from "../gallery/GeneratedImage";
 import { useFocusIfLost } from "./useFocusIfLost";
 import { generationKey, useDeleteGeneration, useDownloadLink, type DeletionReceipt, type Generation, type GenerationOutput } from "./api";

@@ -2,7 +2,7 @@
  * Generations from the SPA's side: create with an Idempotency-Key kept for
  * the attempt, poll until terminal, cancel, delete, download.
  */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useRef } from "react";
 import { ApiError, unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
@@ -86,16 +86,26 @@ export function useCancelGeneration(id: string) {
   });
 }
 
-export function useDeleteGeneration(id: string) {
+/**
+ * DELETE /v1/generations/:id: the images, the record and any export holding
+ * them; answers a receipt. `afterDelete` refreshes what the calling page
+ * shows (each page keys its generation queries its own way).
+ */
+export function useDeleteGenerationRequest(id: string, afterDelete: (queryClient: QueryClient) => void | Promise<void>) {
   const api = useApi();
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async () => unwrap(await api.DELETE("/v1/generations/{id}", { params: { path: { id } } })),
-    onSuccess: () => {
-      queryClient.removeQueries({ queryKey: generationKey(id) });
-      void queryClient.invalidateQueries({ queryKey: ["generations"] });
-      void queryClient.invalidateQueries({ queryKey: ["me"] });
-    },
+    onSuccess: () => afterDelete(queryClient),
+  });
+}
+
+/** Deletes from the create page: its poll of this generation stops, every list and the balance refresh. */
+export function useDeleteGeneration(id: string) {
+  return useDeleteGenerationRequest(id, (queryClient) => {
+    queryClient.removeQueries({ queryKey: generationKey(id) });
+    void queryClient.invalidateQueries({ queryKey: ["generations"] });
+    void queryClient.invalidateQueries({ queryKey: ["me"] });
   });
 }
 

@@ -1,7 +1,8 @@
 import { useState } from "react";
 import { describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
-import { apiHref, isReusable, usePhotos, type Photo } from "./api";
+import { apiHref } from "../../lib/api/links";
+import { isReusable, usePhotos, type Photo } from "./api";
 
 /**
  * "Use a photo you uploaded earlier": the user's photos that retention still

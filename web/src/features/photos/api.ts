@@ -8,22 +8,11 @@ import { sealUpload } from "#shared/upload-envelope";
 import { publicApi } from "../../lib/api/client";
 import { ApiError, unwrap } from "../../lib/api/problem";
 import type { components } from "../../lib/api/schema";
-import { API_BASE } from "../../lib/config";
 import { xhrUpload, type UploadProgress } from "../../lib/upload";
 import { useApi } from "../auth/useApi";
 
 export type Photo = components["schemas"]["Photo"];
 export type UploadKey = components["schemas"]["UploadKey"];
-
-/**
- * Signed links name the API's public origin (PUBLIC_API_URL); load them
- * through the API base this build talks to (its own origin when empty), which
- * is what the CSP's img-src allows.
- */
-export function apiHref(url: string): string {
-  const u = new URL(url, window.location.origin);
-  return `${API_BASE}${u.pathname}${u.search}`;
-}
 
 export const uploadKeyQuery = {
   queryKey: ["upload-key"],

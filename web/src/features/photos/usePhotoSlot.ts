@@ -12,7 +12,8 @@ import { checkPhotoFile, PhotoRejected, preparePhoto, type CropRegion } from "..
 import { useAuth } from "../auth/context";
 import { FaceCheckUnavailable, findFaces } from "../face-check/check";
 import { judge, judgeOne, type Box, type DetectedFace } from "../face-check/rules";
-import { apiHref, sealAndUpload, UploadTooLarge, uploadKeyQuery, type Photo, type UploadKey } from "./api";
+import { apiHref } from "../../lib/api/links";
+import { sealAndUpload, UploadTooLarge, uploadKeyQuery, type Photo, type UploadKey } from "./api";
 
 export interface SlotPreview {
   /** blob: URL of the prepared JPEG, or the signed thumbnail of a reused photo. */

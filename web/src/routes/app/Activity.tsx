@@ -89,12 +89,42 @@ function Event({ ev }: { ev: ActivityEvent }) {
   );
 }
 
+/** A labelled filter: one select among `options`. */
+function FilterSelect<V extends string>({ label, options, value, onChange }: { label: string; options: readonly { value: V; label: string }[]; value: V; onChange: (value: V) => void }) {
+  const id = useId();
+  return (
+    <label htmlFor={id}>
+      {label}
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value as V)}>
+        {options.map((f) => (
+          <option key={f.value} value={f.value}>
+            {f.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A titled list of events, newest first; nothing when there are none. */
+function EventSection({ id, title, events }: { id: string; title: string; events: readonly ActivityEvent[] }) {
+  if (events.length === 0) return null;
+  return (
+    <section aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <ol className="activity-list" aria-label={`${title}, newest first`}>
+        {events.map((ev) => (
+          <Event key={ev.key} ev={ev} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
 export default function Activity() {
   const activity = useActivity();
   const [actor, setActor] = useState<ActorFilter>("all");
   const [kind, setKind] = useState<KindFilter>("all");
-  const whoId = useId();
-  const whatId = useId();
   const entries = useMemo(() => activity.data?.pages.flatMap((p) => p.items) ?? [], [activity.data]);
   const { others, own } = useMemo(() => groupActivity(entries, { actor, kind }), [entries, actor, kind]);
   const filtered = actor !== "all" || kind !== "all";
@@ -113,26 +143,8 @@ export default function Activity() {
       </p>
       <CheckLog />
       <div className="activity-filters" role="group" aria-label="Filter your activity">
-        <label htmlFor={whoId}>
-          Who
-          <select id={whoId} value={actor} onChange={(e) => setActor(e.target.value as ActorFilter)}>
-            {ACTOR_FILTERS.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label htmlFor={whatId}>
-          What
-          <select id={whatId} value={kind} onChange={(e) => setKind(e.target.value as KindFilter)}>
-            {KIND_FILTERS.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Who" options={ACTOR_FILTERS} value={actor} onChange={setActor} />
+        <FilterSelect label="What" options={KIND_FILTERS} value={kind} onChange={setKind} />
       </div>
       {activity.isPending && <Loading label="Loading your activity" />}
       {activity.isError && !activity.data && (
@@ -140,26 +152,8 @@ export default function Activity() {
       )}
       {activity.isSuccess && entries.length === 0 && <p>Nothing recorded yet.</p>}
       {entries.length > 0 && others.length + own.length === 0 && filtered && <p>Nothing matches these filters in the entries loaded so far.</p>}
-      {others.length > 0 && (
-        <section aria-labelledby="activity-others-title">
-          <h2 id="activity-others-title">Access by others</h2>
-          <ol className="activity-list" aria-label="Access by others, newest first">
-            {others.map((ev) => (
-              <Event key={ev.key} ev={ev} />
-            ))}
-          </ol>
-        </section>
-      )}
-      {own.length > 0 && (
-        <section aria-labelledby="activity-own-title">
-          <h2 id="activity-own-title">Your activity</h2>
-          <ol className="activity-list" aria-label="Your activity, newest first">
-            {own.map((ev) => (
-              <Event key={ev.key} ev={ev} />
-            ))}
-          </ol>
-        </section>
-      )}
+      <EventSection id="activity-others-title" title="Access by others" events={others} />
+      <EventSection id="activity-own-title" title="Your activity" events={own} />
       {activity.hasNextPage && (
         <p>
           <button type="button" className="button button-secondary" disabled={activity.isFetchingNextPage} onClick={() => void activity.fetchNextPage()}>

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DeletionReceipt, type Receipt } from "../../components/DeletionReceipt";
@@ -9,7 +9,8 @@ import { PageHeading } from "../../components/PageHeading";
 import { useApi } from "../../features/auth/useApi";
 import { downloadOutput, GENERATION_ID, generationKeys, isRunning, useDeleteGeneration, useGeneration, type Generation } from "../../features/gallery/api";
 import { GeneratedImage, PreviewBadge, PreviewLabel } from "../../features/gallery/GeneratedImage";
-import { apiHref, usePhotos } from "../../features/photos/api";
+import { usePhotos } from "../../features/photos/api";
+import { apiHref } from "../../lib/api/links";
 import { AGE_LABELS, describeResemblance, GENDER_LABELS, STATUS_LABELS } from "../../features/gallery/labels";
 import { ApiError, describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
@@ -123,6 +124,19 @@ function Parents({ g }: { g: Generation }) {
   );
 }
 
+/** The page when there is no picture to show (deleted, or never there), with the way back to the gallery. */
+function NoPicture({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <>
+      <PageHeading title={title} />
+      {children}
+      <p>
+        <Link to="/app/gallery">Back to your pictures</Link>
+      </p>
+    </>
+  );
+}
+
 export default function GalleryItem() {
   const { id = "" } = useParams();
   const [confirming, setConfirming] = useState(false);
@@ -134,27 +148,19 @@ export default function GalleryItem() {
 
   if (receipt) {
     return (
-      <>
-        <PageHeading title="Picture deleted" />
+      <NoPicture title="Picture deleted">
         <p role="status">The picture, its record and any export that held it are gone. Links to it no longer work.</p>
         <DeletionReceipt receipt={receipt} />
-        <p>
-          <Link to="/app/gallery">Back to your pictures</Link>
-        </p>
-      </>
+      </NoPicture>
     );
   }
 
   const missing = !GENERATION_ID.test(id) || (gen.error instanceof ApiError && gen.error.status === 404);
   if (missing) {
     return (
-      <>
-        <PageHeading title="Picture not found" />
+      <NoPicture title="Picture not found">
         <p>There is no picture here. It may have been deleted.</p>
-        <p>
-          <Link to="/app/gallery">Back to your pictures</Link>
-        </p>
-      </>
+      </NoPicture>
     );
   }
 

@@ -1,4 +1,4 @@
-import { API_BASE } from "../../lib/config";
+import { API_BASE } from "../config";
 
 /**
  * Signed links name the API's public origin (PUBLIC_API_URL). The SPA loads
