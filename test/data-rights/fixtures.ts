@@ -65,7 +65,6 @@ export async function seedAccount(user: string, seed = 1): Promise<SeededAccount
     stage: "completed",
     createdAt: now,
     completedAt: now,
-    deadlineAt: now + 600_000,
   });
   const outputIds = [await store("output", 3, generationId), await store("output", 4, generationId)];
   const secret = generateApiKeySecret();
