@@ -6,24 +6,39 @@
  * with those headers, so the browser tests run under the production CSP.
  */
 import react from "@vitejs/plugin-react";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig, loadEnv, type Connect, type Plugin } from "vite";
-import { clerkFrontendApiFromKey, originOf, parseHeadersFile, renderHeadersFile, renderRedirectsFile, type HeaderRule } from "./headers.ts";
+import { createServer, defineConfig, loadEnv, type Connect, type Plugin, type ViteDevServer } from "vite";
+import {
+  clerkFrontendApiFromKey,
+  originOf,
+  parseHeadersFile,
+  PUBLIC_PAGES,
+  PUBLIC_PATHS,
+  renderHeadersFile,
+  renderRedirectsFile,
+  type HeaderRule,
+  type PublicPath,
+} from "./headers.ts";
+import type { PageAssets } from "./src/public/render.tsx";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 // The browser tests build into their own folder so they never clobber web/dist.
 const outDir = process.env["BABYPIC_WEB_OUTDIR"] ?? fileURLToPath(new URL("./dist", import.meta.url));
 
+const isPublicPath = (path: string): path is PublicPath => (PUBLIC_PATHS as string[]).includes(path);
+
 /**
- * Two pages (decision 0021): "/" is the static landing page (index.html) and
- * every other page path is the app (app.html). Requests for a page (not a
+ * Two pages (decision 0021): "/" is the static landing page (index.html), the
+ * public pages are prerendered files of their own (decision 0025, publicPages
+ * below) and every other page path is the app (app.html). Requests for a page (not a
  * file: no dot in the last segment, not /v1, not Vite's own /@ and /src
  * paths) other than "/" get app.html, in the dev server and in `vite preview`
  * alike; production does the same with _redirects and 404.html (headers.ts).
  */
 export function isAppPath(path: string): boolean {
-  if (path === "/" || path === "/index.html") return false;
+  if (path === "/" || path === "/index.html" || isPublicPath(path)) return false;
   if (/^\/(v1|@|src\/|node_modules\/|assets\/|\.well-known\/)/.test(path)) return false;
   const last = path.split("/").pop() ?? "";
   return !last.includes(".");
@@ -33,7 +48,10 @@ function appShell(): Plugin {
   const rewrite = (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const accept = String(req.headers["accept"] ?? "");
-    if (isAppPath(path) && (accept.includes("text/html") || accept === "" || accept.includes("*/*"))) req.url = "/app.html";
+    if (!(accept.includes("text/html") || accept === "" || accept.includes("*/*"))) return;
+    if (isAppPath(path)) req.url = "/app.html";
+    // `vite preview`: the prerendered file, as Cloudflare Pages serves /security from security.html.
+    else if (isPublicPath(path)) req.url = `/${PUBLIC_PAGES[path].file}`;
   };
   // The same rewrite in the dev server and in `vite preview`.
   const install = (server: { middlewares: Connect.Server }) => {
@@ -49,6 +67,65 @@ function appShell(): Plugin {
     writeBundle() {
       // Cloudflare Pages answers an unknown path with 404.html: the app, which shows its "Page not found".
       writeFileSync(`${outDir}/404.html`, readFileSync(`${outDir}/app.html`));
+    },
+  };
+}
+
+const RENDER_MODULE = "/src/public/render.tsx";
+
+async function renderWith(server: ViteDevServer, path: PublicPath, assets: PageAssets): Promise<string> {
+  const mod = (await server.ssrLoadModule(RENDER_MODULE)) as typeof import("./src/public/render.tsx");
+  return mod.renderPublicPage(path, assets);
+}
+
+/**
+ * The public pages (PUBLIC_PAGES), prerendered from the app's components by
+ * web/src/public/render.tsx (decision 0025). The build adds
+ * web/src/public/public.ts as an entry (its CSS comes with it) and, once the
+ * bundle is written, renders each page through a Vite server in middleware
+ * mode and writes its HTML file beside index.html. `vite dev` renders on each
+ * request instead, from the sources.
+ */
+function publicPages(mode: string): Plugin {
+  return {
+    name: "babypic-public-pages",
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? "/").split("?")[0] ?? "/";
+        if (!isPublicPath(path)) return next();
+        renderWith(server, path, { css: ["/src/public/public.css"], script: "/src/public/public.ts" })
+          .then((html) => server.transformIndexHtml(path, html))
+          .then((html) => {
+            res.setHeader("Content-Type", "text/html; charset=utf-8");
+            res.end(html);
+          })
+          .catch(next);
+      });
+    },
+    async writeBundle(_options, bundle) {
+      const entry = Object.values(bundle).find((c) => c.type === "chunk" && c.isEntry && c.name === "public");
+      if (!entry || entry.type !== "chunk") throw new Error("the build has no web/src/public/public.ts entry");
+      const css = [...(entry.viteMetadata?.importedCss ?? [])].map((f) => `/${f}`);
+      if (css.length === 0) throw new Error("web/src/public/public.ts brought no CSS");
+      const server = await createServer({
+        configFile: false,
+        root,
+        envDir: root,
+        mode,
+        logLevel: "warn",
+        appType: "custom",
+        plugins: [react()],
+        server: { middlewareMode: true, hmr: false, ws: false },
+      });
+      try {
+        for (const path of PUBLIC_PATHS) {
+          const file = `${outDir}/${PUBLIC_PAGES[path].file}`;
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, await renderWith(server, path, { css, script: `/${entry.fileName}` }));
+        }
+      } finally {
+        await server.close();
+      }
     },
   };
 }
@@ -89,7 +166,7 @@ export default defineConfig(({ mode }) => {
     envDir: root,
     clearScreen: false,
     appType: "mpa",
-    plugins: [appShell(), react(), pagesHeaders(env)],
+    plugins: [appShell(), publicPages(mode), react(), pagesHeaders(env)],
     server: { host: "127.0.0.1", port: 5173, strictPort: true, proxy },
     preview: { host: "127.0.0.1", port: 4173, strictPort: true, proxy },
     build: {
@@ -97,7 +174,7 @@ export default defineConfig(({ mode }) => {
       emptyOutDir: true,
       sourcemap: false,
       target: "es2022",
-      rolldownOptions: { input: { index: `${root}index.html`, app: `${root}app.html` } },
+      rolldownOptions: { input: { index: `${root}index.html`, app: `${root}app.html`, public: `${root}src/public/public.ts` } },
     },
   };
 });

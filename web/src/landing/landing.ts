@@ -4,22 +4,12 @@
  * the signed-in app is web/app.html.
  */
 import { API_BASE } from "../lib/config";
+import { menu } from "../public/menu";
 
 interface Pack {
   name: string;
   credits: number;
   price: string;
-}
-
-function menu(): void {
-  const button = document.querySelector<HTMLButtonElement>(".menu-button");
-  const nav = document.getElementById("site-nav");
-  if (!button || !nav) return;
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-expanded") !== "true";
-    button.setAttribute("aria-expanded", String(open));
-    nav.classList.toggle("open", open);
-  });
 }
 
 const credits = new Intl.PluralRules("en");
