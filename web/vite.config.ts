@@ -45,25 +45,26 @@ export function isAppPath(path: string): boolean {
 }
 
 function appShell(): Plugin {
-  const rewrite = (req: { url?: string; headers: Record<string, string | string[] | undefined> }) => {
+  const rewrite = (req: { url?: string; headers: Record<string, string | string[] | undefined> }, preview: boolean) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const accept = String(req.headers["accept"] ?? "");
     if (!(accept.includes("text/html") || accept === "" || accept.includes("*/*"))) return;
     if (isAppPath(path)) req.url = "/app.html";
-    // `vite preview`: the prerendered file, as Cloudflare Pages serves /security from security.html.
-    else if (isPublicPath(path)) req.url = `/${PUBLIC_PAGES[path].file}`;
+    // `vite preview`: the prerendered file, as Cloudflare Pages serves /security from security.html
+    // (`vite dev` renders the page on each request, publicPages below).
+    else if (preview && isPublicPath(path)) req.url = `/${PUBLIC_PAGES[path].file}`;
   };
   // The same rewrite in the dev server and in `vite preview`.
-  const install = (server: { middlewares: Connect.Server }) => {
+  const install = (server: { middlewares: Connect.Server }, preview: boolean) => {
     server.middlewares.use((req, _res, next) => {
-      rewrite(req);
+      rewrite(req, preview);
       next();
     });
   };
   return {
     name: "babypic-app-shell",
-    configureServer: install,
-    configurePreviewServer: install,
+    configureServer: (server) => install(server, false),
+    configurePreviewServer: (server) => install(server, true),
     writeBundle() {
       // Cloudflare Pages answers an unknown path with 404.html: the app, which shows its "Page not found".
       writeFileSync(`${outDir}/404.html`, readFileSync(`${outDir}/app.html`));
@@ -80,10 +81,10 @@ async function renderWith(server: ViteDevServer, path: PublicPath, assets: PageA
 
 /**
  * The public pages (PUBLIC_PAGES), prerendered from the app's components by
- * web/src/public/render.tsx (decision 0025). The build adds
- * web/src/public/public.ts as an entry (its CSS comes with it) and, once the
- * bundle is written, renders each page through a Vite server in middleware
- * mode and writes its HTML file beside index.html. `vite dev` renders on each
+ * web/src/public/render.tsx (decision 0025). They load the landing page's
+ * script (web/src/public/public.ts) and stylesheet, the same hashed files:
+ * once the bundle is written, the build renders each page through a Vite
+ * server in middleware mode and writes its HTML file beside index.html. `vite dev` renders on each
  * request instead, from the sources.
  */
 function publicPages(mode: string): Plugin {
@@ -103,10 +104,11 @@ function publicPages(mode: string): Plugin {
       });
     },
     async writeBundle(_options, bundle) {
-      const entry = Object.values(bundle).find((c) => c.type === "chunk" && c.isEntry && c.name === "public");
-      if (!entry || entry.type !== "chunk") throw new Error("the build has no web/src/public/public.ts entry");
+      // The landing page's entry chunk is web/src/public/public.ts with its stylesheet: the public pages load the same files.
+      const entry = Object.values(bundle).find((c) => c.type === "chunk" && c.isEntry && c.facadeModuleId === `${root}index.html`);
+      if (!entry || entry.type !== "chunk") throw new Error("the build has no entry for web/index.html");
       const css = [...(entry.viteMetadata?.importedCss ?? [])].map((f) => `/${f}`);
-      if (css.length === 0) throw new Error("web/src/public/public.ts brought no CSS");
+      if (css.length === 0) throw new Error("web/index.html's script brought no stylesheet");
       const server = await createServer({
         configFile: false,
         root,
@@ -121,7 +123,7 @@ function publicPages(mode: string): Plugin {
         for (const path of PUBLIC_PATHS) {
           const file = `${outDir}/${PUBLIC_PAGES[path].file}`;
           mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, await renderWith(server, path, { css, script: `/${entry.fileName}` }));
+          writeFileSync(file, await renderWith(server, path, { css, script: `/${entry.fileName}`, preload: entry.imports.map((f) => `/${f}`) }));
         }
       } finally {
         await server.close();
@@ -174,7 +176,7 @@ export default defineConfig(({ mode }) => {
       emptyOutDir: true,
       sourcemap: false,
       target: "es2022",
-      rolldownOptions: { input: { index: `${root}index.html`, app: `${root}app.html`, public: `${root}src/public/public.ts` } },
+      rolldownOptions: { input: { index: `${root}index.html`, app: `${root}app.html` } },
     },
   };
 });
