@@ -145,6 +145,13 @@ export type PublicPath = keyof typeof PUBLIC_PAGES;
 
 export const PUBLIC_PATHS = Object.keys(PUBLIC_PAGES) as PublicPath[];
 
+/** What a public page links to: its stylesheets, its one module script and the chunks that script imports (hashed files in a build, sources in `vite dev`). */
+export interface PageAssets {
+  css: string[];
+  script: string;
+  preload?: string[] | undefined;
+}
+
 /**
  * The app's page paths (web/src/routes/index.tsx), served app.html; "/" is the
  * static landing page (index.html), PUBLIC_PAGES are static pages of their

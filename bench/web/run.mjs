@@ -1,3 +1,4 @@
+/* global sessionStorage -- only inside page.evaluate() callbacks, which run in the browser */
 // `npm run bench:web`: the SPA's speed budget (issue 8, item 4).
 //
 // 1. Builds the SPA (web/vite.config.ts) into a scratch folder.

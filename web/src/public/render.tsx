@@ -13,7 +13,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import type { ComponentType } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { Route, Routes, StaticRouter } from "react-router";
-import { PUBLIC_PAGES, type PublicPath } from "../../headers";
+import { PUBLIC_PAGES, type PageAssets, type PublicPath } from "../../headers";
 import { Layout } from "../components/Layout";
 import Disclosure from "../routes/Disclosure";
 import Privacy from "../routes/Privacy";
@@ -26,13 +26,6 @@ const COMPONENTS: Record<PublicPath, ComponentType> = {
   "/privacy": Privacy,
   "/terms": Terms,
 };
-
-/** What the page links to: its stylesheets, its one module script and the chunks that script imports (hashed files in a build, sources in `vite dev`). */
-export interface PageAssets {
-  css: string[];
-  script: string;
-  preload?: string[] | undefined;
-}
 
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
