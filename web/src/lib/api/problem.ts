@@ -45,6 +45,18 @@ export class StepUpCancelled extends Error {
   }
 }
 
+/**
+ * A signed-in call was asked for while no session token exists (signed out,
+ * idle sign-out, or the session was refused). Thrown before anything is sent
+ * (web/src/lib/api/signed-in-token.ts), so such a call never reaches the API.
+ */
+export class SignedOut extends Error {
+  constructor() {
+    super("You are signed out. Sign in again to continue.");
+    this.name = "SignedOut";
+  }
+}
+
 /** Returns the data of an openapi-fetch result, or throws ApiError. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.error !== undefined || result.data === undefined) throw new ApiError(result.response.status, result.error);
@@ -102,7 +114,7 @@ export function describeError(error: unknown): string {
     const text = next ? `${happened} ${next}` : happened;
     return error.status >= 500 && error.requestId ? `${text} (request id ${error.requestId})` : text;
   }
-  if (error instanceof StepUpCancelled) return error.message;
+  if (error instanceof StepUpCancelled || error instanceof SignedOut) return error.message;
   if (error instanceof TypeError) return "Could not reach BabyPic. Check your connection and try again.";
   return "Something went wrong. Please try again.";
 }
