@@ -87,7 +87,7 @@ export function twelveMegapixel() {
   const y0 = Math.round(Math.min(Math.max(0, y + h / 2 - height / 2), img.height - height));
   const big = resize(crop(img, { x: x0, y: y0, width, height }), 4000, 3000);
   let seed = 20;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < big.data.length; i += 4) {
     const noise = (rand() + rand() + rand() - 1.5) * 8;
     for (let c = 0; c < 3; c++) big.data[i + c] = Math.max(0, Math.min(255, Math.round(big.data[i + c] + noise)));

@@ -183,5 +183,13 @@ export async function encodePicture(
   ctx.drawImage(picture, crop.x * sx, crop.y * sy, crop.width * sx, crop.height * sy, 0, 0, target.width, target.height);
   const blob = await toJpeg(opts.quality ?? JPEG_QUALITY);
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  return { bytes, blob, width: target.width, height: target.height, sourceWidth: source.width, sourceHeight: source.height, sourceBytes: source.bytes };
+  return {
+    bytes,
+    blob,
+    width: target.width,
+    height: target.height,
+    sourceWidth: source.width,
+    sourceHeight: source.height,
+    sourceBytes: source.bytes,
+  };
 }

@@ -51,7 +51,8 @@ interface Checked {
 }
 
 /** Passed the face check (or reused): the other slot may upload. */
-export const hasPassed = (s: SlotState) => s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
+export const hasPassed = (s: SlotState) =>
+  s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
 
 const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} KB`);
 
@@ -116,28 +117,25 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
    * Prepares only `crop` of the photo, from the picture the face check decoded (docs/decisions/0024: no
    * second decode of the file), closes that picture, and holds the crop until uploads are allowed.
    */
-  const accept = useCallback(
-    async (checked: Checked, crop: CropRegion, c: AbortController) => {
-      const prepared = await encodePicture(checked.picture, checked, { crop }).finally(() => checked.picture.close());
-      if (c.signal.aborted) return;
-      const url = URL.createObjectURL(prepared.blob);
-      blobUrl.current = url;
-      pending.current = prepared.bytes;
-      setState({
-        status: "checked",
-        preview: {
-          url,
-          width: prepared.width,
-          height: prepared.height,
-          note:
-            `Only this square around the face is sent: ${prepared.width} × ${prepared.height} px, ${kb(prepared.bytes.byteLength)}, ` +
-            `from a ${prepared.sourceWidth} × ${prepared.sourceHeight} photo. The rest of the photo stays on this device. ` +
-            "Location, camera details and any hidden data were removed.",
-        },
-      });
-    },
-    [],
-  );
+  const accept = useCallback(async (checked: Checked, crop: CropRegion, c: AbortController) => {
+    const prepared = await encodePicture(checked.picture, checked, { crop }).finally(() => checked.picture.close());
+    if (c.signal.aborted) return;
+    const url = URL.createObjectURL(prepared.blob);
+    blobUrl.current = url;
+    pending.current = prepared.bytes;
+    setState({
+      status: "checked",
+      preview: {
+        url,
+        width: prepared.width,
+        height: prepared.height,
+        note:
+          `Only this square around the face is sent: ${prepared.width} × ${prepared.height} px, ${kb(prepared.bytes.byteLength)}, ` +
+          `from a ${prepared.sourceWidth} × ${prepared.sourceHeight} photo. The rest of the photo stays on this device. ` +
+          "Location, camera details and any hidden data were removed.",
+      },
+    });
+  }, []);
 
   const fail = useCallback((err: unknown, preview: SlotPreview | null = null) => {
     setState({ status: "error", message: errorMessage(err), preview, code: errorCode(err) });
