@@ -51,8 +51,7 @@ interface Checked {
 }
 
 /** Passed the face check (or reused): the other slot may upload. */
-export const hasPassed = (s: SlotState) =>
-  s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
+export const hasPassed = (s: SlotState) => s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
 
 const kb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} KB`);
 
