@@ -109,7 +109,7 @@ describe("support sessions", () => {
     await allowed.getByRole("button", { name: "Show the first picture" }).click();
     const img = allowed.getByRole("img", { name: `Picture 1 of generation ${genId}` });
     await img.waitFor();
-    await page.waitForFunction((el) => el instanceof HTMLImageElement && el.complete && el.naturalWidth > 0, await img.elementHandle());
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
     await checkPage(page, "admin-support-picture");
 
     // A second request, refused: nothing to show.
