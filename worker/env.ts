@@ -9,7 +9,9 @@ import { z } from "zod";
 import type { JobMessage } from "./queue/messages";
 import { RETENTION } from "./lib/privacy-facts";
 import { whoWeAreProblems } from "./lib/who-we-are";
-import { LOCAL_SUBJECT_PREFIX } from "./auth/local-idp";
+
+/** How every local development subject starts (localSubject in worker/auth/local-idp.ts). */
+const LOCAL_SUBJECT_PREFIX = "user_local_";
 
 export interface Bindings {
   DB: D1Database;

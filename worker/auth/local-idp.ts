@@ -19,11 +19,8 @@ export const LOCAL_USERS = [
 
 export type LocalUserId = (typeof LOCAL_USERS)[number]["id"];
 
-/** Every local subject starts with this; deployments refuse such ids in their role lists (worker/env.ts). */
-export const LOCAL_SUBJECT_PREFIX = "user_local_";
-
 export function localSubject(user: string): string {
-  return `${LOCAL_SUBJECT_PREFIX}${user}`;
+  return `user_local_${user}`;
 }
 
 function b64url(bytes: Uint8Array | string): string {
