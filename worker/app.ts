@@ -14,6 +14,7 @@ import { logger } from "./lib/log";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
 import { bodyLimit } from "./middleware/body-limit";
+import { SECURITY_SCHEMES } from "./middleware/auth";
 import { methodGuard } from "./middleware/method-guard";
 import { rateLimit } from "./middleware/rate-limit";
 import { services } from "./middleware/services";
@@ -144,11 +145,7 @@ export function createApp() {
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
   app.route("/v1", docsRoutes((c) => document(c.get("services").config)));
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
-  });
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   app.get("/v1/openapi.json", (c) => c.json(document(c.get("services").config)));
 
   const wrongMethod = methodGuard(() => app.routes);

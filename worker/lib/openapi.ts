@@ -2,9 +2,11 @@
  * The published OpenAPI 3.1 document: what the routes declare, plus the
  * facts that createApp applies centrally and so no single route states.
  *
- * - Routes without a credential are exactly PUBLIC_PATHS (rate limited per
- *   IP); they are marked `security: []` (OpenAPI 3.1 §4.8.10: an empty list
- *   removes the requirement) and documented with their 429.
+ * - Every route declares its security in its createRoute, through
+ *   `authenticated(...)` or `anonymous(...)` (worker/middleware/auth.ts), the
+ *   same call that attaches the middleware enforcing it. The routes without a
+ *   credential are PUBLIC_PATHS (rate limited per IP by createApp); they get
+ *   that 429 documented here.
  * - Every operation gets a stable operationId (derived from method and path
  *   when the route does not name one), so generated clients have names.
  * - Answers createApp gives centrally are documented on every operation they
@@ -182,8 +184,7 @@ export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
       const body = op.requestBody;
       if (isSchema(body)) fillExamples(body["content"], components);
       for (const res of Object.values(op.responses ?? {})) if (isSchema(res)) fillExamples(res["content"], components);
-      if (op.security === undefined && isPublicPath(path)) {
-        op.security = [];
+      if (Array.isArray(op.security) && op.security.length === 0 && isPublicPath(path)) {
         op.responses = { ...op.responses, ...(op.responses?.["429"] ? {} : { 429: rateLimited }) };
       }
       documentCentralAnswers(op);

@@ -14,9 +14,8 @@ import { deleteOwned } from "../lib/owned";
 import type { Checkpoint } from "../lib/audit-verify";
 import { CheckpointSchema } from "./audit-checkpoints";
 import { createRouter } from "../lib/router";
-import { requireAuth, requireStepUpFor } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
+import { authenticated, requireStepUpFor } from "../middleware/auth";
+import { authErrors, badRequest, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { auditActor } from "../services/audit";
 import { deleteAccount, deleteExport } from "../services/deletion";
@@ -76,7 +75,6 @@ function withoutUserId(c: Checkpoint | null): Omit<Checkpoint, "userId"> | null 
   return rest;
 }
 
-
 function serializeExport(row: ExportRow, download: { url: string; expiresAt: string } | null): z.infer<typeof ExportSchema> {
   return {
     id: row.id,
@@ -92,9 +90,6 @@ function serializeExport(row: ExportRow, download: { url: string; expiresAt: str
 
 export const accountDataRoutes = createRouter();
 
-accountDataRoutes.use("/account/exports", requireAuth({ sessionOnly: true }));
-accountDataRoutes.use("/account/exports/*", requireAuth({ sessionOnly: true }));
-
 accountDataRoutes.openapi(
   createRoute({
     method: "post",
@@ -105,8 +100,7 @@ accountDataRoutes.openapi(
       "Queues a job that builds a ZIP of everything we hold about you: `manifest.json` (SHA-256 of every file), `account.json`, " +
       "`generations/<id>/` (metadata and decrypted images), `audit-log.json`, `payments.json`, `privacy.json`. Poll the export until " +
       "`ready`, then download it through `download.url`. One export runs at a time: asking again returns the running one.",
-    security: bearerSecurity,
-    middleware: [rateLimit("write")] as const,
+    ...authenticated({ session: true, limit: "write" }),
     responses: {
       202: { description: "Queued (or already running)", content: { "application/json": { schema: ExportSchema } } },
       ...authErrors,
@@ -130,7 +124,7 @@ accountDataRoutes.openapi(
     path: "/account/exports",
     tags: ["account"],
     summary: "Your exports, newest first",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: null }),
     request: { query: PageQuery },
     responses: {
       200: { description: "A page of exports (without download links; get one export for its link)", content: { "application/json": { schema: ExportPage } } },
@@ -159,7 +153,7 @@ accountDataRoutes.openapi(
     description:
       "When `ready`, each call issues a fresh signed link (recorded in your audit log as `link.issued`); that needs a sign-in check " +
       "within the last 10 minutes (`reverification_required` otherwise). Progress before then needs none.",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: null }),
     request: { params: ExportId },
     responses: {
       200: { description: "The export", content: { "application/json": { schema: ExportSchema } } },
@@ -192,7 +186,7 @@ accountDataRoutes.openapi(
     path: "/account/exports/{id}",
     tags: ["account"],
     summary: "Delete an export now (it would expire within the hour anyway)",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: null }),
     request: { params: ExportId },
     responses: {
       200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
@@ -202,8 +196,6 @@ accountDataRoutes.openapi(
   }),
   async (c) => c.json(await deleteOwned(c, "exports", c.req.valid("param").id, deleteExport), 200),
 );
-
-accountDataRoutes.use("/account", requireAuth({ sessionOnly: true, stepUp: true }));
 
 accountDataRoutes.openapi(
   createRoute({
@@ -216,8 +208,7 @@ accountDataRoutes.openapi(
       'file and record, asks Clerk to delete your sign-in identity, and emails a confirmation. Body: `{"confirm": "DELETE"}`. ' +
       "Only an anonymous receipt (counts and time) remains. Browser sessions only, with a sign-in check within the last 10 minutes. " +
       "Signing in again later starts a new, empty account.",
-    security: bearerSecurity,
-    middleware: [rateLimit("write")] as const,
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
     request: { body: { content: { "application/json": { schema: DeleteAccountBody } }, required: true } },
     responses: {
       200: { description: "Deleted, or deletion under way (`pending`)", content: { "application/json": { schema: AccountDeleted } } },

@@ -1,16 +1,15 @@
 /**
  * `/v1/account/...`: the user's own account data. This file holds the audit
  * log reader; account exports and account deletion register their routes on
- * the same `accountRoutes` router (each with its own `use(path, requireAuth)`).
+ * the same `accountRoutes` router.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { base64UrlDecode, base64UrlEncode, utf8 } from "../lib/bytes";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, PageQuery } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, PageQuery } from "../schemas/common";
 import { userDataKey } from "../services/crypto/keys";
 import { auditActor, openAuditRows, pageAudit, recordAudit, sealAudit, type AuditRow, type OpenedAuditRow } from "../services/audit";
 
@@ -182,7 +181,6 @@ export function presentAuditRow(row: OpenedAuditRow): z.infer<typeof AuditEntryS
   };
 }
 
-accountRoutes.use("/account/audit", requireAuth({ scope: "account:read" }), rateLimit("read"));
 accountRoutes.openapi(
   createRoute({
     method: "get",
@@ -192,7 +190,7 @@ accountRoutes.openapi(
     description:
       "Entries are hash-chained per user (each holds the hash of the previous), so editing or removing one is detectable. " +
       "Reading the log is itself recorded (`audit.viewed`).",
-    security: bearerSecurity,
+    ...authenticated({ scope: "account:read", limit: "read" }),
     request: { query: PageQuery },
     responses: {
       200: { description: "A page of entries", content: { "application/json": { schema: AuditPageSchema } } },

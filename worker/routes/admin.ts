@@ -8,14 +8,10 @@
  * operator log and in the affected user's activity log (services/operator.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env";
-import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, problem } from "../schemas/common";
 import { AUDIT_ACTIONS } from "../services/audit";
 import {
   declareIncident,
@@ -35,14 +31,8 @@ import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequest
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
 
-const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
-  await next();
-});
-
 export const adminRoutes = createRouter();
-adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimit("write"));
-// Support sessions (item 1, decision 0019), behind the same rule.
+// Support sessions (item 1, decision 0019): operators only, each route declaring it like these.
 registerSupportSessionRoutes(adminRoutes);
 
 const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
@@ -75,7 +65,7 @@ adminRoutes.openapi(
     path: "/admin/privacy-requests",
     tags: ["admin"],
     summary: "Operators: the privacy inbox (open requests first, soonest deadline first)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { query: LimitQuery },
     responses: { 200: { description: "Requests", content: { "application/json": { schema: z.object({ items: z.array(AdminPrivacyRequest) }) } } }, ...operatorErrors },
   }),
@@ -102,7 +92,7 @@ adminRoutes.openapi(
     path: "/admin/privacy-requests/{id}/status",
     tags: ["admin"],
     summary: "Operators: move a privacy request on; closing it erases the requester's email and message",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: { required: true, content: { "application/json": { schema: z.object({ status: z.enum(REQUEST_STATUSES).exclude(["received"]), note: Note }) } } },
@@ -127,7 +117,7 @@ adminRoutes.openapi(
     path: "/admin/privacy-requests/{id}/takedown",
     tags: ["admin"],
     summary: "Operators: a verified takedown deletes the named generation and tells its owner why",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {
@@ -182,7 +172,7 @@ adminRoutes.openapi(
     path: "/admin/operator-log",
     tags: ["admin"],
     summary: "Operators: every operator action, newest first",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { query: LimitQuery },
     responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ items: z.array(OperatorLogEntry) }) } } }, ...operatorErrors },
   }),
@@ -261,7 +251,7 @@ adminRoutes.openapi(
     path: "/admin/incidents",
     tags: ["admin"],
     summary: "Operators: incidents with their 72-hour clocks",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     responses: { 200: { description: "Incidents", content: { "application/json": { schema: z.object({ items: z.array(IncidentSchema) }) } } }, ...operatorErrors },
   }),
   async (c) => {
@@ -277,7 +267,7 @@ adminRoutes.openapi(
     path: "/admin/incidents",
     tags: ["admin"],
     summary: "Operators: declare an incident (window, data kinds, how affected users are found)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       body: {
         required: true,
@@ -335,7 +325,7 @@ adminRoutes.openapi(
     path: "/admin/incidents/{id}/notify-users",
     tags: ["admin"],
     summary: "Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ confirm: z.literal(true) }) } } } },
     responses: {
       200: { description: "Notified", content: { "application/json": { schema: z.object({ notified: z.number().int(), mailed: z.number().int() }) } } },
@@ -355,7 +345,7 @@ adminRoutes.openapi(
     path: "/admin/incidents/{id}/authority-notified",
     tags: ["admin"],
     summary: "Operators: record that the supervisory authority was notified (stops the 72-hour clock)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ note: Note }) } } } },
     responses: { 200: { description: "Recorded", ...IncidentAnswer }, ...operatorErrors, 409: problem("Already recorded (`conflict`).") },
   }),
@@ -372,7 +362,7 @@ adminRoutes.openapi(
     path: "/admin/incidents/{id}/publish",
     tags: ["admin"],
     summary: "Operators: publish (or update) the post-mortem at /incidents/<slug>",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ postMortem: z.string().trim().min(20).max(20_000).openapi({ example: "What happened: a proxy logged links. What we changed: nothing logs URLs now." }) }) } } } },
     responses: { 200: { description: "Published", ...IncidentAnswer }, ...operatorErrors },
   }),
@@ -431,7 +421,7 @@ adminRoutes.openapi(
     path: "/admin/legal-demands",
     tags: ["admin"],
     summary: "Operators: legal demands, newest first",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     responses: { 200: { description: "Demands", content: { "application/json": { schema: z.object({ items: z.array(LegalDemandSchema) }) } } }, ...operatorErrors },
   }),
   async (c) => c.json({ items: (await listDemands(c.get("services"))).map(presentDemand) }, 200),
@@ -443,7 +433,7 @@ adminRoutes.openapi(
     path: "/admin/legal-demands",
     tags: ["admin"],
     summary: "Operators: record a legal demand (type, authority, legal basis, date received, the account concerned)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       body: {
         required: true,
@@ -480,7 +470,7 @@ adminRoutes.openapi(
     path: "/admin/legal-demands/{id}/decision",
     tags: ["admin"],
     summary: "Operators: the review decision and exactly which data was produced",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {
@@ -510,7 +500,7 @@ adminRoutes.openapi(
     path: "/admin/legal-demands/{id}/notification",
     tags: ["admin"],
     summary: "Operators: notify the user now, or defer with a reason and a review date",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {

@@ -8,9 +8,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { CHECKPOINT_CONTEXT } from "../lib/audit-verify";
 import { decodeKeysetCursor } from "../lib/cursor";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, PageQuery, problem } from "../schemas/common";
+import { anonymous, authenticated } from "../middleware/auth";
+import { authErrors, badRequest, PageQuery, problem } from "../schemas/common";
 import { pageCheckpoints, publicAuditKeys, toCheckpoint } from "../services/audit-checkpoints";
 
 export const AuditKeySchema = z
@@ -52,6 +51,7 @@ auditCheckpointRoutes.openapi(
   createRoute({
     method: "get",
     path: "/audit/keys",
+    ...anonymous(),
     tags: ["account"],
     operationId: "getAuditKeys",
     summary: "The public keys that sign activity-log checkpoints (JWK set)",
@@ -79,7 +79,6 @@ auditCheckpointRoutes.openapi(
   },
 );
 
-auditCheckpointRoutes.use("/account/audit/checkpoints", requireAuth({ scope: "account:read" }), rateLimit("read"));
 auditCheckpointRoutes.openapi(
   createRoute({
     method: "get",
@@ -90,7 +89,7 @@ auditCheckpointRoutes.openapi(
     description:
       "BabyPic signs your log's newest entry hash at least daily while the log changes, on every export and on account deletion. " +
       "Keep copies: a checkpoint you hold exposes any later rewrite of the entries it covers, even by someone who can write BabyPic's database.",
-    security: bearerSecurity,
+    ...authenticated({ scope: "account:read", limit: "read" }),
     request: { query: PageQuery },
     responses: {
       200: { description: "A page of checkpoints", content: { "application/json": { schema: CheckpointPageSchema } } },

@@ -7,9 +7,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound } from "../schemas/common";
 import { deleteGeneration } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
 import { idPattern } from "../lib/ids";
@@ -32,8 +31,7 @@ export const deletionRoutes = createRouter().openapi(
       "Removes the generated images, the generation and any export holding them; links to them stop working at once. A generation still " +
       "running is canceled and refunded first. Returns a deletion receipt (counts and time; ids only as hashes). Parent photos keep their " +
       "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
-    security: bearerSecurity,
-    middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+    ...authenticated({ scope: "generations:write", limit: "write" }),
     request: { params: GenerationParams },
     responses: {
       200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },

@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { LOCAL_USERS, signLocalSession } from "../auth/local-idp";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { badRequest } from "../schemas/common";
 
 const LocalUserId = z.enum(LOCAL_USERS.map((u) => u.id) as [string, ...string[]]);
@@ -16,6 +17,7 @@ export const devRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/dev/users",
+      ...anonymous(),
       tags: ["development"],
       summary: "Local users to sign in as (development only)",
       responses: {
@@ -31,6 +33,7 @@ export const devRoutes = createRouter()
     createRoute({
       method: "post",
       path: "/dev/session",
+      ...anonymous(),
       tags: ["development"],
       summary: "Mint a Clerk-shaped session token for a local user (development only)",
       description:

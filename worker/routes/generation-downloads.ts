@@ -12,9 +12,8 @@ import { and, eq } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound } from "../schemas/common";
 import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl } from "../services/signed-links";
 import { idPattern } from "../lib/ids";
@@ -49,8 +48,7 @@ export const generationDownloadRoutes = createRouter().openapi(
     description:
       "Mints a one-hour capability link that downloads the image as a file; audited as `link.issued` (attachment), and `file.downloaded` when fetched. " +
       "Needs scope `generations:read` with an API key.",
-    security: bearerSecurity,
-    middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+    ...authenticated({ scope: "generations:read", limit: "read" }),
     request: { params: Params },
     responses: {
       200: { description: "The link", content: { "application/json": { schema: DownloadLink } } },

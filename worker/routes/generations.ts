@@ -10,9 +10,9 @@ import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
+import { anonymous, authenticated } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { authErrors, badRequest, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
@@ -115,7 +115,6 @@ const Generation = z
 
 const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.string().nullable() }).openapi("GenerationPage");
 
-
 function view(row: GenerationRow, options: GenerationOptions, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
   return {
     id: row.id,
@@ -190,8 +189,7 @@ export const generationRoutes = createRouter()
         "Reserves credits and queues the job; answers 202 with `Location`. Needs current consent (`POST /v1/me/consent`). Requires `Idempotency-Key`: the same key and body " +
         "return the same generation (200), the same key with another body is 422. Both photos must be yours. " +
         "Needs scope `generations:write` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write"), requireConsent] as const,
+      ...authenticated({ scope: "generations:write", limit: "write" }, requireConsent),
       request: { headers: IdempotencyHeader, body: { content: { "application/json": { schema: CreateGenerationBody } }, required: true } },
       responses: {
         200: { description: "This Idempotency-Key already created this generation", content: { "application/json": { schema: Generation } } },
@@ -238,8 +236,7 @@ export const generationRoutes = createRouter()
       operationId: "listGenerations",
       summary: "Your generations, newest first",
       description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { query: PageQuery },
       responses: {
         200: { description: "One page", content: { "application/json": { schema: GenerationPage } } },
@@ -275,8 +272,7 @@ export const generationRoutes = createRouter()
       operationId: "getGeneration",
       summary: "A generation's status, progress and outputs",
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId }) },
       responses: {
         200: { description: "The generation", content: { "application/json": { schema: Generation } } },
@@ -312,8 +308,7 @@ export const generationRoutes = createRouter()
       operationId: "cancelGeneration",
       summary: "Cancel a generation that has not finished",
       description: "Refunds its credits and asks the model provider to drop it. Needs scope `generations:write` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+      ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: z.object({ id: GenerationId }) },
       responses: {
         200: { description: "Canceled", content: { "application/json": { schema: Generation } } },
@@ -348,8 +343,7 @@ export const generationRoutes = createRouter()
       description:
         "Serves the decrypted image to its owner, `Cache-Control: private, no-store`. Prefer the signed `url` in the generation " +
         "for `<img>` tags. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId, objectId: z.string().regex(idPattern("img")).openapi({ param: { name: "objectId", in: "path" } }) }) },
       responses: {
         200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
@@ -398,7 +392,7 @@ export const generationRoutes = createRouter()
       description:
         "Fetched by the model provider, not by clients: a signed, single-use link that expires within minutes and serves one " +
         "parent photo of a generation that is still in flight. Any refusal is the same 404.",
-      middleware: [rateLimit("ip")] as const,
+      ...anonymous(rateLimit("ip")),
       request: { params: z.object({ token: z.string().max(3000).openapi({ param: { name: "token", in: "path" } }) }) },
       responses: {
         200: { description: "The photo", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) } } },
@@ -433,6 +427,7 @@ export const generationRoutes = createRouter()
     createRoute({
       method: "post",
       path: "/dev/queue-ping",
+      ...anonymous(),
       hide: true,
       responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
     }),
@@ -448,6 +443,7 @@ export const generationRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/dev/queue-ping/{pingId}",
+      ...anonymous(),
       hide: true,
       request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },
       responses: { 200: { description: "Whether the consumer saw it", content: { "application/json": { schema: z.object({ receivedAt: z.number().nullable() }) } } } },

@@ -11,12 +11,11 @@ import { AppError } from "../errors";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
-import { requireAuth, requireStepUpFor } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
+import { authenticated } from "../middleware/auth";
 import { appendAudit, auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
-import { authErrors, badRequest, bearerSecurity, stepUpErrors } from "../schemas/common";
+import { authErrors, badRequest, stepUpErrors } from "../schemas/common";
 import { iso } from "../lib/iso";
 
 const ConsentSchema = z
@@ -63,13 +62,7 @@ const SettingsPatch = z
   .strict()
   .openapi("SettingsPatch");
 
-
 export const meSettingsRoutes = createRouter();
-
-meSettingsRoutes.use("/me/consent", requireAuth({ sessionOnly: true }));
-meSettingsRoutes.use("/me/settings", requireAuth({ sessionOnly: true }));
-meSettingsRoutes.on(["POST", "DELETE"], "/me/consent", rateLimit("write"));
-meSettingsRoutes.on("PATCH", "/me/settings", rateLimit("write"));
 
 meSettingsRoutes.openapi(
   createRoute({
@@ -77,7 +70,7 @@ meSettingsRoutes.openapi(
     path: "/me/consent",
     tags: ["account"],
     summary: "The consent on record and the current terms version",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: null }),
     responses: { 200: { description: "Consent state", content: { "application/json": { schema: ConsentSchema } } }, ...authErrors },
   }),
   async (c) => {
@@ -93,7 +86,7 @@ meSettingsRoutes.openapi(
     tags: ["account"],
     summary: "Confirm consent of the people pictured and accept the current terms",
     description: "Required before the first upload and again after the terms change. Browser sessions only.",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "write" }),
     request: { body: { content: { "application/json": { schema: GiveConsentBody } }, required: true } },
     responses: {
       200: { description: "Consent recorded", content: { "application/json": { schema: ConsentSchema } } },
@@ -124,7 +117,7 @@ meSettingsRoutes.openapi(
     description:
       "New uploads and generations are refused with 403 `consent_required` until consent is given again. Your data stays until you delete it; " +
       "the response says how to delete the account.",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "write" }),
     responses: { 200: { description: "Consent withdrawn", content: { "application/json": { schema: WithdrawnSchema } } }, ...authErrors },
   }),
   async (c) => {
@@ -153,7 +146,7 @@ meSettingsRoutes.openapi(
     path: "/me/settings",
     tags: ["account"],
     summary: "Account settings",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: null }),
     responses: { 200: { description: "Settings", content: { "application/json": { schema: SettingsSchema } } }, ...authErrors },
   }),
   async (c) => {
@@ -172,7 +165,7 @@ meSettingsRoutes.openapi(
     description:
       "Also re-times parent photos already kept from finished generations, so the new choice applies to them too. " +
       "Needs a sign-in check within the last 10 minutes.",
-    security: bearerSecurity,
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
     request: { body: { content: { "application/json": { schema: SettingsPatch } }, required: true } },
     responses: {
       200: { description: "The new settings", content: { "application/json": { schema: SettingsSchema } } },
@@ -185,7 +178,6 @@ meSettingsRoutes.openapi(
     const s = c.get("services");
     const auth = c.get("auth");
     const { keepPhotosDays } = c.req.valid("json");
-    requireStepUpFor(c);
     const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
     if (!before) throw new AppError("not_found");
     await s.db.update(users).set({ keepPhotosDays }).where(eq(users.id, auth.userId));

@@ -3,12 +3,11 @@ import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
+import { authenticated } from "../middleware/auth";
 import { KeepDays, keepPhotosDaysOf } from "./me-settings";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
-import { authErrors, bearerSecurity } from "../schemas/common";
+import { authErrors } from "../schemas/common";
 
 export const MeSchema = z
   .object({
@@ -27,14 +26,13 @@ export const MeSchema = z
 
 export const meRoutes = createRouter();
 
-meRoutes.use("/me", requireAuth({ scope: "account:read" }), rateLimit("read"));
 meRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me",
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
-    security: bearerSecurity,
+    ...authenticated({ scope: "account:read", limit: "read" }),
     responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
   }),
   async (c) => {

@@ -5,9 +5,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, bearerSecurity } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors } from "../schemas/common";
 import { listNotices, markNoticesRead } from "../services/operator";
 
 const NoticeSchema = z
@@ -22,8 +21,6 @@ const NoticeSchema = z
   .openapi("Notice");
 
 export const noticeRoutes = createRouter();
-noticeRoutes.use("/me/notices", requireAuth({ scope: "account:read" }), rateLimit("read"));
-noticeRoutes.use("/me/notices/read", requireAuth({ sessionOnly: true }), rateLimit("write"));
 
 noticeRoutes.openapi(
   createRoute({
@@ -31,7 +28,7 @@ noticeRoutes.openapi(
     path: "/me/notices",
     tags: ["account"],
     summary: "Notices from BabyPic to you, newest first (at most 50)",
-    security: bearerSecurity,
+    ...authenticated({ scope: "account:read", limit: "read" }),
     responses: { 200: { description: "Notices", content: { "application/json": { schema: z.object({ items: z.array(NoticeSchema) }) } } }, ...authErrors },
   }),
   async (c) => {
@@ -49,7 +46,7 @@ noticeRoutes.openapi(
     path: "/me/notices/read",
     tags: ["account"],
     summary: "Mark all your notices read",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "write" }),
     responses: { 204: { description: "Marked" }, ...authErrors },
   }),
   async (c) => {
