@@ -94,6 +94,7 @@ accountDataRoutes.openapi(
   createRoute({
     method: "post",
     path: "/account/exports",
+    operationId: "postAccountExports",
     tags: ["account"],
     summary: "Export all your data as a ZIP (GDPR Art. 15/20)",
     description:
@@ -122,6 +123,7 @@ accountDataRoutes.openapi(
   createRoute({
     method: "get",
     path: "/account/exports",
+    operationId: "getAccountExports",
     tags: ["account"],
     summary: "Your exports, newest first",
     ...authenticated({ session: true, limit: null }),
@@ -148,6 +150,7 @@ accountDataRoutes.openapi(
   createRoute({
     method: "get",
     path: "/account/exports/{id}",
+    operationId: "getAccountExportsById",
     tags: ["account"],
     summary: "One export: progress, and a download link once ready",
     description:
@@ -184,6 +187,7 @@ accountDataRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/account/exports/{id}",
+    operationId: "deleteAccountExportsById",
     tags: ["account"],
     summary: "Delete an export now (it would expire within the hour anyway)",
     ...authenticated({ session: true, limit: null }),
@@ -201,6 +205,7 @@ accountDataRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/account",
+    operationId: "deleteAccount",
     tags: ["account"],
     summary: "Delete your account and everything in it (GDPR Art. 17)",
     description:

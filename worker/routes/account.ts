@@ -185,6 +185,7 @@ accountRoutes.openapi(
   createRoute({
     method: "get",
     path: "/account/audit",
+    operationId: "getAccountAudit",
     tags: ["account"],
     summary: "Your activity log: every access to your data, newest first",
     description:

@@ -63,6 +63,7 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/privacy-requests",
+    operationId: "getAdminPrivacyRequests",
     tags: ["admin"],
     summary: "Operators: the privacy inbox (open requests first, soonest deadline first)",
     ...authenticated({ operator: true, limit: "write" }),
@@ -90,6 +91,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/privacy-requests/{id}/status",
+    operationId: "postAdminPrivacyRequestsByIdStatus",
     tags: ["admin"],
     summary: "Operators: move a privacy request on; closing it erases the requester's email and message",
     ...authenticated({ operator: true, limit: "write" }),
@@ -115,6 +117,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/privacy-requests/{id}/takedown",
+    operationId: "postAdminPrivacyRequestsByIdTakedown",
     tags: ["admin"],
     summary: "Operators: a verified takedown deletes the named generation and tells its owner why",
     ...authenticated({ operator: true, limit: "write" }),
@@ -170,6 +173,7 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/operator-log",
+    operationId: "getAdminOperatorLog",
     tags: ["admin"],
     summary: "Operators: every operator action, newest first",
     ...authenticated({ operator: true, limit: "write" }),
@@ -249,6 +253,7 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/incidents",
+    operationId: "getAdminIncidents",
     tags: ["admin"],
     summary: "Operators: incidents with their 72-hour clocks",
     ...authenticated({ operator: true, limit: "write" }),
@@ -265,6 +270,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents",
+    operationId: "postAdminIncidents",
     tags: ["admin"],
     summary: "Operators: declare an incident (window, data kinds, how affected users are found)",
     ...authenticated({ operator: true, limit: "write" }),
@@ -323,6 +329,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/notify-users",
+    operationId: "postAdminIncidentsByIdNotifyUsers",
     tags: ["admin"],
     summary: "Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once",
     ...authenticated({ operator: true, limit: "write" }),
@@ -343,6 +350,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/authority-notified",
+    operationId: "postAdminIncidentsByIdAuthorityNotified",
     tags: ["admin"],
     summary: "Operators: record that the supervisory authority was notified (stops the 72-hour clock)",
     ...authenticated({ operator: true, limit: "write" }),
@@ -360,6 +368,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/publish",
+    operationId: "postAdminIncidentsByIdPublish",
     tags: ["admin"],
     summary: "Operators: publish (or update) the post-mortem at /incidents/<slug>",
     ...authenticated({ operator: true, limit: "write" }),
@@ -419,6 +428,7 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/legal-demands",
+    operationId: "getAdminLegalDemands",
     tags: ["admin"],
     summary: "Operators: legal demands, newest first",
     ...authenticated({ operator: true, limit: "write" }),
@@ -431,6 +441,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands",
+    operationId: "postAdminLegalDemands",
     tags: ["admin"],
     summary: "Operators: record a legal demand (type, authority, legal basis, date received, the account concerned)",
     ...authenticated({ operator: true, limit: "write" }),
@@ -468,6 +479,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands/{id}/decision",
+    operationId: "postAdminLegalDemandsByIdDecision",
     tags: ["admin"],
     summary: "Operators: the review decision and exactly which data was produced",
     ...authenticated({ operator: true, limit: "write" }),
@@ -498,6 +510,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands/{id}/notification",
+    operationId: "postAdminLegalDemandsByIdNotification",
     tags: ["admin"],
     summary: "Operators: notify the user now, or defer with a reason and a review date",
     ...authenticated({ operator: true, limit: "write" }),

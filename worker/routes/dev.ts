@@ -17,6 +17,7 @@ export const devRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/dev/users",
+      operationId: "getDevUsers",
       ...anonymous(),
       tags: ["development"],
       summary: "Local users to sign in as (development only)",
@@ -33,6 +34,7 @@ export const devRoutes = createRouter()
     createRoute({
       method: "post",
       path: "/dev/session",
+      operationId: "postDevSession",
       ...anonymous(),
       tags: ["development"],
       summary: "Mint a Clerk-shaped session token for a local user (development only)",

@@ -68,6 +68,7 @@ const refused = problem(
 export const fileRoute = createRoute({
   method: "get",
   path: "/files/{id}",
+  operationId: "getFilesById",
   ...anonymous(),
   tags: ["files"],
   summary: "Download an image or export through a signed link (also HEAD; supports Range)",

@@ -427,6 +427,7 @@ export const generationRoutes = createRouter()
     createRoute({
       method: "post",
       path: "/dev/queue-ping",
+      operationId: "postDevQueuePing",
       ...anonymous(),
       hide: true,
       responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
@@ -443,6 +444,7 @@ export const generationRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/dev/queue-ping/{pingId}",
+      operationId: "getDevQueuePingByPingId",
       ...anonymous(),
       hide: true,
       request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },

@@ -10,6 +10,7 @@ export const healthRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
     ...anonymous(),
     tags: ["meta"],
     summary: "Liveness check",

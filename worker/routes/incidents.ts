@@ -31,6 +31,7 @@ export const incidentRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/incidents/{slug}",
+    operationId: "getIncidentsBySlug",
     ...anonymous(),
     tags: ["privacy"],
     summary: "A published incident post-mortem (public)",

@@ -68,6 +68,7 @@ meSettingsRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/consent",
+    operationId: "getMeConsent",
     tags: ["account"],
     summary: "The consent on record and the current terms version",
     ...authenticated({ session: true, limit: null }),
@@ -83,6 +84,7 @@ meSettingsRoutes.openapi(
   createRoute({
     method: "post",
     path: "/me/consent",
+    operationId: "postMeConsent",
     tags: ["account"],
     summary: "Confirm consent of the people pictured and accept the current terms",
     description: "Required before the first upload and again after the terms change. Browser sessions only.",
@@ -112,6 +114,7 @@ meSettingsRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/me/consent",
+    operationId: "deleteMeConsent",
     tags: ["account"],
     summary: "Withdraw consent: stops all processing and offers deletion",
     description:
@@ -144,6 +147,7 @@ meSettingsRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/settings",
+    operationId: "getMeSettings",
     tags: ["account"],
     summary: "Account settings",
     ...authenticated({ session: true, limit: null }),
@@ -160,6 +164,7 @@ meSettingsRoutes.openapi(
   createRoute({
     method: "patch",
     path: "/me/settings",
+    operationId: "patchMeSettings",
     tags: ["account"],
     summary: "Change settings (how long parent photos are kept)",
     description:

@@ -30,6 +30,7 @@ meRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me",
+    operationId: "getMe",
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
     ...authenticated({ scope: "account:read", limit: "read" }),

@@ -26,6 +26,7 @@ noticeRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/notices",
+    operationId: "getMeNotices",
     tags: ["account"],
     summary: "Notices from BabyPic to you, newest first (at most 50)",
     ...authenticated({ scope: "account:read", limit: "read" }),
@@ -44,6 +45,7 @@ noticeRoutes.openapi(
   createRoute({
     method: "post",
     path: "/me/notices/read",
+    operationId: "postMeNoticesRead",
     tags: ["account"],
     summary: "Mark all your notices read",
     ...authenticated({ session: true, limit: "write" }),

@@ -67,6 +67,7 @@ privacyRequestRoutes.openapi(
   createRoute({
     method: "post",
     path: "/privacy-requests",
+    operationId: "postPrivacyRequests",
     ...anonymous(contactLimit),
     tags: ["privacy"],
     summary: "Contact the privacy team: a question, an access or deletion request, or a takedown (public)",

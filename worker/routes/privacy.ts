@@ -42,6 +42,7 @@ export const privacyRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/privacy",
+    operationId: "getPrivacy",
     ...anonymous(),
     tags: ["privacy"],
     summary: "Sub-processors, retention rules, data categories and rights (public)",

@@ -105,6 +105,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-sessions",
+      operationId: "postAdminSupportSessions",
       tags: ["admin"],
       summary: "Operators: open a time-boxed support session on one account",
       description: `Default ${DEFAULT_SESSION_MINUTES} minutes, at most ${MAX_SESSION_MINUTES}. The user sees it at once in their activity log and in a banner, and may end it.`,
@@ -140,6 +141,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-sessions",
+      operationId: "getAdminSupportSessions",
       tags: ["admin"],
       summary: "Operators: open support sessions and their picture requests (pending ones await a second operator)",
       ...authenticated({ operator: true, limit: "write" }),
@@ -190,6 +192,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-sessions/{id}/facts",
+      operationId: "getAdminSupportSessionsByIdFacts",
       tags: ["admin"],
       summary: "Operators: the account's facts (credits, generations, errors; never photos or results), inside your open session only",
       ...authenticated({ operator: true, limit: "write" }),
@@ -236,6 +239,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-sessions/{id}/end",
+      operationId: "postAdminSupportSessionsByIdEnd",
       tags: ["admin"],
       summary: "Operators: end a support session now",
       ...authenticated({ operator: true, limit: "write" }),
@@ -256,6 +260,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-sessions/{id}/image-requests",
+      operationId: "postAdminSupportSessionsByIdImageRequests",
       tags: ["admin"],
       summary: "Engineers: ask to see one generation's pictures; needs the user's grant or a second operator's approval",
       ...authenticated({ operator: true, limit: "write" }),
@@ -290,6 +295,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-image-requests/{id}/approve",
+      operationId: "postAdminSupportImageRequestsByIdApprove",
       tags: ["admin"],
       summary: "Operators: approve another operator's picture request (two-person rule)",
       ...authenticated({ operator: true, limit: "write" }),
@@ -314,6 +320,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-image-requests/{id}/images/{index}",
+      operationId: "getAdminSupportImageRequestsByIdImagesByIndex",
       tags: ["admin"],
       summary: "Engineers: the bytes of one result picture of an approved request, inside the open session",
       description: "Only the engineer who asked, only once the user allowed it (or a second operator approved it), only while the session is open. Recorded in the user's activity log and the operator log.",
@@ -365,6 +372,7 @@ mySupportSessionRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/support-sessions",
+    operationId: "getMeSupportSessions",
     tags: ["account"],
     summary: "Support sessions open on your account now, with their picture requests",
     ...authenticated({ session: true, limit: "read" }),
@@ -392,6 +400,7 @@ mySupportSessionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/me/support-sessions/{id}/end",
+    operationId: "postMeSupportSessionsByIdEnd",
     tags: ["account"],
     summary: "End a support session on your account now",
     ...authenticated({ session: true, limit: "write" }),
@@ -413,6 +422,7 @@ for (const decision of ["allow", "refuse"] as const) {
     createRoute({
       method: "post",
       path: `/me/support-image-requests/{id}/${decision}`,
+      operationId: decision === "allow" ? "postMeSupportImageRequestsByIdAllow" : "postMeSupportImageRequestsByIdRefuse",
       tags: ["account"],
       summary:
         decision === "allow"

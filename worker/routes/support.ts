@@ -107,6 +107,7 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/users/{userId}",
+    operationId: "getSupportUsersByUserId",
     tags: ["support"],
     summary: "Staff: a user's account metadata (counts and states, no images)",
     ...authenticated({ operator: true, limit: "read" }),
@@ -126,6 +127,7 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/users/{userId}/generations",
+    operationId: "getSupportUsersByUserIdGenerations",
     tags: ["support"],
     summary: "Staff: a user's generations and their states (no images)",
     ...authenticated({ operator: true, limit: "read" }),
@@ -169,6 +171,7 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/operations",
+    operationId: "getSupportOperations",
     tags: ["support"],
     summary: "Staff: background tasks that failed (Fal payload deletions, mails), newest first",
     description: "What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.",
@@ -208,6 +211,7 @@ supportAccessRoutes.openapi(
   createRoute({
     method: "put",
     path: "/me/support-access",
+    operationId: "putMeSupportAccess",
     tags: ["account"],
     summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
     description:
@@ -237,6 +241,7 @@ supportAccessRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/me/support-access",
+    operationId: "deleteMeSupportAccess",
     tags: ["account"],
     summary: "Revoke support access to your photos and results now",
     ...authenticated({ session: true, limit: "write" }),

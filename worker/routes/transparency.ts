@@ -28,6 +28,7 @@ export const transparencyRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/transparency",
+    operationId: "getTransparency",
     ...anonymous(),
     tags: ["privacy"],
     summary: "Legal demands for user data, counted by year, type and outcome (public)",
