@@ -14,6 +14,7 @@ import { logger } from "./lib/log";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
 import { bodyLimit } from "./middleware/body-limit";
+import { SECURITY_SCHEMES } from "./middleware/auth";
 import { methodGuard } from "./middleware/method-guard";
 import { rateLimit } from "./middleware/rate-limit";
 import { services } from "./middleware/services";
@@ -27,21 +28,17 @@ import { keyRoutes } from "./routes/keys";
 import { meRoutes } from "./routes/me";
 import { photoRoutes } from "./routes/photos";
 import { accountRoutes } from "./routes/account";
-import { auditCheckpointRoutes } from "./routes/audit-checkpoints";
-import { accountDataRoutes } from "./routes/account-data";
-import { deletionRoutes } from "./routes/deletions";
-import { meSettingsRoutes } from "./routes/me-settings";
+import { auditRoutes } from "./routes/audit";
 import { privacyRoutes } from "./routes/privacy";
 import { clerkWebhookRoutes } from "./routes/webhooks-clerk";
 import { supportAccessRoutes, supportRoutes } from "./routes/support";
 import { mySupportSessionRoutes } from "./routes/support-sessions";
 import { filesRoutes } from "./routes/files";
 import { generationRoutes } from "./routes/generations";
-import { generationDownloadRoutes } from "./routes/generation-downloads";
+import { generationInputRoutes } from "./routes/generation-inputs";
 import { falWebhookRoutes } from "./routes/webhooks-fal";
 import { wellKnownRoutes } from "./routes/well-known";
 import { adminRoutes } from "./routes/admin";
-import { noticeRoutes } from "./routes/notices";
 import { incidentRoutes } from "./routes/incidents";
 import { transparencyRoutes } from "./routes/transparency";
 import { privacyRequestRoutes } from "./routes/privacy-requests";
@@ -112,11 +109,8 @@ export function createApp() {
   app.route("/v1", keyRoutes);
   app.route("/v1", photoRoutes);
   app.route("/v1", accountRoutes);
-  app.route("/v1", auditCheckpointRoutes);
-  app.route("/v1", accountDataRoutes);
-  app.route("/v1", meSettingsRoutes);
+  app.route("/v1", auditRoutes);
   app.route("/v1", privacyRoutes);
-  app.route("/v1", deletionRoutes);
   app.route("/v1", clerkWebhookRoutes);
   app.route("/v1", supportRoutes);
   app.route("/v1", supportAccessRoutes);
@@ -130,11 +124,10 @@ export function createApp() {
   app.route("/v1", billingRoutes);
   app.route("/v1", creemWebhookRoutes);
   app.route("/v1", generationRoutes);
-  app.route("/v1", generationDownloadRoutes);
+  app.route("/v1", generationInputRoutes);
   app.route("/v1", falWebhookRoutes);
   app.route("/v1", apiKeyRoutes);
   app.route("/v1", privacyRequestRoutes);
-  app.route("/v1", noticeRoutes);
   app.route("/v1", adminRoutes);
   app.route("/v1", incidentRoutes);
   app.route("/v1", transparencyRoutes);
@@ -144,11 +137,7 @@ export function createApp() {
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
   app.route("/v1", docsRoutes((c) => document(c.get("services").config)));
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
-    description: "A Clerk session JWT, or an API key `bp_...` created in the app.",
-  });
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   app.get("/v1/openapi.json", (c) => c.json(document(c.get("services").config)));
 
   const wrongMethod = methodGuard(() => app.routes);

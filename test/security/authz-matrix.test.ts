@@ -10,6 +10,13 @@
  * /v1/openapi.json at collection time, so a new route is covered the moment
  * it is mounted; a path parameter this file cannot map to one of A's
  * resources fails the test instead of being skipped.
+ *
+ * The document's `security` is checked against what each route really
+ * requires (docs/decisions/0027): a credential is refused 401 where security
+ * is declared and never asked for where it is `[]`; a `session` requirement
+ * refuses API keys, `step-up` refuses a sign-in checked long ago, `operator`
+ * answers other sessions 404; a `bearer` requirement names the one scope an
+ * API key needs, refused without it and accepted with only it.
  */
 import { SELF } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
@@ -28,12 +35,13 @@ interface Operation {
   path: string;
   pathParams: string[];
   headerParams: string[];
+  security: Record<string, string[]>[] | undefined;
 }
 
 const METHODS = ["get", "put", "post", "delete", "patch", "head"] as const;
 const docRes = await SELF.fetch(`${API}/v1/openapi.json`);
 const doc = (await docRes.json()) as {
-  paths: Record<string, Partial<Record<(typeof METHODS)[number], { parameters?: { name: string; in: string }[] }>>>;
+  paths: Record<string, Partial<Record<(typeof METHODS)[number], { parameters?: { name: string; in: string }[]; security?: Record<string, string[]>[] }>>>;
 };
 
 const operations: Operation[] = Object.entries(doc.paths)
@@ -48,6 +56,7 @@ const operations: Operation[] = Object.entries(doc.paths)
           path,
           pathParams: params.filter((p) => p.in === "path").map((p) => p.name),
           headerParams: params.filter((p) => p.in === "header").map((p) => p.name.toLowerCase()),
+          security: op.security,
         },
       ];
     }),
@@ -256,6 +265,78 @@ describe.each(operations)("authorization matrix: $method $path", (op) => {
     expect(leaksOfA(real.text, op), `${caller} ${op.method} ${op.path} leaked A's data: ${real.text.slice(0, 500)}`).toEqual([]);
     if (op.pathParams.length > 0) expect(real.status, `${caller} ${op.method} ${op.path} succeeded on A's resource`).toBeGreaterThanOrEqual(300);
     expect(real.status, `${caller} ${op.method} ${op.path}: ${real.text.slice(0, 300)}`).toBeLessThan(500);
+  });
+});
+
+/** The one requirement an operation declares, as worker/middleware/auth.ts `securityFor` writes it. */
+function declared(op: Operation): { scheme: "none" } | { scheme: "bearer"; scope: string } | { scheme: "session"; roles: string[] } {
+  const security = op.security ?? [];
+  if (security.length === 0) return { scheme: "none" };
+  expect(security, `${op.method} ${op.path}: one security requirement`).toHaveLength(1);
+  const [scheme, list] = Object.entries(security[0] ?? {})[0] ?? ["", []];
+  if (scheme === "bearer") {
+    expect(list, `${op.method} ${op.path}: a bearer requirement names the one scope an API key needs`).toHaveLength(1);
+    expect(SCOPES).toContain(list[0]);
+    return { scheme, scope: list[0] ?? "" };
+  }
+  expect(scheme, `${op.method} ${op.path}: unknown security scheme`).toBe("session");
+  expect(list.every((role) => role === "step-up" || role === "operator"), `${op.method} ${op.path}: roles ${list.join(",")}`).toBe(true);
+  return { scheme: "session", roles: list };
+}
+
+function codeOf(res: { status: number; text: string }): string | undefined {
+  try {
+    return (JSON.parse(res.text) as { code?: string }).code;
+  } catch {
+    return undefined;
+  }
+}
+
+describe("authorization matrix: the declared security is what the route requires", () => {
+  it("every operation declares its security explicitly", () => {
+    expect(operations.filter((op) => !Array.isArray(op.security)).map((op) => `${op.method} ${op.path}`)).toEqual([]);
+  });
+
+  it.each(operations.map((op) => [`${op.method} ${op.path}`, op] as const))("%s", async (name, op) => {
+    seq++;
+    const b = `sx${seq}`;
+    const ip = (n: number) => `10.${100 + n}.${seq & 255}.${(seq >> 8) + 1}`;
+    const need = declared(op);
+
+    const anonymous = await send(op, fill(op, ghost), headersFor(op, null, ip(0)));
+    if (need.scheme === "none") {
+      expect(codeOf(anonymous), `${name} declares no security but refused an anonymous caller: ${anonymous.text.slice(0, 200)}`).not.toBe("unauthorized");
+      return;
+    }
+    expect([anonymous.status, codeOf(anonymous)], `${name} declares security but let an anonymous caller through: ${anonymous.text.slice(0, 200)}`).toEqual([401, "unauthorized"]);
+
+    const bId = await signIn(b);
+    if (need.scheme === "bearer") {
+      const without = (await insertApiKey(bId, SCOPES.filter((s) => s !== need.scope))).secret;
+      const refused = await send(op, fill(op, ghost), headersFor(op, without, ip(1)));
+      expect([refused.status, codeOf(refused)], `${name}: a key without ${need.scope}`).toEqual([403, "insufficient_scope"]);
+      const only = (await insertApiKey(bId, SCOPES.filter((s) => s === need.scope))).secret;
+      const accepted = await send(op, fill(op, ghost), headersFor(op, only, ip(2)));
+      expect(["unauthorized", "insufficient_scope"], `${name}: a key holding only ${need.scope}: ${accepted.text.slice(0, 200)}`).not.toContain(codeOf(accepted));
+      return;
+    }
+    const key = (await insertApiKey(bId, SCOPES)).secret;
+    const byKey = await send(op, fill(op, ghost), headersFor(op, key, ip(1)));
+    expect([byKey.status, codeOf(byKey)], `${name} is session-only: an API key with every scope`).toEqual([403, "insufficient_scope"]);
+    if (need.roles.includes("operator")) {
+      const user = await send(op, fill(op, ghost), headersFor(op, await tokenFor(b), ip(2)));
+      expect([user.status, codeOf(user)], `${name} is for operators: another session`).toEqual([404, "not_found"]);
+      return;
+    }
+    if (need.roles.includes("step-up")) {
+      const stale = await tokenFor(b, { verifiedAtSeconds: Math.floor(Date.now() / 1000) - 3600 });
+      const refused = await send(op, fill(op, ghost), headersFor(op, stale, ip(2)));
+      expect([refused.status, codeOf(refused)], `${name} needs a recent sign-in check: one an hour old`).toEqual([403, "reverification_required"]);
+    }
+    // Without `step-up` declared, a sign-in checked an hour ago must do (the session itself is still young enough).
+    const verifiedAt = need.roles.includes("step-up") ? undefined : Math.floor(Date.now() / 1000) - 3600;
+    const session = await send(op, fill(op, ghost), headersFor(op, await tokenFor(b, { verifiedAtSeconds: verifiedAt }), ip(3)));
+    expect(["unauthorized", "insufficient_scope", "reverification_required"], `${name}: B's session: ${session.text.slice(0, 200)}`).not.toContain(codeOf(session));
   });
 });
 

@@ -2,11 +2,14 @@
  * The published OpenAPI 3.1 document: what the routes declare, plus the
  * facts that createApp applies centrally and so no single route states.
  *
- * - Routes without a credential are exactly PUBLIC_PATHS (rate limited per
- *   IP); they are marked `security: []` (OpenAPI 3.1 §4.8.10: an empty list
- *   removes the requirement) and documented with their 429.
- * - Every operation gets a stable operationId (derived from method and path
- *   when the route does not name one), so generated clients have names.
+ * - Every route declares its security in its createRoute, through
+ *   `authenticated(...)` or `anonymous(...)` (worker/middleware/auth.ts), the
+ *   same call that attaches the middleware enforcing it. The routes without a
+ *   credential are PUBLIC_PATHS (rate limited per IP by createApp); they get
+ *   that 429 documented here.
+ * - Every route names its own stable operationId in its createRoute (the
+ *   generated clients' names); test/node/route-files.test.ts fails on a
+ *   missing or repeated one.
  * - Answers createApp gives centrally are documented on every operation they
  *   can reach: 401/429 on authenticated ones, 400 `bad_request` and 413
  *   `payload_too_large` where a JSON body is read, 500; a header whose
@@ -42,18 +45,6 @@ export function isPublicPath(path: string): boolean {
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
-
-/** `get /v1/account/exports/{id}` -> `getAccountExportsById`. */
-export function deriveOperationId(method: string, path: string): string {
-  const words = path
-    .replace(/^\/v1\//, "/")
-    .split("/")
-    .filter(Boolean)
-    .map((seg) => (seg.startsWith("{") ? `by-${seg.slice(1, -1)}` : seg))
-    .flatMap((seg) => seg.split(/[^A-Za-z0-9]+/))
-    .filter(Boolean);
-  return method + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
-}
 
 const problemContent = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
 
@@ -168,22 +159,16 @@ function fillExamples(content: unknown, components: Record<string, unknown>): vo
 
 /** Applies the central facts to a freshly generated document (mutates and returns it). */
 export function finalizeDocument(doc: OpenAPIDocument): OpenAPIDocument {
-  const used = new Set<string>();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     if (!item) continue;
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
-      let id = op.operationId ?? deriveOperationId(method, path);
-      for (let n = 2; used.has(id); n++) id = `${op.operationId ?? deriveOperationId(method, path)}${n}`;
-      used.add(id);
-      op.operationId = id;
       const components = (doc.components?.schemas ?? {}) as Record<string, unknown>;
       const body = op.requestBody;
       if (isSchema(body)) fillExamples(body["content"], components);
       for (const res of Object.values(op.responses ?? {})) if (isSchema(res)) fillExamples(res["content"], components);
-      if (op.security === undefined && isPublicPath(path)) {
-        op.security = [];
+      if (Array.isArray(op.security) && op.security.length === 0 && isPublicPath(path)) {
         op.responses = { ...op.responses, ...(op.responses?.["429"] ? {} : { 429: rateLimited }) };
       }
       documentCentralAnswers(op);

@@ -4,7 +4,7 @@
  * one generic 401 on the wire (`unauthorized`, or `account_deleted` for a
  * credential of a deleted account); the reason goes to the security log.
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { authenticateApiKey, hashApiKey } from "../auth/api-keys";
 import { LOCAL_ISSUER } from "../auth/local-idp";
@@ -14,7 +14,7 @@ import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
-import { bindingRateLimiter, clientIp } from "./rate-limit";
+import { bindingRateLimiter, clientIp, rateLimit } from "./rate-limit";
 import { appendAudit, recordAudit } from "../services/audit";
 import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
@@ -155,4 +155,84 @@ export function requireStepUp(auth: AuthContext): void {
 /** For handlers whose sensitivity depends on the request (a write-scoped key, a ready export). */
 export function requireStepUpFor(c: Context<AppEnv>): void {
   requireStepUp(c.get("auth"));
+}
+
+/**
+ * Operators only (admin and engineer sessions, `isAdmin` above): anyone else
+ * is told the route does not exist, the same 404 as an unknown path.
+ */
+const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
+  await next();
+});
+
+/** Who may call a route, and which per-credential rate-limit bucket it charges. */
+export type Access =
+  /** A session or an API key holding `scope` (sessions hold every scope). */
+  | { scope: Scope; limit: "read" | "write" }
+  /**
+   * A browser session only (API keys get 403 `insufficient_scope`); `stepUp`
+   * also needs a recent sign-in check (worker/auth/step-up.ts). `limit: null`
+   * charges no per-credential bucket.
+   */
+  | { session: true; stepUp?: boolean; limit: "read" | "write" | null }
+  /** An operator's browser session; anyone else gets 404. */
+  | { operator: true; limit: "read" | "write" };
+
+/** An OpenAPI security requirement object, as in the document. */
+export type SecurityRequirement = Record<string, string[]>;
+
+/**
+ * The security schemes the document declares (registered in worker/app.ts).
+ * `bearer` is a session or an API key, its list the API key scope the route
+ * needs; `session` is a browser session only, its list the extra roles
+ * (`step-up`, `operator`). OpenAPI 3.1 allows role names in the list of a
+ * non-OAuth scheme (Security Requirement Object).
+ */
+export const SECURITY_SCHEMES = {
+  bearer: {
+    type: "http",
+    scheme: "bearer",
+    description: "A Clerk session JWT, or an API key `bp_...` created in the app. The list names the scope the API key must hold; sessions hold every scope.",
+  },
+  session: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "A Clerk session JWT only: API keys get 403 `insufficient_scope`. `step-up` in the list: the sign-in must have been verified within the last 10 minutes " +
+      "(403 `reverification_required`); `operator`: an operator's session, anyone else gets 404 `not_found`.",
+  },
+} as const;
+
+export function securityFor(access: Access): SecurityRequirement[] {
+  if ("scope" in access) return [{ bearer: [access.scope] }];
+  if ("operator" in access) return [{ session: ["operator"] }];
+  return [{ session: access.stepUp ? ["step-up"] : [] }];
+}
+
+/**
+ * A route's authentication, declared in its createRoute: spread the result
+ * into the route config, so the middleware that enforces it and the
+ * `security` the OpenAPI document shows come from the same `access`
+ * (docs/decisions/0027). The chain is requireAuth, the operator check, the
+ * rate limit, then `more` (for example requireConsent).
+ */
+export function authenticated(access: Access, ...more: MiddlewareHandler<AppEnv>[]) {
+  const opts: AuthOptions = "scope" in access ? { scope: access.scope } : "operator" in access ? { sessionOnly: true } : { sessionOnly: true, stepUp: access.stepUp === true };
+  const middleware: MiddlewareHandler<AppEnv>[] = [requireAuth(opts)];
+  if ("operator" in access) middleware.push(operatorsOnly);
+  if (access.limit) middleware.push(rateLimit(access.limit));
+  middleware.push(...more);
+  return { security: securityFor(access), middleware };
+}
+
+/**
+ * A route without a credential (webhooks, public reads, capability links):
+ * `security: []` in the document (an empty list removes the requirement).
+ * Its per-IP limit is applied by createApp for PUBLIC_PATHS
+ * (worker/lib/openapi.ts) or by `more`.
+ */
+export function anonymous(...more: MiddlewareHandler<AppEnv>[]) {
+  return { security: [] as SecurityRequirement[], middleware: more };
 }

@@ -8,14 +8,10 @@
  * operator log and in the affected user's activity log (services/operator.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env";
-import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimitByMethod } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, problem } from "../schemas/common";
 import { AUDIT_ACTIONS } from "../services/audit";
 import {
   declareIncident,
@@ -36,15 +32,9 @@ import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 
-const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
-  await next();
-});
-
 export const adminRoutes = createRouter();
-// Reads count against the read limit, everything else against the write limit (issue 16 item 1 review).
-adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimitByMethod());
-// Support sessions (item 1, decision 0019), behind the same rule.
+// Support sessions (item 1, decision 0019): operators only, each route declaring it like these;
+// reads count against the read limit, everything else against the write limit (issue 16 item 1 review).
 registerSupportSessionRoutes(adminRoutes);
 
 const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
@@ -75,9 +65,10 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/privacy-requests",
+    operationId: "getAdminPrivacyRequests",
     tags: ["admin"],
     summary: "Operators: the privacy inbox (open requests first, soonest deadline first)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     request: { query: LimitQuery },
     responses: { 200: { description: "Requests", content: { "application/json": { schema: z.object({ items: z.array(AdminPrivacyRequest) }) } } }, ...operatorErrors },
   }),
@@ -102,9 +93,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/privacy-requests/{id}/status",
+    operationId: "postAdminPrivacyRequestsByIdStatus",
     tags: ["admin"],
     summary: "Operators: move a privacy request on; closing it erases the requester's email and message",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: { required: true, content: { "application/json": { schema: z.object({ status: z.enum(REQUEST_STATUSES).exclude(["received"]), note: Note }) } } },
@@ -127,9 +119,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/privacy-requests/{id}/takedown",
+    operationId: "postAdminPrivacyRequestsByIdTakedown",
     tags: ["admin"],
     summary: "Operators: a verified takedown deletes the named generation and tells its owner why",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {
@@ -182,10 +175,11 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/operator-log",
+    operationId: "getAdminOperatorLog",
     tags: ["admin"],
     summary: "Operators: every operator action, newest first",
     description: "Paged: follow `nextCursor` (as `cursor`) until it is null to see every entry, older support reads included.",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     request: { query: LimitQuery.extend({ cursor: z.string().max(200).optional().openapi({ description: "`nextCursor` of the previous page." }) }) },
     responses: {
       200: {
@@ -274,9 +268,10 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/incidents",
+    operationId: "getAdminIncidents",
     tags: ["admin"],
     summary: "Operators: incidents with their 72-hour clocks",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     responses: { 200: { description: "Incidents", content: { "application/json": { schema: z.object({ items: z.array(IncidentSchema) }) } } }, ...operatorErrors },
   }),
   async (c) => {
@@ -290,9 +285,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents",
+    operationId: "postAdminIncidents",
     tags: ["admin"],
     summary: "Operators: declare an incident (window, data kinds, how affected users are found)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       body: {
         required: true,
@@ -348,9 +344,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/notify-users",
+    operationId: "postAdminIncidentsByIdNotifyUsers",
     tags: ["admin"],
     summary: "Operators: notify every affected user (in-app notice and mail saying what of theirs was accessed), once",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ confirm: z.literal(true) }) } } } },
     responses: {
       200: { description: "Notified", content: { "application/json": { schema: z.object({ notified: z.number().int(), mailed: z.number().int() }) } } },
@@ -368,9 +365,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/authority-notified",
+    operationId: "postAdminIncidentsByIdAuthorityNotified",
     tags: ["admin"],
     summary: "Operators: record that the supervisory authority was notified (stops the 72-hour clock)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ note: Note }) } } } },
     responses: { 200: { description: "Recorded", ...IncidentAnswer }, ...operatorErrors, 409: problem("Already recorded (`conflict`).") },
   }),
@@ -385,9 +383,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/incidents/{id}/publish",
+    operationId: "postAdminIncidentsByIdPublish",
     tags: ["admin"],
     summary: "Operators: publish (or update) the post-mortem at /incidents/<slug>",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: z.object({ postMortem: z.string().trim().min(20).max(20_000).openapi({ example: "What happened: a proxy logged links. What we changed: nothing logs URLs now." }) }) } } } },
     responses: { 200: { description: "Published", ...IncidentAnswer }, ...operatorErrors },
   }),
@@ -444,9 +443,10 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/legal-demands",
+    operationId: "getAdminLegalDemands",
     tags: ["admin"],
     summary: "Operators: legal demands, newest first",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     responses: { 200: { description: "Demands", content: { "application/json": { schema: z.object({ items: z.array(LegalDemandSchema) }) } } }, ...operatorErrors },
   }),
   async (c) => c.json({ items: (await listDemands(c.get("services"))).map(presentDemand) }, 200),
@@ -456,9 +456,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands",
+    operationId: "postAdminLegalDemands",
     tags: ["admin"],
     summary: "Operators: record a legal demand (type, authority, legal basis, date received, the account concerned)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       body: {
         required: true,
@@ -493,9 +494,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands/{id}/decision",
+    operationId: "postAdminLegalDemandsByIdDecision",
     tags: ["admin"],
     summary: "Operators: the review decision and exactly which data was produced",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {
@@ -523,9 +525,10 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/legal-demands/{id}/notification",
+    operationId: "postAdminLegalDemandsByIdNotification",
     tags: ["admin"],
     summary: "Operators: notify the user now, or defer with a reason and a review date",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "write" }),
     request: {
       params: IdParams,
       body: {

@@ -11,9 +11,8 @@ import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth, requireStepUpFor } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
+import { authenticated, requireStepUpFor } from "../middleware/auth";
+import { authErrors, badRequest, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { appendAudit } from "../services/audit";
 import { notFoundFor } from "../services/security-log";
 import { iso } from "../lib/iso";
@@ -82,8 +81,6 @@ function view(row: ApiKeyRow) {
   };
 }
 
-const sessionOnly = requireAuth({ sessionOnly: true });
-const stepUp = requireAuth({ sessionOnly: true, stepUp: true });
 /** A key that can change or spend something, not only read. */
 const isWriteScope = (scope: string) => scope.endsWith(":write");
 const sessionOnlyErrors = {
@@ -101,8 +98,7 @@ export const apiKeyRoutes = createRouter()
       operationId: "createApiKey",
       summary: "Create an API key (session only)",
       description: `Returns the secret once. At most ${MAX_ACTIVE_KEYS} active keys per user. A key with any \`:write\` scope needs a sign-in check within the last 10 minutes.`,
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      ...authenticated({ session: true, limit: "write" }),
       request: { body: { content: { "application/json": { schema: CreateApiKey } }, required: true } },
       responses: {
         201: { description: "The new key, with its secret", content: { "application/json": { schema: CreatedApiKey } } },
@@ -148,8 +144,7 @@ export const apiKeyRoutes = createRouter()
       operationId: "listApiKeys",
       summary: "List API keys (session only)",
       description: "Newest first, revoked and expired keys included.",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("read")] as const,
+      ...authenticated({ session: true, limit: "read" }),
       request: { query: PageQuery },
       responses: {
         200: { description: "The keys (never their secrets)", content: { "application/json": { schema: ApiKeyList } } },
@@ -174,8 +169,7 @@ export const apiKeyRoutes = createRouter()
       operationId: "revokeApiKey",
       summary: "Revoke an API key (session only)",
       description: "The key stops working at once. Revoking an already revoked key is a no-op. Needs a sign-in check within the last 10 minutes.",
-      security: bearerSecurity,
-      middleware: [stepUp, rateLimit("write")] as const,
+      ...authenticated({ session: true, stepUp: true, limit: "write" }),
       request: { params: KeyParams },
       responses: {
         204: { description: "Revoked" },

@@ -6,9 +6,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, PageQuery, problem } from "../schemas/common";
+import { anonymous, authenticated } from "../middleware/auth";
+import { authErrors, badRequest, PageQuery, problem } from "../schemas/common";
 import { creditPacks, startCheckout } from "../services/billing";
 import { ledgerPage } from "../services/credits";
 import { balanceOf } from "../services/users";
@@ -79,8 +78,7 @@ export const billingRoutes = createRouter()
       operationId: "getBalance",
       summary: "Credit balance",
       description: "The sum of the caller's ledger. Needs scope `account:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "account:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "account:read", limit: "read" }),
       responses: { 200: { description: "The balance", content: { "application/json": { schema: Balance } } }, ...authErrors },
     }),
     async (c) => {
@@ -96,8 +94,7 @@ export const billingRoutes = createRouter()
       operationId: "listLedger",
       summary: "Credit history",
       description: "Every credit movement, newest first, with cursor pagination. Needs scope `account:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "account:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "account:read", limit: "read" }),
       request: { query: PageQuery },
       responses: {
         200: { description: "One page of the ledger", content: { "application/json": { schema: LedgerPage } } },
@@ -123,6 +120,7 @@ export const billingRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/billing/packs",
+      ...anonymous(),
       tags: ["billing"],
       operationId: "listPacks",
       summary: "Credit packs for sale",
@@ -144,8 +142,7 @@ export const billingRoutes = createRouter()
       description:
         "Creates a Creem hosted checkout and returns its URL. Credits arrive when Creem confirms the payment by webhook; " +
         "watch `GET /v1/billing/balance` or the ledger. Needs scope `billing:write` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "billing:write" }), rateLimit("write")] as const,
+      ...authenticated({ scope: "billing:write", limit: "write" }),
       request: { body: { content: { "application/json": { schema: CheckoutRequest } }, required: true } },
       responses: {
         201: { description: "Checkout created", content: { "application/json": { schema: Checkout } } },

@@ -7,7 +7,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { LOCAL_USERS, signLocalSession } from "../auth/local-idp";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { badRequest } from "../schemas/common";
+import { devPingKey } from "../services/generation-jobs";
 
 const LocalUserId = z.enum(LOCAL_USERS.map((u) => u.id) as [string, ...string[]]);
 
@@ -16,6 +18,8 @@ export const devRoutes = createRouter()
     createRoute({
       method: "get",
       path: "/dev/users",
+      operationId: "getDevUsers",
+      ...anonymous(),
       tags: ["development"],
       summary: "Local users to sign in as (development only)",
       responses: {
@@ -31,6 +35,8 @@ export const devRoutes = createRouter()
     createRoute({
       method: "post",
       path: "/dev/session",
+      operationId: "postDevSession",
+      ...anonymous(),
       tags: ["development"],
       summary: "Mint a Clerk-shaped session token for a local user (development only)",
       description:
@@ -64,5 +70,40 @@ export const devRoutes = createRouter()
         { token, expiresAt: new Date((nowSeconds + ttl) * 1000).toISOString(), verifiedAt: new Date(verifiedAtSeconds * 1000).toISOString() },
         200,
       );
+    },
+  )
+  // Development-only benchmark hook (bench/pipeline): the bare queue round
+  // trip, measured exactly like a generation (POST, then poll). Under
+  // /v1/dev/*, which answers 404 outside ENVIRONMENT=development.
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/dev/queue-ping",
+      operationId: "postDevQueuePing",
+      ...anonymous(),
+      hide: true,
+      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
+    }),
+    async (c) => {
+      const s = c.get("services");
+      const pingId = crypto.randomUUID();
+      const sentAt = s.now();
+      await s.env.JOBS.send({ kind: "dev.ping", pingId });
+      return c.json({ pingId, sentAt }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/dev/queue-ping/{pingId}",
+      operationId: "getDevQueuePingByPingId",
+      ...anonymous(),
+      hide: true,
+      request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },
+      responses: { 200: { description: "Whether the consumer saw it", content: { "application/json": { schema: z.object({ receivedAt: z.number().nullable() }) } } } },
+    }),
+    async (c) => {
+      const obj = await c.get("services").env.BUCKET.get(devPingKey(c.req.valid("param").pingId));
+      return c.json({ receivedAt: obj ? Number(await obj.text()) : null }, 200);
     },
   );

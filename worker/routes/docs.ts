@@ -11,8 +11,8 @@ import type { AppEnv } from "../app-env";
 import { base64UrlEncode } from "../lib/bytes";
 import type { OpenAPIDocument } from "../lib/openapi";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { problem } from "../schemas/common";
-
 
 const METHODS = ["get", "post", "put", "patch", "delete", "head", "options"] as const;
 
@@ -189,6 +189,7 @@ export function docsRoutes(document: (c: Context<AppEnv>) => OpenAPIDocument) {
     createRoute({
       method: "get",
       path: "/docs",
+      ...anonymous(),
       tags: ["meta"],
       operationId: "getDocs",
       summary: "Browsable API reference (HTML)",

@@ -21,6 +21,7 @@ import type { AppEnv } from "../app-env";
 import { AppError, problemResponse } from "../errors";
 import { errorText, logger } from "../lib/log";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
 import { recordAudit, type AuditEvent } from "../services/audit";
@@ -67,6 +68,8 @@ const refused = problem(
 export const fileRoute = createRoute({
   method: "get",
   path: "/files/{id}",
+  operationId: "getFilesById",
+  ...anonymous(),
   tags: ["files"],
   summary: "Download an image or export through a signed link (also HEAD; supports Range)",
   description:

@@ -1,18 +1,21 @@
 /**
- * Generations (docs/architecture.md): create with an Idempotency-Key, watch progress,
- * list, cancel, and read the outputs. Every read is scoped to the caller in
+ * Every `/v1/generations/...` operation (docs/architecture.md): create with an
+ * Idempotency-Key, watch progress, list, cancel, read the outputs, mint a
+ * download link, delete. Every read is scoped to the caller in
  * the query itself; anyone else's id is the same 404 as a missing one.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { objects } from "../db/schema";
 import { AppError } from "../errors";
+import { deleteOwned } from "../lib/owned";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
@@ -28,11 +31,12 @@ import {
   type GenerationRow,
   type ObjectRow,
 } from "../services/generation";
-import { devPingKey, pipelineDeps } from "../services/generation-jobs";
+import { pipelineDeps } from "../services/generation-jobs";
 import { cancelGeneration } from "../services/generation-pipeline";
-import { redeemInputLink } from "../services/generation-inputs";
-import { logSecurityEvent, notFoundFor } from "../services/security-log";
-import { signLinksFor, type SignedUrl } from "../services/signed-links";
+import { deleteGeneration } from "../services/deletion";
+import { ReceiptSchema } from "../schemas/deletion";
+import { notFoundFor } from "../services/security-log";
+import { issueSignedUrl, signLinksFor, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
 import type { GenerationOptions } from "../providers/types";
 import { iso } from "../lib/iso";
@@ -115,7 +119,6 @@ const Generation = z
 
 const GenerationPage = z.object({ items: z.array(Generation), nextCursor: z.string().nullable() }).openapi("GenerationPage");
 
-
 function view(row: GenerationRow, options: GenerationOptions, outputs: ObjectRow[], links: Map<string, SignedUrl>, now: number, preview: boolean): z.infer<typeof Generation> {
   return {
     id: row.id,
@@ -178,6 +181,41 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** `DELETE /v1/generations/{id}`: erasure of one generation (GDPR Art. 17), through services/deletion.ts like `DELETE /v1/photos/{id}`. */
+const DeleteParams = z.object({
+  id: z
+    .string()
+    .regex(idPattern("gen"), "must be a generation id (gen_...)")
+    .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" }),
+});
+
+/**
+ * `POST .../download-link`: a signed `disposition=attachment` link to one
+ * result image, minted only when the owner asks to download it, so the audit
+ * log says "download link issued" exactly when someone downloaded. The link
+ * is an ordinary `/v1/files` capability: at most one hour, checked against D1
+ * on every hit, dead once the image is deleted.
+ */
+const OutputParams = z.object({
+  id: z
+    .string()
+    .regex(idPattern("gen"), "must be a generation id (gen_...)")
+    .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" }),
+  objectId: z
+    .string()
+    .regex(idPattern("img"), "must be an output id (img_...)")
+    .openapi({ param: { name: "objectId", in: "path" }, example: "img_9f86d081884c7d659a2feaa0c55ad015" }),
+});
+
+const DownloadLink = z
+  .object({
+    url: z
+      .string()
+      .openapi({ description: "Signed `/v1/files/...?disp=attachment` link; the response carries `Content-Disposition: attachment`." }),
+    expiresAt: z.string().openapi({ format: "date-time", description: "At most one hour from now." }),
+  })
+  .openapi("DownloadLink");
+
 export const generationRoutes = createRouter()
   .openapi(
     createRoute({
@@ -190,8 +228,7 @@ export const generationRoutes = createRouter()
         "Reserves credits and queues the job; answers 202 with `Location`. Needs current consent (`POST /v1/me/consent`). Requires `Idempotency-Key`: the same key and body " +
         "return the same generation (200), the same key with another body is 422. Both photos must be yours. " +
         "Needs scope `generations:write` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write"), requireConsent] as const,
+      ...authenticated({ scope: "generations:write", limit: "write" }, requireConsent),
       request: { headers: IdempotencyHeader, body: { content: { "application/json": { schema: CreateGenerationBody } }, required: true } },
       responses: {
         200: { description: "This Idempotency-Key already created this generation", content: { "application/json": { schema: Generation } } },
@@ -238,8 +275,7 @@ export const generationRoutes = createRouter()
       operationId: "listGenerations",
       summary: "Your generations, newest first",
       description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { query: PageQuery },
       responses: {
         200: { description: "One page", content: { "application/json": { schema: GenerationPage } } },
@@ -275,8 +311,7 @@ export const generationRoutes = createRouter()
       operationId: "getGeneration",
       summary: "A generation's status, progress and outputs",
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId }) },
       responses: {
         200: { description: "The generation", content: { "application/json": { schema: Generation } } },
@@ -312,8 +347,7 @@ export const generationRoutes = createRouter()
       operationId: "cancelGeneration",
       summary: "Cancel a generation that has not finished",
       description: "Refunds its credits and asks the model provider to drop it. Needs scope `generations:write` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:write" }), rateLimit("write")] as const,
+      ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: z.object({ id: GenerationId }) },
       responses: {
         200: { description: "Canceled", content: { "application/json": { schema: Generation } } },
@@ -348,8 +382,7 @@ export const generationRoutes = createRouter()
       description:
         "Serves the decrypted image to its owner, `Cache-Control: private, no-store`. Prefer the signed `url` in the generation " +
         "for `<img>` tags. Needs scope `generations:read` with an API key.",
-      security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId, objectId: z.string().regex(idPattern("img")).openapi({ param: { name: "objectId", in: "path" } }) }) },
       responses: {
         200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
@@ -384,76 +417,61 @@ export const generationRoutes = createRouter()
       });
     },
   )
-  // Single-use input links for a model that only accepts URLs (services/generation-inputs.ts).
   .openapi(
     createRoute({
-      method: "get",
-      path: "/generation-inputs/{token}",
-      // Provider-facing capability, not part of the integrator API: kept out
-      // of the OpenAPI document (its own tests cover single use and expiry).
-      hide: true,
+      method: "delete",
+      path: "/generations/{id}",
       tags: ["generations"],
-      operationId: "getGenerationInput",
-      summary: "A parent photo for the model, once (capability link)",
+      operationId: "deleteGeneration",
+      summary: "Delete a generation and its images",
       description:
-        "Fetched by the model provider, not by clients: a signed, single-use link that expires within minutes and serves one " +
-        "parent photo of a generation that is still in flight. Any refusal is the same 404.",
-      middleware: [rateLimit("ip")] as const,
-      request: { params: z.object({ token: z.string().max(3000).openapi({ param: { name: "token", in: "path" } }) }) },
+        "Removes the generated images, the generation and any export holding them; links to them stop working at once. A generation still " +
+        "running is canceled and refunded first. Returns a deletion receipt (counts and time; ids only as hashes). Parent photos keep their " +
+        "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
+      ...authenticated({ scope: "generations:write", limit: "write" }),
+      request: { params: DeleteParams },
       responses: {
-        200: { description: "The photo", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) } } },
-        404: problem("Unknown, used, expired or no longer needed (`not_found`)."),
-        429: problem("Rate limited (`rate_limited`)."),
+        200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => c.json(await deleteOwned(c, "generations", c.req.valid("param").id, deleteGeneration), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/generations/{id}/outputs/{objectId}/download-link",
+      tags: ["generations"],
+      operationId: "createOutputDownloadLink",
+      summary: "A signed download (attachment) link to one result image",
+      description:
+        "Mints a one-hour capability link that downloads the image as a file; audited as `link.issued` (attachment), and `file.downloaded` when fetched. " +
+        "Needs scope `generations:read` with an API key.",
+      ...authenticated({ scope: "generations:read", limit: "read" }),
+      request: { params: OutputParams },
+      responses: {
+        200: { description: "The link", content: { "application/json": { schema: DownloadLink } } },
+        ...badRequest,
+        ...authErrors,
+        ...notFound,
       },
     }),
     async (c) => {
       const s = c.get("services");
-      const result = await redeemInputLink(s, c.req.valid("param").token);
-      if (!result.ok) {
-        await logSecurityEvent(s.db, "link_refused", requestMeta(c.req.raw, c.get("requestId")), s.now(), {
-          reason: `generation-input:${result.reason}`,
-          userId: result.userId,
-          path: "/v1/generation-inputs/:token",
-        });
-        throw new AppError("not_found", "No such input.");
-      }
-      return c.body(result.bytes as Uint8Array<ArrayBuffer>, 200, {
-        "content-type": result.contentType,
-        "content-length": String(result.bytes.length),
-        "cache-control": "private, no-store",
-        "x-content-type-options": "nosniff",
-        "content-security-policy": "sandbox",
-      });
-    },
-  )
-  // Development-only benchmark hook (bench/pipeline): the bare queue round
-  // trip, measured exactly like a generation (POST, then poll). Under
-  // /v1/dev/*, which answers 404 outside ENVIRONMENT=development.
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/dev/queue-ping",
-      hide: true,
-      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
-    }),
-    async (c) => {
-      const s = c.get("services");
-      const pingId = crypto.randomUUID();
-      const sentAt = s.now();
-      await s.env.JOBS.send({ kind: "dev.ping", pingId });
-      return c.json({ pingId, sentAt }, 202);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/dev/queue-ping/{pingId}",
-      hide: true,
-      request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },
-      responses: { 200: { description: "Whether the consumer saw it", content: { "application/json": { schema: z.object({ receivedAt: z.number().nullable() }) } } } },
-    }),
-    async (c) => {
-      const obj = await c.get("services").env.BUCKET.get(devPingKey(c.req.valid("param").pingId));
-      return c.json({ receivedAt: obj ? Number(await obj.text()) : null }, 200);
+      const auth = c.get("auth");
+      const { id, objectId } = c.req.valid("param");
+      const meta = requestMeta(c.req.raw, c.get("requestId"));
+      // Owner, kind and generation in the one query: anyone else's id is the same 404 as a missing one.
+      const row = await s.db
+        .select({ id: objects.id })
+        .from(objects)
+        .where(and(eq(objects.id, objectId), eq(objects.userId, auth.userId), eq(objects.kind, "output"), eq(objects.generationId, id)))
+        .get();
+      if (!row) throw await notFoundFor(s, { table: "objects", id: objectId, userId: auth.userId, meta, path: c.req.path });
+      const link = await issueSignedUrl(s, { auth, objectId: row.id, disposition: "attachment", meta });
+      c.header("cache-control", "no-store");
+      return c.json({ url: link.url, expiresAt: link.expiresAt }, 200);
     },
   );

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 
 const HealthSchema = z
   .object({ status: z.literal("ok"), environment: z.string(), time: z.string() })
@@ -9,6 +10,8 @@ export const healthRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
+    ...anonymous(),
     tags: ["meta"],
     summary: "Liveness check",
     responses: { 200: { description: "The API is up", content: { "application/json": { schema: HealthSchema } } } },

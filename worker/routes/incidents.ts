@@ -5,6 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { notFound } from "../schemas/common";
 import { parseDataKinds, publishedIncident } from "../services/incidents";
 import { iso } from "../lib/iso";
@@ -26,11 +27,12 @@ const PostMortem = z
   })
   .openapi("PostMortem");
 
-
 export const incidentRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/incidents/{slug}",
+    operationId: "getIncidentsBySlug",
+    ...anonymous(),
     tags: ["privacy"],
     summary: "A published incident post-mortem (public)",
     request: { params: z.object({ slug: z.string().max(100).openapi({ param: { name: "slug", in: "path" }, example: "2026-12-01-link-leak" }) }) },

@@ -11,6 +11,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { UPLOAD_ENVELOPE_VERSION, UPLOAD_SUITE } from "../lib/upload-envelope";
 import { rateLimit } from "../middleware/rate-limit";
 import { problem } from "../schemas/common";
@@ -58,7 +59,7 @@ export const keyRoutes = createRouter().openapi(
     description:
       "Seal each photo with HPKE base mode to this key (see docs/storage-format.md for the envelope bytes), then POST it to /v1/photos. " +
       "No authentication: the key is public.",
-    middleware: [rateLimit("ip")] as const,
+    ...anonymous(rateLimit("ip")),
     responses: {
       200: { description: "The current upload key", content: { "application/json": { schema: UploadKeySchema } } },
       429: problem("Rate limited (`rate_limited`); see `Retry-After`."),

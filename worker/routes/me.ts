@@ -1,14 +1,215 @@
+/**
+ * Every `/v1/me/...` operation of this file: who you are (`/me`), your
+ * consent and settings, your in-app notices (issue 16: why a picture was
+ * taken down, what of yours an incident touched, a legal demand you may be
+ * told about). Consent and settings are changed only from a browser session:
+ * an integrator's API key cannot consent on the person's behalf (GDPR
+ * Art. 7(1): the controller must be able to show the data subject consented).
+ * The support-related `/me/...` operations are in routes/support.ts and
+ * routes/support-sessions.ts until they move here.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { KeepDays, keepPhotosDaysOf } from "./me-settings";
+import { authenticated } from "../middleware/auth";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
-import { authErrors, bearerSecurity } from "../schemas/common";
+import { authErrors, badRequest, stepUpErrors } from "../schemas/common";
+import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
+import { requestMeta } from "../lib/request-meta";
+import { appendAudit, auditActor } from "../services/audit";
+import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
+import { applyKeepPhotosSetting } from "../services/retention";
+import { iso } from "../lib/iso";
+import { listNotices, markNoticesRead } from "../services/operator";
+
+
+const ConsentSchema = z
+  .object({
+    termsVersion: z.string().openapi({ description: "The terms version currently in force." }),
+    consent: z
+      .object({ version: z.string(), at: z.string(), current: z.boolean() })
+      .nullable()
+      .openapi({ description: "What the user consented to, or null. `current` is false after the terms changed." }),
+  })
+  .openapi("Consent");
+
+const GiveConsentBody = z
+  .object({
+    termsVersion: z.string().max(64).openapi({ example: TERMS_VERSION }),
+    peopleConsent: z.literal(true).openapi({ description: "I have the consent of the people in the photos I upload." }),
+  })
+  .strict()
+  .openapi("GiveConsent");
+
+const WithdrawnSchema = z
+  .object({
+    termsVersion: z.string(),
+    consent: z.null(),
+    processing: z.literal("stopped"),
+    deletion: z.object({ method: z.literal("DELETE"), href: z.string(), body: z.object({ confirm: z.literal("DELETE") }), description: z.string() }),
+  })
+  .openapi("ConsentWithdrawn");
+
+export const KeepDays = z.union([z.literal(0), z.literal(7), z.literal(30)]);
+
+/** The stored keep_photos_days as one of the choices; anything else reads as 0, the default. */
+export function keepPhotosDaysOf(stored: number): z.infer<typeof KeepDays> {
+  const keep = KeepDays.safeParse(stored);
+  return keep.success ? keep.data : 0;
+}
+const SettingsSchema = z.object({ keepPhotosDays: KeepDays }).openapi("Settings");
+const SettingsPatch = z
+  .object({
+    keepPhotosDays: KeepDays.openapi({
+      description: `Days to keep parent photos after their generation finishes (${RETENTION.keepPhotosDaysChoices.join(", ")}).`,
+    }),
+  })
+  .strict()
+  .openapi("SettingsPatch");
+
+
+export const meRoutes = createRouter();
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/consent",
+    operationId: "getMeConsent",
+    tags: ["account"],
+    summary: "The consent on record and the current terms version",
+    ...authenticated({ session: true, limit: null }),
+    responses: { 200: { description: "Consent state", content: { "application/json": { schema: ConsentSchema } } }, ...authErrors },
+  }),
+  async (c) => {
+    const state = await consentOf(c.get("services"), c.get("auth").userId);
+    return c.json({ termsVersion: TERMS_VERSION, consent: state ? { version: state.version, at: iso(state.at), current: state.current } : null }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/consent",
+    operationId: "postMeConsent",
+    tags: ["account"],
+    summary: "Confirm consent of the people pictured and accept the current terms",
+    description: "Required before the first upload and again after the terms change. Browser sessions only.",
+    ...authenticated({ session: true, limit: "write" }),
+    request: { body: { content: { "application/json": { schema: GiveConsentBody } }, required: true } },
+    responses: {
+      200: { description: "Consent recorded", content: { "application/json": { schema: ConsentSchema } } },
+      ...badRequest,
+      ...authErrors,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    if (body.termsVersion !== TERMS_VERSION) {
+      throw new AppError("validation_failed", "The terms were updated; read and accept the current version.", {
+        errors: [{ field: "termsVersion", message: `must be the current terms version ${TERMS_VERSION}` }],
+        termsVersion: TERMS_VERSION,
+      });
+    }
+    const auth = c.get("auth");
+    const state = await giveConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    return c.json({ termsVersion: TERMS_VERSION, consent: { version: state.version, at: iso(state.at), current: true } }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me/consent",
+    operationId: "deleteMeConsent",
+    tags: ["account"],
+    summary: "Withdraw consent: stops all processing and offers deletion",
+    description:
+      "New uploads and generations are refused with 403 `consent_required` until consent is given again. Your data stays until you delete it; " +
+      "the response says how to delete the account.",
+    ...authenticated({ session: true, limit: "write" }),
+    responses: { 200: { description: "Consent withdrawn", content: { "application/json": { schema: WithdrawnSchema } } }, ...authErrors },
+  }),
+  async (c) => {
+    const auth = c.get("auth");
+    await withdrawConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    return c.json(
+      {
+        termsVersion: TERMS_VERSION,
+        consent: null,
+        processing: "stopped" as const,
+        deletion: {
+          method: "DELETE" as const,
+          href: "/v1/account",
+          body: { confirm: "DELETE" as const },
+          description: "Deletes your account and everything in it now; photos become unreadable at once because their key is destroyed first.",
+        },
+      },
+      200,
+    );
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/settings",
+    operationId: "getMeSettings",
+    tags: ["account"],
+    summary: "Account settings",
+    ...authenticated({ session: true, limit: null }),
+    responses: { 200: { description: "Settings", content: { "application/json": { schema: SettingsSchema } } }, ...authErrors },
+  }),
+  async (c) => {
+    const row = await c.get("services").db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, c.get("auth").userId)).get();
+    if (!row) throw new AppError("not_found");
+    return c.json({ keepPhotosDays: keepPhotosDaysOf(row.keep) }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/me/settings",
+    operationId: "patchMeSettings",
+    tags: ["account"],
+    summary: "Change settings (how long parent photos are kept)",
+    description:
+      "Also re-times parent photos already kept from finished generations, so the new choice applies to them too. " +
+      "Needs a sign-in check within the last 10 minutes.",
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
+    request: { body: { content: { "application/json": { schema: SettingsPatch } }, required: true } },
+    responses: {
+      200: { description: "The new settings", content: { "application/json": { schema: SettingsSchema } } },
+      ...badRequest,
+      ...authErrors,
+      ...stepUpErrors,
+    },
+  }),
+  async (c) => {
+    const s = c.get("services");
+    const auth = c.get("auth");
+    const { keepPhotosDays } = c.req.valid("json");
+    const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
+    if (!before) throw new AppError("not_found");
+    await s.db.update(users).set({ keepPhotosDays }).where(eq(users.id, auth.userId));
+    const retimed = await applyKeepPhotosSetting(s, auth.userId, keepPhotosDays);
+    await appendAudit(
+      s.db,
+      {
+        userId: auth.userId,
+        actor: auditActor(auth),
+        action: "settings.changed",
+        detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed },
+        meta: requestMeta(c.req.raw, c.get("requestId")),
+      },
+      s.now(),
+    );
+    return c.json({ keepPhotosDays }, 200);
+  },
+);
 
 export const MeSchema = z
   .object({
@@ -25,16 +226,14 @@ export const MeSchema = z
   })
   .openapi("Me");
 
-export const meRoutes = createRouter();
-
-meRoutes.use("/me", requireAuth({ scope: "account:read" }), rateLimit("read"));
 meRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me",
+    operationId: "getMe",
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
-    security: bearerSecurity,
+    ...authenticated({ scope: "account:read", limit: "read" }),
     responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
   }),
   async (c) => {
@@ -63,5 +262,52 @@ meRoutes.openapi(
       },
       200,
     );
+  },
+);
+
+const NoticeSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["takedown", "incident", "legal_demand"]),
+    title: z.string(),
+    body: z.string(),
+    createdAt: z.string(),
+    readAt: z.string().nullable(),
+  })
+  .openapi("Notice");
+
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/notices",
+    operationId: "getMeNotices",
+    tags: ["account"],
+    summary: "Notices from BabyPic to you, newest first (at most 50)",
+    ...authenticated({ scope: "account:read", limit: "read" }),
+    responses: { 200: { description: "Notices", content: { "application/json": { schema: z.object({ items: z.array(NoticeSchema) }) } } }, ...authErrors },
+  }),
+  async (c) => {
+    const rows = await listNotices(c.get("services"), c.get("auth").userId);
+    return c.json(
+      { items: rows.map((n) => ({ id: n.id, kind: n.kind, title: n.title, body: n.body, createdAt: new Date(n.createdAt).toISOString(), readAt: n.readAt === null ? null : new Date(n.readAt).toISOString() })) },
+      200,
+    );
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/notices/read",
+    operationId: "postMeNoticesRead",
+    tags: ["account"],
+    summary: "Mark all your notices read",
+    ...authenticated({ session: true, limit: "write" }),
+    responses: { 204: { description: "Marked" }, ...authErrors },
+  }),
+  async (c) => {
+    await markNoticesRead(c.get("services"), c.get("auth").userId);
+    return c.body(null, 204);
   },
 );

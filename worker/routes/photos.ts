@@ -15,9 +15,8 @@ import { requestMeta } from "../lib/request-meta";
 import { deleteOwned } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { envelopeHeadLength, openUpload, UPLOAD_ID_PATTERN, type SplitEnvelope } from "../lib/upload-envelope";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, PageQuery, problem } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { uploadPrivateKey } from "../services/crypto/upload-keys";
 import { requireConsent } from "../middleware/consent";
@@ -33,7 +32,6 @@ import { isUniqueViolation } from "../db/unique";
 
 /** An upload not yet used by a generation is deleted by the retention sweep after this. */
 export const UNUSED_UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
-
 
 const Photo = z
   .object({
@@ -195,9 +193,6 @@ async function readChunked(body: ReadableStream<Uint8Array>, cap: number): Promi
   return { head: copyRange(0, new Uint8Array(headLength)), ciphertext: copyRange(headLength, new Uint8Array(total - headLength)).buffer };
 }
 
-const read = requireAuth({ scope: "photos:read" });
-const write = requireAuth({ scope: "photos:write" });
-
 export const photoRoutes = createRouter()
   .openapi(
     createRoute({
@@ -210,8 +205,7 @@ export const photoRoutes = createRouter()
         "Body: the binary HPKE envelope (docs/storage-format.md §1), sealed to `GET /v1/keys/upload` with associated data binding your user id, " +
         "`X-Upload-Id` and the key id. JPEG, PNG or WebP, 256 px to 40 MP; metadata is stripped again here. " +
         "The photo is deleted 24 h after upload unless a generation uses it. Needs current consent (`POST /v1/me/consent`).",
-      security: bearerSecurity,
-      middleware: [write, rateLimit("write"), requireConsent] as const,
+      ...authenticated({ scope: "photos:write", limit: "write" }, requireConsent),
       request: {
         headers: UploadHeaders,
         body: { content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
@@ -336,8 +330,7 @@ export const photoRoutes = createRouter()
       tags: ["photos"],
       operationId: "listPhotos",
       summary: "List your parent photos, newest first",
-      security: bearerSecurity,
-      middleware: [read, rateLimit("read")] as const,
+      ...authenticated({ scope: "photos:read", limit: "read" }),
       request: { query: PageQuery },
       responses: {
         200: { description: "A page of photos", content: { "application/json": { schema: PhotoList } } },
@@ -369,8 +362,7 @@ export const photoRoutes = createRouter()
       tags: ["photos"],
       operationId: "getPhoto",
       summary: "One of your parent photos (metadata; the image itself is served by a signed /v1/files link)",
-      security: bearerSecurity,
-      middleware: [read, rateLimit("read")] as const,
+      ...authenticated({ scope: "photos:read", limit: "read" }),
       request: { params: PhotoParams },
       responses: {
         200: { description: "The photo", content: { "application/json": { schema: Photo } } },
@@ -405,8 +397,7 @@ export const photoRoutes = createRouter()
       operationId: "deletePhoto",
       summary: "Delete one of your parent photos",
       description: "Removes the encrypted object, its row and any export holding it, and records a deletion receipt.",
-      security: bearerSecurity,
-      middleware: [write, rateLimit("write")] as const,
+      ...authenticated({ scope: "photos:write", limit: "write" }),
       request: { params: PhotoParams },
       responses: {
         200: { description: "Deleted; the deletion receipt", content: { "application/json": { schema: ReceiptSchema } } },

@@ -10,6 +10,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "../middleware/rate-limit";
 import { badRequest, problem } from "../schemas/common";
@@ -62,11 +63,12 @@ const Received = z
 
 export const privacyRequestRoutes = createRouter();
 
-privacyRequestRoutes.use("/privacy-requests", contactLimit);
 privacyRequestRoutes.openapi(
   createRoute({
     method: "post",
     path: "/privacy-requests",
+    operationId: "postPrivacyRequests",
+    ...anonymous(contactLimit),
     tags: ["privacy"],
     summary: "Contact the privacy team: a question, an access or deletion request, or a takedown (public)",
     request: { body: { required: true, content: { "application/json": { schema: PrivacyRequestInput } } } },

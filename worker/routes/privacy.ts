@@ -6,6 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { privacyFacts } from "../lib/privacy-facts";
 import { whoWeAre } from "../lib/who-we-are";
 
@@ -41,6 +42,8 @@ export const privacyRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/privacy",
+    operationId: "getPrivacy",
+    ...anonymous(),
     tags: ["privacy"],
     summary: "Sub-processors, retention rules, data categories and rights (public)",
     responses: { 200: { description: "The privacy facts", content: { "application/json": { schema: PrivacySchema } } } },

@@ -15,9 +15,8 @@ import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth, requireStepUpFor } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem, stepUpErrors } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, problem, stepUpErrors } from "../schemas/common";
 import { findUser, generationStates, userSummary } from "../services/support";
 import {
   approveByOperator,
@@ -100,16 +99,17 @@ const closedOrNotYours = problem(
   "An API key (`insufficient_scope`); or the session was opened by another operator, has ended or expired (`forbidden`).",
 );
 
-/** Registered on the admin router, after its operators-only middleware. */
+/** Registered on the admin router; every route is operators-only, declared in its createRoute. */
 export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
   r.openapi(
     createRoute({
       method: "post",
       path: "/admin/support-sessions",
+      operationId: "postAdminSupportSessions",
       tags: ["admin"],
       summary: "Operators: open a time-boxed support session on one account",
       description: `Default ${DEFAULT_SESSION_MINUTES} minutes, at most ${MAX_SESSION_MINUTES}. The user sees it at once in their activity log and in a banner, and may end it.`,
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "write" }),
       request: {
         body: {
           required: true,
@@ -141,9 +141,10 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-sessions",
+      operationId: "getAdminSupportSessions",
       tags: ["admin"],
       summary: "Operators: open support sessions and their picture requests (pending ones await a second operator)",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "read" }),
       responses: {
         200: {
           description: "Open sessions, newest first",
@@ -191,9 +192,10 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-sessions/{id}/facts",
+      operationId: "getAdminSupportSessionsByIdFacts",
       tags: ["admin"],
       summary: "Operators: the account's facts (credits, generations, errors; never photos or results), inside your open session only",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "read" }),
       request: { params: IdParams },
       responses: {
         200: { description: "Facts", content: { "application/json": { schema: Facts } } },
@@ -237,9 +239,10 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-sessions/{id}/end",
+      operationId: "postAdminSupportSessionsByIdEnd",
       tags: ["admin"],
       summary: "Operators: end a support session now",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "write" }),
       request: { params: IdParams },
       responses: {
         200: { description: "Ended", content: { "application/json": { schema: SessionSchema } } },
@@ -257,9 +260,10 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-sessions/{id}/image-requests",
+      operationId: "postAdminSupportSessionsByIdImageRequests",
       tags: ["admin"],
       summary: "Engineers: ask to see one generation's pictures; needs the user's grant or a second operator's approval",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "write" }),
       request: {
         params: IdParams,
         body: {
@@ -291,9 +295,10 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/support-image-requests/{id}/approve",
+      operationId: "postAdminSupportImageRequestsByIdApprove",
       tags: ["admin"],
       summary: "Operators: approve another operator's picture request (two-person rule)",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "write" }),
       request: {
         params: IdParams,
         body: { required: true, content: { "application/json": { schema: z.object({ note: z.string().trim().min(5, "say why you approve (at least 5 characters)").max(500) }) } } },
@@ -315,10 +320,11 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/support-image-requests/{id}/images/{index}",
+      operationId: "getAdminSupportImageRequestsByIdImagesByIndex",
       tags: ["admin"],
       summary: "Engineers: the bytes of one result picture of an approved request, inside the open session",
       description: "Only the engineer who asked, only once the user allowed it (or a second operator approved it), only while the session is open. Recorded in the user's activity log and the operator log.",
-      security: bearerSecurity,
+      ...authenticated({ operator: true, limit: "write" }),
       request: { params: IdParams.extend({ index: z.coerce.number().int().min(0).max(99).openapi({ param: { name: "index", in: "path" } }) }) },
       responses: {
         200: {
@@ -348,9 +354,6 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
 
 /** The user's side. */
 export const mySupportSessionRoutes = createRouter();
-mySupportSessionRoutes.use("/me/support-sessions", requireAuth({ sessionOnly: true }), rateLimit("read"));
-mySupportSessionRoutes.use("/me/support-sessions/*", requireAuth({ sessionOnly: true }), rateLimit("write"));
-mySupportSessionRoutes.use("/me/support-image-requests/*", requireAuth({ sessionOnly: true }), rateLimit("write"));
 
 const MySession = z
   .object({
@@ -369,9 +372,10 @@ mySupportSessionRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/support-sessions",
+    operationId: "getMeSupportSessions",
     tags: ["account"],
     summary: "Support sessions open on your account now, with their picture requests",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "read" }),
     responses: { 200: { description: "Open sessions", content: { "application/json": { schema: z.object({ items: z.array(MySession) }) } } }, ...authErrors },
   }),
   async (c) => {
@@ -396,9 +400,10 @@ mySupportSessionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/me/support-sessions/{id}/end",
+    operationId: "postMeSupportSessionsByIdEnd",
     tags: ["account"],
     summary: "End a support session on your account now",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "write" }),
     request: { params: IdParams },
     responses: {
       200: { description: "Ended", content: { "application/json": { schema: z.object({ id: z.string(), endedAt: z.string() }) } } },
@@ -417,13 +422,14 @@ for (const decision of ["allow", "refuse"] as const) {
     createRoute({
       method: "post",
       path: `/me/support-image-requests/{id}/${decision}`,
+      operationId: decision === "allow" ? "postMeSupportImageRequestsByIdAllow" : "postMeSupportImageRequestsByIdRefuse",
       tags: ["account"],
       summary:
         decision === "allow"
           ? "Let the engineer who asked see the pictures of this one generation, until the session ends"
           : "Refuse a support request to see the pictures of a generation",
       description: decision === "allow" ? "Browser sessions only, with a sign-in check within the last 10 minutes." : undefined,
-      security: bearerSecurity,
+      ...authenticated({ session: true, stepUp: decision === "allow", limit: "write" }),
       request: { params: IdParams },
       responses: {
         200: { description: "Decided", content: { "application/json": { schema: ImageRequestSchema } } },
@@ -433,7 +439,6 @@ for (const decision of ["allow", "refuse"] as const) {
       },
     }),
     async (c) => {
-      if (decision === "allow") requireStepUpFor(c);
       const row = await decideByUser(c.get("services"), c.get("auth").userId, c.req.valid("param").id, decision === "allow", requestMeta(c.req.raw, c.get("requestId")));
       return c.json(presentRequest(row), 200);
     },

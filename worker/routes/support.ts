@@ -13,15 +13,13 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta, type RequestMeta } from "../lib/request-meta";
 import type { Services } from "../services";
-import { requireAuth, requireStepUpFor } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem, stepUpErrors } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, problem, stepUpErrors } from "../schemas/common";
 import { findUser, generationStates, MAX_GRANT_HOURS, recordSupportAccess, setSupportGrant, userSummary } from "../services/support";
 import { hasOpenSession } from "../services/support-sessions";
 import { recordOperatorLogOnly } from "../services/operator";
@@ -29,11 +27,6 @@ import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
 
 export const SUPPORT_REASON_MIN = 10;
 export const SUPPORT_REASON_MAX = 500;
-
-const staffOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
-  await next();
-});
 
 const ReasonHeaders = z.object({
   "x-support-reason": z
@@ -100,8 +93,6 @@ const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).def
 
 export const supportRoutes = createRouter();
 
-supportRoutes.use("/support/*", requireAuth({ sessionOnly: true }), staffOnly, rateLimit("read"));
-
 /** The reason from the validated header, and the target user or a plain 404. */
 async function staffContext(c: Context<AppEnv>, userId: string, reason: string) {
   const s = c.get("services");
@@ -127,9 +118,10 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/users/{userId}",
+    operationId: "getSupportUsersByUserId",
     tags: ["support"],
     summary: "Staff: a user's account metadata (counts and states, no images)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     request: { params: UserParams, headers: ReasonHeaders },
     responses: { 200: { description: "Metadata", content: { "application/json": { schema: SupportUserSchema } } }, ...staffErrors },
   }),
@@ -146,9 +138,10 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/users/{userId}/generations",
+    operationId: "getSupportUsersByUserIdGenerations",
     tags: ["support"],
     summary: "Staff: a user's generations and their states (no images)",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     request: { params: UserParams, headers: ReasonHeaders, query: LimitQuery },
     responses: {
       200: {
@@ -189,10 +182,11 @@ supportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/support/operations",
+    operationId: "getSupportOperations",
     tags: ["support"],
     summary: "Staff: background tasks that failed (Fal payload deletions, mails), newest first",
     description: "What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.",
-    security: bearerSecurity,
+    ...authenticated({ operator: true, limit: "read" }),
     request: { query: OpsQuery },
     responses: {
       200: { description: "Tasks", content: { "application/json": { schema: z.object({ items: z.array(OpsIssueSchema) }) } } },
@@ -224,16 +218,16 @@ export const supportAccessRoutes = createRouter();
 
 const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
 
-supportAccessRoutes.use("/me/support-access", requireAuth({ sessionOnly: true }), rateLimit("write"));
 supportAccessRoutes.openapi(
   createRoute({
     method: "put",
     path: "/me/support-access",
+    operationId: "putMeSupportAccess",
     tags: ["account"],
     summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
     description:
       "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
-    security: bearerSecurity,
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
     request: {
       body: {
         required: true,
@@ -249,7 +243,6 @@ supportAccessRoutes.openapi(
   }),
   async (c) => {
     const { hours } = c.req.valid("json");
-    requireStepUpFor(c);
     const until = await setSupportGrant(c.get("services"), c.get("auth"), hours, requestMeta(c.req.raw, c.get("requestId")));
     return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
   },
@@ -259,9 +252,10 @@ supportAccessRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/me/support-access",
+    operationId: "deleteMeSupportAccess",
     tags: ["account"],
     summary: "Revoke support access to your photos and results now",
-    security: bearerSecurity,
+    ...authenticated({ session: true, limit: "write" }),
     responses: {
       200: { description: "Revoked", content: { "application/json": { schema: GrantSchema } } },
       ...authErrors,

@@ -6,6 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { DECISIONS, DEMAND_TYPES, transparencyReport } from "../services/legal-demands";
 
 const counts = <T extends readonly [string, ...string[]]>(keys: T) => z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as Record<T[number], z.ZodNumber>);
@@ -27,6 +28,8 @@ export const transparencyRoutes = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/transparency",
+    operationId: "getTransparency",
+    ...anonymous(),
     tags: ["privacy"],
     summary: "Legal demands for user data, counted by year, type and outcome (public)",
     responses: { 200: { description: "The report", content: { "application/json": { schema: Report } } } },

@@ -9,9 +9,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
+import { authenticated } from "../middleware/auth";
+import { authErrors, badRequest, notFound, problem } from "../schemas/common";
 import type { Services } from "../services";
 import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
@@ -31,7 +30,6 @@ import {
 import { checkTarget, REFUSAL_TEXT } from "../services/webhooks/ssrf";
 import { idPattern, newId } from "../lib/ids";
 import { iso } from "../lib/iso";
-
 
 const EventEnum = z.enum(WEBHOOK_EVENTS).openapi({ description: "An event type an endpoint receives." });
 
@@ -87,7 +85,6 @@ function view(row: EndpointRow) {
   return { id: row.id, url: row.url, events: parseEvents(row.events), createdAt: new Date(row.createdAt).toISOString(), previousSecretExpiresAt: iso(row.previousExpiresAt) };
 }
 
-const sessionOnly = requireAuth({ sessionOnly: true });
 const errors = {
   401: problem("Missing or invalid session (`unauthorized`), or one issued before its account was deleted (`account_deleted`)."),
   403: problem("An API key, even a valid one (`insufficient_scope`): webhook endpoints are managed from a browser session only."),
@@ -109,8 +106,7 @@ export const webhookEndpointRoutes = createRouter()
       operationId: "createWebhookEndpoint",
       summary: "Register a webhook endpoint (session only)",
       description: `Returns the signing secret once. At most ${MAX_ENDPOINTS} endpoints per user. The URL is checked against private and reserved addresses after DNS resolution.`,
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      ...authenticated({ session: true, limit: "write" }),
       request: { body: { content: { "application/json": { schema: CreateEndpoint } }, required: true } },
       responses: {
         201: { description: "The endpoint, with its secret", content: { "application/json": { schema: WithSecret } } },
@@ -150,8 +146,7 @@ export const webhookEndpointRoutes = createRouter()
       tags: ["webhooks"],
       operationId: "listWebhookEndpoints",
       summary: "List webhook endpoints (session only)",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("read")] as const,
+      ...authenticated({ session: true, limit: "read" }),
       responses: { 200: { description: "The endpoints (never their secrets)", content: { "application/json": { schema: EndpointList } } }, ...errors },
     }),
     async (c) => {
@@ -166,8 +161,7 @@ export const webhookEndpointRoutes = createRouter()
       tags: ["webhooks"],
       operationId: "deleteWebhookEndpoint",
       summary: "Delete a webhook endpoint and its delivery log (session only)",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      ...authenticated({ session: true, limit: "write" }),
       request: { params: Params },
       responses: { 204: { description: "Deleted" }, ...badRequest, ...errors, ...notFound },
     }),
@@ -192,8 +186,7 @@ export const webhookEndpointRoutes = createRouter()
       operationId: "rotateWebhookEndpointSecret",
       summary: "Rotate the signing secret (session only)",
       description: "Returns the new secret once. For 24 hours every delivery carries two `v1,` signatures, by the old and the new secret, so receivers can switch without losing events.",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      ...authenticated({ session: true, limit: "write" }),
       request: { params: Params },
       responses: { 200: { description: "The endpoint, with its new secret", content: { "application/json": { schema: WithSecret } } }, ...badRequest, ...errors, ...notFound },
     }),
@@ -219,8 +212,7 @@ export const webhookEndpointRoutes = createRouter()
       operationId: "testWebhookEndpoint",
       summary: "Send a signed `webhook.test` event now (session only)",
       description: "One attempt, no retries, not logged; the answer says how the endpoint responded.",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("write")] as const,
+      ...authenticated({ session: true, limit: "write" }),
       request: { params: Params },
       responses: { 200: { description: "How the endpoint answered", content: { "application/json": { schema: TestResult } } }, ...badRequest, ...errors, ...notFound },
     }),
@@ -243,8 +235,7 @@ export const webhookEndpointRoutes = createRouter()
       operationId: "listWebhookDeliveries",
       summary: "Recent delivery attempts of an endpoint (session only)",
       description: "The last 50 attempts, newest first: event, attempt, status code, error class. Never the payload or signature.",
-      security: bearerSecurity,
-      middleware: [sessionOnly, rateLimit("read")] as const,
+      ...authenticated({ session: true, limit: "read" }),
       request: { params: Params },
       responses: { 200: { description: "The attempts", content: { "application/json": { schema: z.object({ deliveries: z.array(Delivery) }).openapi("WebhookDeliveryList") } } }, ...badRequest, ...errors, ...notFound },
     }),

@@ -17,6 +17,7 @@ import { AppError } from "../errors";
 import { logger } from "../lib/log";
 import { requestMeta } from "../lib/request-meta";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { problem } from "../schemas/common";
 import { deleteAccount } from "../services/deletion";
 import { logSecurityEvent } from "../services/security-log";
@@ -51,6 +52,7 @@ export const clerkWebhookRoutes = createRouter().openapi(
   createRoute({
     method: "post",
     path: "/webhooks/clerk",
+    ...anonymous(),
     tags: ["webhooks"],
     operationId: "clerkWebhook",
     summary: "Clerk identity events (called by Clerk via Svix)",

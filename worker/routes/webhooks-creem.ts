@@ -8,6 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { logger } from "../lib/log";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { requestMeta } from "../lib/request-meta";
 import { problem } from "../schemas/common";
 import { applyCreemEvent } from "../services/billing";
@@ -52,11 +53,11 @@ const creemEventSchema = {
   },
 };
 
-
 export const creemWebhookRoutes = createRouter().openapi(
   createRoute({
     method: "post",
     path: "/webhooks/creem",
+    ...anonymous(),
     tags: ["webhooks"],
     operationId: "creemWebhook",
     summary: "Creem payment events (called by Creem)",

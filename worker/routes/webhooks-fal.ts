@@ -17,6 +17,7 @@ import { generations } from "../db/schema";
 import { AppError } from "../errors";
 import { logger } from "../lib/log";
 import { createRouter } from "../lib/router";
+import { anonymous } from "../middleware/auth";
 import { requestMeta } from "../lib/request-meta";
 import { rateLimit } from "../middleware/rate-limit";
 import { ProviderError } from "../providers/types";
@@ -28,7 +29,6 @@ import { readWebhookBody } from "../lib/body";
 
 /** Outputs may arrive inline as data URIs; anything bigger than this is not a webhook we sent for. */
 const MAX_WEBHOOK_BYTES = 30 * 1024 * 1024;
-
 
 const Ack = z.object({ received: z.literal(true), result: z.enum(["completed", "failed", "busy", "noop", "queued"]) }).openapi("FalWebhookAck");
 
@@ -44,7 +44,7 @@ export const falWebhookRoutes = createRouter().openapi(
       "`X-Fal-Webhook-User-Id`, `X-Fal-Webhook-Timestamp` (within 300 s) and `X-Fal-Webhook-Signature` over " +
       "`request_id\\nuser_id\\ntimestamp\\nhex(sha256(body))`. The JSON body (`request_id`, `status` OK or ERROR, " +
       "`payload`) is read as raw bytes, so it is deliberately not described as a validated schema here.",
-    middleware: [rateLimit("ip")] as const,
+    ...anonymous(rateLimit("ip")),
     request: {
       headers: z.object({
         "x-fal-webhook-request-id": z.string().optional(),

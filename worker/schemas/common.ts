@@ -46,8 +46,6 @@ export const notFound = { 404: problem("No such resource for this user (`not_fou
 export const badRequest = { 400: problem("Invalid input (`validation_failed` lists the fields).") };
 export { problem };
 
-export const bearerSecurity = [{ bearer: [] }];
-
 /** Cursor pagination: opaque cursor from `nextCursor`, newest first. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),

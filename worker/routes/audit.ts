@@ -1,17 +1,15 @@
 /**
  * `GET /v1/audit/keys` (public: the Ed25519 keys that sign audit
- * checkpoints, retired ones included so old checkpoints still verify) and
- * `GET /v1/account/audit/checkpoints` (a user's own checkpoints, newest
- * first). See docs/audit-log.md for what a checkpoint proves.
+ * checkpoints, retired ones included so old checkpoints still verify), and
+ * the checkpoint schemas `GET /v1/account/audit/checkpoints` (routes/account.ts)
+ * answers with. See docs/audit-log.md for what a checkpoint proves.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { CHECKPOINT_CONTEXT } from "../lib/audit-verify";
-import { decodeKeysetCursor } from "../lib/cursor";
 import { createRouter } from "../lib/router";
-import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
-import { authErrors, badRequest, bearerSecurity, PageQuery, problem } from "../schemas/common";
-import { pageCheckpoints, publicAuditKeys, toCheckpoint } from "../services/audit-checkpoints";
+import { anonymous } from "../middleware/auth";
+import { problem } from "../schemas/common";
+import { publicAuditKeys } from "../services/audit-checkpoints";
 
 export const AuditKeySchema = z
   .object({
@@ -44,14 +42,13 @@ export const CheckpointSchema = z
   })
   .openapi("AuditCheckpoint");
 
-const CheckpointPageSchema = z.object({ items: z.array(CheckpointSchema), nextCursor: z.string().nullable() }).openapi("AuditCheckpointPage");
+export const auditRoutes = createRouter();
 
-export const auditCheckpointRoutes = createRouter();
-
-auditCheckpointRoutes.openapi(
+auditRoutes.openapi(
   createRoute({
     method: "get",
     path: "/audit/keys",
+    ...anonymous(),
     tags: ["account"],
     operationId: "getAuditKeys",
     summary: "The public keys that sign activity-log checkpoints (JWK set)",
@@ -76,33 +73,5 @@ auditCheckpointRoutes.openapi(
     }));
     c.header("cache-control", "public, max-age=300");
     return c.json({ keys }, 200);
-  },
-);
-
-auditCheckpointRoutes.use("/account/audit/checkpoints", requireAuth({ scope: "account:read" }), rateLimit("read"));
-auditCheckpointRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/account/audit/checkpoints",
-    tags: ["account"],
-    operationId: "listAuditCheckpoints",
-    summary: "Signed checkpoints of your activity log, newest first",
-    description:
-      "BabyPic signs your log's newest entry hash at least daily while the log changes, on every export and on account deletion. " +
-      "Keep copies: a checkpoint you hold exposes any later rewrite of the entries it covers, even by someone who can write BabyPic's database.",
-    security: bearerSecurity,
-    request: { query: PageQuery },
-    responses: {
-      200: { description: "A page of checkpoints", content: { "application/json": { schema: CheckpointPageSchema } } },
-      ...badRequest,
-      ...authErrors,
-    },
-  }),
-  async (c) => {
-    const s = c.get("services");
-    const { limit, cursor } = c.req.valid("query");
-    const after = cursor ? decodeKeysetCursor(cursor, "acp") : null;
-    const { page, nextCursor } = await pageCheckpoints(s.db, c.get("auth").userId, limit, after);
-    return c.json({ items: page.map(toCheckpoint), nextCursor }, 200);
   },
 );
