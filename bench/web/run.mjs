@@ -186,7 +186,8 @@ function writeSection(body) {
   if (start < 0) next = `${doc.trimEnd()}\n\n${body}\n`;
   else {
     const rest = doc.slice(start + SECTION.length);
-    const end = rest.search(/\n## /);
+    // The section ends at the next "## ", or at a "### " subsection that is not its own "### Results" (another bench's notes).
+    const end = rest.search(/\n## |\n### (?!Results)/);
     next = doc.slice(0, start) + body + (end < 0 ? "\n" : `\n${rest.slice(end + 1)}`);
   }
   writeFileSync(DOC, next);
