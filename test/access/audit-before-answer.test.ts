@@ -100,7 +100,7 @@ const app = createApp();
 async function answeredThen(path: string, bearer: string, inspect: (res: Response) => Promise<void>): Promise<void> {
   const gate = new AnswerGate();
   const tasks: Promise<unknown>[] = [];
-  const ctx: ExecutionContext = {
+  const ctx = {
     waitUntil: (task: Promise<unknown>) => void tasks.push(task),
     passThroughOnException: () => undefined,
     props: {},

@@ -239,7 +239,7 @@ export const generationRoutes = createRouter()
       summary: "Your generations, newest first",
       description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
       security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      middleware: [requireAuth({ scope: "generations:read", rateLimit: "read" })] as const,
       request: { query: PageQuery },
       responses: {
         200: { description: "One page", content: { "application/json": { schema: GenerationPage } } },
@@ -276,7 +276,7 @@ export const generationRoutes = createRouter()
       summary: "A generation's status, progress and outputs",
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
       security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      middleware: [requireAuth({ scope: "generations:read", rateLimit: "read" })] as const,
       request: { params: z.object({ id: GenerationId }) },
       responses: {
         200: { description: "The generation", content: { "application/json": { schema: Generation } } },
@@ -349,7 +349,7 @@ export const generationRoutes = createRouter()
         "Serves the decrypted image to its owner, `Cache-Control: private, no-store`. Prefer the signed `url` in the generation " +
         "for `<img>` tags. Needs scope `generations:read` with an API key.",
       security: bearerSecurity,
-      middleware: [requireAuth({ scope: "generations:read" }), rateLimit("read")] as const,
+      middleware: [requireAuth({ scope: "generations:read", rateLimit: "read" })] as const,
       request: { params: z.object({ id: GenerationId, objectId: z.string().regex(idPattern("img")).openapi({ param: { name: "objectId", in: "path" } }) }) },
       responses: {
         200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },

@@ -4,7 +4,6 @@ import { users } from "../db/schema";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
 import { KeepDays, keepPhotosDaysOf } from "./me-settings";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
@@ -27,7 +26,7 @@ export const MeSchema = z
 
 export const meRoutes = createRouter();
 
-meRoutes.use("/me", requireAuth({ scope: "account:read" }), rateLimit("read"));
+meRoutes.use("/me", requireAuth({ scope: "account:read", rateLimit: "read" }));
 meRoutes.openapi(
   createRoute({
     method: "get",
