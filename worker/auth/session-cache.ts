@@ -48,11 +48,12 @@ export function cachedSession(key: string, now: number): { result: Verified; use
   return { result: hit.result, userId: hit.userId };
 }
 
-/** Stores a successful verification until min(exp, now + CACHE_TTL_MS). Failures are never stored. */
+/** Stores a successful verification until min(exp, first stored + CACHE_TTL_MS). Failures are never stored. */
 export function rememberSession(key: string, result: Verified, userId: string, now: number): void {
   const exp = result.claims["exp"];
   if (typeof exp !== "number") return;
-  const expiresAt = Math.min(exp * 1000, now + CACHE_TTL_MS);
+  // A hit does not extend the entry: the signature is checked again at least every CACHE_TTL_MS.
+  const expiresAt = entries.get(key)?.expiresAt ?? Math.min(exp * 1000, now + CACHE_TTL_MS);
   if (expiresAt <= now) return;
   entries.delete(key);
   entries.set(key, { result, userId, expiresAt });
