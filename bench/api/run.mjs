@@ -1,4 +1,4 @@
-// npm run bench:api [-- --duration 10 --connections 8]
+// npm run bench:api [-- --duration 10 --connections 8]   (--connections 1,8: each count in turn)
 //
 // 1. API latency: starts its own `wrangler dev` (local D1/R2, throwaway state,
 //    rate limits raised so the benchmark measures work, not 429s), seeds one
@@ -36,10 +36,15 @@ const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLE
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
-const DURATION = arg("duration", 10);
-const CONNECTIONS = arg("connections", 8);
+const DURATION = Number(arg("duration", "10"));
+/** Connection counts to measure, one after another against the same worker (issue 15 item 5: at 1 and at 8). */
+const CONNECTION_COUNTS = String(arg("connections", "8"))
+  .split(",")
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+if (!Number.isFinite(DURATION) || DURATION <= 0 || CONNECTION_COUNTS.length === 0) throw new Error("usage: --duration <seconds> --connections <n>[,<n>...]");
 const SCALE_ENTRIES = 10_000;
 const SCALE_GENERATIONS = 1_000;
 
@@ -74,8 +79,8 @@ function percentile(sorted, p) {
 }
 
 /** One autocannon run; exact per-response timings (its histogram rounds to whole ms). */
-async function load(url, headers, duration, into) {
-  const instance = autocannon({ url, headers, connections: CONNECTIONS, duration });
+async function load(url, headers, duration, into, connections) {
+  const instance = autocannon({ url, headers, connections, duration });
   instance.on("response", (_client, status, _bytes, ms) => {
     if (status >= 200 && status < 300) into.samples.push(ms);
   });
@@ -107,10 +112,10 @@ const ROUNDS = 5;
  * stretch then hits every target instead of one), and each target's samples
  * from all rounds are pooled before taking percentiles.
  */
-async function measure(targets, duration) {
+async function measure(targets, duration, connections) {
   const acc = Object.fromEntries(targets.map((t) => [t.name, { samples: [], requests: 0, seconds: 0, non2xx: 0, errors: 0, statuses: {} }]));
   const slice = Math.max(1, Math.round(duration / ROUNDS));
-  for (let r = 0; r < ROUNDS; r++) for (const t of targets) await load(t.url, t.headers, slice, acc[t.name]);
+  for (let r = 0; r < ROUNDS; r++) for (const t of targets) await load(t.url, t.headers, slice, acc[t.name], connections);
   return Object.fromEntries(targets.map((t) => [t.name, summary(acc[t.name])]));
 }
 
@@ -194,26 +199,29 @@ async function apiBench() {
       { name: "galleryBig", url: `${base}/v1/generations?limit=24`, headers: bigAuth },
       { name: "galleryEmpty", url: `${base}/v1/generations?limit=24`, headers: emptyAuth },
     ];
-    log(`warming up (${CONNECTIONS} connections)`);
-    await measure(targets, ROUNDS);
-    log(`measuring ${DURATION}s per target in ${ROUNDS} alternating rounds`);
-    const results = await measure(targets, DURATION);
-    const { health, generation, me } = results;
-    if (Object.values(results).some((r) => r.non2xx > 0)) {
-      log(`non-2xx answers: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.statuses])))}; worker log tail:`);
-      for (const line of worker.tail.filter((l) => /error|warn/i.test(l)).slice(-8)) log(`  ${line.slice(0, 300)}`);
+    const runs = [];
+    for (const connections of CONNECTION_COUNTS) {
+      log(`warming up (${connections} connections)`);
+      await measure(targets, ROUNDS, connections);
+      log(`measuring ${DURATION}s per target in ${ROUNDS} alternating rounds at ${connections} connections`);
+      const results = await measure(targets, DURATION, connections);
+      if (Object.values(results).some((r) => r.non2xx > 0)) {
+        log(`non-2xx answers: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.statuses])))}; worker log tail:`);
+        for (const line of worker.tail.filter((l) => /error|warn/i.test(l)).slice(-8)) log(`  ${line.slice(0, 300)}`);
+      }
+      const { health, generation, me, activityBig, activityEmpty, galleryBig, galleryEmpty } = results;
+      runs.push({
+        connections,
+        durationSeconds: DURATION,
+        ...results,
+        p50Ratio: generation.p50 / health.p50,
+        p99Ratio: generation.p99 / health.p99,
+        meRatio: me.p50 / health.p50,
+        activityRatio: activityBig.p50 / activityEmpty.p50,
+        galleryRatio: galleryBig.p50 / galleryEmpty.p50,
+      });
     }
-    const { activityBig, activityEmpty, galleryBig, galleryEmpty } = results;
-    return {
-      connections: CONNECTIONS,
-      durationSeconds: DURATION,
-      ...results,
-      p50Ratio: generation.p50 / health.p50,
-      p99Ratio: generation.p99 / health.p99,
-      meRatio: me.p50 / health.p50,
-      activityRatio: activityBig.p50 / activityEmpty.p50,
-      galleryRatio: galleryBig.p50 / galleryEmpty.p50,
-    };
+    return runs;
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
@@ -221,29 +229,41 @@ async function apiBench() {
 }
 
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
+/** Issue 15's goals, each a p50 ratio and its bound (items 5 and 6). */
+const GOALS = [
+  { name: "GET /v1/generations/:id <= 2x /v1/health", ratio: "p50Ratio", max: 2 },
+  { name: "GET /v1/me <= 1.3x /v1/health", ratio: "meRatio", max: 1.3 },
+  { name: "activity, 10k entries <= 1.2x empty", ratio: "activityRatio", max: 1.2 },
+  { name: "gallery, 1k generations <= 1.2x empty", ratio: "galleryRatio", max: 1.2 },
+];
+
 try {
-  const api = await apiBench();
+  const runs = await apiBench();
   const link = await benchSignedLink();
-  console.log("");
-  console.log(`API (${api.connections} connections, ${api.durationSeconds}s each)   p50        p99        req/s   non-2xx`);
-  for (const [name, r] of [
-    ["GET /v1/health", api.health],
-    ["GET /v1/generations/:id", api.generation],
-    ["GET /v1/me", api.me],
-    ["activity, 10k entries", api.activityBig],
-    ["activity, empty user", api.activityEmpty],
-    ["gallery, 1k generations", api.galleryBig],
-    ["gallery, empty user", api.galleryEmpty],
-  ]) {
-    console.log(`  ${name.padEnd(26)} ${fmt(r.p50).padStart(9)}  ${fmt(r.p99).padStart(9)}  ${r.rps.toFixed(0).padStart(6)}   ${r.non2xx + r.errors}`);
+  for (const api of runs) {
+    console.log("");
+    console.log(`API (${api.connections} connections, ${api.durationSeconds}s each)   p50        p99        req/s   non-2xx`);
+    for (const [name, r] of [
+      ["GET /v1/health", api.health],
+      ["GET /v1/generations/:id", api.generation],
+      ["GET /v1/me", api.me],
+      ["activity, 10k entries", api.activityBig],
+      ["activity, empty user", api.activityEmpty],
+      ["gallery, 1k generations", api.galleryBig],
+      ["gallery, empty user", api.galleryEmpty],
+    ]) {
+      console.log(`  ${name.padEnd(26)} ${fmt(r.p50).padStart(9)}  ${fmt(r.p99).padStart(9)}  ${r.rps.toFixed(0).padStart(6)}   ${r.non2xx + r.errors}`);
+    }
+    console.log(`  ratio generation/health     p50 ${api.p50Ratio.toFixed(2)}x, p99 ${api.p99Ratio.toFixed(2)}x`);
   }
-  const goal = (ratio, max) => `${ratio.toFixed(2)}x (goal <= ${max}x: ${ratio <= max ? "met" : "NOT met"})`;
-  console.log(`  ratio generation/health     p50 ${goal(api.p50Ratio, 2)}, p99 ${api.p99Ratio.toFixed(2)}x`);
-  console.log(`  ratio me/health             p50 ${goal(api.meRatio, 1.3)}`);
-  console.log(`  ratio activity big/empty    p50 ${goal(api.activityRatio, 1.2)}`);
-  console.log(`  ratio gallery big/empty     p50 ${goal(api.galleryRatio, 1.2)}`);
+  console.log("");
+  console.log("Goals (p50 ratios, issue 15 items 5 and 6)");
+  for (const g of GOALS) {
+    const cells = runs.map((api) => `${api.connections} conn ${api[g.ratio].toFixed(2)}x ${api[g.ratio] <= g.max ? "met" : "NOT met"}`);
+    console.log(`  ${g.name.padEnd(42)} ${cells.join("; ")}`);
+  }
   console.log(`Signed link verify (Node ${link.node}, ${link.iterations} calls): ${link.verifyUs.toFixed(1)} µs/call valid, ${link.refuseUs.toFixed(1)} µs refused; bare HMAC ${link.bareHmacUs.toFixed(1)} µs (${link.ratio.toFixed(2)}x)`);
-  console.log(JSON.stringify({ api, signedLink: link }));
+  console.log(JSON.stringify({ api: runs.length === 1 ? runs[0] : runs, signedLink: link }));
 } catch (err) {
   await stopAll();
   console.error(err instanceof Error ? err.message : String(err));

@@ -11,7 +11,7 @@ export type SessionResult =
   | { ok: true; subject: string; sessionId: string; email: string | null; issuedAt: number; claims: Record<string, unknown> }
   | { ok: false; reason: string };
 
-export function authorizedParties(config: Config): string[] {
+export function authorizedParties(config: Pick<Config, "CLERK_AUTHORIZED_PARTIES" | "APP_ORIGIN">): string[] {
   return config.CLERK_AUTHORIZED_PARTIES.length ? config.CLERK_AUTHORIZED_PARTIES : [config.APP_ORIGIN];
 }
 

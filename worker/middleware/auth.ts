@@ -14,7 +14,8 @@ import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { requestMeta } from "../lib/request-meta";
-import { bindingRateLimiter, clientIp, rateLimit } from "./rate-limit";
+import { bindingRateLimiter, clientIp, credentialRateLimitKey, rateLimit, enforceRateLimit, markCounted, unmarkCounted, type RateLimitDecision, type RateLimitKind } from "./rate-limit";
+import { cachedSession, forgetSession, rememberSession, sessionCacheKey } from "../auth/session-cache";
 import { appendAudit, recordAudit } from "../services/audit";
 import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
@@ -34,6 +35,12 @@ export interface AuthOptions {
    * Implies sessionOnly. See worker/auth/step-up.ts.
    */
   stepUp?: boolean;
+  /**
+   * The route's per-credential rate limit, counted here (instead of a
+   * following `rateLimit(kind)`) so that for a session token seen before it
+   * runs alongside the user lookup (docs/decisions/0026).
+   */
+  rateLimit?: Exclude<RateLimitKind, "ip">;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
@@ -67,6 +74,8 @@ export function requireAuth(opts: AuthOptions = {}) {
     if (!token) return fail("malformed-header");
 
     let auth: AuthContext;
+    /** The route's rate limit when it was counted alongside the user lookup. */
+    let early: { userId: string; decision: RateLimitDecision } | null = null;
     if (token.startsWith("bp_")) {
       const result = await authenticateApiKey(s.db, token, s.now());
       if (!result.ok) {
@@ -100,7 +109,10 @@ export function requireAuth(opts: AuthOptions = {}) {
         s.now(),
       );
     } else {
-      const result = await verifySession(token, s.config);
+      // A token verified in this isolate within the last minute (and before its exp) is not verified again (docs/decisions/0026).
+      const cacheKey = await sessionCacheKey(token, s.config);
+      const cached = cachedSession(cacheKey, s.now());
+      const result = cached?.result ?? (await verifySession(token, s.config));
       if (!result.ok) return fail(result.reason);
       // The maximum session lifetime (docs/decisions/0014): Clerk ends sessions
       // at its "Maximum lifetime"; this refuses any token that says it is older.
@@ -109,11 +121,23 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (age >= s.config.SESSION_MAX_MINUTES) return fail("session-too-old");
       // A session issued before the account was deleted must not act on it mid-deletion, nor recreate it
       // afterwards (issue 14 §4); one issued after a completed deletion is a new sign-up. Only a first sign-in creates.
-      const found = await findSessionUser(s, result.subject, s.now());
-      if (found.deleting) return fail("account-being-deleted", "account_deleted");
+      // The user this token had last time lets the rate limit count alongside the lookup; the lookup (and its deletion checks) runs every time.
+      const kind = opts.rateLimit;
+      const guess = kind && cached?.userId && markCounted(c, kind) ? { kind, userId: cached.userId } : null;
+      const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
+      const [found, guessed] = await Promise.all([
+        findSessionUser(s, result.subject, s.now()),
+        guess ? limiter.limit(guess.kind, credentialRateLimitKey(guess.kind, { via: "session", userId: guess.userId, actorId: guess.userId })) : null,
+      ]);
       const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
+      if (found.deleting || issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) forgetSession(cacheKey);
+      if (found.deleting) return fail("account-being-deleted", "account_deleted");
       if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
       const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      rememberSession(cacheKey, result, user.id, s.now());
+      // A guess that was wrong (another account of this subject) counted nothing for this user: count it below.
+      if (guess && guessed && guess.userId === user.id) early = { userId: user.id, decision: guessed };
+      else if (guess) unmarkCounted(c, guess.kind);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
       }
@@ -137,6 +161,13 @@ export function requireAuth(opts: AuthOptions = {}) {
     }
     c.set("auth", auth);
     if (opts.stepUp) requireStepUp(auth);
+    if (opts.rateLimit) {
+      if (early) await enforceRateLimit(c, opts.rateLimit, early.decision, early.userId);
+      else if (markCounted(c, opts.rateLimit)) {
+        const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
+        await enforceRateLimit(c, opts.rateLimit, await limiter.limit(opts.rateLimit, credentialRateLimitKey(opts.rateLimit, auth)), auth.userId);
+      }
+    }
     await next();
   });
 }
@@ -219,7 +250,12 @@ export function securityFor(access: Access): SecurityRequirement[] {
  * rate limit, then `more` (for example requireConsent).
  */
 export function authenticated(access: Access, ...more: MiddlewareHandler<AppEnv>[]) {
-  const opts: AuthOptions = "scope" in access ? { scope: access.scope } : "operator" in access ? { sessionOnly: true } : { sessionOnly: true, stepUp: access.stepUp === true };
+  // A scoped route counts its limit inside requireAuth: alongside the user
+  // lookup when the session token is cached (decision 0026). Session-only and
+  // operator routes check the session (step-up, operator role) before they
+  // spend a token.
+  if ("scope" in access) return { security: securityFor(access), middleware: [requireAuth({ scope: access.scope, ...(access.limit ? { rateLimit: access.limit } : {}) }), ...more] };
+  const opts: AuthOptions = "operator" in access ? { sessionOnly: true } : { sessionOnly: true, stepUp: access.stepUp === true };
   const middleware: MiddlewareHandler<AppEnv>[] = [requireAuth(opts)];
   if ("operator" in access) middleware.push(operatorsOnly);
   if (access.limit) middleware.push(rateLimit(access.limit));

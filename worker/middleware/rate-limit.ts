@@ -11,10 +11,11 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
+import type { AuthContext } from "../auth/types";
 import { AppError } from "../errors";
 import { ipBucket } from "../lib/client-address";
 import { requestMeta } from "../lib/request-meta";
-import { bindingRateLimiter, type RateLimitKind } from "../services/rate-limiter";
+import { bindingRateLimiter, type RateLimitDecision, type RateLimitKind } from "../services/rate-limiter";
 import { logSecurityEvent } from "../services/security-log";
 
 export { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimitDecision, type RateLimiter, type RateLimitKind } from "../services/rate-limiter";
@@ -36,7 +37,11 @@ export function clientIp(c: Context<AppEnv>): string {
  */
 export function rateLimitKey(c: Context<AppEnv>, kind: RateLimitKind): string {
   if (kind === "ip") return `ip:${clientIp(c)}`;
-  const auth = c.get("auth");
+  return credentialRateLimitKey(kind, c.get("auth"));
+}
+
+/** The per-credential bucket (rateLimitKey) for a caller known before `auth` is set. */
+export function credentialRateLimitKey(kind: Exclude<RateLimitKind, "ip">, auth: Pick<AuthContext, "via" | "userId" | "actorId">): string {
   return auth.via === "api_key" ? `${kind}:key:${auth.actorId}` : `${kind}:user:${auth.userId}`;
 }
 
@@ -47,12 +52,33 @@ export function rateLimitKey(c: Context<AppEnv>, kind: RateLimitKind): string {
  */
 const counted = new WeakMap<Request, Set<RateLimitKind>>();
 
+/** Marks this request as counted for `kind`; false when it already was (one request costs one). */
+export function markCounted(c: Context<AppEnv>, kind: RateLimitKind): boolean {
+  const seen = counted.get(c.req.raw) ?? new Set<RateLimitKind>();
+  if (seen.has(kind)) return false;
+  seen.add(kind);
+  counted.set(c.req.raw, seen);
+  return true;
+}
+
+/** Undoes markCounted (a count made for the wrong bucket). */
+export function unmarkCounted(c: Context<AppEnv>, kind: RateLimitKind): void {
+  counted.get(c.req.raw)?.delete(kind);
+}
+
+/** Refuses the request (429, security log) when the limiter said no. */
+export async function enforceRateLimit(c: Context<AppEnv>, kind: RateLimitKind, decision: RateLimitDecision, userId: string | null): Promise<void> {
+  if (decision.success) return;
+  const s = c.get("services");
+  await logSecurityEvent(s.db, "rate_limited", requestMeta(c.req.raw, c.get("requestId")), s.now(), { reason: kind, userId, path: c.req.path });
+  throw new AppError("rate_limited", "Too many requests; retry after the number of seconds in Retry-After.", {
+    retryAfter: decision.retryAfter,
+  });
+}
+
 export function rateLimit(kind: RateLimitKind) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const seen = counted.get(c.req.raw) ?? new Set<RateLimitKind>();
-    if (seen.has(kind)) return next();
-    seen.add(kind);
-    counted.set(c.req.raw, seen);
+    if (!markCounted(c, kind)) return next();
     const s = c.get("services");
     if (kind !== "ip" && !c.get("auth")) {
       // A programming error (rateLimit placed before requireAuth); fail closed.
@@ -60,17 +86,7 @@ export function rateLimit(kind: RateLimitKind) {
     }
     const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
     const decision = await limiter.limit(kind, rateLimitKey(c, kind));
-    if (!decision.success) {
-      const auth = kind === "ip" ? undefined : c.get("auth");
-      await logSecurityEvent(s.db, "rate_limited", requestMeta(c.req.raw, c.get("requestId")), s.now(), {
-        reason: kind,
-        userId: auth?.userId ?? null,
-        path: c.req.path,
-      });
-      throw new AppError("rate_limited", "Too many requests; retry after the number of seconds in Retry-After.", {
-        retryAfter: decision.retryAfter,
-      });
-    }
+    await enforceRateLimit(c, kind, decision, kind === "ip" ? null : c.get("auth").userId);
     await next();
   });
 }

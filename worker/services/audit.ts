@@ -260,7 +260,39 @@ export async function recordAudit(
   now: number,
 ): Promise<void> {
   const userId = await insertPendingAudit(s.db, events, now);
-  if (userId) s.waitUntil(sealAudit(s.db, userId, "best-effort"));
+  if (!userId) return;
+  // One sealer per user per isolate: a request that finds one running asks it
+  // for another pass instead of starting a second (which would only race it on
+  // the unique index). Only a flag is shared, never a promise or I/O object
+  // across requests: the pass runs in the first request's `waitUntil`.
+  const running = sealers.get(userId);
+  if (running && Date.now() - running.since < SEALER_STALE_MS) {
+    running.again = true;
+    return;
+  }
+  const state = { again: false, since: Date.now() };
+  sealers.set(userId, state);
+  s.waitUntil(sealWhileAsked(s.db, userId, state));
+}
+
+/** Users with a sealer running in this isolate, and whether more was recorded since its pass began. */
+const sealers = new Map<string, { again: boolean; since: number }>();
+
+/** A sealer older than this is presumed cut off (its `waitUntil` ended) and no longer waited for. */
+const SEALER_STALE_MS = 10_000;
+
+/** Seals in passes as long as requests of this isolate ask for more, up to SEAL_PASSES; the cron chains anything left. */
+async function sealWhileAsked(db: Db, userId: string, state: { again: boolean; since: number }): Promise<void> {
+  try {
+    for (let pass = 0; pass < SEAL_PASSES; pass++) {
+      state.again = false;
+      await sealAudit(db, userId, "best-effort");
+      if (!state.again) return;
+    }
+  } finally {
+    // Synchronously after the last check of `again`: a request recording now starts its own sealer.
+    if (sealers.get(userId) === state) sealers.delete(userId);
+  }
 }
 
 /**

@@ -13,6 +13,7 @@
  * The user's data key is destroyed first, so from that moment everything left
  * anywhere (R2, a copy, a backup) is unreadable ("crypto-shredding").
  */
+import { forgetSessionsOf } from "../auth/session-cache";
 import { emitEvent } from "./webhooks/events";
 import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
@@ -291,6 +292,8 @@ async function accountCounts(s: Services, userId: string): Promise<Record<string
  * deleted resumes it. null: no such account.
  */
 export async function deleteAccount(s: Services, userId: string, opts: AccountDeletionOptions): Promise<AccountDeletionResult | null> {
+  // Verified tokens of this account cached in this isolate go now; the lookup refuses them anywhere else (docs/decisions/0026).
+  forgetSessionsOf(userId);
   const user = await s.db.select({ id: users.id, externalId: users.externalId, subject: users.subject }).from(users).where(eq(users.id, userId)).get();
   const tomb = await s.db.select().from(tombstones).where(eq(tombstones.userId, userId)).get();
   if (!user && !tomb) return null;
