@@ -324,7 +324,7 @@ export function registerSupportSessionRoutes(r: OpenAPIHono<AppEnv>): void {
       tags: ["admin"],
       summary: "Engineers: the bytes of one result picture of an approved request, inside the open session",
       description: "Only the engineer who asked, only once the user allowed it (or a second operator approved it), only while the session is open. Recorded in the user's activity log and the operator log.",
-      ...authenticated({ operator: true, limit: "write" }),
+      ...authenticated({ operator: true, limit: "read" }),
       request: { params: IdParams.extend({ index: z.coerce.number().int().min(0).max(99).openapi({ param: { name: "index", in: "path" } }) }) },
       responses: {
         200: {
