@@ -28,7 +28,7 @@ import {
   type GenerationRow,
   type ObjectRow,
 } from "../services/generation";
-import { devPingKey, pipelineDeps } from "../services/generation-jobs";
+import { devPingKey } from "../services/generation-jobs";
 import { cancelGeneration } from "../services/generation-pipeline";
 import { redeemInputLink } from "../services/generation-inputs";
 import { logSecurityEvent, notFoundFor } from "../services/security-log";
@@ -331,7 +331,7 @@ export const generationRoutes = createRouter()
       const row = await getGenerationRow(s, auth.userId, id);
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
       // The canceled row as the update wrote it: no second read.
-      const after = await cancelGeneration(s, pipelineDeps(s), row, auditActor(auth));
+      const after = await cancelGeneration(s, row, auditActor(auth));
       if (!after) throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
       const [body] = await views(c, [after]);
       if (!body) throw new Error("view missing");

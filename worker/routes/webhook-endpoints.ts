@@ -12,7 +12,7 @@ import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
-import type { Services } from "../services";
+import type { Services } from "../services/types";
 import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
 import {

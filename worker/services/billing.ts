@@ -20,7 +20,7 @@ import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
 import { ledgerEntry, ledgerEntryStatement, purchaseReversalStatement } from "./credits";
 import { CheckoutCompletedObject, createCreemCheckout, RefundCreatedObject } from "./creem";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export interface CreditPack {
   productId: string;

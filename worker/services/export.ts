@@ -23,7 +23,7 @@ import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
 import { parseOptions } from "./generation";
 import { isBeingDeleted } from "./deletion";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf, openUserFields } from "./users";

@@ -22,14 +22,14 @@ import type { FailureCode, GenerationOptions } from "../providers/types";
 import { appendAudit, type AuditEvent } from "./audit";
 import { lookupHash, openField, sealField } from "./crypto/fields";
 import { reserveStatement } from "./credits";
-import type { Services } from "./index";
+import type { ObjectRow, Services } from "./types";
 import { notFoundFor } from "./security-log";
 import { deleteObjects } from "./storage";
 import { isUniqueViolation } from "../db/unique";
 
 export type GenerationRow = typeof generations.$inferSelect;
 export type GenerationStatus = GenerationRow["status"];
-export type ObjectRow = typeof objects.$inferSelect;
+export type { ObjectRow };
 
 /** A job not finished by then is failed and refunded by the sweep. */
 export const GENERATION_DEADLINE_MS = 20 * 60 * 1000;

@@ -15,7 +15,7 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { AUDIT_ACTIONS, type AuditAction } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 import { iso } from "../lib/iso";
 

@@ -16,7 +16,7 @@ import { legalDemands, users } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 
 export type LegalDemandRow = typeof legalDemands.$inferSelect;

@@ -11,7 +11,7 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { deleteGeneration, type DeletionReceipt } from "./deletion";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 
 export type PrivacyRequestRow = typeof privacyRequests.$inferSelect;

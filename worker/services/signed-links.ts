@@ -23,7 +23,7 @@ import type { Config } from "../env";
 import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, utf8 } from "../lib/bytes";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, auditActor, type AuditEvent } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export const DISPOSITIONS = ["inline", "attachment"] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];

@@ -26,7 +26,7 @@ import {
   storedLength,
   type ObjectKind,
 } from "./crypto/segmented";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export type ObjectRow = typeof objects.$inferSelect;
 export type { ObjectKind };

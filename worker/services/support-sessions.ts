@@ -16,7 +16,7 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditDetail } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction } from "./operator";
 import { getObject } from "./storage";
 import { findUser, recordSupportAccess, supportGrantActive } from "./support";
