@@ -19,7 +19,7 @@ import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { logger, type LogFields } from "../lib/log";
-import { ProviderError, type FailureCode, type ImageProvider, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { ProviderError, type FailureCode, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { hasCurrentConsent } from "./consent";
