@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { loadConfig, ConfigError, type Config } from "./env";
 import type { AppEnv } from "./app-env";
-import { AppError, problemResponse } from "./errors";
+import { AppError, problemResponse, toAppError } from "./errors";
 import { logger } from "./lib/log";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
@@ -97,7 +97,15 @@ export function createApp() {
     }
     return cors({
       origin: (o) => (origin && o === origin ? o : null),
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Upload-Id", "X-Upload-Key-Id", "X-Upload-Content-Type", "X-Support-Reason"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "X-Upload-Id",
+        "X-Upload-Key-Id",
+        "X-Upload-Content-Type",
+        "X-Support-Reason",
+      ],
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
       exposeHeaders: ["Location", "Retry-After", "X-Request-Id", "Content-Disposition"],
       maxAge: 600,
@@ -142,7 +150,10 @@ export function createApp() {
   app.route("/v1", webhookEndpointRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
-  app.route("/v1", docsRoutes((c) => document(c.get("services").config)));
+  app.route(
+    "/v1",
+    docsRoutes((c) => document(c.get("services").config)),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -156,7 +167,8 @@ export function createApp() {
 
   app.onError((err, c) => {
     const rid = c.get("requestId") ?? "req_unknown";
-    if (err instanceof AppError) return problemResponse(err, rid, c.req.path);
+    const known = toAppError(err);
+    if (known) return problemResponse(known, rid, c.req.path);
     if (err instanceof ConfigError) {
       logger.error("misconfigured", { problems: err.problems, requestId: rid });
       return problemResponse(new AppError("misconfigured"), rid, c.req.path);

@@ -8,10 +8,20 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { objects } from "../../worker/db/schema";
-import { AppError } from "../../worker/errors";
+import { DomainError } from "../../worker/lib/domain-error";
 import { rewrapKeys, rewrapStaleKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
 import { runSweeps } from "../../worker/scheduled";
-import { DEFAULT_SEGMENT_SHIFT, HEADER_LENGTH, SegmentCipher, TAG_LENGTH, newHeader, parseHeader, plaintextLengthOf, sealStream, storedLength } from "../../worker/services/crypto/segmented";
+import {
+  DEFAULT_SEGMENT_SHIFT,
+  HEADER_LENGTH,
+  SegmentCipher,
+  TAG_LENGTH,
+  newHeader,
+  parseHeader,
+  plaintextLengthOf,
+  sealStream,
+  storedLength,
+} from "../../worker/services/crypto/segmented";
 import { deleteObjects, getObject, openObjectStream, putObject, shredUserKey, userPrefixes } from "../../worker/services/storage";
 import { services, servicesWithMasterKeys } from "../helpers";
 
@@ -124,7 +134,7 @@ describe("storage: happy path", () => {
     const clamped = await openObjectStream(s, "usr_range", row.id, { start: 10, end: data.length + 5000 });
     expect(clamped?.size).toBe(data.length - 10);
     await expect(openObjectStream(s, "usr_range", row.id, { start: data.length, end: data.length + 1 })).rejects.toSatisfy(
-      (e) => e instanceof AppError && e.code === "range_not_satisfiable",
+      (e) => e instanceof DomainError && e.kind === "out_of_range",
     );
   });
 
@@ -216,7 +226,10 @@ describe("storage: integrity (security)", () => {
     await env.BUCKET.put(row.r2Key, cut);
     await expect(getObject(s, "usr_trunc", row.id)).rejects.toThrow(/stored size/);
     // An attacker who can also edit D1: the size now matches, but segment 2 was not sealed as final.
-    await s.db.update(objects).set({ bytes: 3 * SEG }).where(eq(objects.id, row.id));
+    await s.db
+      .update(objects)
+      .set({ bytes: 3 * SEG })
+      .where(eq(objects.id, row.id));
     await expect(getObject(services(), "usr_trunc", row.id)).rejects.toThrow(/segment 2/);
     const tail = await openObjectStream(services(), "usr_trunc", row.id, { start: 3 * SEG - 10, end: 3 * SEG - 1 });
     await expect(readAll(tail?.stream ?? new ReadableStream())).rejects.toThrow(/segment 2/);
@@ -296,7 +309,10 @@ describe("storage: KEK rotation", () => {
     let cursor: string | undefined;
     let rewrapped = 0;
     do {
-      const page = await rewrapKeys(servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]), { limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await rewrapKeys(servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]), {
+        limit: 2,
+        ...(cursor ? { cursor } : {}),
+      });
       rewrapped += page.rewrapped;
       cursor = page.cursor ?? undefined;
     } while (cursor);

@@ -11,10 +11,9 @@
  * have verified it within the window, a user without one their first factor.
  * The refusal carries Clerk's `reverificationError()` body beside our problem
  * fields, so the SPA's `useReverification()` recognises it, opens Clerk's
- * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md).
+ * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md);
+ * that refusal is built by the HTTP layer (middleware/auth.ts `reverificationRequired`).
  */
-import { AppError } from "../errors";
-
 export const STEP_UP_LEVEL = "second_factor" as const;
 export const STEP_UP_AFTER_MINUTES = 10;
 
@@ -49,17 +48,6 @@ export function checkStepUp(ages: FactorAges | null, afterMinutes = STEP_UP_AFTE
   const fresh = (n: number) => n !== -1 && n < afterMinutes;
   if (second === -1) return fresh(first) ? { ok: true } : { ok: false, reason: "first-factor-stale" };
   return fresh(second) ? { ok: true } : { ok: false, reason: "second-factor-stale" };
-}
-
-/** The 403 problem that is also Clerk's reverification hint (`@clerk/shared/authorization-errors`). */
-export function reverificationRequired(): AppError {
-  return new AppError("reverification_required", `Confirm it is you: this action needs a sign-in check within the last ${STEP_UP_AFTER_MINUTES} minutes.`, {
-    clerk_error: {
-      type: "forbidden",
-      reason: "reverification-error",
-      metadata: { reverification: { level: STEP_UP_LEVEL, afterMinutes: STEP_UP_AFTER_MINUTES } },
-    },
-  });
 }
 
 /**

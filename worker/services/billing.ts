@@ -13,7 +13,7 @@ import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { payments, users, webhookEvents } from "../db/schema";
 import type { Config } from "../env";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import { logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
@@ -43,8 +43,8 @@ export async function startCheckout(
 ): Promise<{ checkoutId: string; checkoutUrl: string; pack: CreditPack }> {
   const pack = creditPacks(s.config).find((p) => p.productId === input.productId);
   if (!pack) {
-    throw new AppError("validation_failed", "No credit pack has this product id.", {
-      errors: [{ field: "productId", message: "must be one of the product ids from GET /v1/billing/packs" }],
+    throw new DomainError("invalid", "No credit pack has this product id.", {
+      fields: [{ field: "productId", message: "must be one of the product ids from GET /v1/billing/packs" }],
     });
   }
   const successUrl = new URL("/billing", s.config.APP_ORIGIN);
@@ -95,11 +95,20 @@ export type WebhookOutcome =
 const eventKey = (eventId: string) => `creem:${eventId}`;
 
 async function alreadyProcessed(db: Db, eventId: string): Promise<boolean> {
-  return (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.id, eventKey(eventId))).get()) !== undefined;
+  return (
+    (await db
+      .select({ id: webhookEvents.id })
+      .from(webhookEvents)
+      .where(eq(webhookEvents.id, eventKey(eventId)))
+      .get()) !== undefined
+  );
 }
 
 function recordEvent(db: Db, eventId: string, now: number) {
-  return db.insert(webhookEvents).values({ id: eventKey(eventId), provider: "creem", receivedAt: now }).onConflictDoNothing();
+  return db
+    .insert(webhookEvents)
+    .values({ id: eventKey(eventId), provider: "creem", receivedAt: now })
+    .onConflictDoNothing();
 }
 
 async function ignore(db: Db, eventId: string, now: number, reason: string): Promise<WebhookOutcome> {
@@ -135,9 +144,9 @@ export async function applyCreemEvent(
   }
 }
 
-function invalidEvent(issues: readonly { path: readonly PropertyKey[]; message: string }[]): AppError {
-  return new AppError("validation_failed", "The event object is not valid.", {
-    errors: issues.map((i) => ({ field: ["object", ...i.path.map(String)].join("."), message: i.message })),
+function invalidEvent(issues: readonly { path: readonly PropertyKey[]; message: string }[]): DomainError {
+  return new DomainError("invalid", "The event object is not valid.", {
+    fields: issues.map((i) => ({ field: ["object", ...i.path.map(String)].join("."), message: i.message })),
   });
 }
 
@@ -147,7 +156,8 @@ async function creditCheckout(s: Services, eventId: string, checkout: CheckoutCo
   if (!s.config.CREEM_TEST_MODE && checkout.mode !== undefined && checkout.mode !== "prod" && checkout.mode !== "live") {
     return ignore(s.db, eventId, now, `test-mode-event:${checkout.mode}`);
   }
-  if (checkout.status !== undefined && checkout.status !== "completed") return ignore(s.db, eventId, now, `checkout-status:${checkout.status}`);
+  if (checkout.status !== undefined && checkout.status !== "completed")
+    return ignore(s.db, eventId, now, `checkout-status:${checkout.status}`);
   if (checkout.order && checkout.order.status !== "paid") return ignore(s.db, eventId, now, `order-status:${checkout.order.status}`);
 
   // Who and how much come from the pending payment we recorded at checkout;
@@ -222,7 +232,7 @@ async function reverseRefund(s: Services, eventId: string, refund: RefundCreated
   if (!purchase) {
     // Creem does not order deliveries: a refund can overtake its purchase.
     // Leave the event unrecorded and ask for a redelivery.
-    throw new AppError("conflict", "This refund's purchase has not been credited yet; deliver it again later.", { retryAfter: 60 });
+    throw new DomainError("conflict", "This refund's purchase has not been credited yet; deliver it again later.", { retryAfter: 60 });
   }
   const [, reversal] = await s.db.batch([
     recordEvent(s.db, eventId, now),

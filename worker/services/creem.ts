@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { Config } from "../env";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { timingSafeEqual, toHex, utf8 } from "../lib/bytes";
 import { errorName, logger } from "../lib/log";
 
@@ -39,7 +39,7 @@ const CheckoutResponse = z.object({
 /** Creates a hosted checkout session; any failure is a 503 `upstream_unavailable` with no upstream details. */
 export async function createCreemCheckout(config: Config, input: CreemCheckoutInput): Promise<CreemCheckout> {
   const apiKey = config.CREEM_API_KEY;
-  if (!apiKey) throw new AppError("upstream_unavailable", "Payments are not configured on this server.");
+  if (!apiKey) throw new DomainError("unavailable", "Payments are not configured on this server.");
   const url = new URL("/v1/checkouts", config.CREEM_API_URL);
   let res: Response;
   try {
@@ -56,12 +56,12 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
     });
   } catch (err) {
     logger.error("creem_checkout_failed", { reason: "network", name: errorName(err) });
-    throw new AppError("upstream_unavailable", "The payment provider could not be reached. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider could not be reached. Try again shortly.", { retryAfter: 30 });
   }
   if (!res.ok) {
     // Creem's error bodies can echo request fields; log the status only.
     logger.error("creem_checkout_failed", { reason: "status", status: res.status });
-    throw new AppError("upstream_unavailable", "The payment provider refused to start a checkout. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider refused to start a checkout. Try again shortly.", { retryAfter: 30 });
   }
   let body: unknown;
   try {
@@ -72,7 +72,7 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
   const parsed = CheckoutResponse.safeParse(body);
   if (!parsed.success) {
     logger.error("creem_checkout_failed", { reason: "bad-response" });
-    throw new AppError("upstream_unavailable", "The payment provider answered unexpectedly. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider answered unexpectedly. Try again shortly.", { retryAfter: 30 });
   }
   return { id: parsed.data.id, checkoutUrl: parsed.data.checkout_url };
 }
@@ -90,7 +90,11 @@ export async function creemSignature(secret: string, rawBody: Uint8Array): Promi
  * Checks `creem-signature` against the raw body. The reason is for the
  * security log only; the wire gets one generic 401.
  */
-export async function verifyCreemSignature(secret: string, rawBody: Uint8Array, header: string | null | undefined): Promise<SignatureResult> {
+export async function verifyCreemSignature(
+  secret: string,
+  rawBody: Uint8Array,
+  header: string | null | undefined,
+): Promise<SignatureResult> {
   if (!header) return { ok: false, reason: "missing-signature" };
   const provided = header.trim();
   if (!HEX_SHA256.test(provided)) return { ok: false, reason: "malformed-signature" };

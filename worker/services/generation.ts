@@ -12,7 +12,7 @@
 import { emitEvent } from "./webhooks/events";
 import { and, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { sha256Hex } from "../lib/bytes";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
@@ -82,7 +82,12 @@ function optionsOf(input: CreateGenerationInput): GenerationOptions {
 }
 
 /** Options are personal (what a person asked for about their child-to-be): sealed under the user's DEK (crypto/fields.ts). */
-const optionsRef = (row: Pick<GenerationRow, "id" | "userId">) => ({ table: "generations", column: "options", rowId: row.id, userId: row.userId });
+const optionsRef = (row: Pick<GenerationRow, "id" | "userId">) => ({
+  table: "generations",
+  column: "options",
+  rowId: row.id,
+  userId: row.userId,
+});
 
 export async function sealOptions(s: Services, row: Pick<GenerationRow, "id" | "userId">, options: GenerationOptions): Promise<string> {
   const sealed = await sealField(s, optionsRef(row), JSON.stringify(options));
@@ -107,7 +112,7 @@ async function byIdempotencyKey(s: Services, userId: string, key: string): Promi
 
 async function sameRequestOr422(s: Services, row: GenerationRow, input: CreateGenerationInput, hash: string): Promise<GenerationRow> {
   if (!(await sameRequest(row, s, input, hash))) {
-    throw new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.");
+    throw new DomainError("duplicate_request", "This Idempotency-Key was already used with a different request body.");
   }
   return row;
 }
@@ -129,7 +134,6 @@ async function usablePhotos(s: Services, userId: string, ids: string[]): Promise
   return new Set(rows.map((r) => r.id));
 }
 
-
 /**
  * Creates a generation, or returns the one this Idempotency-Key already made.
  * The reservation and the row commit together in one D1 batch: if the
@@ -147,8 +151,8 @@ export async function createGeneration(
   if (existing) return { row: await sameRequestOr422(s, existing, input, hash), created: false };
 
   if (input.motherPhotoId === input.fatherPhotoId) {
-    throw new AppError("validation_failed", "The mother and father photos must be two different photos.", {
-      errors: [{ field: "fatherPhotoId", message: "must differ from motherPhotoId" }],
+    throw new DomainError("invalid", "The mother and father photos must be two different photos.", {
+      fields: [{ field: "fatherPhotoId", message: "must differ from motherPhotoId" }],
     });
   }
   const owned = await usablePhotos(s, userId, [input.motherPhotoId, input.fatherPhotoId]);
@@ -195,7 +199,7 @@ export async function createGeneration(
   if (!row) {
     const winner = await byIdempotencyKey(s, userId, p.idempotencyKey);
     if (winner) return { row: await sameRequestOr422(s, winner, input, hash), created: false };
-    throw new AppError("insufficient_credits", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
+    throw new DomainError("payment_required", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
   }
 
   await appendAudit(
@@ -216,7 +220,9 @@ export async function createGeneration(
   } catch (err) {
     logger.error("generation.enqueue_failed", { generationId: id, error: errorText(err) });
     await endGeneration(s, id, "failed", "internal");
-    throw new AppError("upstream_unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The generation could not be queued; your credits were refunded. Please retry.", {
+      retryAfter: 30,
+    });
   }
   return { row, created: true };
 }
@@ -349,7 +355,12 @@ export async function onGenerationFinished(s: Services, row: GenerationRow, fini
     if (deleted > 0) {
       await appendAudit(
         s.db,
-        { userId: row.userId, actor: { type: "system", id: "retention" }, action: "retention.deleted", detail: { rule: "parent-photos", kind: "photo", count: deleted } },
+        {
+          userId: row.userId,
+          actor: { type: "system", id: "retention" },
+          action: "retention.deleted",
+          detail: { rule: "parent-photos", kind: "photo", count: deleted },
+        },
         s.now(),
       );
     }
@@ -388,9 +399,20 @@ export async function outputsOf(s: Services, userId: string, generationIds: stri
 }
 
 /** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */
-export async function listGenerationRows(s: Services, userId: string, limit: number, after: KeysetCursor | undefined): Promise<GenerationRow[]> {
+export async function listGenerationRows(
+  s: Services,
+  userId: string,
+  limit: number,
+  after: KeysetCursor | undefined,
+): Promise<GenerationRow[]> {
   const q = keysetQuery(eq(generations.userId, userId), generations.createdAt, generations.id, after ?? null);
-  return s.db.select().from(generations).where(q.where).orderBy(...q.orderBy).limit(limit).all();
+  return s.db
+    .select()
+    .from(generations)
+    .where(q.where)
+    .orderBy(...q.orderBy)
+    .limit(limit)
+    .all();
 }
 
 export interface Progress {

@@ -13,7 +13,7 @@
 import { desc, eq } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { legalDemands, users } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import type { Services } from "./types";
@@ -35,7 +35,7 @@ export interface NewDemand {
 
 export async function recordDemand(s: Services, operator: AuthContext, d: NewDemand, meta: RequestMeta): Promise<LegalDemandRow> {
   if (d.userId && !(await s.db.select({ id: users.id }).from(users).where(eq(users.id, d.userId)).get())) {
-    throw new AppError("validation_failed", "No such account.", { errors: [{ field: "userId", message: "no account with this id" }] });
+    throw new DomainError("invalid", "No such account.", { fields: [{ field: "userId", message: "no account with this id" }] });
   }
   const row: LegalDemandRow = {
     id: newId("lgd"),
@@ -56,7 +56,13 @@ export async function recordDemand(s: Services, operator: AuthContext, d: NewDem
     createdAt: s.now(),
   };
   await s.db.insert(legalDemands).values(row);
-  await recordOperatorAction(s, { operator, action: "legal_demand.recorded", target: { type: "legal_demand", id: row.id }, reason: `${d.type} from ${d.authority}`, meta });
+  await recordOperatorAction(s, {
+    operator,
+    action: "legal_demand.recorded",
+    target: { type: "legal_demand", id: row.id },
+    reason: `${d.type} from ${d.authority}`,
+    meta,
+  });
   return row;
 }
 
@@ -66,7 +72,7 @@ export async function listDemands(s: Services): Promise<LegalDemandRow[]> {
 
 async function findDemand(s: Services, id: string): Promise<LegalDemandRow> {
   const row = await s.db.select().from(legalDemands).where(eq(legalDemands.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such legal demand.");
+  if (!row) throw new DomainError("not_found", "No such legal demand.");
   return row;
 }
 
@@ -84,12 +90,16 @@ export async function decideDemand(
   meta: RequestMeta,
 ): Promise<LegalDemandRow> {
   const row = await findDemand(s, id);
-  if (row.decision !== "pending") throw new AppError("conflict", "This demand was already decided.");
+  if (row.decision !== "pending") throw new DomainError("conflict", "This demand was already decided.");
   if (v.decision === "rejected" && v.producedData.length > 0) {
-    throw new AppError("validation_failed", "A rejected demand produces nothing.", { errors: [{ field: "producedData", message: "must be empty when rejected" }] });
+    throw new DomainError("invalid", "A rejected demand produces nothing.", {
+      fields: [{ field: "producedData", message: "must be empty when rejected" }],
+    });
   }
   if (v.decision !== "rejected" && v.producedData.length === 0) {
-    throw new AppError("validation_failed", "List exactly what was produced.", { errors: [{ field: "producedData", message: "list each item produced" }] });
+    throw new DomainError("invalid", "List exactly what was produced.", {
+      fields: [{ field: "producedData", message: "list each item produced" }],
+    });
   }
   const at = s.now();
   const next = { decision: v.decision, decisionNote: v.note, decidedAt: at, producedData: JSON.stringify(v.producedData) };
@@ -117,11 +127,17 @@ export async function setNotification(
   meta: RequestMeta,
 ): Promise<LegalDemandRow> {
   const row = await findDemand(s, id);
-  if (!row.userId) throw new AppError("conflict", "This demand names no account, so there is no one to notify.");
-  if (row.notification === "sent") throw new AppError("conflict", "The user was already notified.");
+  if (!row.userId) throw new DomainError("conflict", "This demand names no account, so there is no one to notify.");
+  if (row.notification === "sent") throw new DomainError("conflict", "The user was already notified.");
   if (v.status === "deferred") {
-    if (v.reviewAt <= s.now()) throw new AppError("validation_failed", "The review date must be in the future.", { errors: [{ field: "reviewAt", message: "must be in the future" }] });
-    await s.db.update(legalDemands).set({ notification: "deferred", deferReason: v.reason, deferReviewAt: v.reviewAt }).where(eq(legalDemands.id, row.id));
+    if (v.reviewAt <= s.now())
+      throw new DomainError("invalid", "The review date must be in the future.", {
+        fields: [{ field: "reviewAt", message: "must be in the future" }],
+      });
+    await s.db
+      .update(legalDemands)
+      .set({ notification: "deferred", deferReason: v.reason, deferReviewAt: v.reviewAt })
+      .where(eq(legalDemands.id, row.id));
     // Operator log only: an entry in the user's own log would notify them.
     await recordOperatorAction(s, {
       operator,
@@ -136,7 +152,11 @@ export async function setNotification(
   const produced = producedOf(row);
   const at = s.now();
   const decision =
-    row.decision === "pending" ? "It is still under review." : row.decision === "rejected" ? "We refused it and produced nothing." : `We produced exactly: ${produced.join("; ")}.`;
+    row.decision === "pending"
+      ? "It is still under review."
+      : row.decision === "rejected"
+        ? "We refused it and produced nothing."
+        : `We produced exactly: ${produced.join("; ")}.`;
   await sendNotice(s, {
     userId: row.userId,
     kind: "legal_demand",
@@ -172,7 +192,13 @@ export interface TransparencyYear {
 /** The transparency report: counted from the legal_demands rows, by year received (UTC). */
 export async function transparencyReport(s: Services): Promise<TransparencyYear[]> {
   const rows = await s.db
-    .select({ type: legalDemands.type, decision: legalDemands.decision, receivedAt: legalDemands.receivedAt, userId: legalDemands.userId, notification: legalDemands.notification })
+    .select({
+      type: legalDemands.type,
+      decision: legalDemands.decision,
+      receivedAt: legalDemands.receivedAt,
+      userId: legalDemands.userId,
+      notification: legalDemands.notification,
+    })
     .from(legalDemands)
     .all();
   const years = new Map<number, TransparencyYear & { users: Set<string> }>();

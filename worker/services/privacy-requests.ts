@@ -7,7 +7,7 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { generations, privacyRequestEvents, privacyRequests } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { deleteGeneration, type DeletionReceipt } from "./deletion";
@@ -20,7 +20,13 @@ export type PrivacyRequestStatus = PrivacyRequestRow["status"];
 export type PrivacyRequestEventRow = typeof privacyRequestEvents.$inferSelect;
 
 export const REQUEST_TYPES = ["question", "access", "deletion", "takedown"] as const satisfies readonly PrivacyRequestType[];
-export const REQUEST_STATUSES = ["received", "verifying", "in_progress", "completed", "rejected"] as const satisfies readonly PrivacyRequestStatus[];
+export const REQUEST_STATUSES = [
+  "received",
+  "verifying",
+  "in_progress",
+  "completed",
+  "rejected",
+] as const satisfies readonly PrivacyRequestStatus[];
 const CLOSED: readonly PrivacyRequestStatus[] = ["completed", "rejected"];
 
 /** Requests under the GDPR (Art. 15, 17, and Art. 17 from a person pictured) must be answered within one month (Art. 12(3)). */
@@ -29,7 +35,9 @@ export const GDPR_TYPES: readonly PrivacyRequestType[] = ["access", "deletion", 
 /** The same day of the next month (UTC), or its last day when shorter: "one month" of Art. 12(3). */
 export function oneMonthAfter(ms: number): number {
   const d = new Date(ms);
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
+  const target = new Date(
+    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()),
+  );
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target.getTime();
@@ -58,7 +66,9 @@ export async function createPrivacyRequest(s: Services, r: NewRequest): Promise<
   };
   await s.db.batch([
     s.db.insert(privacyRequests).values(row),
-    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: "requester", action: "received", note: null }),
+    s.db
+      .insert(privacyRequestEvents)
+      .values({ id: newId("pre"), requestId: row.id, at: now, actor: "requester", action: "received", note: null }),
   ]);
   return row;
 }
@@ -69,7 +79,12 @@ export interface RequestWithHistory extends PrivacyRequestRow {
 
 /** Open requests first (soonest deadline first), then closed ones, newest first. */
 export async function listPrivacyRequests(s: Services, limit: number): Promise<RequestWithHistory[]> {
-  const rows = await s.db.select().from(privacyRequests).orderBy(desc(privacyRequests.createdAt), desc(privacyRequests.id)).limit(limit).all();
+  const rows = await s.db
+    .select()
+    .from(privacyRequests)
+    .orderBy(desc(privacyRequests.createdAt), desc(privacyRequests.id))
+    .limit(limit)
+    .all();
   const events = rows.length
     ? await s.db
         .select()
@@ -86,13 +101,15 @@ export async function listPrivacyRequests(s: Services, limit: number): Promise<R
   const open = (r: PrivacyRequestRow) => !CLOSED.includes(r.status);
   return rows
     .map((r) => ({ ...r, history: events.filter((e) => e.requestId === r.id) }))
-    .sort((a, b) => Number(open(b)) - Number(open(a)) || (open(a) ? (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) : b.createdAt - a.createdAt));
+    .sort(
+      (a, b) => Number(open(b)) - Number(open(a)) || (open(a) ? (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) : b.createdAt - a.createdAt),
+    );
 }
 
 async function openRequest(s: Services, id: string): Promise<PrivacyRequestRow> {
   const row = await s.db.select().from(privacyRequests).where(eq(privacyRequests.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such privacy request.");
-  if (CLOSED.includes(row.status)) throw new AppError("conflict", "This request is closed.");
+  if (!row) throw new DomainError("not_found", "No such privacy request.");
+  if (CLOSED.includes(row.status)) throw new DomainError("conflict", "This request is closed.");
   return row;
 }
 
@@ -113,7 +130,9 @@ export async function setPrivacyRequestStatus(
       .update(privacyRequests)
       .set(closing ? { status, closedAt: now, email: null, message: null } : { status })
       .where(and(eq(privacyRequests.id, row.id), eq(privacyRequests.status, row.status))),
-    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: status, note }),
+    s.db
+      .insert(privacyRequestEvents)
+      .values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: status, note }),
   ]);
   await recordOperatorAction(s, {
     operator,
@@ -140,12 +159,12 @@ export async function takedown(
   meta: RequestMeta,
 ): Promise<{ receipt: DeletionReceipt; ownerNotified: boolean; mailed: boolean }> {
   const row = await openRequest(s, id);
-  if (row.type !== "takedown") throw new AppError("conflict", "Only a takedown request can delete a generation.");
+  if (row.type !== "takedown") throw new DomainError("conflict", "Only a takedown request can delete a generation.");
   const gen = await s.db.select({ userId: generations.userId }).from(generations).where(eq(generations.id, generationId)).get();
-  if (!gen) throw new AppError("not_found", "No such generation.");
+  if (!gen) throw new DomainError("not_found", "No such generation.");
   const reason = `A person pictured asked us to remove it and said they had not agreed to its use (privacy request ${row.id})`;
   const receipt = await deleteGeneration(s, { userId: gen.userId, actor: { type: "support", id: operator.userId }, meta }, generationId);
-  if (!receipt) throw new AppError("not_found", "No such generation.");
+  if (!receipt) throw new DomainError("not_found", "No such generation.");
   const { mailed } = await sendNotice(s, {
     userId: gen.userId,
     kind: "takedown",
@@ -158,8 +177,20 @@ export async function takedown(
   });
   const now = s.now();
   await s.db.batch([
-    s.db.update(privacyRequests).set({ status: "completed", closedAt: now, email: null, message: null, userId: gen.userId }).where(eq(privacyRequests.id, row.id)),
-    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: "takedown", note: `${note} (receipt ${receipt.id}; owner notified)` }),
+    s.db
+      .update(privacyRequests)
+      .set({ status: "completed", closedAt: now, email: null, message: null, userId: gen.userId })
+      .where(eq(privacyRequests.id, row.id)),
+    s.db
+      .insert(privacyRequestEvents)
+      .values({
+        id: newId("pre"),
+        requestId: row.id,
+        at: now,
+        actor: operator.userId,
+        action: "takedown",
+        note: `${note} (receipt ${receipt.id}; owner notified)`,
+      }),
   ]);
   await recordOperatorAction(s, {
     operator,

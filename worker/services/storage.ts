@@ -7,7 +7,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { objects } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import { firstMarker } from "../lib/jpeg-scan";
 import { logger } from "../lib/log";
@@ -118,7 +118,8 @@ export async function sealObjectBytes(
 
 /** Encrypts and stores an object, then records its row. A stream input is encrypted as it arrives. */
 export async function putObject(s: Services, input: PutObjectInput): Promise<ObjectRow> {
-  if (input.entropyScan && !(input.bytes instanceof Uint8Array)) throw new Error("putObject: entropyScan needs the bytes in memory, not a stream");
+  if (input.entropyScan && !(input.bytes instanceof Uint8Array))
+    throw new Error("putObject: entropyScan needs the bytes in memory, not a stream");
   const id = input.id ?? newId(ID_PREFIX[input.kind]);
   const dek = await userDataKey(s, input.userId, { create: true });
   if (!dek) throw new Error("no data key");
@@ -203,7 +204,13 @@ async function putStream(s: Services, r2Key: string, chunks: AsyncIterable<Uint8
 }
 
 async function ownedRow(s: Services, userId: string, objectId: string): Promise<ObjectRow | null> {
-  return (await s.db.select().from(objects).where(and(eq(objects.id, objectId), eq(objects.userId, userId))).get()) ?? null;
+  return (
+    (await s.db
+      .select()
+      .from(objects)
+      .where(and(eq(objects.id, objectId), eq(objects.userId, userId)))
+      .get()) ?? null
+  );
 }
 
 async function cipherFor(s: Services, row: ObjectRow, headerBytes: Uint8Array): Promise<SegmentCipher | null> {
@@ -217,7 +224,8 @@ async function cipherFor(s: Services, row: ObjectRow, headerBytes: Uint8Array): 
 }
 
 function checkSize(row: ObjectRow, stored: number, shift: number): void {
-  if (plaintextLengthOf(stored, shift) !== row.bytes) throw new ObjectIntegrityError(`stored size ${stored} does not match ${row.bytes} plaintext bytes`);
+  if (plaintextLengthOf(stored, shift) !== row.bytes)
+    throw new ObjectIntegrityError(`stored size ${stored} does not match ${row.bytes} plaintext bytes`);
 }
 
 /** Reads and decrypts a whole object of this user; null when it is not theirs, missing, or its key is shredded. */
@@ -258,7 +266,7 @@ export async function openObjectStream(
   const start = range?.start ?? 0;
   const end = Math.min(range?.end ?? row.bytes - 1, row.bytes - 1);
   if (range && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || start < 0 || start > end)) {
-    throw new AppError("range_not_satisfiable", `The object has ${row.bytes} bytes.`);
+    throw new DomainError("out_of_range", `The object has ${row.bytes} bytes.`);
   }
 
   if (!range) {
@@ -408,7 +416,15 @@ export async function deleteObjects(s: Services, userId: string, objectIds: stri
       .all();
     if (!rows.length) continue;
     await s.env.BUCKET.delete(rows.map((r) => r.r2Key));
-    await s.db.delete(objects).where(and(eq(objects.userId, userId), inArray(objects.id, rows.map((r) => r.id))));
+    await s.db.delete(objects).where(
+      and(
+        eq(objects.userId, userId),
+        inArray(
+          objects.id,
+          rows.map((r) => r.id),
+        ),
+      ),
+    );
     deleted += rows.length;
   }
   return deleted;

@@ -12,7 +12,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { generations, objects, operatorLog, supportImageRequests, supportSessions } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditDetail } from "./audit";
@@ -34,7 +34,14 @@ export function sessionOpen(row: Pick<SupportSessionRow, "endedAt" | "expiresAt"
 type Operator = Pick<AuthContext, "userId" | "isEngineer">;
 
 /** A row in the operator log only (the user's own entry is written by the caller). */
-async function operatorLogOnly(s: Services, who: string, action: string, target: { type: string; id: string }, userId: string, detail: AuditDetail): Promise<void> {
+async function operatorLogOnly(
+  s: Services,
+  who: string,
+  action: string,
+  target: { type: string; id: string },
+  userId: string,
+  detail: AuditDetail,
+): Promise<void> {
   await s.db.insert(operatorLog).values({
     id: newId("opl"),
     at: s.now(),
@@ -54,7 +61,7 @@ export async function openSession(
   meta: RequestMeta,
 ): Promise<SupportSessionRow> {
   const user = await findUser(s, input.userId);
-  if (!user) throw new AppError("not_found", "No account with that id.");
+  if (!user) throw new DomainError("not_found", "No account with that id.");
   const now = s.now();
   const row: SupportSessionRow = {
     id: newId("sup"),
@@ -82,15 +89,15 @@ export async function openSession(
 
 async function sessionById(s: Services, id: string): Promise<SupportSessionRow> {
   const row = await s.db.select().from(supportSessions).where(eq(supportSessions.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such support session.");
+  if (!row) throw new DomainError("not_found", "No such support session.");
   return row;
 }
 
 /** The session, if the caller opened it and it is still open; otherwise 403 (404 if unknown). */
 export async function ownOpenSession(s: Services, op: Operator, id: string): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
-  if (row.operatorId !== op.userId) throw new AppError("forbidden", "Only the operator who opened this session can use it.");
-  if (!sessionOpen(row, s.now())) throw new AppError("forbidden", "This support session has ended or expired; open a new one.");
+  if (row.operatorId !== op.userId) throw new DomainError("forbidden", "Only the operator who opened this session can use it.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("forbidden", "This support session has ended or expired; open a new one.");
   return row;
 }
 
@@ -99,20 +106,44 @@ export async function hasOpenSession(s: Services, operatorId: string, userId: st
   const row = await s.db
     .select({ id: supportSessions.id })
     .from(supportSessions)
-    .where(and(eq(supportSessions.userId, userId), eq(supportSessions.operatorId, operatorId), isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, s.now())))
+    .where(
+      and(
+        eq(supportSessions.userId, userId),
+        eq(supportSessions.operatorId, operatorId),
+        isNull(supportSessions.endedAt),
+        gt(supportSessions.expiresAt, s.now()),
+      ),
+    )
     .get();
   return row !== undefined;
 }
 
 /** Records a read of account facts: the user's log (support.accessed) and the operator log. */
-export async function recordFactsRead(s: Services, op: Operator, session: SupportSessionRow, viewed: string, meta: RequestMeta): Promise<void> {
-  await recordSupportAccess(s, { staff: op, userId: session.userId, reason: `${session.reason} (ticket ${session.ticket})`, viewed, allowed: true, meta, detail: { session: session.id } });
-  await operatorLogOnly(s, op.userId, "support_session.read", { type: "support_session", id: session.id }, session.userId, { reason: session.reason, viewed });
+export async function recordFactsRead(
+  s: Services,
+  op: Operator,
+  session: SupportSessionRow,
+  viewed: string,
+  meta: RequestMeta,
+): Promise<void> {
+  await recordSupportAccess(s, {
+    staff: op,
+    userId: session.userId,
+    reason: `${session.reason} (ticket ${session.ticket})`,
+    viewed,
+    allowed: true,
+    meta,
+    detail: { session: session.id },
+  });
+  await operatorLogOnly(s, op.userId, "support_session.read", { type: "support_session", id: session.id }, session.userId, {
+    reason: session.reason,
+    viewed,
+  });
 }
 
 export async function endSessionByOperator(s: Services, op: Operator, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
-  if (!sessionOpen(row, s.now())) throw new AppError("conflict", "This support session has already ended or expired.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
   await s.db.update(supportSessions).set({ endedAt: now, endedBy: "operator" }).where(eq(supportSessions.id, id));
   await recordOperatorAction(s, {
@@ -128,9 +159,13 @@ export async function endSessionByOperator(s: Services, op: Operator, id: string
 }
 
 export async function endSessionByUser(s: Services, userId: string, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
-  const row = await s.db.select().from(supportSessions).where(and(eq(supportSessions.id, id), eq(supportSessions.userId, userId))).get();
-  if (!row) throw new AppError("not_found", "No such support session.");
-  if (!sessionOpen(row, s.now())) throw new AppError("conflict", "This support session has already ended or expired.");
+  const row = await s.db
+    .select()
+    .from(supportSessions)
+    .where(and(eq(supportSessions.id, id), eq(supportSessions.userId, userId)))
+    .get();
+  if (!row) throw new DomainError("not_found", "No such support session.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
   await s.db.update(supportSessions).set({ endedAt: now, endedBy: "user" }).where(eq(supportSessions.id, id));
   await appendAudit(
@@ -161,7 +196,12 @@ export async function listOpenSessions(s: Services): Promise<SupportSessionRow[]
 
 export async function requestsOf(s: Services, sessionIds: readonly string[]): Promise<ImageRequestRow[]> {
   if (sessionIds.length === 0) return [];
-  return s.db.select().from(supportImageRequests).where(inArray(supportImageRequests.sessionId, [...sessionIds])).orderBy(asc(supportImageRequests.createdAt)).all();
+  return s.db
+    .select()
+    .from(supportImageRequests)
+    .where(inArray(supportImageRequests.sessionId, [...sessionIds]))
+    .orderBy(asc(supportImageRequests.createdAt))
+    .all();
 }
 
 /** The user's open sessions and their image requests (for the banner). */
@@ -184,15 +224,21 @@ export async function openSessionsFor(s: Services, userId: string): Promise<{ se
  * user has an open window (Settings), else pending until the user or a second
  * operator decides.
  */
-export async function requestImages(s: Services, op: Operator, sessionId: string, input: { generationId: string; reason: string }, meta: RequestMeta): Promise<ImageRequestRow> {
+export async function requestImages(
+  s: Services,
+  op: Operator,
+  sessionId: string,
+  input: { generationId: string; reason: string },
+  meta: RequestMeta,
+): Promise<ImageRequestRow> {
   const session = await ownOpenSession(s, op, sessionId);
-  if (!op.isEngineer) throw new AppError("forbidden", "Seeing a picture needs the engineer role.");
+  if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
   const gen = await s.db
     .select({ id: generations.id })
     .from(generations)
     .where(and(eq(generations.id, input.generationId), eq(generations.userId, session.userId)))
     .get();
-  if (!gen) throw new AppError("not_found", "This account has no such generation.");
+  if (!gen) throw new DomainError("not_found", "This account has no such generation.");
   const user = await findUser(s, session.userId);
   const now = s.now();
   const byWindow = user !== undefined && supportGrantActive(user, now);
@@ -228,19 +274,22 @@ async function pendingRequest(s: Services, id: string, userId?: string): Promise
     .from(supportImageRequests)
     .where(userId ? and(eq(supportImageRequests.id, id), eq(supportImageRequests.userId, userId)) : eq(supportImageRequests.id, id))
     .get();
-  if (!req) throw new AppError("not_found", "No such picture request.");
+  if (!req) throw new DomainError("not_found", "No such picture request.");
   const session = await sessionById(s, req.sessionId);
-  if (req.status !== "pending") throw new AppError("conflict", `This picture request is already ${req.status}.`);
-  if (!sessionOpen(session, s.now())) throw new AppError("conflict", "The support session of this request has ended or expired.");
+  if (req.status !== "pending") throw new DomainError("conflict", `This picture request is already ${req.status}.`);
+  if (!sessionOpen(session, s.now())) throw new DomainError("conflict", "The support session of this request has ended or expired.");
   return { req, session };
 }
 
 /** Two-person rule: a different operator approves (never the requester). */
 export async function approveByOperator(s: Services, op: Operator, id: string, note: string, meta: RequestMeta): Promise<ImageRequestRow> {
   const { req } = await pendingRequest(s, id);
-  if (req.requestedBy === op.userId) throw new AppError("forbidden", "Two-person rule: a different operator must approve this request.");
+  if (req.requestedBy === op.userId) throw new DomainError("forbidden", "Two-person rule: a different operator must approve this request.");
   const now = s.now();
-  await s.db.update(supportImageRequests).set({ status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now }).where(eq(supportImageRequests.id, id));
+  await s.db
+    .update(supportImageRequests)
+    .set({ status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now })
+    .where(eq(supportImageRequests.id, id));
   await recordOperatorAction(s, {
     operator: op,
     action: "support_image.approved",
@@ -258,7 +307,10 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
   const { req, session } = await pendingRequest(s, id, userId);
   const now = s.now();
   const status = allow ? "approved" : "refused";
-  await s.db.update(supportImageRequests).set({ status, decidedBy: userId, decidedVia: "user", decidedAt: now }).where(eq(supportImageRequests.id, id));
+  await s.db
+    .update(supportImageRequests)
+    .set({ status, decidedBy: userId, decidedVia: "user", decidedAt: now })
+    .where(eq(supportImageRequests.id, id));
   await appendAudit(
     s.db,
     {
@@ -266,26 +318,41 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
       actor: { type: "user", id: userId },
       action: "support.grant_changed",
       target: { type: "generation", id: req.generationId },
-      detail: allow ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id } : { granted: false, item: req.generationId, until: null, request: id },
+      detail: allow
+        ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id }
+        : { granted: false, item: req.generationId, until: null, request: id },
       meta,
     },
     now,
   );
-  await operatorLogOnly(s, userId, allow ? "support_image.granted_by_user" : "support_image.refused_by_user", { type: "generation", id: req.generationId }, userId, { request: id });
+  await operatorLogOnly(
+    s,
+    userId,
+    allow ? "support_image.granted_by_user" : "support_image.refused_by_user",
+    { type: "generation", id: req.generationId },
+    userId,
+    { request: id },
+  );
   return { ...req, status, decidedBy: userId, decidedVia: "user", decidedAt: now };
 }
 
 /**
  * The bytes of result picture `index` (oldest first) of an approved request: for the engineer who asked, inside the open session only.
  */
-export async function imageForRequest(s: Services, op: Operator, id: string, index: number, meta: RequestMeta): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
+export async function imageForRequest(
+  s: Services,
+  op: Operator,
+  id: string,
+  index: number,
+  meta: RequestMeta,
+): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
   const req = await s.db.select().from(supportImageRequests).where(eq(supportImageRequests.id, id)).get();
-  if (!req) throw new AppError("not_found", "No such picture request.");
-  if (!op.isEngineer) throw new AppError("forbidden", "Seeing a picture needs the engineer role.");
-  if (req.requestedBy !== op.userId) throw new AppError("forbidden", "Only the engineer who asked can see these pictures.");
-  if (req.status !== "approved") throw new AppError("forbidden", "Neither the user nor a second operator has approved this request.");
+  if (!req) throw new DomainError("not_found", "No such picture request.");
+  if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
+  if (req.requestedBy !== op.userId) throw new DomainError("forbidden", "Only the engineer who asked can see these pictures.");
+  if (req.status !== "approved") throw new DomainError("forbidden", "Neither the user nor a second operator has approved this request.");
   const session = await sessionById(s, req.sessionId);
-  if (!sessionOpen(session, s.now())) throw new AppError("forbidden", "This support session has ended or expired.");
+  if (!sessionOpen(session, s.now())) throw new DomainError("forbidden", "This support session has ended or expired.");
   const outputs = await s.db
     .select({ id: objects.id })
     .from(objects)
@@ -293,9 +360,9 @@ export async function imageForRequest(s: Services, op: Operator, id: string, ind
     .orderBy(asc(objects.createdAt), asc(objects.id))
     .all();
   const target = outputs[index];
-  if (!target) throw new AppError("not_found", "This generation has no picture with that number.");
+  if (!target) throw new DomainError("not_found", "This generation has no picture with that number.");
   const obj = await getObject(s, req.userId, target.id);
-  if (!obj) throw new AppError("not_found", "The picture is no longer stored.");
+  if (!obj) throw new DomainError("not_found", "The picture is no longer stored.");
   const viewed = `a picture of generation ${req.generationId}`;
   const via = req.decidedVia === "operator" ? "approved by a second operator" : "you allowed it";
   await recordSupportAccess(s, {
@@ -307,6 +374,10 @@ export async function imageForRequest(s: Services, op: Operator, id: string, ind
     meta,
     detail: { request: id, object: target.id },
   });
-  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "object", id: target.id }, req.userId, { request: id, reason: req.reason, via: req.decidedVia });
+  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "object", id: target.id }, req.userId, {
+    request: id,
+    reason: req.reason,
+    via: req.decidedVia,
+  });
   return { bytes: obj.bytes, contentType: obj.row.contentType, count: outputs.length };
 }
