@@ -97,15 +97,7 @@ export function createApp() {
     }
     return cors({
       origin: (o) => (origin && o === origin ? o : null),
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "Idempotency-Key",
-        "X-Upload-Id",
-        "X-Upload-Key-Id",
-        "X-Upload-Content-Type",
-        "X-Support-Reason",
-      ],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Upload-Id", "X-Upload-Key-Id", "X-Upload-Content-Type", "X-Support-Reason"],
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
       exposeHeaders: ["Location", "Retry-After", "X-Request-Id", "Content-Disposition"],
       maxAge: 600,
@@ -150,10 +142,7 @@ export function createApp() {
   app.route("/v1", webhookEndpointRoutes);
   const document = (config: Config) =>
     buildDocument(app, documentConfig(config.PUBLIC_API_URL), { developmentRoutes: config.ENVIRONMENT === "development" });
-  app.route(
-    "/v1",
-    docsRoutes((c) => document(c.get("services").config)),
-  );
+  app.route("/v1", docsRoutes((c) => document(c.get("services").config)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

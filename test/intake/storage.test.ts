@@ -11,17 +11,7 @@ import { objects } from "../../worker/db/schema";
 import { DomainError } from "../../worker/lib/domain-error";
 import { rewrapKeys, rewrapStaleKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
 import { runSweeps } from "../../worker/scheduled";
-import {
-  DEFAULT_SEGMENT_SHIFT,
-  HEADER_LENGTH,
-  SegmentCipher,
-  TAG_LENGTH,
-  newHeader,
-  parseHeader,
-  plaintextLengthOf,
-  sealStream,
-  storedLength,
-} from "../../worker/services/crypto/segmented";
+import { DEFAULT_SEGMENT_SHIFT, HEADER_LENGTH, SegmentCipher, TAG_LENGTH, newHeader, parseHeader, plaintextLengthOf, sealStream, storedLength } from "../../worker/services/crypto/segmented";
 import { deleteObjects, getObject, openObjectStream, putObject, shredUserKey, userPrefixes } from "../../worker/services/storage";
 import { services, servicesWithMasterKeys } from "../helpers";
 
@@ -226,10 +216,7 @@ describe("storage: integrity (security)", () => {
     await env.BUCKET.put(row.r2Key, cut);
     await expect(getObject(s, "usr_trunc", row.id)).rejects.toThrow(/stored size/);
     // An attacker who can also edit D1: the size now matches, but segment 2 was not sealed as final.
-    await s.db
-      .update(objects)
-      .set({ bytes: 3 * SEG })
-      .where(eq(objects.id, row.id));
+    await s.db.update(objects).set({ bytes: 3 * SEG }).where(eq(objects.id, row.id));
     await expect(getObject(services(), "usr_trunc", row.id)).rejects.toThrow(/segment 2/);
     const tail = await openObjectStream(services(), "usr_trunc", row.id, { start: 3 * SEG - 10, end: 3 * SEG - 1 });
     await expect(readAll(tail?.stream ?? new ReadableStream())).rejects.toThrow(/segment 2/);
@@ -309,10 +296,7 @@ describe("storage: KEK rotation", () => {
     let cursor: string | undefined;
     let rewrapped = 0;
     do {
-      const page = await rewrapKeys(servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]), {
-        limit: 2,
-        ...(cursor ? { cursor } : {}),
-      });
+      const page = await rewrapKeys(servicesWithMasterKeys("kek-test-2", ["kek-test-1", "kek-test-2"]), { limit: 2, ...(cursor ? { cursor } : {}) });
       rewrapped += page.rewrapped;
       cursor = page.cursor ?? undefined;
     } while (cursor);

@@ -28,9 +28,7 @@ export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCurs
   const createdAt = m?.[1];
   const id = m?.[2];
   if (!createdAt || !id || !id.startsWith(`${idPrefix}_`)) {
-    throw new DomainError("invalid", "The cursor is not valid.", {
-      fields: [{ field: "cursor", message: "use nextCursor from the previous page" }],
-    });
+    throw new DomainError("invalid", "The cursor is not valid.", { fields: [{ field: "cursor", message: "use nextCursor from the previous page" }] });
   }
   return { createdAt: Number(createdAt), id };
 }

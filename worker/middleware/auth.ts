@@ -55,10 +55,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       }
       await logSecurityEvent(s.db, "auth_failed", meta, s.now(), { reason, path: c.req.path });
       if (code === "account_deleted") {
-        throw new AppError(
-          "account_deleted",
-          "This credential was issued before its account was deleted. Sign in again to start a new account.",
-        );
+        throw new AppError("account_deleted", "This credential was issued before its account was deleted. Sign in again to start a new account.");
       }
       throw new AppError("unauthorized", "A valid session token or API key is required.");
     };
@@ -75,19 +72,14 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (!result.ok) {
         if (result.reason === "account-being-deleted") return fail(result.reason, "account_deleted");
         // A key of a deleted account no longer exists; for a while it is still known as deleted.
-        if (result.reason === "api-key-unknown" && (await apiKeyWasDeleted(s, await hashApiKey(token), s.now())))
-          return fail("api-key-of-deleted-account", "account_deleted");
+        if (result.reason === "api-key-unknown" && (await apiKeyWasDeleted(s, await hashApiKey(token), s.now()))) return fail("api-key-of-deleted-account", "account_deleted");
         return fail(result.reason);
       }
       if (opts.sessionOnly || opts.stepUp) {
         // A valid key is authenticated but not authorized here: 403, not 401
         // (RFC 6750 §3.1 insufficient_scope), so an integrator is not told to
         // fix a credential that is fine.
-        await logSecurityEvent(s.db, "scope_denied", meta, s.now(), {
-          reason: "api-key-on-session-route",
-          userId: result.auth.userId,
-          path: c.req.path,
-        });
+        await logSecurityEvent(s.db, "scope_denied", meta, s.now(), { reason: "api-key-on-session-route", userId: result.auth.userId, path: c.req.path });
         throw new AppError("insufficient_scope", "This route needs a browser session; API keys cannot call it.");
       }
       auth = result.auth;
@@ -121,9 +113,7 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (found.deleting) return fail("account-being-deleted", "account_deleted");
       const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
       if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
-      const { user, created } = found.user
-        ? { user: found.user, created: false }
-        : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
+      const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       if (created) {
         await appendAudit(s.db, { userId: user.id, actor: { type: "user", id: user.id }, action: "account.created", meta }, s.now());
       }
@@ -134,11 +124,7 @@ export function requireAuth(opts: AuthOptions = {}) {
         via: "session",
         actorId: user.id,
         scopes: null,
-        isAdmin:
-          role === "admin" ||
-          role === "engineer" ||
-          s.config.ADMIN_USER_IDS.includes(result.subject) ||
-          s.config.ENGINEER_USER_IDS.includes(result.subject),
+        isAdmin: role === "admin" || role === "engineer" || s.config.ADMIN_USER_IDS.includes(result.subject) || s.config.ENGINEER_USER_IDS.includes(result.subject),
         isEngineer: role === "engineer" || s.config.ENGINEER_USER_IDS.includes(result.subject),
         consent: { version: user.consentVersion, at: user.consentAt },
         factorAges: factorAgesOf(result.claims, s.now()),
@@ -173,15 +159,11 @@ export function requireStepUpFor(c: Context<AppEnv>): void {
 
 /** The 403 problem that is also Clerk's reverification hint (`@clerk/shared/authorization-errors`). */
 export function reverificationRequired(): AppError {
-  return new AppError(
-    "reverification_required",
-    `Confirm it is you: this action needs a sign-in check within the last ${STEP_UP_AFTER_MINUTES} minutes.`,
-    {
-      clerk_error: {
-        type: "forbidden",
-        reason: "reverification-error",
-        metadata: { reverification: { level: STEP_UP_LEVEL, afterMinutes: STEP_UP_AFTER_MINUTES } },
-      },
+  return new AppError("reverification_required", `Confirm it is you: this action needs a sign-in check within the last ${STEP_UP_AFTER_MINUTES} minutes.`, {
+    clerk_error: {
+      type: "forbidden",
+      reason: "reverification-error",
+      metadata: { reverification: { level: STEP_UP_LEVEL, afterMinutes: STEP_UP_AFTER_MINUTES } },
     },
-  );
+  });
 }

@@ -95,20 +95,11 @@ export type WebhookOutcome =
 const eventKey = (eventId: string) => `creem:${eventId}`;
 
 async function alreadyProcessed(db: Db, eventId: string): Promise<boolean> {
-  return (
-    (await db
-      .select({ id: webhookEvents.id })
-      .from(webhookEvents)
-      .where(eq(webhookEvents.id, eventKey(eventId)))
-      .get()) !== undefined
-  );
+  return (await db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.id, eventKey(eventId))).get()) !== undefined;
 }
 
 function recordEvent(db: Db, eventId: string, now: number) {
-  return db
-    .insert(webhookEvents)
-    .values({ id: eventKey(eventId), provider: "creem", receivedAt: now })
-    .onConflictDoNothing();
+  return db.insert(webhookEvents).values({ id: eventKey(eventId), provider: "creem", receivedAt: now }).onConflictDoNothing();
 }
 
 async function ignore(db: Db, eventId: string, now: number, reason: string): Promise<WebhookOutcome> {
@@ -156,8 +147,7 @@ async function creditCheckout(s: Services, eventId: string, checkout: CheckoutCo
   if (!s.config.CREEM_TEST_MODE && checkout.mode !== undefined && checkout.mode !== "prod" && checkout.mode !== "live") {
     return ignore(s.db, eventId, now, `test-mode-event:${checkout.mode}`);
   }
-  if (checkout.status !== undefined && checkout.status !== "completed")
-    return ignore(s.db, eventId, now, `checkout-status:${checkout.status}`);
+  if (checkout.status !== undefined && checkout.status !== "completed") return ignore(s.db, eventId, now, `checkout-status:${checkout.status}`);
   if (checkout.order && checkout.order.status !== "paid") return ignore(s.db, eventId, now, `order-status:${checkout.order.status}`);
 
   // Who and how much come from the pending payment we recorded at checkout;

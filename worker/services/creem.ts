@@ -90,11 +90,7 @@ export async function creemSignature(secret: string, rawBody: Uint8Array): Promi
  * Checks `creem-signature` against the raw body. The reason is for the
  * security log only; the wire gets one generic 401.
  */
-export async function verifyCreemSignature(
-  secret: string,
-  rawBody: Uint8Array,
-  header: string | null | undefined,
-): Promise<SignatureResult> {
+export async function verifyCreemSignature(secret: string, rawBody: Uint8Array, header: string | null | undefined): Promise<SignatureResult> {
   if (!header) return { ok: false, reason: "missing-signature" };
   const provided = header.trim();
   if (!HEX_SHA256.test(provided)) return { ok: false, reason: "malformed-signature" };

@@ -82,12 +82,7 @@ function optionsOf(input: CreateGenerationInput): GenerationOptions {
 }
 
 /** Options are personal (what a person asked for about their child-to-be): sealed under the user's DEK (crypto/fields.ts). */
-const optionsRef = (row: Pick<GenerationRow, "id" | "userId">) => ({
-  table: "generations",
-  column: "options",
-  rowId: row.id,
-  userId: row.userId,
-});
+const optionsRef = (row: Pick<GenerationRow, "id" | "userId">) => ({ table: "generations", column: "options", rowId: row.id, userId: row.userId });
 
 export async function sealOptions(s: Services, row: Pick<GenerationRow, "id" | "userId">, options: GenerationOptions): Promise<string> {
   const sealed = await sealField(s, optionsRef(row), JSON.stringify(options));
@@ -133,6 +128,7 @@ async function usablePhotos(s: Services, userId: string, ids: string[]): Promise
     .all();
   return new Set(rows.map((r) => r.id));
 }
+
 
 /**
  * Creates a generation, or returns the one this Idempotency-Key already made.
@@ -220,9 +216,7 @@ export async function createGeneration(
   } catch (err) {
     logger.error("generation.enqueue_failed", { generationId: id, error: errorText(err) });
     await endGeneration(s, id, "failed", "internal");
-    throw new DomainError("unavailable", "The generation could not be queued; your credits were refunded. Please retry.", {
-      retryAfter: 30,
-    });
+    throw new DomainError("unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
   }
   return { row, created: true };
 }
@@ -355,12 +349,7 @@ export async function onGenerationFinished(s: Services, row: GenerationRow, fini
     if (deleted > 0) {
       await appendAudit(
         s.db,
-        {
-          userId: row.userId,
-          actor: { type: "system", id: "retention" },
-          action: "retention.deleted",
-          detail: { rule: "parent-photos", kind: "photo", count: deleted },
-        },
+        { userId: row.userId, actor: { type: "system", id: "retention" }, action: "retention.deleted", detail: { rule: "parent-photos", kind: "photo", count: deleted } },
         s.now(),
       );
     }
@@ -399,20 +388,9 @@ export async function outputsOf(s: Services, userId: string, generationIds: stri
 }
 
 /** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */
-export async function listGenerationRows(
-  s: Services,
-  userId: string,
-  limit: number,
-  after: KeysetCursor | undefined,
-): Promise<GenerationRow[]> {
+export async function listGenerationRows(s: Services, userId: string, limit: number, after: KeysetCursor | undefined): Promise<GenerationRow[]> {
   const q = keysetQuery(eq(generations.userId, userId), generations.createdAt, generations.id, after ?? null);
-  return s.db
-    .select()
-    .from(generations)
-    .where(q.where)
-    .orderBy(...q.orderBy)
-    .limit(limit)
-    .all();
+  return s.db.select().from(generations).where(q.where).orderBy(...q.orderBy).limit(limit).all();
 }
 
 export interface Progress {

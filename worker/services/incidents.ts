@@ -56,14 +56,10 @@ export function incidentClock(row: Pick<IncidentRow, "awareAt" | "authorityNotif
 }
 
 export async function declareIncident(s: Services, operator: AuthContext, input: NewIncident, meta: RequestMeta): Promise<IncidentRow> {
-  if (input.windowEnd < input.windowStart)
-    throw new DomainError("invalid", "The window ends before it starts.", {
-      fields: [{ field: "windowEnd", message: "must not be before windowStart" }],
-    });
+  if (input.windowEnd < input.windowStart) throw new DomainError("invalid", "The window ends before it starts.", { fields: [{ field: "windowEnd", message: "must not be before windowStart" }] });
   const now = s.now();
   let slug = slugify(input.title, input.awareAt);
-  for (let n = 2; await s.db.select({ id: incidents.id }).from(incidents).where(eq(incidents.slug, slug)).get(); n++)
-    slug = `${slugify(input.title, input.awareAt)}-${n}`;
+  for (let n = 2; await s.db.select({ id: incidents.id }).from(incidents).where(eq(incidents.slug, slug)).get(); n++) slug = `${slugify(input.title, input.awareAt)}-${n}`;
   const row: IncidentRow = {
     id: newId("inc"),
     slug,
@@ -83,13 +79,7 @@ export async function declareIncident(s: Services, operator: AuthContext, input:
     createdAt: now,
   };
   await s.db.insert(incidents).values(row);
-  await recordOperatorAction(s, {
-    operator,
-    action: "incident.declared",
-    target: { type: "incident", id: row.id },
-    reason: input.title,
-    meta,
-  });
+  await recordOperatorAction(s, { operator, action: "incident.declared", target: { type: "incident", id: row.id }, reason: input.title, meta });
   return row;
 }
 
@@ -105,9 +95,7 @@ async function findIncident(s: Services, id: string): Promise<IncidentRow> {
 
 export function parseFinder(row: IncidentRow): Finder {
   const raw = JSON.parse(row.finder) as { actions?: unknown };
-  const actions = Array.isArray(raw.actions)
-    ? raw.actions.filter((a): a is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(String(a)))
-    : [];
+  const actions = Array.isArray(raw.actions) ? raw.actions.filter((a): a is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(String(a))) : [];
   return { actions };
 }
 
@@ -117,23 +105,14 @@ export function parseDataKinds(row: IncidentRow): string[] {
 }
 
 /** Per affected user: the entries of the window the finder matches, i.e. what of theirs was accessed. */
-export async function affectedUsers(
-  s: Services,
-  row: IncidentRow,
-): Promise<Map<string, { action: string; targetType: string | null; targetId: string | null; at: number }[]>> {
+export async function affectedUsers(s: Services, row: IncidentRow): Promise<Map<string, { action: string; targetType: string | null; targetId: string | null; at: number }[]>> {
   const { actions } = parseFinder(row);
   const byUser = new Map<string, { action: string; targetType: string | null; targetId: string | null; at: number }[]>();
   if (actions.length === 0) return byUser;
   // Entries requests recorded but have not chained yet count too (docs/decisions/0018).
   await sealPendingAudit(s);
   const rows = await s.db
-    .select({
-      userId: auditLog.userId,
-      action: auditLog.action,
-      targetType: auditLog.targetType,
-      targetId: auditLog.targetId,
-      at: auditLog.at,
-    })
+    .select({ userId: auditLog.userId, action: auditLog.action, targetType: auditLog.targetType, targetId: auditLog.targetId, at: auditLog.at })
     .from(auditLog)
     .where(and(gte(auditLog.at, row.windowStart), lte(auditLog.at, row.windowEnd), inArray(auditLog.action, actions)))
     .orderBy(asc(auditLog.at))
@@ -146,12 +125,9 @@ export async function affectedUsers(
   return byUser;
 }
 
+
 /** The notice text: the incident, the data kinds, and exactly which of the user's items were touched. */
-export function incidentNoticeBody(
-  row: IncidentRow,
-  entries: { action: string; targetType: string | null; targetId: string | null }[],
-  appOrigin: string,
-): string {
+export function incidentNoticeBody(row: IncidentRow, entries: { action: string; targetType: string | null; targetId: string | null }[], appOrigin: string): string {
   const items = new Map<string, number>();
   for (const e of entries) {
     const key = e.targetType && e.targetId ? `${e.targetType} ${e.targetId}` : e.action;
@@ -166,12 +142,7 @@ export function incidentNoticeBody(
 }
 
 /** Notifies every affected user once (notice, mail, activity entry); returns how many. */
-export async function notifyAffectedUsers(
-  s: Services,
-  operator: AuthContext,
-  id: string,
-  meta: RequestMeta,
-): Promise<{ notified: number; mailed: number }> {
+export async function notifyAffectedUsers(s: Services, operator: AuthContext, id: string, meta: RequestMeta): Promise<{ notified: number; mailed: number }> {
   const row = await findIncident(s, id);
   if (row.usersNotifiedAt !== null) throw new DomainError("conflict", "The affected users were already notified.");
   const users = await affectedUsers(s, row);
@@ -188,59 +159,24 @@ export async function notifyAffectedUsers(
     if (r.mailed) mailed++;
   }
   await s.db.update(incidents).set({ usersNotifiedAt: s.now(), affectedUsers: users.size }).where(eq(incidents.id, row.id));
-  await recordOperatorAction(s, {
-    operator,
-    action: "incident.users_notified",
-    target: { type: "incident", id: row.id },
-    reason: row.title,
-    detail: { notified: users.size, mailed },
-    meta,
-  });
+  await recordOperatorAction(s, { operator, action: "incident.users_notified", target: { type: "incident", id: row.id }, reason: row.title, detail: { notified: users.size, mailed }, meta });
   return { notified: users.size, mailed };
 }
 
-export async function markAuthorityNotified(
-  s: Services,
-  operator: AuthContext,
-  id: string,
-  note: string,
-  meta: RequestMeta,
-): Promise<IncidentRow> {
+export async function markAuthorityNotified(s: Services, operator: AuthContext, id: string, note: string, meta: RequestMeta): Promise<IncidentRow> {
   const row = await findIncident(s, id);
   if (row.authorityNotifiedAt !== null) throw new DomainError("conflict", "The authority notification is already recorded.");
   const at = s.now();
   await s.db.update(incidents).set({ authorityNotifiedAt: at }).where(eq(incidents.id, row.id));
-  await recordOperatorAction(s, {
-    operator,
-    action: "incident.authority_notified",
-    target: { type: "incident", id: row.id },
-    reason: note,
-    detail: { late: at > row.awareAt + NOTIFY_AUTHORITY_MS },
-    meta,
-  });
+  await recordOperatorAction(s, { operator, action: "incident.authority_notified", target: { type: "incident", id: row.id }, reason: note, detail: { late: at > row.awareAt + NOTIFY_AUTHORITY_MS }, meta });
   return { ...row, authorityNotifiedAt: at };
 }
 
-export async function publishPostMortem(
-  s: Services,
-  operator: AuthContext,
-  id: string,
-  postMortem: string,
-  meta: RequestMeta,
-): Promise<IncidentRow> {
+export async function publishPostMortem(s: Services, operator: AuthContext, id: string, postMortem: string, meta: RequestMeta): Promise<IncidentRow> {
   const row = await findIncident(s, id);
   const at = s.now();
-  await s.db
-    .update(incidents)
-    .set({ postMortem, publishedAt: row.publishedAt ?? at })
-    .where(eq(incidents.id, row.id));
-  await recordOperatorAction(s, {
-    operator,
-    action: "incident.published",
-    target: { type: "incident", id: row.id },
-    reason: row.title,
-    meta,
-  });
+  await s.db.update(incidents).set({ postMortem, publishedAt: row.publishedAt ?? at }).where(eq(incidents.id, row.id));
+  await recordOperatorAction(s, { operator, action: "incident.published", target: { type: "incident", id: row.id }, reason: row.title, meta });
   return { ...row, postMortem, publishedAt: row.publishedAt ?? at };
 }
 

@@ -56,13 +56,7 @@ export async function recordDemand(s: Services, operator: AuthContext, d: NewDem
     createdAt: s.now(),
   };
   await s.db.insert(legalDemands).values(row);
-  await recordOperatorAction(s, {
-    operator,
-    action: "legal_demand.recorded",
-    target: { type: "legal_demand", id: row.id },
-    reason: `${d.type} from ${d.authority}`,
-    meta,
-  });
+  await recordOperatorAction(s, { operator, action: "legal_demand.recorded", target: { type: "legal_demand", id: row.id }, reason: `${d.type} from ${d.authority}`, meta });
   return row;
 }
 
@@ -92,14 +86,10 @@ export async function decideDemand(
   const row = await findDemand(s, id);
   if (row.decision !== "pending") throw new DomainError("conflict", "This demand was already decided.");
   if (v.decision === "rejected" && v.producedData.length > 0) {
-    throw new DomainError("invalid", "A rejected demand produces nothing.", {
-      fields: [{ field: "producedData", message: "must be empty when rejected" }],
-    });
+    throw new DomainError("invalid", "A rejected demand produces nothing.", { fields: [{ field: "producedData", message: "must be empty when rejected" }] });
   }
   if (v.decision !== "rejected" && v.producedData.length === 0) {
-    throw new DomainError("invalid", "List exactly what was produced.", {
-      fields: [{ field: "producedData", message: "list each item produced" }],
-    });
+    throw new DomainError("invalid", "List exactly what was produced.", { fields: [{ field: "producedData", message: "list each item produced" }] });
   }
   const at = s.now();
   const next = { decision: v.decision, decisionNote: v.note, decidedAt: at, producedData: JSON.stringify(v.producedData) };
@@ -130,14 +120,8 @@ export async function setNotification(
   if (!row.userId) throw new DomainError("conflict", "This demand names no account, so there is no one to notify.");
   if (row.notification === "sent") throw new DomainError("conflict", "The user was already notified.");
   if (v.status === "deferred") {
-    if (v.reviewAt <= s.now())
-      throw new DomainError("invalid", "The review date must be in the future.", {
-        fields: [{ field: "reviewAt", message: "must be in the future" }],
-      });
-    await s.db
-      .update(legalDemands)
-      .set({ notification: "deferred", deferReason: v.reason, deferReviewAt: v.reviewAt })
-      .where(eq(legalDemands.id, row.id));
+    if (v.reviewAt <= s.now()) throw new DomainError("invalid", "The review date must be in the future.", { fields: [{ field: "reviewAt", message: "must be in the future" }] });
+    await s.db.update(legalDemands).set({ notification: "deferred", deferReason: v.reason, deferReviewAt: v.reviewAt }).where(eq(legalDemands.id, row.id));
     // Operator log only: an entry in the user's own log would notify them.
     await recordOperatorAction(s, {
       operator,
@@ -152,11 +136,7 @@ export async function setNotification(
   const produced = producedOf(row);
   const at = s.now();
   const decision =
-    row.decision === "pending"
-      ? "It is still under review."
-      : row.decision === "rejected"
-        ? "We refused it and produced nothing."
-        : `We produced exactly: ${produced.join("; ")}.`;
+    row.decision === "pending" ? "It is still under review." : row.decision === "rejected" ? "We refused it and produced nothing." : `We produced exactly: ${produced.join("; ")}.`;
   await sendNotice(s, {
     userId: row.userId,
     kind: "legal_demand",
@@ -192,13 +172,7 @@ export interface TransparencyYear {
 /** The transparency report: counted from the legal_demands rows, by year received (UTC). */
 export async function transparencyReport(s: Services): Promise<TransparencyYear[]> {
   const rows = await s.db
-    .select({
-      type: legalDemands.type,
-      decision: legalDemands.decision,
-      receivedAt: legalDemands.receivedAt,
-      userId: legalDemands.userId,
-      notification: legalDemands.notification,
-    })
+    .select({ type: legalDemands.type, decision: legalDemands.decision, receivedAt: legalDemands.receivedAt, userId: legalDemands.userId, notification: legalDemands.notification })
     .from(legalDemands)
     .all();
   const years = new Map<number, TransparencyYear & { users: Set<string> }>();

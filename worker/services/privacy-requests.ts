@@ -20,13 +20,7 @@ export type PrivacyRequestStatus = PrivacyRequestRow["status"];
 export type PrivacyRequestEventRow = typeof privacyRequestEvents.$inferSelect;
 
 export const REQUEST_TYPES = ["question", "access", "deletion", "takedown"] as const satisfies readonly PrivacyRequestType[];
-export const REQUEST_STATUSES = [
-  "received",
-  "verifying",
-  "in_progress",
-  "completed",
-  "rejected",
-] as const satisfies readonly PrivacyRequestStatus[];
+export const REQUEST_STATUSES = ["received", "verifying", "in_progress", "completed", "rejected"] as const satisfies readonly PrivacyRequestStatus[];
 const CLOSED: readonly PrivacyRequestStatus[] = ["completed", "rejected"];
 
 /** Requests under the GDPR (Art. 15, 17, and Art. 17 from a person pictured) must be answered within one month (Art. 12(3)). */
@@ -35,9 +29,7 @@ export const GDPR_TYPES: readonly PrivacyRequestType[] = ["access", "deletion", 
 /** The same day of the next month (UTC), or its last day when shorter: "one month" of Art. 12(3). */
 export function oneMonthAfter(ms: number): number {
   const d = new Date(ms);
-  const target = new Date(
-    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()),
-  );
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
   return target.getTime();
@@ -66,9 +58,7 @@ export async function createPrivacyRequest(s: Services, r: NewRequest): Promise<
   };
   await s.db.batch([
     s.db.insert(privacyRequests).values(row),
-    s.db
-      .insert(privacyRequestEvents)
-      .values({ id: newId("pre"), requestId: row.id, at: now, actor: "requester", action: "received", note: null }),
+    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: "requester", action: "received", note: null }),
   ]);
   return row;
 }
@@ -79,12 +69,7 @@ export interface RequestWithHistory extends PrivacyRequestRow {
 
 /** Open requests first (soonest deadline first), then closed ones, newest first. */
 export async function listPrivacyRequests(s: Services, limit: number): Promise<RequestWithHistory[]> {
-  const rows = await s.db
-    .select()
-    .from(privacyRequests)
-    .orderBy(desc(privacyRequests.createdAt), desc(privacyRequests.id))
-    .limit(limit)
-    .all();
+  const rows = await s.db.select().from(privacyRequests).orderBy(desc(privacyRequests.createdAt), desc(privacyRequests.id)).limit(limit).all();
   const events = rows.length
     ? await s.db
         .select()
@@ -101,9 +86,7 @@ export async function listPrivacyRequests(s: Services, limit: number): Promise<R
   const open = (r: PrivacyRequestRow) => !CLOSED.includes(r.status);
   return rows
     .map((r) => ({ ...r, history: events.filter((e) => e.requestId === r.id) }))
-    .sort(
-      (a, b) => Number(open(b)) - Number(open(a)) || (open(a) ? (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) : b.createdAt - a.createdAt),
-    );
+    .sort((a, b) => Number(open(b)) - Number(open(a)) || (open(a) ? (a.dueAt ?? Infinity) - (b.dueAt ?? Infinity) : b.createdAt - a.createdAt));
 }
 
 async function openRequest(s: Services, id: string): Promise<PrivacyRequestRow> {
@@ -130,9 +113,7 @@ export async function setPrivacyRequestStatus(
       .update(privacyRequests)
       .set(closing ? { status, closedAt: now, email: null, message: null } : { status })
       .where(and(eq(privacyRequests.id, row.id), eq(privacyRequests.status, row.status))),
-    s.db
-      .insert(privacyRequestEvents)
-      .values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: status, note }),
+    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: status, note }),
   ]);
   await recordOperatorAction(s, {
     operator,
@@ -177,20 +158,8 @@ export async function takedown(
   });
   const now = s.now();
   await s.db.batch([
-    s.db
-      .update(privacyRequests)
-      .set({ status: "completed", closedAt: now, email: null, message: null, userId: gen.userId })
-      .where(eq(privacyRequests.id, row.id)),
-    s.db
-      .insert(privacyRequestEvents)
-      .values({
-        id: newId("pre"),
-        requestId: row.id,
-        at: now,
-        actor: operator.userId,
-        action: "takedown",
-        note: `${note} (receipt ${receipt.id}; owner notified)`,
-      }),
+    s.db.update(privacyRequests).set({ status: "completed", closedAt: now, email: null, message: null, userId: gen.userId }).where(eq(privacyRequests.id, row.id)),
+    s.db.insert(privacyRequestEvents).values({ id: newId("pre"), requestId: row.id, at: now, actor: operator.userId, action: "takedown", note: `${note} (receipt ${receipt.id}; owner notified)` }),
   ]);
   await recordOperatorAction(s, {
     operator,

@@ -118,8 +118,7 @@ export async function sealObjectBytes(
 
 /** Encrypts and stores an object, then records its row. A stream input is encrypted as it arrives. */
 export async function putObject(s: Services, input: PutObjectInput): Promise<ObjectRow> {
-  if (input.entropyScan && !(input.bytes instanceof Uint8Array))
-    throw new Error("putObject: entropyScan needs the bytes in memory, not a stream");
+  if (input.entropyScan && !(input.bytes instanceof Uint8Array)) throw new Error("putObject: entropyScan needs the bytes in memory, not a stream");
   const id = input.id ?? newId(ID_PREFIX[input.kind]);
   const dek = await userDataKey(s, input.userId, { create: true });
   if (!dek) throw new Error("no data key");
@@ -204,13 +203,7 @@ async function putStream(s: Services, r2Key: string, chunks: AsyncIterable<Uint8
 }
 
 async function ownedRow(s: Services, userId: string, objectId: string): Promise<ObjectRow | null> {
-  return (
-    (await s.db
-      .select()
-      .from(objects)
-      .where(and(eq(objects.id, objectId), eq(objects.userId, userId)))
-      .get()) ?? null
-  );
+  return (await s.db.select().from(objects).where(and(eq(objects.id, objectId), eq(objects.userId, userId))).get()) ?? null;
 }
 
 async function cipherFor(s: Services, row: ObjectRow, headerBytes: Uint8Array): Promise<SegmentCipher | null> {
@@ -224,8 +217,7 @@ async function cipherFor(s: Services, row: ObjectRow, headerBytes: Uint8Array): 
 }
 
 function checkSize(row: ObjectRow, stored: number, shift: number): void {
-  if (plaintextLengthOf(stored, shift) !== row.bytes)
-    throw new ObjectIntegrityError(`stored size ${stored} does not match ${row.bytes} plaintext bytes`);
+  if (plaintextLengthOf(stored, shift) !== row.bytes) throw new ObjectIntegrityError(`stored size ${stored} does not match ${row.bytes} plaintext bytes`);
 }
 
 /** Reads and decrypts a whole object of this user; null when it is not theirs, missing, or its key is shredded. */
@@ -416,15 +408,7 @@ export async function deleteObjects(s: Services, userId: string, objectIds: stri
       .all();
     if (!rows.length) continue;
     await s.env.BUCKET.delete(rows.map((r) => r.r2Key));
-    await s.db.delete(objects).where(
-      and(
-        eq(objects.userId, userId),
-        inArray(
-          objects.id,
-          rows.map((r) => r.id),
-        ),
-      ),
-    );
+    await s.db.delete(objects).where(and(eq(objects.userId, userId), inArray(objects.id, rows.map((r) => r.id))));
     deleted += rows.length;
   }
   return deleted;

@@ -34,14 +34,7 @@ export function sessionOpen(row: Pick<SupportSessionRow, "endedAt" | "expiresAt"
 type Operator = Pick<AuthContext, "userId" | "isEngineer">;
 
 /** A row in the operator log only (the user's own entry is written by the caller). */
-async function operatorLogOnly(
-  s: Services,
-  who: string,
-  action: string,
-  target: { type: string; id: string },
-  userId: string,
-  detail: AuditDetail,
-): Promise<void> {
+async function operatorLogOnly(s: Services, who: string, action: string, target: { type: string; id: string }, userId: string, detail: AuditDetail): Promise<void> {
   await s.db.insert(operatorLog).values({
     id: newId("opl"),
     at: s.now(),
@@ -106,39 +99,15 @@ export async function hasOpenSession(s: Services, operatorId: string, userId: st
   const row = await s.db
     .select({ id: supportSessions.id })
     .from(supportSessions)
-    .where(
-      and(
-        eq(supportSessions.userId, userId),
-        eq(supportSessions.operatorId, operatorId),
-        isNull(supportSessions.endedAt),
-        gt(supportSessions.expiresAt, s.now()),
-      ),
-    )
+    .where(and(eq(supportSessions.userId, userId), eq(supportSessions.operatorId, operatorId), isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, s.now())))
     .get();
   return row !== undefined;
 }
 
 /** Records a read of account facts: the user's log (support.accessed) and the operator log. */
-export async function recordFactsRead(
-  s: Services,
-  op: Operator,
-  session: SupportSessionRow,
-  viewed: string,
-  meta: RequestMeta,
-): Promise<void> {
-  await recordSupportAccess(s, {
-    staff: op,
-    userId: session.userId,
-    reason: `${session.reason} (ticket ${session.ticket})`,
-    viewed,
-    allowed: true,
-    meta,
-    detail: { session: session.id },
-  });
-  await operatorLogOnly(s, op.userId, "support_session.read", { type: "support_session", id: session.id }, session.userId, {
-    reason: session.reason,
-    viewed,
-  });
+export async function recordFactsRead(s: Services, op: Operator, session: SupportSessionRow, viewed: string, meta: RequestMeta): Promise<void> {
+  await recordSupportAccess(s, { staff: op, userId: session.userId, reason: `${session.reason} (ticket ${session.ticket})`, viewed, allowed: true, meta, detail: { session: session.id } });
+  await operatorLogOnly(s, op.userId, "support_session.read", { type: "support_session", id: session.id }, session.userId, { reason: session.reason, viewed });
 }
 
 export async function endSessionByOperator(s: Services, op: Operator, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
@@ -159,11 +128,7 @@ export async function endSessionByOperator(s: Services, op: Operator, id: string
 }
 
 export async function endSessionByUser(s: Services, userId: string, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
-  const row = await s.db
-    .select()
-    .from(supportSessions)
-    .where(and(eq(supportSessions.id, id), eq(supportSessions.userId, userId)))
-    .get();
+  const row = await s.db.select().from(supportSessions).where(and(eq(supportSessions.id, id), eq(supportSessions.userId, userId))).get();
   if (!row) throw new DomainError("not_found", "No such support session.");
   if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
@@ -196,12 +161,7 @@ export async function listOpenSessions(s: Services): Promise<SupportSessionRow[]
 
 export async function requestsOf(s: Services, sessionIds: readonly string[]): Promise<ImageRequestRow[]> {
   if (sessionIds.length === 0) return [];
-  return s.db
-    .select()
-    .from(supportImageRequests)
-    .where(inArray(supportImageRequests.sessionId, [...sessionIds]))
-    .orderBy(asc(supportImageRequests.createdAt))
-    .all();
+  return s.db.select().from(supportImageRequests).where(inArray(supportImageRequests.sessionId, [...sessionIds])).orderBy(asc(supportImageRequests.createdAt)).all();
 }
 
 /** The user's open sessions and their image requests (for the banner). */
@@ -224,13 +184,7 @@ export async function openSessionsFor(s: Services, userId: string): Promise<{ se
  * user has an open window (Settings), else pending until the user or a second
  * operator decides.
  */
-export async function requestImages(
-  s: Services,
-  op: Operator,
-  sessionId: string,
-  input: { generationId: string; reason: string },
-  meta: RequestMeta,
-): Promise<ImageRequestRow> {
+export async function requestImages(s: Services, op: Operator, sessionId: string, input: { generationId: string; reason: string }, meta: RequestMeta): Promise<ImageRequestRow> {
   const session = await ownOpenSession(s, op, sessionId);
   if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
   const gen = await s.db
@@ -286,10 +240,7 @@ export async function approveByOperator(s: Services, op: Operator, id: string, n
   const { req } = await pendingRequest(s, id);
   if (req.requestedBy === op.userId) throw new DomainError("forbidden", "Two-person rule: a different operator must approve this request.");
   const now = s.now();
-  await s.db
-    .update(supportImageRequests)
-    .set({ status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now })
-    .where(eq(supportImageRequests.id, id));
+  await s.db.update(supportImageRequests).set({ status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now }).where(eq(supportImageRequests.id, id));
   await recordOperatorAction(s, {
     operator: op,
     action: "support_image.approved",
@@ -307,10 +258,7 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
   const { req, session } = await pendingRequest(s, id, userId);
   const now = s.now();
   const status = allow ? "approved" : "refused";
-  await s.db
-    .update(supportImageRequests)
-    .set({ status, decidedBy: userId, decidedVia: "user", decidedAt: now })
-    .where(eq(supportImageRequests.id, id));
+  await s.db.update(supportImageRequests).set({ status, decidedBy: userId, decidedVia: "user", decidedAt: now }).where(eq(supportImageRequests.id, id));
   await appendAudit(
     s.db,
     {
@@ -318,34 +266,19 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
       actor: { type: "user", id: userId },
       action: "support.grant_changed",
       target: { type: "generation", id: req.generationId },
-      detail: allow
-        ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id }
-        : { granted: false, item: req.generationId, until: null, request: id },
+      detail: allow ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id } : { granted: false, item: req.generationId, until: null, request: id },
       meta,
     },
     now,
   );
-  await operatorLogOnly(
-    s,
-    userId,
-    allow ? "support_image.granted_by_user" : "support_image.refused_by_user",
-    { type: "generation", id: req.generationId },
-    userId,
-    { request: id },
-  );
+  await operatorLogOnly(s, userId, allow ? "support_image.granted_by_user" : "support_image.refused_by_user", { type: "generation", id: req.generationId }, userId, { request: id });
   return { ...req, status, decidedBy: userId, decidedVia: "user", decidedAt: now };
 }
 
 /**
  * The bytes of result picture `index` (oldest first) of an approved request: for the engineer who asked, inside the open session only.
  */
-export async function imageForRequest(
-  s: Services,
-  op: Operator,
-  id: string,
-  index: number,
-  meta: RequestMeta,
-): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
+export async function imageForRequest(s: Services, op: Operator, id: string, index: number, meta: RequestMeta): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
   const req = await s.db.select().from(supportImageRequests).where(eq(supportImageRequests.id, id)).get();
   if (!req) throw new DomainError("not_found", "No such picture request.");
   if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
@@ -374,10 +307,6 @@ export async function imageForRequest(
     meta,
     detail: { request: id, object: target.id },
   });
-  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "object", id: target.id }, req.userId, {
-    request: id,
-    reason: req.reason,
-    via: req.decidedVia,
-  });
+  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "object", id: target.id }, req.userId, { request: id, reason: req.reason, via: req.decidedVia });
   return { bytes: obj.bytes, contentType: obj.row.contentType, count: outputs.length };
 }
