@@ -19,7 +19,7 @@ const FOUNDATION =
   "^worker/(env|errors)\\.ts$|^worker/lib/(?!(router|openapi|owned)\\.ts$)|^worker/auth/types\\.ts$|^worker/queue/messages\\.ts$";
 /** What the SPA and the client library may use of the Worker: package.json "imports" `#shared/*`, nothing else. */
 const SHARED =
-  "^worker/lib/(privacy-facts|who-we-are|audit-verify|upload-envelope|hpke-open|bytes)\\.ts$|^worker/auth/types\\.ts$|^worker/services/webhooks/event-types\\.ts$";
+  "^worker/lib/(privacy-facts|who-we-are|audit-verify|upload-envelope|hpke-open|bytes|result)\\.ts$|^worker/auth/types\\.ts$|^worker/services/webhooks/event-types\\.ts$";
 
 module.exports = {
   forbidden: [

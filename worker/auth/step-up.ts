@@ -14,6 +14,8 @@
  * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md);
  * that refusal is built by the HTTP layer (middleware/auth.ts `reverificationRequired`).
  */
+import type { Check } from "../lib/result";
+
 export const STEP_UP_LEVEL = "second_factor" as const;
 export const STEP_UP_AFTER_MINUTES = 10;
 
@@ -38,7 +40,7 @@ export function agesNow(ages: FactorAges, iatSeconds: number | null, nowMs: numb
   return [add(ages[0]), add(ages[1])];
 }
 
-export type StepUpResult = { ok: true } | { ok: false; reason: "no-factor-age" | "first-factor-stale" | "second-factor-stale" };
+export type StepUpResult = Check<"no-factor-age" | "first-factor-stale" | "second-factor-stale">;
 
 /** Clerk's `second_factor` level with `afterMinutes` (strict: 10). */
 export function checkStepUp(ages: FactorAges | null, afterMinutes = STEP_UP_AFTER_MINUTES): StepUpResult {

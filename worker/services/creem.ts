@@ -14,6 +14,7 @@ import type { Config } from "../env";
 import { DomainError } from "../lib/domain-error";
 import { timingSafeEqual, toHex, utf8 } from "../lib/bytes";
 import { errorName, logger } from "../lib/log";
+import type { Check } from "../lib/result";
 
 const CHECKOUT_TIMEOUT_MS = 10_000;
 
@@ -77,7 +78,7 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
   return { id: parsed.data.id, checkoutUrl: parsed.data.checkout_url };
 }
 
-export type SignatureResult = { ok: true } | { ok: false; reason: "missing-signature" | "malformed-signature" | "signature-mismatch" };
+export type SignatureResult = Check<"missing-signature" | "malformed-signature" | "signature-mismatch">;
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
