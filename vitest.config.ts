@@ -37,6 +37,10 @@ const workerProject = defineConfig({
           CREEM_API_URL: "https://test-api.creem.io",
           CREEM_API_KEY: "creem_test_key",
           CREEM_PRODUCTS: JSON.stringify({ prod_small: { credits: 10, name: "10 credits", price: "€4.99" } }),
+          // wrangler.toml makes local carol an engineer for trying the picture flow
+          // in development; here she is an admin only, and engineers come from
+          // the session claim (test/privacy-team/support-sessions.test.ts).
+          ENGINEER_USER_IDS: "",
           TEST_MIGRATIONS: migrations,
         },
       },

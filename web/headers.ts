@@ -128,9 +128,35 @@ export function parseHeadersFile(text: string): HeaderRule[] {
  * preview servers proxy the path to the Worker).
  */
 /**
+ * The public pages prerendered at build time from the app's own components
+ * (web/src/public/render.tsx, decision 0025), with the HTML file each is
+ * written to. Cloudflare Pages serves /security from security.html by itself,
+ * so these paths need no _redirects rule; the dev and preview servers map
+ * them in web/vite.config.ts.
+ */
+export const PUBLIC_PAGES = {
+  "/security": { file: "security.html", title: "Security and privacy" },
+  "/security/disclosure": { file: "security/disclosure.html", title: "Reporting a security vulnerability" },
+  "/privacy": { file: "privacy.html", title: "Privacy policy" },
+  "/terms": { file: "terms.html", title: "Terms of use" },
+} as const;
+
+export type PublicPath = keyof typeof PUBLIC_PAGES;
+
+export const PUBLIC_PATHS = Object.keys(PUBLIC_PAGES) as PublicPath[];
+
+/** What a public page links to: its stylesheets, its one module script and the chunks that script imports (hashed files in a build, sources in `vite dev`). */
+export interface PageAssets {
+  css: string[];
+  script: string;
+  preload?: string[] | undefined;
+}
+
+/**
  * The app's page paths (web/src/routes/index.tsx), served app.html; "/" is the
- * static landing page (index.html) and any other path gets 404.html, a copy
- * of app.html that shows "Page not found" (decision 0021).
+ * static landing page (index.html), PUBLIC_PAGES are static pages of their
+ * own, and any other path gets 404.html, a copy of app.html that shows
+ * "Page not found" (decisions 0021 and 0025).
  */
 export const APP_PATHS = [
   "/app",
@@ -141,13 +167,9 @@ export const APP_PATHS = [
   "/sign-in/*",
   "/account-deleted",
   "/billing",
-  "/security",
-  "/security/*",
   "/incidents/*",
   "/transparency",
   "/contact",
-  "/privacy",
-  "/terms",
 ] as const;
 
 export function renderRedirectsFile(apiOrigin: string | undefined): string {

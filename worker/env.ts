@@ -10,6 +10,9 @@ import type { JobMessage } from "./queue/messages";
 import { RETENTION } from "./lib/privacy-facts";
 import { whoWeAreProblems } from "./lib/who-we-are";
 
+/** How every local development subject starts (localSubject in worker/auth/local-idp.ts). */
+const LOCAL_SUBJECT_PREFIX = "user_local_";
+
 export interface Bindings {
   DB: D1Database;
   /** The data bucket: encrypted objects only (docs/storage-format.md §3). */
@@ -221,6 +224,11 @@ export const ConfigSchema = z
         path: ["LOCAL_IDP_PRIVATE_KEY"],
         message: `is set but ENVIRONMENT is ${c.ENVIRONMENT}; the local identity provider only runs in development`,
       });
+    }
+    // The local users (worker/auth/local-idp.ts) are engineers in development only
+    // (wrangler.toml); a deployment naming one would hand picture access to a test account.
+    if (c.ENVIRONMENT !== "development" && c.ENGINEER_USER_IDS.some((id) => id.startsWith(LOCAL_SUBJECT_PREFIX))) {
+      ctx.addIssue({ code: "custom", path: ["ENGINEER_USER_IDS"], message: `names a local development user (${LOCAL_SUBJECT_PREFIX}…) but ENVIRONMENT is ${c.ENVIRONMENT}` });
     }
     // GDPR Art. 13(1)(a)-(b): every deployment names its controller and contacts.
     for (const p of whoWeAreProblems(c, c.ENVIRONMENT)) ctx.addIssue({ code: "custom", path: [p.name], message: p.message });

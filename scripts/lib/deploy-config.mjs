@@ -74,5 +74,9 @@ export function deployProblems(env, config) {
   else if (!clerkHostFromKey(key)) problems.push("CLERK_PUBLISHABLE_KEY is not a Clerk publishable key (pk_test_… / pk_live_…)");
   else if (env === "production" && !key.startsWith("pk_live_")) problems.push("CLERK_PUBLISHABLE_KEY must be a pk_live_ key in production");
   for (const name of ["APP_ORIGIN", "PUBLIC_API_URL", "CLERK_AUTHORIZED_PARTIES"]) if (!vars[name]) problems.push(`${name} is empty`);
+  // The local development users (worker/auth/local-idp.ts) as admins or engineers of a deployment (decision 0019).
+  for (const name of ["ADMIN_USER_IDS", "ENGINEER_USER_IDS"]) {
+    if (String(vars[name] ?? "").split(",").some((id) => id.trim().startsWith("user_local_"))) problems.push(`${name} names a local development user (user_local_…)`);
+  }
   return problems;
 }

@@ -5,7 +5,9 @@
 // completion, download, delete with receipt; failure, cancel and another
 // user's id. Uses the local user "carol" (and "alice" for the foreign view).
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import exifr from "exifr";
 import {
@@ -30,6 +32,20 @@ const USER = "carol";
 const mother = { name: "mother.jpg", mimeType: "image/jpeg", buffer: taggedJpeg({ width: 1000, height: 800, hue: 40 }) };
 // Its face crop (a square, issue 20) is bigger than 2048 px: the browser must downsize it to 2048 x 2048.
 const father = { name: "father.jpg", mimeType: "image/jpeg", buffer: plainJpeg({ width: 3200, height: 2600, hue: 170 }) };
+
+// Tests that run the face check on both photos and upload them (throttled in the first one) take
+// longer than the runner's default (test/e2e/run.mjs) on a busy machine.
+const UPLOADING = { timeout: 300_000 };
+
+/**
+ * The waits of one test, bounded by the test's own timeout (from its start, less a margin to close
+ * the browser) rather than by fixed guesses: a slow machine only fails when the test is out of time,
+ * and then with Playwright's message naming what it waited for.
+ */
+function deadline(testTimeoutMs) {
+  const end = Date.now() + testTimeoutMs - 10_000;
+  return () => ({ timeout: Math.max(1_000, end - Date.now()) });
+}
 
 async function api(token, path, init = {}) {
   const res = await fetch(`${API_URL}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
@@ -101,20 +117,28 @@ async function ensureConsent(token) {
   assert.equal(res.status, 200);
 }
 
-/** Uploads both fixtures through the file inputs and waits until both slots are ready. */
-async function uploadBoth(page) {
+/** Uploads both fixtures through the file inputs and waits, within the test's time, until both slots are ready. */
+async function uploadBoth(page, within) {
   await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
   await page.getByLabel("Choose a photo of the father").setInputFiles(father);
-  for (const p of ["mother", "father"])
-    await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor({ timeout: 60_000 });
+  for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(within());
+}
+
+/** A file of `bytes` bytes on disk, removed when test `t` ends: a path is picked at once, a buffer crawls through DevTools. */
+async function fileOnDisk(t, name, bytes) {
+  const dir = await mkdtemp(join(tmpdir(), "babypic-e2e-file-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return path;
 }
 
 before(() => falControl({ mode: "ok", delayMs: 0 }));
 after(() => falControl({ mode: "ok", delayMs: 0 }));
 
 describe("create: consent and photos (happy)", () => {
-  // The face check runs on both photos before the throttled uploads: longer than the runner's default on a busy machine.
-  test("consent, keyboard file picking, drag and drop, progress, browser-side preparation, and reuse with decrypted thumbnails", { timeout: 300_000 }, async (t) => {
+  test("consent, keyboard file picking, drag and drop, progress, browser-side preparation, and reuse with decrypted thumbnails", UPLOADING, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const b = await launchBrowser();
     t.after(() => b.close());
     await captureObjectUrls(b.context);
@@ -163,10 +187,7 @@ describe("create: consent and photos (happy)", () => {
       .getByLabel("Choose a photo of the father")
       .setInputFiles({ name: "fake.jpg", mimeType: "image/jpeg", buffer: Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>") });
     await notImage.getByText("not a photo we can read").waitFor();
-    await page
-      .getByLabel("Choose a photo of the father")
-      // 31 MB through DevTools takes a while on a busy machine while the face check's models load beside it.
-      .setInputFiles({ name: "huge.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(31 * 1024 * 1024, 0xff) }, { timeout: 90_000 });
+    await page.getByLabel("Choose a photo of the father").setInputFiles(await fileOnDisk(t, "huge.jpg", Buffer.alloc(31 * 1024 * 1024, 0xff)), within());
     await notImage.getByText("photos can be up to 30 MB").waitFor();
     assert.equal(uploads.length, 0, "nothing was uploaded for refused files");
     await assertAccessible(page);
@@ -196,7 +217,7 @@ describe("create: consent and photos (happy)", () => {
     await page.keyboard.press("Enter");
     await (await chooser).setFiles(mother);
     // The face passed the check on the device; nothing is sent until the father's photo passes too (issue 20).
-    await page.getByTestId("status-mother").getByText("The face passed the check. Nothing is sent until the other photo passes too.").waitFor({ timeout: 60_000 });
+    await page.getByTestId("status-mother").getByText("The face passed the check. Nothing is sent until the other photo passes too.").waitFor(within());
     assert.equal(uploads.length, 0, "nothing uploaded while only one photo has passed");
 
     // 4. Father, by drag and drop onto the zone.
@@ -213,8 +234,7 @@ describe("create: consent and photos (happy)", () => {
     );
     const zone = page.getByTestId("dropzone-father");
     for (const type of ["dragenter", "dragover", "drop"]) await zone.dispatchEvent(type, { dataTransfer });
-    for (const p of ["mother", "father"])
-      await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor({ timeout: 60_000 });
+    for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(within());
 
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
@@ -330,7 +350,8 @@ describe("create: consent and photos (happy)", () => {
 });
 
 describe("create: consent and photos (error)", () => {
-  test("a server refusal shows next to its slot in words, and leads back to consent", async (t) => {
+  test("a server refusal shows next to its slot in words, and leads back to consent", UPLOADING, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
     await openCreate(page);
     await page.getByRole("heading", { level: 2, name: "1. Two photos" }).waitFor();
@@ -340,8 +361,8 @@ describe("create: consent and photos (error)", () => {
     await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
     await page.getByLabel("Choose a photo of the father").setInputFiles(father);
     const error = page.getByTestId("error-mother");
-    await error.getByText("We no longer have your consent on record").waitFor({ timeout: 60_000 });
-    await page.getByTestId("error-father").getByText("We no longer have your consent on record").waitFor({ timeout: 60_000 });
+    await error.getByText("We no longer have your consent on record").waitFor(within());
+    await page.getByTestId("error-father").getByText("We no longer have your consent on record").waitFor(within());
     assert.equal(
       await page.evaluate(() => document.activeElement?.closest("[data-testid^='error-']") !== null),
       true,
@@ -361,7 +382,8 @@ describe("create: consent and photos (error)", () => {
 });
 
 describe("create: generation (happy)", () => {
-  test("options, one generation for a double click, live progress, result images, download, delete with receipt", async (t) => {
+  test("options, one generation for a double click, live progress, result images, download, delete with receipt", UPLOADING, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body;
     const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
@@ -369,7 +391,7 @@ describe("create: generation (happy)", () => {
     await falControl({ mode: "ok", delayMs: 4000 });
 
     await openCreate(page);
-    await uploadBoth(page);
+    await uploadBoth(page, within);
     await page.getByRole("radio", { name: "Girl" }).check();
     await page.getByRole("radio", { name: /^Toddler/ }).check();
     await page.getByRole("radio", { name: "2", exact: true }).check();
@@ -421,7 +443,7 @@ describe("create: generation (happy)", () => {
 
     // Completes: two images load from signed links, labelled as a non-AI preview locally.
     const result = page.getByTestId("generation-result");
-    await result.waitFor({ timeout: 90_000 });
+    await result.waitFor(within());
     await page.getByTestId("preview-note").getByText("PREVIEW — NOT AI.").waitFor();
     const images = result.getByTestId("result-image");
     assert.equal(await images.count(), 2);
@@ -472,18 +494,19 @@ describe("create: generation (happy)", () => {
 });
 
 describe("create: generation (error)", () => {
-  test("a failed generation says why and that the credits were refunded", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+  test("a failed generation says why and that the credits were refunded", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body.credits;
     await falControl({ mode: "fail", delayMs: 0 });
     t.after(() => falControl({ mode: "ok", delayMs: 0 }));
 
     await openCreate(page);
-    await uploadBoth(page);
+    await uploadBoth(page, within);
     await page.getByRole("button", { name: "Make my baby picture" }).click();
     await page.waitForURL((u) => u.pathname.startsWith("/app/generations/"));
     const ended = page.getByTestId("generation-ended");
-    await ended.waitFor({ timeout: 90_000 });
+    await ended.waitFor(within());
     await ended.getByRole("heading", { name: "This generation failed" }).waitFor();
     assert.match((await page.getByTestId("generation-error").textContent()) ?? "", /refunded/i);
     await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
@@ -493,12 +516,13 @@ describe("create: generation (error)", () => {
     assertNoProblems(b.problems);
   });
 
-  test("when the answer to Generate is lost, trying again reuses the Idempotency-Key and charges once", async (t) => {
+  test("when the answer to Generate is lost, trying again reuses the Idempotency-Key and charges once", UPLOADING, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const { b, page, token } = await consentedBrowser(t);
     const before = (await api(token, "/v1/me")).body;
     const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
     await openCreate(page);
-    await uploadBoth(page);
+    await uploadBoth(page, within);
 
     // The first POST reaches the API and succeeds, but the browser never sees the answer.
     const keys = [];
@@ -525,7 +549,7 @@ describe("create: generation (error)", () => {
     assert.equal(after.length, gensBefore + 1, "one generation for two requests");
     assert.equal(after[0].id, new URL(page.url()).pathname.split("/").pop());
     assert.equal((await api(token, "/v1/me")).body.credits, before.credits - before.generationCost, "charged once");
-    await page.getByTestId("generation-result").waitFor({ timeout: 90_000 });
+    await page.getByTestId("generation-result").waitFor(within());
     // The aborted request is logged by the browser itself; nothing else went wrong.
     assert.deepEqual(
       b.problems.filter((p) => !/ERR_CONNECTION_RESET|Failed to fetch/.test(p)),
@@ -533,14 +557,15 @@ describe("create: generation (error)", () => {
     );
   });
 
-  test("canceling a running generation refunds it", { skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+  test("canceling a running generation refunds it", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
+    const within = deadline(UPLOADING.timeout);
     const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
     const before = (await api(token, "/v1/me")).body.credits;
     await falControl({ mode: "ok", delayMs: 120_000 });
     t.after(() => falControl({ mode: "ok", delayMs: 0 }));
 
     await openCreate(page);
-    await uploadBoth(page);
+    await uploadBoth(page, within);
     await page.getByRole("button", { name: "Make my baby picture" }).click();
     const progress = page.getByTestId("generation-progress");
     await progress.waitFor();

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { API_URL, BASE_URL, launchBrowser, sessionToken, signInAsLocalUser } from "./helpers.mjs";
 import { jpegSize } from "./create-fixtures.mjs";
-import { facePhoto } from "./face-cases.mjs";
+import { facePhoto, twelveMegapixel } from "./face-cases.mjs";
 import { apiAs, checkPage, json } from "./journey-helpers.mjs";
 
 const USER = "bob";
@@ -60,7 +60,8 @@ describe("face check on the Create page (happy)", () => {
     const { b, page, api, requests, posts } = await createPage(t);
     const before = await photoIds(api);
     const mother = facePhoto("frontal 2 ", "mother.jpg");
-    const father = facePhoto("frontal 5 ", "father.jpg");
+    // A 12 MP photo takes the reduced decode (docs/decisions/0024): its square is cut from that decode.
+    const father = { name: "father.jpg", mimeType: "image/jpeg", buffer: twelveMegapixel() };
     await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
     await page
       .getByTestId("status-mother")
@@ -102,6 +103,8 @@ describe("face check on the Create page (happy)", () => {
       );
       const original = jpegSize(file.buffer);
       assert.ok(shown.width * shown.height < original.width * original.height, "less than the whole photo was sent");
+      // Its face is about 1340 px: a full-size decode would give a 2944 px square, sent at 2048 px.
+      if (p === "father") assert.ok(shown.width <= 1500, `the 12 MP photo's square (${shown.width} px) comes from its half-size decode`);
       const keptText = await page.getByTestId(`slot-${p}`).getByTestId("sent-note").innerText();
       assert.ok(keptText.includes(`${shown.width} × ${shown.height} px`) && keptText.includes(`${original.width} × ${original.height}`));
     }

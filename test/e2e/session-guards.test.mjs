@@ -6,6 +6,21 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { API_URL, assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser } from "./helpers.mjs";
 
+/** Calls the SPA makes without a session (publicApi in web/src): anything else must carry a bearer token. */
+const PUBLIC_PATHS = /^\/v1\/(dev\/|keys\/upload$|billing\/packs$|privacy(-requests)?$|transparency$|incidents\/)/;
+
+/** Every API request of the page that left without its token (web/src/lib/api/signed-in-token.ts forbids it). */
+function watchBareRequests(page) {
+  const bare = [];
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith("/v1/") || PUBLIC_PATHS.test(url.pathname) || request.method() === "OPTIONS") return;
+    // The headers the page gave the request (fetch's or XHR's Authorization is among them).
+    if (!request.headers()["authorization"]) bare.push(`${request.method()} ${url.pathname}`);
+  });
+  return bare;
+}
+
 describe("session guards", () => {
   test("changing the keep-photos setting with a 20-minute-old sign-in check asks to confirm, then saves", async (t) => {
     const b = await launchBrowser();
@@ -68,6 +83,7 @@ describe("session guards", () => {
     const b = await launchBrowser();
     t.after(() => b.close());
     await b.page.clock.install();
+    const bare = watchBareRequests(b.page);
     await signInAsLocalUser(b.page, "alice");
     await b.page.clock.fastForward("28:00");
     assert.equal(await b.page.getByTestId("idle-warning").count(), 0, "no warning before the last minute");
@@ -77,6 +93,10 @@ describe("session guards", () => {
     await b.page.waitForURL((url) => url.pathname === "/sign-in");
     await b.page.getByTestId("idle-signed-out").waitFor();
     assert.equal(await b.page.evaluate(() => sessionStorage.getItem("babypic.localSession")), null);
+    // Whatever still polled when the session ended (the support banner every 15 s, the dashboard's
+    // queries) stops without calling the API bare; a bare call would also log a 401 to the console.
+    await b.page.clock.fastForward("01:00");
+    assert.deepEqual(bare, [], "a signed-in request left without its token");
     assertNoProblems(b.problems);
   });
 

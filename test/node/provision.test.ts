@@ -134,6 +134,18 @@ describe("deploy:dry-run value check", () => {
     expect(prod).toContain("CLERK_PUBLISHABLE_KEY must be a pk_live_ key in production");
   });
 
+  it("refuses a local development user as admin or engineer; the committed staging and production name none", async () => {
+    for (const env of ["staging", "production"]) {
+      const committed = deployProblems(env, await readEnvConfig(env, join(root, "wrangler.toml"))) as string[];
+      expect(committed.join("\n")).not.toMatch(/local development user/);
+    }
+    const config = await readEnvConfig("production", join(root, "wrangler.toml"));
+    const forged = { ...config, vars: { ...config.vars, ENGINEER_USER_IDS: "user_local_carol", ADMIN_USER_IDS: "user_2x, user_local_bob" } };
+    const problems = deployProblems("production", forged) as string[];
+    expect(problems).toContain("ENGINEER_USER_IDS names a local development user (user_local_…)");
+    expect(problems).toContain("ADMIN_USER_IDS names a local development user (user_local_…)");
+  });
+
   it("the script itself exits 1 on the committed placeholders (staging)", () => {
     const res = spawnSync(process.execPath, [join(root, "scripts", "dry-run.mjs"), "--env", "staging"], { cwd: root, encoding: "utf8" });
     expect(res.status).toBe(1);

@@ -41,3 +41,43 @@ describe("SPA production build (security)", () => {
     expect(withComment).toEqual([]);
   });
 });
+
+describe("SPA production build: prerendered public pages (decision 0025) (happy)", () => {
+  it("writes each public page as HTML with its facts, the landing page's script and stylesheet, and no React", async () => {
+    const { PUBLIC_PAGES, PUBLIC_PATHS } = await import("../../web/headers");
+    const { RETENTION, SUB_PROCESSORS, TERMS_VERSION } = await import("../../worker/lib/privacy-facts");
+    const landing = readFileSync(join(outDir, "index.html"), "utf8");
+    const landingScript = /<script type="module"[^>]*src="([^"]+)"/.exec(landing)?.[1];
+    expect(landingScript).toMatch(/^\/assets\/index-.+\.js$/);
+    const app = readFileSync(join(outDir, "app.html"), "utf8");
+    const appScript = /<script type="module"[^>]*src="([^"]+)"/.exec(app)?.[1] ?? "";
+    for (const path of PUBLIC_PATHS) {
+      const html = readFileSync(join(outDir, PUBLIC_PAGES[path].file), "utf8");
+      expect(html, path).toContain(`<h1 tabindex="-1">${PUBLIC_PAGES[path].title}</h1>`);
+      expect(html, path).toContain(`<title>${PUBLIC_PAGES[path].title} · BabyPic</title>`);
+      const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+      expect(scripts.map(([, attrs]) => /src="([^"]+)"/.exec(attrs ?? "")?.[1]), `${path}: one script, the landing page's`).toEqual([landingScript]);
+      expect(scripts.every(([, , body]) => (body ?? "").trim() === ""), `${path}: no inline script`).toBe(true);
+      expect(html, `${path}: not the app's bundle`).not.toContain(appScript);
+      expect(html, path).toMatch(/<link rel="stylesheet" href="\/assets\/index-[^"]+\.css" \/>/);
+      // The header and footer are the app's Layout, links into the app included.
+      expect(html, path).toContain('href="/app"');
+      expect(html, path).toContain('href="/privacy"');
+    }
+    const security = readFileSync(join(outDir, "security.html"), "utf8");
+    for (const p of SUB_PROCESSORS) expect(security).toContain(p.name);
+    expect(security).toContain(`${RETENTION.databaseHistoryDays}-day history`);
+    expect(readFileSync(join(outDir, "terms.html"), "utf8")).toContain(`<strong data-testid="terms-version">${TERMS_VERSION}</strong>`);
+    expect(readFileSync(join(outDir, "privacy.html"), "utf8")).toContain('data-fact="controller.name"');
+  });
+
+  it("the static pages' script is small and pulls in no React (decision 0025)", () => {
+    const landing = readFileSync(join(outDir, "index.html"), "utf8");
+    const script = /<script type="module"[^>]*src="\/([^"]+)"/.exec(landing)?.[1] ?? "";
+    const code = readFileSync(join(outDir, script), "utf8");
+    const imported = [...code.matchAll(/from\s*"\.\/([^"]+)"|import\s*"\.\/([^"]+)"/g)].map((m) => readFileSync(join(outDir, "assets", m[1] ?? m[2] ?? ""), "utf8"));
+    const all = [code, ...imported].join("\n");
+    expect(all).not.toMatch(/react\.element|__SECRET_INTERNALS|createRoot|react-dom/i);
+    expect(Buffer.byteLength(all)).toBeLessThan(6 * 1024);
+  });
+});

@@ -94,13 +94,15 @@ describe("SPA _redirects (security.txt)", () => {
 describe("SPA _redirects (the app's pages, decision 0021)", () => {
   it("sends every top-level route of web/src/routes/index.tsx to app.html, and never the landing page", async () => {
     const { readFileSync } = await import("node:fs");
-    const { APP_PATHS } = await import("../../web/headers");
+    const { APP_PATHS, PUBLIC_PATHS } = await import("../../web/headers");
     const routes = readFileSync(`${process.cwd()}/web/src/routes/index.tsx`, "utf8");
     const matches = (path: string) =>
       APP_PATHS.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) || path === p.slice(0, -2) : path === p));
     const topLevel = [...String(routes).matchAll(/path: "([^"*]+)(\/\*)?"/g)].map((m) => `/${m[1]}`).filter((p) => !["/gallery", "/billing", "/api-keys", "/activity", "/account", "/create"].includes(p) && !p.startsWith("/gallery/") && !p.startsWith("/generations/") && !p.startsWith("/profile"));
     expect(topLevel.length).toBeGreaterThanOrEqual(10);
-    for (const p of topLevel) expect(matches(p.replace(/:[a-z]+/g, "x")), `${p} is served the app`).toBe(true);
+    // The prerendered public pages (decision 0025) are files of their own, never app.html.
+    for (const p of topLevel) expect(matches(p.replace(/:[a-z]+/g, "x")) || (PUBLIC_PATHS as string[]).includes(p), `${p} is served the app or its own page`).toBe(true);
+    for (const p of PUBLIC_PATHS) expect(matches(p), `${p} is its own page, not app.html`).toBe(false);
     const file = renderRedirectsFile(undefined);
     expect(file).toContain("/app/* /app.html 200");
     expect(file).not.toMatch(/^\/ |^\/\* /m);

@@ -9,13 +9,16 @@
  * operator log. Plus a role matrix (user, admin, engineer, API key,
  * anonymous) over every new route.
  */
-import { eq } from "drizzle-orm";
+import { env } from "cloudflare:test";
+import { eq, inArray } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../worker/app";
 import { SCOPES } from "../../worker/auth/types";
-import { operatorLog, supportSessions } from "../../worker/db/schema";
+import { operatorLog, supportImageRequests, supportSessions, tombstones, users } from "../../worker/db/schema";
 import { putObject } from "../../worker/services/storage";
 import { auditRows, insertApiKey, insertGeneration } from "../access/fixtures";
-import { api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { fakeRateLimit } from "../fake-rate-limit";
+import { API, api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
 import { makeJpeg } from "../pipeline/fake-fal";
 
 const ENGINEER = { claims: { metadata: { role: "engineer" } } };
@@ -361,5 +364,257 @@ describe("support sessions: role matrix over every new route", async () => {
       const body = await json<{ detail: string }>(res);
       expect(body.detail).not.toBe("No such route.");
     } else await res.body?.cancel();
+  });
+});
+
+// ---------------------------------------------------------------- attacks
+
+describe("attacks", () => {
+  const put = (hours: number) => ({ method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ hours }) });
+  const picture0 = async (requestId: string) => api(`/v1/admin/support-image-requests/${requestId}/images/0`, { token: await erinToken() });
+
+  it("a. closing or expiry of the Settings window withdraws the grants made within it; a new window does not revive them", async () => {
+    try {
+      expect((await api("/v1/me/support-access", { user: "alice", ...put(1) })).status).toBe(200);
+      const s = await openSession({ token: await erinToken() });
+      const closed = await requestPictures(s.id);
+      expect(closed).toMatchObject({ status: "approved", decidedVia: "user_window" });
+      expect((await picture0(closed.id)).status).toBe(200);
+      // Alice ends the window: the grant made within it is withdrawn at once.
+      expect((await api("/v1/me/support-access", { user: "alice", method: "DELETE" })).status).toBe(200);
+      const afterClose = await picture0(closed.id);
+      expect(afterClose.status).toBe(403);
+      expect(await carriesImage(afterClose)).toBe(false);
+
+      // A second window, which then runs out on its own.
+      expect((await api("/v1/me/support-access", { user: "alice", ...put(1) })).status).toBe(200);
+      const expired = await requestPictures(s.id);
+      expect(expired.status).toBe("approved");
+      await services().db.update(users).set({ supportAccessUntil: Date.now() - 1 }).where(eq(users.id, alice));
+      const afterExpiry = await picture0(expired.id);
+      expect(afterExpiry.status).toBe(403);
+      expect(await carriesImage(afterExpiry)).toBe(false);
+
+      // A third window: the earlier grants stay withdrawn.
+      expect((await api("/v1/me/support-access", { user: "alice", ...put(1) })).status).toBe(200);
+      for (const id of [closed.id, expired.id]) {
+        const res = await picture0(id);
+        expect(res.status).toBe(403);
+        expect(await carriesImage(res)).toBe(false);
+      }
+      const rows = await services().db.select().from(supportImageRequests).where(inArray(supportImageRequests.id, [closed.id, expired.id])).all();
+      expect(rows.map((r) => r.status)).toEqual(["withdrawn", "withdrawn"]);
+      expect((await aliceSummaries()).some((t) => t.includes("You revoked support access"))).toBe(true);
+      const log = await services().db.select().from(operatorLog).where(eq(operatorLog.userId, alice)).all();
+      expect(log.some((e) => e.action === "support_window.closed" && (e.detail ?? "").includes(closed.id))).toBe(true);
+    } finally {
+      await api("/v1/me/support-access", { user: "alice", method: "DELETE" });
+    }
+  });
+
+  it("b. a simultaneous refusal and approval of one request: exactly one wins, the other gets 409 problem+json", async () => {
+    const s = await openSession({ token: await erinToken() });
+    for (let round = 0; round < 3; round++) {
+      const r = await requestPictures(s.id);
+      const [approved, refused] = await Promise.all([
+        api(`/v1/admin/support-image-requests/${r.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) }),
+        api(`/v1/me/support-image-requests/${r.id}/refuse`, { user: "alice", method: "POST" }),
+      ]);
+      const statuses = [approved.status, refused.status].sort();
+      expect(statuses).toEqual([200, 409]);
+      const loser = approved.status === 409 ? approved : refused;
+      await expectProblem(loser, 409, "conflict");
+      const row = await services().db.select().from(supportImageRequests).where(eq(supportImageRequests.id, r.id)).get();
+      expect(row?.status).toBe(approved.status === 200 ? "approved" : "refused");
+      const decisions = (await services().db.select().from(operatorLog).where(eq(operatorLog.userId, alice)).all()).filter(
+        (e) => ["support_image.approved", "support_image.refused_by_user", "support_image.granted_by_user"].includes(e.action) && (e.detail ?? "").includes(r.id),
+      );
+      expect(decisions).toHaveLength(1);
+    }
+  });
+
+  it("c. the operator log pages through every support read, none dropped (a cursor past the first page)", async () => {
+    const s = await openSession({ user: "carol" });
+    for (let i = 0; i < 3; i++) expect((await api(`/v1/admin/support-sessions/${s.id}/facts`, { user: "carol" })).status).toBe(200);
+    expect((await api(`/v1/support/users/${alice}`, { user: "carol", headers: { "x-support-reason": REASON } })).status).toBe(200);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api(`/v1/admin/operator-log?limit=3${cursor ? `&cursor=${cursor}` : ""}`, { user: "carol" });
+      expect(res.status).toBe(200);
+      const page = await json<{ items: { id: string }[]; nextCursor: string | null }>(res);
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const all = await services().db.select().from(operatorLog).all();
+    expect(all.length).toBeGreaterThan(3);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.sort()).toEqual(all.map((r) => r.id).sort());
+    // Each read, through the session or the older /v1/support route, is an operator log row.
+    const reads = all.filter((r) => r.userId === alice && r.operatorId === carol);
+    expect(reads.filter((r) => r.action === "support_session.read" && r.targetId === s.id)).toHaveLength(3);
+    expect(reads.some((r) => r.action === "support.read")).toBe(true);
+    await expectProblem(await api("/v1/admin/operator-log?cursor=nonsense", { user: "carol" }), 400, "validation_failed");
+  });
+
+  it("d. an account in the middle of deletion: opening or using a support session on it answers 404 and shows no facts", async () => {
+    const gina = await signIn("gina");
+    const gen = await insertGeneration(gina, "completed");
+    await putObject(services(), { userId: gina, kind: "output", contentType: "image/jpeg", bytes: picture, width: 64, height: 64, generationId: gen });
+    const before = await api("/v1/admin/support-sessions", { token: await erinToken(), ...post({ userId: gina, reason: REASON, ticket: "T-DEL" }) });
+    const s = await json<Session>(before);
+    const byUser = await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: await erinToken(), ...post({ generationId: gen, reason: "The result looks wrong to the user" }) });
+    const r = await json<ImageRequest>(byUser);
+    const other = await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: await erinToken(), ...post({ generationId: gen, reason: "The result looks wrong to the user" }) });
+    const pending = await json<ImageRequest>(other);
+    await api(`/v1/admin/support-image-requests/${r.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
+    expect((await picture0(r.id)).status).toBe(200);
+
+    const now = Date.now();
+    await services().db.insert(tombstones).values({ userId: gina, externalId: "user_local_gina", stage: "started", createdAt: now, updatedAt: now });
+    const auditBefore = (await auditRows(gina)).length;
+    const answers = [
+      await api("/v1/admin/support-sessions", { token: await erinToken(), ...post({ userId: gina, reason: REASON, ticket: "T-DEL" }) }),
+      await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() }),
+      await api(`/v1/support/users/${gina}`, { token: await erinToken(), headers: { "x-support-reason": REASON } }),
+      await api(`/v1/support/users/${gina}/generations`, { token: await erinToken(), headers: { "x-support-reason": REASON } }),
+      await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: await erinToken(), ...post({ generationId: gen, reason: "The result looks wrong to the user" }) }),
+      await api(`/v1/admin/support-image-requests/${pending.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) }),
+      await picture0(r.id),
+      await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" }),
+    ];
+    for (const res of answers) {
+      const body = await expectProblem(res, 404, "not_found");
+      expect(JSON.stringify(body)).not.toMatch(/credits|gen_[0-9a-f]{32}/);
+    }
+    const listed = await json<{ items: { id: string }[] }>(await api("/v1/admin/support-sessions", { token: await erinToken() }));
+    expect(listed.items.map((i) => i.id)).not.toContain(s.id);
+    // Nothing was written to the log of an account being erased.
+    expect((await auditRows(gina)).length).toBe(auditBefore);
+  });
+
+  it("e. operator and support GET routes count against the read limit, writes against the write limit", async () => {
+    const read = fakeRateLimit(1_000);
+    const write = fakeRateLimit(1_000);
+    const app = createApp();
+    const call = async (path: string, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${await tokenFor("carol")}`);
+      return app.request(`${API}${path}`, { ...init, headers }, { ...env, RL_READ: read.binding, RL_WRITE: write.binding });
+    };
+    const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await api("/v1/openapi.json"));
+    const gets = Object.entries(doc.paths)
+      .filter(([p, item]) => (p.startsWith("/v1/admin/") || p.startsWith("/v1/support/")) && "get" in item)
+      .map(([p]) => p.replaceAll(/\{[a-zA-Z]+\}/g, (m) => (m === "{index}" ? "0" : "x_unknown")));
+    expect(gets.length).toBeGreaterThanOrEqual(8);
+    for (const path of gets) {
+      const [r0, w0] = [read.keys.length, write.keys.length];
+      const res = await call(path, { headers: { "x-support-reason": REASON } });
+      await res.body?.cancel();
+      expect([path, read.keys.length - r0, write.keys.length - w0]).toEqual([path, 1, 0]);
+    }
+    expect(read.keys.every((k) => k === `read:user:${carol}`)).toBe(true);
+    // A write stays a write.
+    const [r0, w0] = [read.keys.length, write.keys.length];
+    const res = await call("/v1/admin/support-sessions/x_unknown/end", { method: "POST" });
+    await res.body?.cancel();
+    expect([read.keys.length - r0, write.keys.length - w0]).toEqual([0, 1]);
+    // Over the read limit: 429, not unlimited.
+    const tight = fakeRateLimit(0);
+    const refused = await app.request(`${API}/v1/admin/operator-log`, { headers: { authorization: `Bearer ${await tokenFor("carol")}` } }, { ...env, RL_READ: tight.binding, RL_WRITE: write.binding });
+    await expectProblem(refused, 429, "rate_limited");
+  });
+
+  it("support never sees an image id: not in the facts, the session list, the operator log, nor an error", async () => {
+    const s = await openSession({ token: await erinToken() });
+    const r = await requestPictures(s.id);
+    await api(`/v1/admin/support-image-requests/${r.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
+    expect((await picture0(r.id)).status).toBe(200);
+    const texts = [
+      await (await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() })).text(),
+      await (await api("/v1/admin/support-sessions", { user: "carol" })).text(),
+      await (await api("/v1/admin/operator-log?limit=200", { user: "carol" })).text(),
+      await (await api(`/v1/admin/support-image-requests/${r.id}/images/5`, { token: await erinToken() })).text(),
+      await (await api(`/v1/admin/support-image-requests/${r.id}/images/0`, { token: await frankToken() })).text(),
+    ];
+    for (const t of texts) expect(t).not.toMatch(/img_[0-9a-f]{32}|pho_[0-9a-f]{32}/);
+  });
+
+  it("an admin cannot make themselves an engineer or approve their own request another way", async () => {
+    // No operator route changes roles: the OpenAPI document lists none.
+    const doc = await json<{ paths: Record<string, unknown> }>(await api("/v1/openapi.json"));
+    expect(Object.keys(doc.paths).filter((p) => /role|engineer/i.test(p))).toEqual([]);
+    // A role claim the user could set (unsafe metadata) does not count; only `role` / public `metadata.role`.
+    const forged = await tokenFor("carol", { claims: { unsafe_metadata: { role: "engineer" }, unsafeMetadata: { role: "engineer" } } });
+    const s = await openSession({ token: forged });
+    await expectProblem(
+      await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: forged, ...post({ generationId: doneGen, reason: "The result looks wrong to the user" }) }),
+      403,
+      "forbidden",
+    );
+    // The requester cannot decide as the user (the account is not theirs), nor approve twice under the user route.
+    const mine = await openSession({ token: await erinToken() });
+    const r = await requestPictures(mine.id);
+    await expectProblem(await api(`/v1/me/support-image-requests/${r.id}/allow`, { token: await erinToken(), method: "POST" }), 404, "not_found");
+    await expectProblem(await api(`/v1/admin/support-image-requests/${r.id}/approve`, { token: await erinToken(), ...post({ note: "I approve myself" }) }), 403, "forbidden");
+    expect((await picture0(r.id)).status).toBe(403);
+  });
+
+  it("an ended session allows no call at all: facts, requests, approval, the user's decision, pictures, ending again", async () => {
+    const s = await openSession({ token: await erinToken() });
+    const pending = await requestPictures(s.id);
+    const approved = await requestPictures(s.id);
+    await api(`/v1/admin/support-image-requests/${approved.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
+    expect((await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" })).status).toBe(200);
+    const auditBefore = (await auditRows(alice)).length;
+    await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() }), 403, "forbidden");
+    await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: await erinToken(), ...post({ generationId: doneGen, reason: "The result looks wrong to the user" }) }), 403, "forbidden");
+    await expectProblem(await api(`/v1/admin/support-image-requests/${pending.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) }), 409, "conflict");
+    await expectProblem(await api(`/v1/me/support-image-requests/${pending.id}/allow`, { user: "alice", method: "POST" }), 409, "conflict");
+    await expectProblem(await api(`/v1/me/support-image-requests/${pending.id}/refuse`, { user: "alice", method: "POST" }), 409, "conflict");
+    const img = await picture0(approved.id);
+    expect(img.status).toBe(403);
+    expect(await carriesImage(img)).toBe(false);
+    await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" }), 409, "conflict");
+    expect((await auditRows(alice)).length).toBe(auditBefore);
+  });
+
+  it("every step is in both the user's activity log and the operator log", async () => {
+    const before = new Set((await services().db.select().from(operatorLog).all()).map((r) => r.id));
+    const auditBefore = (await auditRows(alice)).length;
+    const s = await openSession({ token: await erinToken() });
+    await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() });
+    await api(`/v1/support/users/${alice}/generations`, { token: await erinToken(), headers: { "x-support-reason": REASON } });
+    const a = await requestPictures(s.id);
+    await api(`/v1/admin/support-image-requests/${a.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
+    await picture0(a.id);
+    const b = await requestPictures(s.id);
+    await api(`/v1/me/support-image-requests/${b.id}/allow`, { user: "alice", method: "POST" });
+    const c = await requestPictures(s.id);
+    await api(`/v1/me/support-image-requests/${c.id}/refuse`, { user: "alice", method: "POST" });
+    await api("/v1/me/support-access", { user: "alice", ...put(1) });
+    await api("/v1/me/support-access", { user: "alice", method: "DELETE" });
+    await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" });
+    const added = (await services().db.select().from(operatorLog).all()).filter((r) => !before.has(r.id)).map((r) => r.action);
+    expect(added.sort()).toEqual(
+      [
+        "support_session.opened",
+        "support_session.read",
+        "support.read",
+        "support_image.requested",
+        "support_image.approved",
+        "support_image.viewed",
+        "support_image.requested",
+        "support_image.granted_by_user",
+        "support_image.requested",
+        "support_image.refused_by_user",
+        "support_window.opened",
+        "support_window.closed",
+        "support_session.ended",
+      ].sort(),
+    );
+    // One activity entry per operator log row.
+    expect((await auditRows(alice)).length - auditBefore).toBe(added.length);
   });
 });

@@ -70,6 +70,14 @@ describe("configuration check", () => {
     expect(loadConfig(withEnv(prod)).FAL_ADMIN_KEY).toBe(env.FAL_ADMIN_KEY);
   });
 
+  it("a deployment refuses a local development user as engineer (local carol is one in development only)", () => {
+    const prod = { ...DEPLOYED_WHO, ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "https://api.example", CLERK_SECRET_KEY: "sk_live_x" } as const;
+    expect(() => loadConfig(withEnv({ ...prod, ENGINEER_USER_IDS: "user_abc,user_local_carol" }))).toThrow(/ENGINEER_USER_IDS names a local development user/);
+    expect(() => loadConfig(withEnv({ ...prod, ENVIRONMENT: "staging", ENGINEER_USER_IDS: "user_local_carol" }))).toThrow(/ENGINEER_USER_IDS names a local development user/);
+    expect(loadConfig(withEnv({ ...prod, ENGINEER_USER_IDS: "user_2abc" })).ENGINEER_USER_IDS).toEqual(["user_2abc"]);
+    expect(loadConfig(withEnv({ ENVIRONMENT: "development", ENGINEER_USER_IDS: "user_local_carol" })).ENGINEER_USER_IDS).toEqual(["user_local_carol"]);
+  });
+
   it("production refuses a public API address that is not https (signed links would travel in the clear)", () => {
     expect(() => loadConfig(withEnv({ ENVIRONMENT: "production", LOCAL_IDP_PRIVATE_KEY: undefined, PUBLIC_API_URL: "http://api.example" }))).toThrow(
       /PUBLIC_API_URL must be https in production/,

@@ -544,7 +544,8 @@ export const supportImageRequests = sqliteTable(
     requestedBy: text("requested_by").notNull(),
     reason: text("reason").notNull(),
     createdAt: createdAt(),
-    status: text("status", { enum: ["pending", "approved", "refused"] }).notNull(),
+    /** `withdrawn`: approved by the user's Settings window, which has since closed (decision 0019). */
+    status: text("status", { enum: ["pending", "approved", "refused", "withdrawn"] }).notNull(),
     decidedBy: text("decided_by"),
     decidedVia: text("decided_via", { enum: ["user", "user_window", "operator"] }),
     decidedAt: integer("decided_at"),

@@ -135,7 +135,8 @@ export function describeAuditEntry(row: AuditRow, detail: Record<string, unknown
     const item = typeof detail?.["item"] === "string" ? detail["item"] : null;
     if (item) return until ? `You let support see the pictures of generation ${item} until ${until}` : `You refused support access to the pictures of generation ${item}`;
     if (typeof detail?.["session"] === "string") return `You ended the support session (ticket ${String(detail["ticket"] ?? "")})`;
-    return until ? `You let support see your photos and results until ${until}` : "You revoked support access to your photos and results";
+    const withdrawn = typeof detail?.["withdrawn"] === "number" && detail["withdrawn"] > 0 ? `; ${detail["withdrawn"]} picture request(s) the earlier window allowed are withdrawn` : "";
+    return until ? `You let support see your photos and results until ${until}${withdrawn}` : `You revoked support access to your photos and results${withdrawn}`;
   }
   if (row.action === "support.accessed") {
     const viewed = typeof detail?.["viewed"] === "string" ? detail["viewed"] : "your account";

@@ -14,7 +14,7 @@ import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { requireAuth } from "../middleware/auth";
-import { rateLimit } from "../middleware/rate-limit";
+import { rateLimitByMethod } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem } from "../schemas/common";
 import { AUDIT_ACTIONS } from "../services/audit";
 import {
@@ -34,6 +34,7 @@ import { registerSupportSessionRoutes } from "./support-sessions";
 import { listPrivacyRequests, REQUEST_STATUSES, REQUEST_TYPES, setPrivacyRequestStatus, takedown } from "../services/privacy-requests";
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
+import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 
 const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
   if (!c.get("auth").isAdmin) throw new AppError("not_found", "No such route.");
@@ -41,7 +42,8 @@ const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 export const adminRoutes = createRouter();
-adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimit("write"));
+// Reads count against the read limit, everything else against the write limit (issue 16 item 1 review).
+adminRoutes.use("/admin/*", requireAuth({ sessionOnly: true }), operatorsOnly, rateLimitByMethod());
 // Support sessions (item 1, decision 0019), behind the same rule.
 registerSupportSessionRoutes(adminRoutes);
 
@@ -182,15 +184,28 @@ adminRoutes.openapi(
     path: "/admin/operator-log",
     tags: ["admin"],
     summary: "Operators: every operator action, newest first",
+    description: "Paged: follow `nextCursor` (as `cursor`) until it is null to see every entry, older support reads included.",
     security: bearerSecurity,
-    request: { query: LimitQuery },
-    responses: { 200: { description: "Entries", content: { "application/json": { schema: z.object({ items: z.array(OperatorLogEntry) }) } } }, ...operatorErrors },
+    request: { query: LimitQuery.extend({ cursor: z.string().max(200).optional().openapi({ description: "`nextCursor` of the previous page." }) }) },
+    responses: {
+      200: {
+        description: "Entries",
+        content: { "application/json": { schema: z.object({ items: z.array(OperatorLogEntry), nextCursor: z.string().nullable().openapi({ description: "null on the last page." }) }) } },
+      },
+      ...operatorErrors,
+    },
   }),
   async (c) => {
-    const rows = await listOperatorLog(c.get("services"), c.req.valid("query").limit);
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await listOperatorLog(c.get("services"), limit + 1, cursor ? decodeKeysetCursor(cursor, "opl") : null);
+    const { page, nextCursor } = keysetPage(
+      rows.map((r) => ({ ...r, createdAt: r.at })),
+      limit,
+    );
     return c.json(
       {
-        items: rows.map((r) => ({
+        nextCursor,
+        items: page.map((r) => ({
           id: r.id,
           at: new Date(r.at).toISOString(),
           operatorId: r.operatorId,

@@ -70,7 +70,7 @@ const ImageRequestSchema = z
     requestedBy: z.string(),
     reason: z.string(),
     createdAt: z.string(),
-    status: z.enum(["pending", "approved", "refused"]),
+    status: z.enum(["pending", "approved", "refused", "withdrawn"]).openapi({ description: "`withdrawn`: allowed by the user's Settings window, which has since closed." }),
     decidedVia: z.enum(["user", "user_window", "operator"]).nullable(),
     decidedAt: z.string().nullable(),
   })

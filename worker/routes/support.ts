@@ -17,12 +17,14 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
-import { requestMeta } from "../lib/request-meta";
+import { requestMeta, type RequestMeta } from "../lib/request-meta";
+import type { Services } from "../services";
 import { requireAuth, requireStepUpFor } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { authErrors, badRequest, bearerSecurity, notFound, problem, stepUpErrors } from "../schemas/common";
 import { findUser, generationStates, MAX_GRANT_HOURS, recordSupportAccess, setSupportGrant, userSummary } from "../services/support";
 import { hasOpenSession } from "../services/support-sessions";
+import { recordOperatorLogOnly } from "../services/operator";
 import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
 
 export const SUPPORT_REASON_MIN = 10;
@@ -112,6 +114,15 @@ async function staffContext(c: Context<AppEnv>, userId: string, reason: string) 
   return { s, user, staff: c.get("auth"), reason, meta: requestMeta(c.req.raw, c.get("requestId")) };
 }
 
+/**
+ * A read in both logs: `support.accessed` in the user's (with the reason,
+ * sealed there) and `support.read` in the operator log (what was viewed).
+ */
+async function recordRead(s: Services, staffId: string, userId: string, reason: string, viewed: string, meta: RequestMeta): Promise<void> {
+  await recordSupportAccess(s, { staff: { userId: staffId }, userId, reason, viewed, allowed: true, meta });
+  await recordOperatorLogOnly(s, staffId, "support.read", { type: "user", id: userId }, userId, { viewed });
+}
+
 supportRoutes.openapi(
   createRoute({
     method: "get",
@@ -126,7 +137,7 @@ supportRoutes.openapi(
     const { userId } = c.req.valid("param");
     const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
     const summary = await userSummary(s, user);
-    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed: "your account summary", allowed: true, meta });
+    await recordRead(s, staff.userId, user.id, reason, "your account summary", meta);
     return c.json(summary, 200);
   },
 );
@@ -152,7 +163,7 @@ supportRoutes.openapi(
     const { limit } = c.req.valid("query");
     const { s, user, staff, reason, meta } = await staffContext(c, userId, c.req.valid("header")["x-support-reason"]);
     const items = await generationStates(s, user.id, limit);
-    await recordSupportAccess(s, { staff, userId: user.id, reason, viewed: "the states of your generations", allowed: true, meta });
+    await recordRead(s, staff.userId, user.id, reason, "the states of your generations", meta);
     return c.json({ items }, 200);
   },
 );

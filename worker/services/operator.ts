@@ -6,6 +6,7 @@
  * through sendNotice: an in-app notice, a mail and an activity entry.
  */
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { olderThan, type KeysetCursor } from "../lib/cursor";
 import type { AuthContext } from "../auth/types";
 import { notices, operatorLog } from "../db/schema";
 import { newId } from "../lib/ids";
@@ -55,10 +56,39 @@ export async function recordOperatorAction(s: Services, a: OperatorAction): Prom
   }
 }
 
+/**
+ * A row in the operator log only, for steps whose activity entry the caller
+ * writes itself (a user's own decision, or a read recorded as
+ * `support.accessed`). `who` is the operator, or the user for their own steps.
+ */
+export async function recordOperatorLogOnly(s: Services, who: string, action: string, target: { type: string; id: string }, userId: string, detail: AuditDetail): Promise<void> {
+  await s.db.insert(operatorLog).values({
+    id: newId("opl"),
+    at: s.now(),
+    operatorId: who,
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    userId,
+    detail: JSON.stringify(detail),
+  });
+}
+
 export type OperatorLogRow = typeof operatorLog.$inferSelect;
 
-export async function listOperatorLog(s: Services, limit: number): Promise<OperatorLogRow[]> {
-  return s.db.select().from(operatorLog).orderBy(desc(operatorLog.at), desc(operatorLog.id)).limit(limit).all();
+/**
+ * One page of the operator log, newest first by (at, id), and the rows after
+ * `before` when given: every row is reachable by following the cursor, none
+ * is dropped past the first page (issue 16 item 1, decision 0019).
+ */
+export async function listOperatorLog(s: Services, limit: number, before: KeysetCursor | null = null): Promise<OperatorLogRow[]> {
+  return s.db
+    .select()
+    .from(operatorLog)
+    .where(before ? olderThan(operatorLog.at, operatorLog.id, before) : undefined)
+    .orderBy(desc(operatorLog.at), desc(operatorLog.id))
+    .limit(limit)
+    .all();
 }
 
 export type NoticeKind = (typeof notices.$inferSelect)["kind"];

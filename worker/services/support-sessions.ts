@@ -9,16 +9,17 @@
  * Settings) or a second operator approved it (two-person rule). Every step
  * leaves a row in the operator log and an entry in the user's activity log.
  */
-import { and, asc, desc, eq, gt, inArray, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, exists, gt, inArray, isNull, notExists } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
-import { generations, objects, operatorLog, supportImageRequests, supportSessions } from "../db/schema";
+import { generations, objects, supportImageRequests, supportSessions, tombstones } from "../db/schema";
 import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit, type AuditDetail } from "./audit";
+import { appendAudit } from "./audit";
 import type { Services } from "./types";
-import { recordOperatorAction } from "./operator";
+import { recordOperatorAction, recordOperatorLogOnly as operatorLogOnly } from "./operator";
 import { getObject } from "./storage";
+import { isBeingDeleted } from "./tombstones";
 import { findUser, recordSupportAccess, supportGrantActive } from "./support";
 
 export const DEFAULT_SESSION_MINUTES = 30;
@@ -32,20 +33,6 @@ export function sessionOpen(row: Pick<SupportSessionRow, "endedAt" | "expiresAt"
 }
 
 type Operator = Pick<AuthContext, "userId" | "isEngineer">;
-
-/** A row in the operator log only (the user's own entry is written by the caller). */
-async function operatorLogOnly(s: Services, who: string, action: string, target: { type: string; id: string }, userId: string, detail: AuditDetail): Promise<void> {
-  await s.db.insert(operatorLog).values({
-    id: newId("opl"),
-    at: s.now(),
-    operatorId: who,
-    action,
-    targetType: target.type,
-    targetId: target.id,
-    userId,
-    detail: JSON.stringify(detail),
-  });
-}
 
 export async function openSession(
   s: Services,
@@ -80,9 +67,10 @@ export async function openSession(
   return row;
 }
 
+/** The session; 404 when unknown or when its account is being deleted (nothing of it is shown or logged then). */
 async function sessionById(s: Services, id: string): Promise<SupportSessionRow> {
   const row = await s.db.select().from(supportSessions).where(eq(supportSessions.id, id)).get();
-  if (!row) throw new DomainError("not_found", "No such support session.");
+  if (!row || (await isBeingDeleted(s, { userId: row.userId }))) throw new DomainError("not_found", "No such support session.");
   return row;
 }
 
@@ -110,11 +98,21 @@ export async function recordFactsRead(s: Services, op: Operator, session: Suppor
   await operatorLogOnly(s, op.userId, "support_session.read", { type: "support_session", id: session.id }, session.userId, { reason: session.reason, viewed });
 }
 
+/** Ends the session if it is still open: a conditional update, so of two racing ends one gets 409. */
+async function endOnce(s: Services, id: string, now: number, by: "operator" | "user"): Promise<void> {
+  const done = await s.db
+    .update(supportSessions)
+    .set({ endedAt: now, endedBy: by })
+    .where(and(eq(supportSessions.id, id), isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, now)))
+    .returning({ id: supportSessions.id });
+  if (done.length === 0) throw new DomainError("conflict", "This support session has already ended or expired.");
+}
+
 export async function endSessionByOperator(s: Services, op: Operator, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
   if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
-  await s.db.update(supportSessions).set({ endedAt: now, endedBy: "operator" }).where(eq(supportSessions.id, id));
+  await endOnce(s, id, now, "operator");
   await recordOperatorAction(s, {
     operator: op,
     action: "support_session.ended",
@@ -128,11 +126,11 @@ export async function endSessionByOperator(s: Services, op: Operator, id: string
 }
 
 export async function endSessionByUser(s: Services, userId: string, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
-  const row = await s.db.select().from(supportSessions).where(and(eq(supportSessions.id, id), eq(supportSessions.userId, userId))).get();
-  if (!row) throw new DomainError("not_found", "No such support session.");
+  const row = await sessionById(s, id);
+  if (row.userId !== userId) throw new DomainError("not_found", "No such support session.");
   if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
-  await s.db.update(supportSessions).set({ endedAt: now, endedBy: "user" }).where(eq(supportSessions.id, id));
+  await endOnce(s, id, now, "user");
   await appendAudit(
     s.db,
     {
@@ -153,7 +151,14 @@ export async function listOpenSessions(s: Services): Promise<SupportSessionRow[]
   return s.db
     .select()
     .from(supportSessions)
-    .where(and(isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, s.now())))
+    .where(
+      and(
+        isNull(supportSessions.endedAt),
+        gt(supportSessions.expiresAt, s.now()),
+        // Not a session on an account being deleted (its facts are no longer shown).
+        notExists(s.db.select({ u: tombstones.userId }).from(tombstones).where(eq(tombstones.userId, supportSessions.userId))),
+      ),
+    )
     .orderBy(desc(supportSessions.openedAt))
     .limit(100)
     .all();
@@ -235,12 +240,32 @@ async function pendingRequest(s: Services, id: string, userId?: string): Promise
   return { req, session };
 }
 
+/**
+ * Records a decision only if the request is still pending: one conditional
+ * update, not read-then-write, so of a simultaneous approval and refusal
+ * exactly one wins and the other gets 409 (and leaves no log entry).
+ */
+async function decideOnce(s: Services, req: ImageRequestRow, d: Pick<ImageRequestRow, "status" | "decidedBy" | "decidedVia" | "decidedAt">): Promise<void> {
+  const sessionStillOpen = exists(
+    s.db
+      .select({ id: supportSessions.id })
+      .from(supportSessions)
+      .where(and(eq(supportSessions.id, req.sessionId), isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, s.now()))),
+  );
+  const done = await s.db
+    .update(supportImageRequests)
+    .set(d)
+    .where(and(eq(supportImageRequests.id, req.id), eq(supportImageRequests.status, "pending"), sessionStillOpen))
+    .returning({ id: supportImageRequests.id });
+  if (done.length === 0) throw new DomainError("conflict", "This picture request was decided meanwhile, or its session ended.");
+}
+
 /** Two-person rule: a different operator approves (never the requester). */
 export async function approveByOperator(s: Services, op: Operator, id: string, note: string, meta: RequestMeta): Promise<ImageRequestRow> {
   const { req } = await pendingRequest(s, id);
   if (req.requestedBy === op.userId) throw new DomainError("forbidden", "Two-person rule: a different operator must approve this request.");
   const now = s.now();
-  await s.db.update(supportImageRequests).set({ status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now }).where(eq(supportImageRequests.id, id));
+  await decideOnce(s, req, { status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now });
   await recordOperatorAction(s, {
     operator: op,
     action: "support_image.approved",
@@ -258,7 +283,7 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
   const { req, session } = await pendingRequest(s, id, userId);
   const now = s.now();
   const status = allow ? "approved" : "refused";
-  await s.db.update(supportImageRequests).set({ status, decidedBy: userId, decidedVia: "user", decidedAt: now }).where(eq(supportImageRequests.id, id));
+  await decideOnce(s, req, { status, decidedBy: userId, decidedVia: "user", decidedAt: now });
   await appendAudit(
     s.db,
     {
@@ -281,11 +306,18 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
 export async function imageForRequest(s: Services, op: Operator, id: string, index: number, meta: RequestMeta): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
   const req = await s.db.select().from(supportImageRequests).where(eq(supportImageRequests.id, id)).get();
   if (!req) throw new DomainError("not_found", "No such picture request.");
+  const session = await sessionById(s, req.sessionId);
   if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
   if (req.requestedBy !== op.userId) throw new DomainError("forbidden", "Only the engineer who asked can see these pictures.");
+  if (req.status === "withdrawn") throw new DomainError("forbidden", "The user closed the window that allowed this request.");
   if (req.status !== "approved") throw new DomainError("forbidden", "Neither the user nor a second operator has approved this request.");
-  const session = await sessionById(s, req.sessionId);
   if (!sessionOpen(session, s.now())) throw new DomainError("forbidden", "This support session has ended or expired.");
+  if (req.decidedVia === "user_window") {
+    // Allowed by the user's Settings window: only while that window is open.
+    const user = await findUser(s, req.userId);
+    if (!user) throw new DomainError("not_found", "No such picture request.");
+    if (!supportGrantActive(user, s.now())) throw new DomainError("forbidden", "The window the user opened in Settings has closed; ask again.");
+  }
   const outputs = await s.db
     .select({ id: objects.id })
     .from(objects)
@@ -307,6 +339,7 @@ export async function imageForRequest(s: Services, op: Operator, id: string, ind
     meta,
     detail: { request: id, object: target.id },
   });
-  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "object", id: target.id }, req.userId, { request: id, reason: req.reason, via: req.decidedVia });
+  // The operator log names the request and the picture's number, never the image id: every operator reads it.
+  await operatorLogOnly(s, op.userId, "support_image.viewed", { type: "support_image_request", id }, req.userId, { request: id, picture: index, reason: req.reason, via: req.decidedVia });
   return { bytes: obj.bytes, contentType: obj.row.contentType, count: outputs.length };
 }

@@ -5,12 +5,13 @@
  * the user's window (setSupportGrant) can allow. Every call lands in the user's own audit log as actor
  * `support` with the reason the staff member gave.
  */
-import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, notExists, sql } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
-import { apiKeys, exportsTable, generations, objects, users } from "../db/schema";
+import { apiKeys, exportsTable, generations, objects, supportImageRequests, tombstones, users } from "../db/schema";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
 import type { Services } from "./types";
+import { recordOperatorLogOnly } from "./operator";
 import { balanceOf, type UserRow } from "./users";
 import { iso } from "../lib/iso";
 
@@ -24,8 +25,17 @@ export function supportGrantActive(user: Pick<UserRow, "supportAccessUntil">, no
   return user.supportAccessUntil !== null && user.supportAccessUntil > now;
 }
 
+/**
+ * The account support may look at: undefined when it does not exist or is
+ * being deleted (a tombstone), so support answers 404 and never shows the
+ * facts of an account being erased, nor writes to its log.
+ */
 export async function findUser(s: Services, userId: string): Promise<UserRow | undefined> {
-  return s.db.select().from(users).where(eq(users.id, userId)).get();
+  return s.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), notExists(s.db.select({ u: tombstones.userId }).from(tombstones).where(eq(tombstones.userId, users.id)))))
+    .get();
 }
 
 export interface SupportAccess {
@@ -149,7 +159,14 @@ export async function generationStates(s: Services, userId: string, limit: numbe
   }));
 }
 
-/** Sets (or, with `hours` null, revokes) the user's support grant and audits the change. */
+/**
+ * Sets (or, with `hours` null, revokes) the user's support grant and audits
+ * the change. The window is what allowed engineers' picture requests at once
+ * (`decided_via = user_window`, decision 0019): when it closes (revoked now,
+ * or a new one opened after the last ran out) the grants made within it are
+ * withdrawn, so a later window never revives them. A window that runs out by
+ * itself is enforced at read time (services/support-sessions.ts).
+ */
 export async function setSupportGrant(
   s: Services,
   auth: AuthContext,
@@ -158,7 +175,17 @@ export async function setSupportGrant(
 ): Promise<number | null> {
   const now = s.now();
   const until = hours === null ? null : now + Math.min(Math.max(hours, 1), MAX_GRANT_HOURS) * 3_600_000;
+  const before = await s.db.select({ until: users.supportAccessUntil }).from(users).where(eq(users.id, auth.userId)).get();
+  const continues = until !== null && before !== undefined && supportGrantActive({ supportAccessUntil: before.until }, now);
   await s.db.update(users).set({ supportAccessUntil: until }).where(eq(users.id, auth.userId));
+  const withdrawn = continues
+    ? []
+    : await s.db
+        .update(supportImageRequests)
+        .set({ status: "withdrawn" })
+        .where(and(eq(supportImageRequests.userId, auth.userId), eq(supportImageRequests.status, "approved"), eq(supportImageRequests.decidedVia, "user_window")))
+        .returning({ id: supportImageRequests.id });
+  const ids = withdrawn.map((w) => w.id).join(",");
   await appendAudit(
     s.db,
     {
@@ -166,10 +193,21 @@ export async function setSupportGrant(
       actor: { type: "user", id: auth.userId },
       action: "support.grant_changed",
       target: { type: "user", id: auth.userId },
-      detail: hours === null ? { granted: false, until: null } : { granted: true, hours, until: new Date(until ?? now).toISOString() },
+      detail:
+        hours === null
+          ? { granted: false, until: null, withdrawn: withdrawn.length }
+          : { granted: true, hours, until: new Date(until ?? now).toISOString(), withdrawn: withdrawn.length },
       meta,
     },
     now,
+  );
+  await recordOperatorLogOnly(
+    s,
+    auth.userId,
+    hours === null ? "support_window.closed" : "support_window.opened",
+    { type: "user", id: auth.userId },
+    auth.userId,
+    hours === null ? { withdrawn: ids } : { until: new Date(until ?? now).toISOString(), withdrawn: ids },
   );
   return until;
 }

@@ -121,15 +121,20 @@ function makeCanvas(width: number, height: number): { ctx: Canvas2D; toJpeg: (qu
   };
 }
 
+/** What preparation may do: keep only `crop`, fit within `maxSide`, encode at `quality`. */
+export interface PrepareOptions {
+  maxSide?: number;
+  quality?: number;
+  /** Only this region (displayed-photo px) is kept: the face check's crop. */
+  crop?: CropRegion;
+}
+
 /**
  * Decodes `file` with its EXIF orientation applied (createImageBitmap
  * `imageOrientation: "from-image"`, HTML Living Standard §8.10) and re-encodes
  * it as a JPEG of at most MAX_SIDE px on the longest side.
  */
-export async function preparePhoto(
-  file: Blob,
-  opts: { maxSide?: number; quality?: number; /** Only this region (displayed-photo px) is kept: the face check's crop. */ crop?: CropRegion } = {},
-): Promise<PreparedPhoto> {
+export async function preparePhoto(file: Blob, opts: PrepareOptions = {}): Promise<PreparedPhoto> {
   await checkPhotoFile(file);
   let bitmap: ImageBitmap;
   try {
@@ -141,27 +146,50 @@ export async function preparePhoto(
     );
   }
   try {
-    const sourceWidth = bitmap.width;
-    const sourceHeight = bitmap.height;
-    const region = opts.crop ?? { x: 0, y: 0, width: sourceWidth, height: sourceHeight };
-    const target = fitWithin(region.width, region.height, opts.maxSide ?? MAX_SIDE);
-    if (Math.min(target.width, target.height) < MIN_SIDE) {
-      throw new PhotoRejected(
-        "too_small",
-        `This photo is ${sourceWidth} × ${sourceHeight} px; it needs at least ${MIN_SIDE} px on each side (after fitting within ${MAX_SIDE} px). Choose a larger photo.`,
-      );
-    }
-    const { ctx, toJpeg } = makeCanvas(target.width, target.height);
-    ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = "high";
-    // JPEG has no alpha: transparent areas become white rather than black.
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, target.width, target.height);
-    ctx.drawImage(bitmap, region.x, region.y, region.width, region.height, 0, 0, target.width, target.height);
-    const blob = await toJpeg(opts.quality ?? JPEG_QUALITY);
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    return { bytes, blob, width: target.width, height: target.height, sourceWidth, sourceHeight, sourceBytes: file.size };
+    return await encodePicture(bitmap, { width: bitmap.width, height: bitmap.height, bytes: file.size }, opts);
   } finally {
     bitmap.close();
   }
+}
+
+/**
+ * The same from a photo already decoded, maybe at reduced size: the face
+ * check's picture (docs/decisions/0024), so the crop that is sent comes from
+ * the decode that was checked, with no second decode of the file. `source` is
+ * the photo's full size on screen and its file size; `opts.crop` is in its px.
+ */
+export async function encodePicture(
+  picture: ImageBitmap,
+  source: { width: number; height: number; bytes: number },
+  opts: PrepareOptions = {},
+): Promise<PreparedPhoto> {
+  const sx = picture.width / source.width;
+  const sy = picture.height / source.height;
+  const crop = opts.crop ?? { x: 0, y: 0, width: source.width, height: source.height };
+  // One factor for the output size, so a square crop stays square whatever the decoder's rounding.
+  const target = fitWithin(Math.max(1, Math.round(crop.width * sx)), Math.max(1, Math.round(crop.height * sx)), opts.maxSide ?? MAX_SIDE);
+  if (Math.min(target.width, target.height) < MIN_SIDE) {
+    throw new PhotoRejected(
+      "too_small",
+      `This photo is ${source.width} × ${source.height} px; it needs at least ${MIN_SIDE} px on each side (after fitting within ${MAX_SIDE} px). Choose a larger photo.`,
+    );
+  }
+  const { ctx, toJpeg } = makeCanvas(target.width, target.height);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  // JPEG has no alpha: transparent areas become white rather than black.
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, target.width, target.height);
+  ctx.drawImage(picture, crop.x * sx, crop.y * sy, crop.width * sx, crop.height * sy, 0, 0, target.width, target.height);
+  const blob = await toJpeg(opts.quality ?? JPEG_QUALITY);
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  return {
+    bytes,
+    blob,
+    width: target.width,
+    height: target.height,
+    sourceWidth: source.width,
+    sourceHeight: source.height,
+    sourceBytes: source.bytes,
+  };
 }

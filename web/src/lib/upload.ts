@@ -23,7 +23,8 @@ export interface XhrUploadOptions {
   path: string;
   body: Uint8Array<ArrayBuffer>;
   headers: Record<string, string>;
-  token: string | null;
+  /** The session token (web/src/lib/api/signed-in-token.ts); every upload is a signed-in call. */
+  token: string;
   onProgress?: (p: UploadProgress) => void;
   /** Called on a 401, like the typed client's middleware (the session is gone). */
   onUnauthorized?: () => void;
@@ -58,7 +59,7 @@ export function xhrUpload(opts: XhrUploadOptions): Promise<unknown> {
     // Never hang silently: a stalled upload of a prepared photo (about 1 MB) ends with an error after five minutes.
     xhr.timeout = UPLOAD_TIMEOUT_MS;
     for (const [name, value] of Object.entries(opts.headers)) xhr.setRequestHeader(name, value);
-    if (opts.token) xhr.setRequestHeader("Authorization", `Bearer ${opts.token}`);
+    xhr.setRequestHeader("Authorization", `Bearer ${opts.token}`);
 
     const total = opts.body.byteLength;
     xhr.upload.onprogress = (e) => opts.onProgress?.({ loaded: e.loaded, total: e.lengthComputable ? e.total : total });

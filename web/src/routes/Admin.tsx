@@ -25,6 +25,7 @@ export default function Admin() {
   const demands = useLegalDemands(inbox.isSuccess);
   const sessions = useOperatorSessions(inbox.isSuccess);
   const me = useMe();
+  const logEntries = log.data?.pages.flatMap((p) => p.items);
   if (inbox.isPending) return <Loading label="Loading the operator console" />;
   if (inbox.isError && inbox.error instanceof ApiError && inbox.error.status === 404) return <NotFound />;
   return (
@@ -83,10 +84,10 @@ export default function Admin() {
         <h2 id="operator-log">Operator log</h2>
         {log.isPending && <Loading label="Loading the operator log" />}
         {log.isError && <ErrorNotice title="Could not load the operator log" message={describeError(log.error)} />}
-        {log.data && log.data.length === 0 && <p>No operator actions yet.</p>}
-        {log.data && log.data.length > 0 && (
+        {logEntries && logEntries.length === 0 && <p>No operator actions yet.</p>}
+        {logEntries && logEntries.length > 0 && (
           <ol className="activity-list" aria-label="Operator actions, newest first">
-            {log.data.map((e) => (
+            {logEntries.map((e) => (
               <li key={e.id} className="activity" data-testid="operator-log-entry">
                 <p className="activity-summary">
                   {e.action} on {e.target.type} <span className="mono">{e.target.id}</span>
@@ -99,6 +100,11 @@ export default function Admin() {
               </li>
             ))}
           </ol>
+        )}
+        {log.hasNextPage && (
+          <button type="button" className="button button-secondary" disabled={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()}>
+            {log.isFetchingNextPage ? "Loading…" : "Show older entries"}
+          </button>
         )}
       </section>
     </>

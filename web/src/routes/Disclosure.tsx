@@ -23,7 +23,11 @@ export default function Disclosure() {
         <h2 id="how">How to report</h2>
         <p>
           Write to{" "}
-          {email ? <a href={`mailto:${email}`} data-testid="security-email">{email}</a> : "our security contact (loading…)"}. The same address is
+          {/* Prerendered empty (web/src/public/render.tsx); web/src/public/public.ts fills it from GET /v1/privacy. */}
+          <a href={email ? `mailto:${email}` : undefined} data-testid="security-email" data-fact-mail="securityContact.email" hidden={!email}>
+            {email}
+          </a>
+          {email ? null : <span data-fact-pending="">our security contact (loading…)</span>}. The same address is
           in our <a href="/.well-known/security.txt">security.txt</a>. Please include what you found, where, how to reproduce it, and what an
           attacker could do with it. Write in English.
         </p>

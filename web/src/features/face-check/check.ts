@@ -55,10 +55,13 @@ export async function warmUpFaceCheck(): Promise<{ backend: string; loadMs: numb
   return answer.ready;
 }
 
-/** Finds the faces in `image` on this device. */
-export async function findFaces(image: Blob): Promise<FaceReport> {
+/**
+ * Finds the faces in `image` on this device. `picture` is the photo as the check decoded it (reduced, EXIF
+ * orientation applied; docs/decisions/0024): cut the crop that is sent from it, then close it.
+ */
+export async function findFaces(image: Blob): Promise<{ report: FaceReport; picture: ImageBitmap }> {
   const answer = await ask({ image });
   if ("error" in answer) throw new FaceCheckUnavailable(answer.error);
   if (!("report" in answer)) throw new FaceCheckUnavailable("unexpected answer");
-  return answer.report;
+  return { report: answer.report, picture: answer.picture };
 }

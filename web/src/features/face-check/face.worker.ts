@@ -17,11 +17,19 @@ import detectorManifest from "@vladmandic/face-api/model/tiny_face_detector_mode
 import detectorBin from "@vladmandic/face-api/model/tiny_face_detector_model.bin?url";
 import wasmSimd from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url";
 import wasmPlain from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url";
-import { DETECT_SIDE, type DetectedFace, type FaceReport } from "./rules";
+import { jpegSize } from "../../lib/jpeg-size";
+import { decodeEighths, scaledSize } from "./decode-size";
+import { DETECT_SIDE, type Box, type DetectedFace, type FaceReport } from "./rules";
 
 export type WorkerRequest = { id: number; image: Blob } | { id: number; warmup: true };
+/**
+ * `picture` is the photo as decoded for the check (docs/decisions/0024: short side 1500 px or more, or the
+ * whole photo), transferred to the page, which cuts the crop that is sent from it: no second decode.
+ */
 export type WorkerResponse =
-  { id: number; report: FaceReport } | { id: number; ready: { backend: string; loadMs: number } } | { id: number; error: string };
+  | { id: number; report: FaceReport; picture: ImageBitmap }
+  | { id: number; ready: { backend: string; loadMs: number } }
+  | { id: number; error: string };
 
 interface WasmTf {
   setWasmPaths(paths: Record<string, string>): void;
@@ -52,7 +60,7 @@ interface Nets {
 type DetectFn = (input: unknown, options: unknown) => { withFaceLandmarks(): Promise<Detection[]> };
 
 const scope = self as unknown as {
-  postMessage(message: WorkerResponse): void;
+  postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
 };
 
@@ -160,15 +168,75 @@ function yaw(points: Point[]): number {
   return Math.min(1, Math.abs(r - 0.5) * 2);
 }
 
-async function check(image: Blob): Promise<FaceReport> {
+/** Enough of a JPEG to reach its frame header past EXIF and ICC segments (64 KB each at most). */
+const HEAD_BYTES = 256 * 1024;
+
+/** The photo decoded with its EXIF orientation, and its size on screen at full resolution. */
+interface Decoded {
+  bitmap: ImageBitmap;
+  width: number;
+  height: number;
+}
+
+/**
+ * Decodes `image` at reduced size in one step where the browser can (decision 0024): the JPEG's size from
+ * its header, then WebCodecs' ImageDecoder asked for the eighths that keep the short side at 1500 px or
+ * more, which decodes at that size (DCT scaling) instead of decoding 12 MP and scaling them down. Elsewhere
+ * (no ImageDecoder, not a JPEG) the full decode, scaled to the same size so the rest works the same.
+ */
+async function decode(image: Blob): Promise<Decoded> {
+  const coded = jpegSize(new Uint8Array(await image.slice(0, HEAD_BYTES).arrayBuffer()));
+  if (coded && decodeEighths(coded.width, coded.height) < 8 && typeof ImageDecoder !== "undefined") {
+    const want = scaledSize(coded.width, coded.height, decodeEighths(coded.width, coded.height));
+    try {
+      const decoder = new ImageDecoder({ data: image.stream(), type: "image/jpeg", desiredWidth: want.width, desiredHeight: want.height });
+      let bitmap: ImageBitmap;
+      try {
+        const { image: frame } = await decoder.decode();
+        try {
+          bitmap = await createImageBitmap(frame); // applies the EXIF orientation the frame carries
+        } finally {
+          frame.close();
+        }
+      } finally {
+        decoder.close();
+      }
+      // The coded size is before orientation: a portrait shot stored sideways (EXIF 6 or 8) swaps it.
+      const same = bitmap.width >= bitmap.height === coded.width >= coded.height;
+      return { bitmap, width: same ? coded.width : coded.height, height: same ? coded.height : coded.width };
+    } catch {
+      // ImageDecoder refused this file: the full decode below says whether the browser can open it at all.
+    }
+  }
+  const full = await createImageBitmap(image, { imageOrientation: "from-image" });
+  const { width, height } = full;
+  const eighths = decodeEighths(width, height);
+  if (eighths === 8) return { bitmap: full, width, height };
+  try {
+    const size = scaledSize(width, height, eighths);
+    const bitmap = await createImageBitmap(full, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: "high" });
+    return { bitmap, width, height };
+  } finally {
+    full.close();
+  }
+}
+
+/** `box` (photo px) in the decoded bitmap's px. */
+const inBitmap = (box: Box, d: Decoded): Box => {
+  const sx = d.bitmap.width / d.width;
+  const sy = d.bitmap.height / d.height;
+  return { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy };
+};
+
+async function check(image: Blob): Promise<{ report: FaceReport; picture: ImageBitmap }> {
   await load();
   const t0 = performance.now();
-  const bitmap = await createImageBitmap(image, { imageOrientation: "from-image" });
+  const decoded = await decode(image);
+  const { bitmap, width, height } = decoded;
   try {
-    const { width, height } = bitmap;
-    const scale = Math.min(1, DETECT_SIDE / Math.max(width, height));
-    const w = Math.max(1, Math.round(width * scale));
-    const h = Math.max(1, Math.round(height * scale));
+    const scale = Math.min(1, DETECT_SIDE / Math.max(bitmap.width, bitmap.height));
+    const w = Math.max(1, Math.round(bitmap.width * scale));
+    const h = Math.max(1, Math.round(bitmap.height * scale));
     const canvas = new OffscreenCanvas(w, h);
     const ctx = canvas.getContext("2d");
     if (!ctx) throw new Error("no 2D canvas in the worker");
@@ -181,23 +249,25 @@ async function check(image: Blob): Promise<FaceReport> {
     } finally {
       tf.dispose(input);
     }
+    const toPhoto = { x: width / w, y: height / h };
     const faces: DetectedFace[] = found.map((d) => {
       const b = d.detection.box;
-      const box = { x: b.x / scale, y: b.y / scale, width: b.width / scale, height: b.height / scale };
-      return { box, score: d.detection.score, yaw: yaw(d.landmarks.positions), sharpness: sharpness(bitmap, box) };
+      const box = { x: b.x * toPhoto.x, y: b.y * toPhoto.y, width: b.width * toPhoto.x, height: b.height * toPhoto.y };
+      return { box, score: d.detection.score, yaw: yaw(d.landmarks.positions), sharpness: sharpness(bitmap, inBitmap(box, decoded)) };
     });
-    return { width, height, faces, backend: tf.getBackend(), ms: performance.now() - t0 };
-  } finally {
+    return { report: { width, height, faces, backend: tf.getBackend(), ms: performance.now() - t0 }, picture: bitmap };
+  } catch (err) {
     bitmap.close();
+    throw err;
   }
 }
 
 scope.onmessage = (e) => {
   const msg = e.data;
   const job =
-    "warmup" in msg ? load().then((ready) => ({ id: msg.id, ready })) : check(msg.image).then((report) => ({ id: msg.id, report }));
+    "warmup" in msg ? load().then((ready) => ({ id: msg.id, ready })) : check(msg.image).then((checked) => ({ id: msg.id, ...checked }));
   job.then(
-    (answer) => scope.postMessage(answer),
+    (answer) => scope.postMessage(answer, "picture" in answer ? [answer.picture] : []),
     (err: unknown) => scope.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) }),
   );
 };

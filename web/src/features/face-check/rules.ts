@@ -31,7 +31,7 @@ export interface FaceReport {
   faces: DetectedFace[];
   /** The tfjs backend that ran the models ("wasm" is the only one we ship for). */
   backend: string;
-  /** Milliseconds the check took inside the worker (decode, downscale, detect). */
+  /** Milliseconds the check took inside the worker (decode at reduced size, detect, landmarks, blur measure). */
   ms: number;
 }
 
@@ -39,8 +39,12 @@ export type Refusal = "no_face" | "several_faces" | "too_small" | "blurry" | "tu
 
 export type Verdict = { ok: true; face: DetectedFace; crop: Box } | { ok: false; reason: Refusal; message: string; faces: DetectedFace[] };
 
-/** The detector sees the photo downscaled so its longest side is at most this (the spike's setting). */
-export const DETECT_SIDE = 1024;
+/**
+ * The detector sees the photo downscaled so its longest side is at most this: the tiny face detector
+ * works at 512 px (its input size below) whatever it is given, so a larger input only costs pixels to copy
+ * (docs/decisions/0024; every case of the photo set keeps its verdict).
+ */
+export const DETECT_SIDE = 512;
 /** Detections under this confidence are ignored. */
 export const MIN_SCORE = 0.3;
 /** A face narrower than this many pixels of the original is too small for the model. */

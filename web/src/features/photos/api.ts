@@ -7,6 +7,7 @@ import { useQuery } from "@tanstack/react-query";
 import { sealUpload } from "#shared/upload-envelope";
 import { publicApi } from "../../lib/api/client";
 import { ApiError, unwrap } from "../../lib/api/problem";
+import { signedInToken, type TokenSource } from "../../lib/api/signed-in-token";
 import type { components } from "../../lib/api/schema";
 import { xhrUpload, type UploadProgress } from "../../lib/upload";
 import { useApi } from "../auth/useApi";
@@ -57,7 +58,7 @@ export interface SealAndUploadInput {
   /** Our internal user id (GET /v1/me `id`), bound into the envelope. */
   userId: string;
   getKey: (fresh: boolean) => Promise<UploadKey>;
-  getToken: () => Promise<string | null>;
+  getToken: TokenSource;
   onUnauthorized?: () => void;
   onSealing?: () => void;
   onProgress?: (p: UploadProgress) => void;
@@ -97,7 +98,7 @@ export async function sealAndUpload(input: SealAndUploadInput): Promise<Photo> {
           "X-Upload-Content-Type": "image/jpeg",
           "X-Upload-Key-Id": key.keyId,
         },
-        token: await input.getToken(),
+        token: await signedInToken(input.getToken),
         onProgress: input.onProgress,
         onUnauthorized: input.onUnauthorized,
         signal: input.signal,

@@ -8,7 +8,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, describeError } from "../../lib/api/problem";
-import { checkPhotoFile, PhotoRejected, preparePhoto, type CropRegion } from "../../lib/photo-prepare";
+import { checkPhotoFile, encodePicture, PhotoRejected, type CropRegion } from "../../lib/photo-prepare";
 import { useAuth } from "../auth/context";
 import { FaceCheckUnavailable, findFaces } from "../face-check/check";
 import { judge, judgeOne, type Box, type DetectedFace } from "../face-check/rules";
@@ -42,6 +42,14 @@ export type SlotState =
   | { status: "ready"; preview: SlotPreview; photo: Photo; reused: boolean }
   | { status: "error"; message: string; preview: SlotPreview | null; code: string | null; choice?: FaceChoice };
 
+/** A photo as the face check decoded it (maybe reduced), with its full size on screen and its file size. */
+interface Checked {
+  picture: ImageBitmap;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
 /** Passed the face check (or reused): the other slot may upload. */
 export const hasPassed = (s: SlotState) => s.status === "checked" || s.status === "sealing" || s.status === "uploading" || s.status === "ready";
 
@@ -67,8 +75,8 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
   const originalUrl = useRef<string | null>(null);
   /** The checked crop, sealed and uploaded once uploads are allowed. */
   const pending = useRef<Uint8Array<ArrayBuffer> | null>(null);
-  /** The picked file and the faces found, while the person chooses one. */
-  const choosing = useRef<{ file: File; width: number; height: number; faces: DetectedFace[] } | null>(null);
+  /** The picked photo as checked and the faces found, while the person chooses one. */
+  const choosing = useRef<{ fileName: string; checked: Checked; faces: DetectedFace[] } | null>(null);
 
   const releaseBlob = useCallback(() => {
     for (const ref of [blobUrl, originalUrl]) {
@@ -76,6 +84,7 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
       ref.current = null;
     }
     pending.current = null;
+    choosing.current?.checked.picture.close();
     choosing.current = null;
   }, []);
 
@@ -103,29 +112,29 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
     return c;
   }, [releaseBlob]);
 
-  /** Prepares only `crop` of `file` and holds it until uploads are allowed. */
-  const accept = useCallback(
-    async (file: File, crop: CropRegion, c: AbortController) => {
-      const prepared = await preparePhoto(file, { crop });
-      if (c.signal.aborted) return;
-      const url = URL.createObjectURL(prepared.blob);
-      blobUrl.current = url;
-      pending.current = prepared.bytes;
-      setState({
-        status: "checked",
-        preview: {
-          url,
-          width: prepared.width,
-          height: prepared.height,
-          note:
-            `Only this square around the face is sent: ${prepared.width} × ${prepared.height} px, ${kb(prepared.bytes.byteLength)}, ` +
-            `from a ${prepared.sourceWidth} × ${prepared.sourceHeight} photo. The rest of the photo stays on this device. ` +
-            "Location, camera details and any hidden data were removed.",
-        },
-      });
-    },
-    [],
-  );
+  /**
+   * Prepares only `crop` of the photo, from the picture the face check decoded (docs/decisions/0024: no
+   * second decode of the file), closes that picture, and holds the crop until uploads are allowed.
+   */
+  const accept = useCallback(async (checked: Checked, crop: CropRegion, c: AbortController) => {
+    const prepared = await encodePicture(checked.picture, checked, { crop }).finally(() => checked.picture.close());
+    if (c.signal.aborted) return;
+    const url = URL.createObjectURL(prepared.blob);
+    blobUrl.current = url;
+    pending.current = prepared.bytes;
+    setState({
+      status: "checked",
+      preview: {
+        url,
+        width: prepared.width,
+        height: prepared.height,
+        note:
+          `Only this square around the face is sent: ${prepared.width} × ${prepared.height} px, ${kb(prepared.bytes.byteLength)}, ` +
+          `from a ${prepared.sourceWidth} × ${prepared.sourceHeight} photo. The rest of the photo stays on this device. ` +
+          "Location, camera details and any hidden data were removed.",
+      },
+    });
+  }, []);
 
   const fail = useCallback((err: unknown, preview: SlotPreview | null = null) => {
     setState({ status: "error", message: errorMessage(err), preview, code: errorCode(err) });
@@ -139,17 +148,21 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
       try {
         if (!userId) throw new Error("Your account is still loading; try again in a moment.");
         await checkPhotoFile(file);
-        const report = await findFaces(file);
-        if (!alive()) return;
+        const { report, picture } = await findFaces(file);
+        const checked: Checked = { picture, width: report.width, height: report.height, bytes: file.size };
+        if (!alive()) {
+          picture.close();
+          return;
+        }
         const verdict = judge(report);
         if (verdict.ok) {
-          await accept(file, verdict.crop, c);
+          await accept(checked, verdict.crop, c);
           return;
         }
         if (verdict.reason === "several_faces") {
           const url = URL.createObjectURL(file);
           originalUrl.current = url;
-          choosing.current = { file, width: report.width, height: report.height, faces: verdict.faces };
+          choosing.current = { fileName: file.name, checked, faces: verdict.faces };
           setState({
             status: "error",
             message: verdict.message,
@@ -159,6 +172,7 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
           });
           return;
         }
+        picture.close();
         setState({ status: "error", message: verdict.message, preview: null, code: verdict.reason });
       } catch (err) {
         if (!alive()) return;
@@ -174,15 +188,18 @@ export function usePhotoSlot(userId: string | undefined, uploadAllowed: boolean)
       const chosen = choosing.current;
       const face = chosen?.faces[index];
       if (!chosen || !face) return;
+      choosing.current = null; // its picture is this call's now: begin() must not close it
       const c = begin();
-      setState({ status: "checking", fileName: chosen.file.name });
+      setState({ status: "checking", fileName: chosen.fileName });
       try {
-        const verdict = judgeOne(face, chosen.width, chosen.height);
+        const { checked } = chosen;
+        const verdict = judgeOne(face, checked.width, checked.height);
         if (!verdict.ok) {
+          checked.picture.close();
           setState({ status: "error", message: verdict.message, preview: null, code: verdict.reason });
           return;
         }
-        await accept(chosen.file, verdict.crop, c);
+        await accept(checked, verdict.crop, c);
       } catch (err) {
         if (!c.signal.aborted) fail(err);
       }

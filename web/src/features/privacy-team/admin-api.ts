@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../../lib/api/problem";
 import type { components, paths } from "../../lib/api/schema";
 import { useApi } from "../auth/useApi";
@@ -17,9 +17,16 @@ export function usePrivacyInbox() {
   return useQuery({ queryKey: adminKeys.requests, queryFn: async () => unwrap(await api.GET("/v1/admin/privacy-requests")).items });
 }
 
+/** The operator log, newest first, one page at a time: "Show older entries" follows nextCursor, so no entry is out of reach. */
 export function useOperatorLog(enabled: boolean) {
   const api = useApi();
-  return useQuery({ queryKey: adminKeys.log, enabled, queryFn: async () => unwrap(await api.GET("/v1/admin/operator-log")).items });
+  return useInfiniteQuery({
+    queryKey: adminKeys.log,
+    enabled,
+    initialPageParam: null as string | null,
+    queryFn: async ({ pageParam }) => unwrap(await api.GET("/v1/admin/operator-log", { params: { query: { limit: 100, ...(pageParam ? { cursor: pageParam } : {}) } } })),
+    getNextPageParam: (last) => last.nextCursor,
+  });
 }
 
 function useRefresh() {

@@ -15,3 +15,5 @@ export function usePrivacyFacts() {
     staleTime: 5 * 60_000,
   });
 }
+
+export type PrivacyFacts = NonNullable<ReturnType<typeof usePrivacyFacts>["data"]>;

@@ -8,12 +8,16 @@ import { createTransport, type paths } from "#client/core";
 import type { Client } from "openapi-fetch";
 import { isAccountDeleted, noteAccountDeleted } from "../../features/auth/account-deleted";
 import { API_BASE } from "../config";
+import { signedInToken, type TokenSource } from "./signed-in-token";
 
 export type ApiClient = Client<paths>;
 
 export interface ApiClientOptions {
-  /** Bearer token for the request, or null when signed out. */
-  getToken?: () => Promise<string | null>;
+  /**
+   * The session's token, or null when signed out. With it every call is a
+   * signed-in call: without a token it rejects with SignedOut and sends nothing.
+   */
+  getToken?: TokenSource;
   /** Called when the API rejects the token (401), e.g. after local keys were regenerated. */
   onUnauthorized?: () => void;
 }
@@ -21,7 +25,8 @@ export interface ApiClientOptions {
 export function createApiClient(opts: ApiClientOptions = {}): ApiClient {
   const { getToken, onUnauthorized } = opts;
   // Bearer tokens only: never send cookies, so there is nothing to forge cross-site.
-  const { api } = createTransport({ baseUrl: API_BASE, token: getToken ?? null, credentials: "omit" });
+  const token = getToken ? () => signedInToken(getToken) : null;
+  const { api } = createTransport({ baseUrl: API_BASE, token, credentials: "omit" });
   if (getToken) {
     // Several calls may be in flight when the session is refused; only the first one signs out and
     // leaves the note, so the sign-in page (which shows and clears it) is not given it again.

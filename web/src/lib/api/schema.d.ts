@@ -231,7 +231,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operators: every operator action, newest first */
+        /**
+         * Operators: every operator action, newest first
+         * @description Paged: follow `nextCursor` (as `cursor`) until it is null to see every entry, older support reads included.
+         */
         get: operations["getAdminOperatorLog"];
         put?: never;
         post?: never;
@@ -2107,8 +2110,11 @@ export interface components {
             reason: string;
             requestedBy: string;
             sessionId: string;
-            /** @enum {string} */
-            status: "pending" | "approved" | "refused";
+            /**
+             * @description `withdrawn`: allowed by the user's Settings window, which has since closed.
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "refused" | "withdrawn";
             userId: string;
         };
         SupportSession: {
@@ -4080,6 +4086,8 @@ export interface operations {
     getAdminOperatorLog: {
         parameters: {
             query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
                 limit?: number;
             };
             header?: never;
@@ -4109,11 +4117,14 @@ export interface operations {
                      *           "userId": "string",
                      *           "detail": {}
                      *         }
-                     *       ]
+                     *       ],
+                     *       "nextCursor": "string"
                      *     }
                      */
                     "application/json": {
                         items: components["schemas"]["OperatorLogEntry"][];
+                        /** @description null on the last page. */
+                        nextCursor: string | null;
                     };
                 };
             };

@@ -6,7 +6,7 @@
 import { ClerkProvider, SignIn, useAuth as useClerkAuth, UserProfile, useReverification, useUser } from "@clerk/clerk-react";
 import { isReverificationCancelledError } from "@clerk/clerk-react/errors";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useMemo, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, type ReactNode } from "react";
 import { Outlet, useNavigate } from "react-router";
 import { ApiError, isReverificationRequired, StepUpCancelled } from "../../../lib/api/problem";
 import { CLERK_PUBLISHABLE_KEY } from "../../../lib/config";
@@ -26,10 +26,25 @@ function ClerkBridge({ children }: { children: ReactNode }) {
   const { user } = useUser();
   const queryClient = useQueryClient();
   const token = useCallback(() => getToken(), [getToken]);
+  // Clear the cache once the session is gone, so nothing refetched in between
+  // (with the still valid token) outlives the sign-out; from then on getToken()
+  // gives null and signed-in calls throw SignedOut (lib/api/signed-in-token.ts).
   const out = useCallback(async () => {
-    queryClient.clear();
-    await signOut();
+    try {
+      await signOut();
+    } finally {
+      queryClient.clear();
+    }
   }, [queryClient, signOut]);
+  // A sign-out that did not go through out(): another tab, Clerk's own UI, or
+  // the session ending at Clerk. Drop the user's cached data and the queries
+  // that would keep polling.
+  const wasSignedIn = useRef(false);
+  useEffect(() => {
+    if (!isLoaded) return;
+    if (wasSignedIn.current && !isSignedIn) queryClient.clear();
+    wasSignedIn.current = isSignedIn;
+  }, [isLoaded, isSignedIn, queryClient]);
   // useReverification() recognises the `clerk_error` hint the API puts in its
   // 403 reverification_required body, opens Clerk's verification modal and
   // calls the fetcher once more. One fetcher runs any task handed to it.
