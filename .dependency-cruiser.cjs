@@ -15,9 +15,11 @@ const ENTRY = "^worker/(index|app|scheduled)\\.ts$|^worker/queue/consumer\\.ts$"
 const HTTP = "^worker/(routes|middleware|schemas)/|^worker/app-env\\.ts$|^worker/lib/(router|openapi|owned)\\.ts$";
 const SERVICES = "^worker/services/|^worker/auth/(?!types\\.ts$)";
 const ADAPTERS = "^worker/(providers|db)/";
-const FOUNDATION = "^worker/(env|errors)\\.ts$|^worker/lib/(?!(router|openapi|owned)\\.ts$)|^worker/auth/types\\.ts$|^worker/queue/messages\\.ts$";
+const FOUNDATION =
+  "^worker/(env|errors)\\.ts$|^worker/lib/(?!(router|openapi|owned)\\.ts$)|^worker/auth/types\\.ts$|^worker/queue/messages\\.ts$";
 /** What the SPA and the client library may use of the Worker: package.json "imports" `#shared/*`, nothing else. */
-const SHARED = "^worker/lib/(privacy-facts|who-we-are|audit-verify|upload-envelope|hpke-open|bytes)\\.ts$|^worker/auth/types\\.ts$|^worker/services/webhooks/event-types\\.ts$";
+const SHARED =
+  "^worker/lib/(privacy-facts|who-we-are|audit-verify|upload-envelope|hpke-open|bytes|result)\\.ts$|^worker/auth/types\\.ts$|^worker/services/webhooks/event-types\\.ts$";
 
 module.exports = {
   forbidden: [
@@ -43,6 +45,14 @@ module.exports = {
       to: { path: HTTP },
     },
     {
+      name: "services-throw-domain-errors",
+      severity: "error",
+      comment:
+        "Services (and the foundation they use) throw DomainError (worker/lib/domain-error.ts), never the HTTP AppError: only the HTTP layer maps errors to problem+json (worker/errors.ts fromDomainError; docs/decisions/0023-composition-root-and-domain-errors.md).",
+      from: { path: [SERVICES, ADAPTERS, "^worker/lib/cursor\\.ts$"] },
+      to: { path: "^worker/errors\\.ts$" },
+    },
+    {
       name: "services-above-adapters",
       severity: "error",
       comment: "Adapters (providers, db) and the foundation do not call services.",
@@ -66,7 +76,8 @@ module.exports = {
     {
       name: "spa-imports-shared-by-name",
       severity: "error",
-      comment: "The SPA and the client library reach Worker code only by a package.json import (#shared/...), never by a relative path out of their folder.",
+      comment:
+        "The SPA and the client library reach Worker code only by a package.json import (#shared/...), never by a relative path out of their folder.",
       from: { path: "^(web|client)/" },
       to: { path: "^(worker|scripts|test|bench)/", dependencyTypesNot: ["aliased-subpath-import"] },
     },

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { loadConfig, ConfigError, type Config } from "./env";
 import type { AppEnv } from "./app-env";
-import { AppError, problemResponse } from "./errors";
+import { AppError, problemResponse, toAppError } from "./errors";
 import { logger } from "./lib/log";
 import { buildDocument, PUBLIC_PATHS } from "./lib/openapi";
 import { requestId } from "./middleware/request-id";
@@ -145,7 +145,8 @@ export function createApp() {
 
   app.onError((err, c) => {
     const rid = c.get("requestId") ?? "req_unknown";
-    if (err instanceof AppError) return problemResponse(err, rid, c.req.path);
+    const known = toAppError(err);
+    if (known) return problemResponse(known, rid, c.req.path);
     if (err instanceof ConfigError) {
       logger.error("misconfigured", { problems: err.problems, requestId: rid });
       return problemResponse(new AppError("misconfigured"), rid, c.req.path);

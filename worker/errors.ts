@@ -3,8 +3,15 @@
  * Responses are RFC 9457 problem details (`application/problem+json`) that
  * carry the code and the request id. Unknown errors never reach the wire:
  * they become a logged 500 with the request id and no internals.
+ *
+ * This is the HTTP layer's error: services do not import it (the
+ * `services-throw-domain-errors` rule in .dependency-cruiser.cjs); they throw
+ * a DomainError (lib/domain-error.ts), mapped here by `fromDomainError`.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DomainError, type DomainErrorKind, type FieldError } from "./lib/domain-error";
+
+export type { FieldError } from "./lib/domain-error";
 
 export const ERROR_CODES = {
   bad_request: { status: 400, title: "Bad request" },
@@ -38,12 +45,6 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
-
-export interface FieldError {
-  /** Dotted path of the offending field, e.g. `options.images`. */
-  field: string;
-  message: string;
-}
 
 export interface ProblemExtras {
   errors?: FieldError[];
@@ -103,4 +104,32 @@ export function problemResponse(err: AppError, requestId: string, instance?: str
   h.set("cache-control", "no-store");
   if (err.extras.retryAfter !== undefined) h.set("retry-after", String(Math.ceil(err.extras.retryAfter)));
   return new Response(JSON.stringify(problemBody(err, requestId, instance)), { status: err.status, headers: h });
+}
+
+/** The code each domain error kind answers with: a kind adds no code of its own. */
+const DOMAIN_CODES = {
+  invalid: "validation_failed",
+  not_found: "not_found",
+  conflict: "conflict",
+  forbidden: "forbidden",
+  gone: "gone",
+  payment_required: "insufficient_credits",
+  unavailable: "upstream_unavailable",
+  out_of_range: "range_not_satisfiable",
+  duplicate_request: "idempotency_key_reused",
+} as const satisfies Record<DomainErrorKind, ErrorCode>;
+
+/** The HTTP answer to a service's DomainError: same detail, field errors and Retry-After. */
+export function fromDomainError(err: DomainError): AppError {
+  return new AppError(DOMAIN_CODES[err.kind], err.detail, {
+    ...(err.fields ? { errors: err.fields } : {}),
+    ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}),
+  });
+}
+
+/** An AppError as is, a DomainError mapped, anything else null (the caller logs it and answers 500). */
+export function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  if (err instanceof DomainError) return fromDomainError(err);
+  return null;
 }

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { objects } from "../../worker/db/schema";
-import { AppError } from "../../worker/errors";
+import { DomainError } from "../../worker/lib/domain-error";
 import { rewrapKeys, rewrapStaleKeys, unwrapDek, userDataKey } from "../../worker/services/crypto/keys";
 import { runSweeps } from "../../worker/scheduled";
 import { DEFAULT_SEGMENT_SHIFT, HEADER_LENGTH, SegmentCipher, TAG_LENGTH, newHeader, parseHeader, plaintextLengthOf, sealStream, storedLength } from "../../worker/services/crypto/segmented";
@@ -124,7 +124,7 @@ describe("storage: happy path", () => {
     const clamped = await openObjectStream(s, "usr_range", row.id, { start: 10, end: data.length + 5000 });
     expect(clamped?.size).toBe(data.length - 10);
     await expect(openObjectStream(s, "usr_range", row.id, { start: data.length, end: data.length + 1 })).rejects.toSatisfy(
-      (e) => e instanceof AppError && e.code === "range_not_satisfiable",
+      (e) => e instanceof DomainError && e.kind === "out_of_range",
     );
   });
 

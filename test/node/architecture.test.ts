@@ -60,14 +60,17 @@ describe("architecture: dependency rules", () => {
     expect(violations.map((v) => v.rule.name)).toContain("no-circular");
   });
 
-  it("a service importing a route or middleware fails, and the foundation importing a service fails", () => {
+  it("a service importing a route, middleware or the HTTP AppError fails, and the foundation importing a service fails", () => {
     const violations = cruiseTree("upward", {
       "worker/routes/things.ts": "export const route = 1;\n",
+      "worker/errors.ts": "export class AppError extends Error {}\n",
       "worker/services/things.ts": 'import { route } from "../routes/things";\nexport const thing = route;\n',
+      "worker/services/refusals.ts": 'import { AppError } from "../errors";\nexport const refuse = () => new AppError();\n',
       "worker/lib/helper.ts": 'import { thing } from "../services/things";\nexport const helper = thing;\n',
     });
     const names = violations.map((v) => `${v.rule.name}: ${v.from}`);
     expect(names).toContain("http-above-services: worker/services/things.ts");
+    expect(names).toContain("services-throw-domain-errors: worker/services/refusals.ts");
     expect(names).toContain("services-above-adapters: worker/lib/helper.ts");
   });
 

@@ -20,7 +20,7 @@ import { generationHandlers, sweepGenerations } from "../../worker/services/gene
 import { providerCleanupHandlers } from "../../worker/services/provider-cleanup";
 import type { JobHandler } from "../../worker/queue/consumer";
 import { rng } from "../random";
-import { cancelGeneration, finalizeGeneration, type PipelineDeps, type PipelineStorage } from "../../worker/services/generation-pipeline";
+import { cancelGeneration, finalizeGeneration, type Pipeline, type PipelineStorage } from "../../worker/services/generation-pipeline";
 import type { Services } from "../../worker/services";
 import { balanceOf } from "../../worker/services/users";
 import { services } from "../helpers";
@@ -201,11 +201,11 @@ describe("credits: the invariant under random failures", () => {
 
     let clock = Date.now();
     const { s: base, sent } = drivenServices(() => clock);
-    const s: Services = base;
     const provider = new FlakyProvider(r);
-    const deps: PipelineDeps = { provider, storage: memoryStorage(r) };
+    const deps: Pipeline = { provider, storage: memoryStorage(r) };
+    const s: Services = { ...base, pipeline: deps };
     // The pipeline's handlers plus the payload-deletion retries it queues (services/provider-cleanup.ts).
-    const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = { ...generationHandlers(() => deps), ...providerCleanupHandlers(() => provider) };
+    const handlers: Partial<Record<ParsedJobMessage["kind"], JobHandler>> = { ...generationHandlers(), ...providerCleanupHandlers() };
     const run = (body: ParsedJobMessage, ctx: { attempts: number; deadLetter: boolean }) => {
       const handler = handlers[body.kind];
       if (!handler) throw new Error(`no handler for ${body.kind}`);
@@ -248,20 +248,20 @@ describe("credits: the invariant under random failures", () => {
         const job = row?.providerRequestId ? provider.jobs.get(row.providerRequestId) : undefined;
         if (row?.providerRequestId && job && job.fate !== "never") {
           for (let k = r() < 0.3 ? 2 : 1; k > 0; k--) {
-            await finalizeGeneration(s, deps, id, provider.outcome(row.providerRequestId)).catch(() => undefined);
+            await finalizeGeneration(s, id, provider.outcome(row.providerRequestId)).catch(() => undefined);
           }
         }
       }
       if (r() < 0.02) {
         const victim = await s.db.select().from(generations).where(eq(generations.id, ids[Math.floor(r() * ids.length)] ?? "")).get();
-        if (victim) await cancelGeneration(s, deps, victim, { type: "user", id: userId });
+        if (victim) await cancelGeneration(s, victim, { type: "user", id: userId });
       }
     }
 
     // The cron sweep ends whatever is left (jobs that never finish, broken poll chains).
     clock += GENERATION_DEADLINE_MS + 60_000;
     for (let i = 0; i < 3; i++) {
-      await sweepGenerations(s, () => deps);
+      await sweepGenerations(s);
       drainSent();
     }
 

@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { securityLog } from "../../worker/db/schema";
 import { createFalProvider } from "../../worker/providers/fal";
-import { pipelineStorage } from "../../worker/services/generation-jobs";
+import { pipelineStorage } from "../../worker/services/pipeline-storage";
 import { INPUT_LINK_TTL_SECONDS, issueInputLink, redeemInputLink } from "../../worker/services/generation-inputs";
 import { failGeneration, submitGeneration } from "../../worker/services/generation-pipeline";
 import { getObject } from "../../worker/services/storage";
@@ -37,7 +37,7 @@ describe("happy: a URL-only model gets single-use links", () => {
     const { s } = drivenServices();
     const gen = await createDriven(s, alice, parents);
     const provider = createFalProvider({ credentials: "id:secret", model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal", inputs: "link" });
-    await submitGeneration(s, { provider, storage: pipelineStorage }, gen.id);
+    await submitGeneration({ ...s, pipeline: { provider, storage: pipelineStorage } }, gen.id);
     expect((await row(gen.id)).status).toBe("submitted");
 
     const sent = fal.last;
@@ -80,7 +80,7 @@ describe("security: input links refuse every other use with the same 404", () =>
     expect(await redeemInputLink(services(), new URL(fromTheFuture).pathname.split("/").pop() ?? "")).toMatchObject({ ok: false, reason: "exp-too-far" });
 
     // Once the generation has ended nothing is served, even with an unused link.
-    await failGeneration(s, { provider: createFalProvider({ credentials: "x:y", model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" }), storage: pipelineStorage }, gen, "model_error");
+    await failGeneration({ ...s, pipeline: { provider: createFalProvider({ credentials: "x:y", model: MODEL, queueUrl: "https://queue.fal.run", jwksUrl: JWKS_URL, webhookUrl: "http://api.test/v1/webhooks/fal" }), storage: pipelineStorage } }, gen, "model_error");
     await expectProblem(await fetchLink(link), 404, "not_found");
     const reasons = await refusals();
     for (const r of ["bad-signature", "unknown-kid", "malformed", "not-in-flight"]) expect(reasons).toContain(`generation-input:${r}`);

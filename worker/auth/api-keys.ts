@@ -10,7 +10,7 @@ import { base64UrlEncode, sha256Hex } from "../lib/bytes";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
 import { openField, sealField } from "../services/crypto/fields";
-import type { Services } from "../services/index";
+import type { Services } from "../services/types";
 import { SCOPES, type AuthContext, type Scope } from "./types";
 
 export const KEY_PREFIX = "bp_";

@@ -11,9 +11,10 @@
  * have verified it within the window, a user without one their first factor.
  * The refusal carries Clerk's `reverificationError()` body beside our problem
  * fields, so the SPA's `useReverification()` recognises it, opens Clerk's
- * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md).
+ * verification modal and retries the request (docs/decisions/0014-step-up-and-session-age.md);
+ * that refusal is built by the HTTP layer (middleware/auth.ts `reverificationRequired`).
  */
-import { AppError } from "../errors";
+import type { Check } from "../lib/result";
 
 export const STEP_UP_LEVEL = "second_factor" as const;
 export const STEP_UP_AFTER_MINUTES = 10;
@@ -39,7 +40,7 @@ export function agesNow(ages: FactorAges, iatSeconds: number | null, nowMs: numb
   return [add(ages[0]), add(ages[1])];
 }
 
-export type StepUpResult = { ok: true } | { ok: false; reason: "no-factor-age" | "first-factor-stale" | "second-factor-stale" };
+export type StepUpResult = Check<"no-factor-age" | "first-factor-stale" | "second-factor-stale">;
 
 /** Clerk's `second_factor` level with `afterMinutes` (strict: 10). */
 export function checkStepUp(ages: FactorAges | null, afterMinutes = STEP_UP_AFTER_MINUTES): StepUpResult {
@@ -49,17 +50,6 @@ export function checkStepUp(ages: FactorAges | null, afterMinutes = STEP_UP_AFTE
   const fresh = (n: number) => n !== -1 && n < afterMinutes;
   if (second === -1) return fresh(first) ? { ok: true } : { ok: false, reason: "first-factor-stale" };
   return fresh(second) ? { ok: true } : { ok: false, reason: "second-factor-stale" };
-}
-
-/** The 403 problem that is also Clerk's reverification hint (`@clerk/shared/authorization-errors`). */
-export function reverificationRequired(): AppError {
-  return new AppError("reverification_required", `Confirm it is you: this action needs a sign-in check within the last ${STEP_UP_AFTER_MINUTES} minutes.`, {
-    clerk_error: {
-      type: "forbidden",
-      reason: "reverification-error",
-      metadata: { reverification: { level: STEP_UP_LEVEL, afterMinutes: STEP_UP_AFTER_MINUTES } },
-    },
-  });
 }
 
 /**

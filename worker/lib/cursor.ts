@@ -4,7 +4,7 @@
  * a timestamp-only cursor would when two rows share a millisecond.
  */
 import { and, desc, sql, type Column, type SQL } from "drizzle-orm";
-import { AppError } from "../errors";
+import { DomainError } from "./domain-error";
 import { base64UrlDecode, base64UrlEncode, utf8 } from "./bytes";
 
 export interface KeysetCursor {
@@ -28,7 +28,7 @@ export function decodeKeysetCursor(cursor: string, idPrefix: string): KeysetCurs
   const createdAt = m?.[1];
   const id = m?.[2];
   if (!createdAt || !id || !id.startsWith(`${idPrefix}_`)) {
-    throw new AppError("validation_failed", "The cursor is not valid.", { errors: [{ field: "cursor", message: "use nextCursor from the previous page" }] });
+    throw new DomainError("invalid", "The cursor is not valid.", { fields: [{ field: "cursor", message: "use nextCursor from the previous page" }] });
   }
   return { createdAt: Number(createdAt), id };
 }

@@ -9,7 +9,7 @@ import type { AppEnv } from "../app-env";
 import { serializeReceipt } from "../schemas/deletion";
 import { auditActor } from "../services/audit";
 import type { Actor, DeletionReceipt } from "../services/deletion";
-import type { Services } from "../services/index";
+import type { Services } from "../services/types";
 import { notFoundFor, type OwnedTable } from "../services/security-log";
 import { requestMeta } from "./request-meta";
 

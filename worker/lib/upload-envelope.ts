@@ -17,6 +17,7 @@
  */
 import { Aes256Gcm, CipherSuite, DhkemP256HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { hpkeOpen, type HpkeRecipientKey } from "./hpke-open.ts"; // .ts: Node imports this file directly (bench, examples)
+import type { Result } from "./result.ts";
 
 export const UPLOAD_ENVELOPE_VERSION = 1 as const;
 /** RFC 9180 §7 registry values of the only suite version 1 allows. */
@@ -41,7 +42,7 @@ export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export type EnvelopeResult<T, R extends string> = { ok: true; value: T } | { ok: false; reason: R; detail: string };
+export type EnvelopeResult<T, R extends string> = Result<T, R>;
 
 export type EnvelopeFailure =
   | "malformed" // not our format, or cut short

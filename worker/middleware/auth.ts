@@ -9,7 +9,7 @@ import { createMiddleware } from "hono/factory";
 import { authenticateApiKey, hashApiKey } from "../auth/api-keys";
 import { LOCAL_ISSUER } from "../auth/local-idp";
 import { verifySession } from "../auth/session";
-import { agesNow, checkStepUp, parseFactorAges, reverificationRequired, sessionAgeMinutes } from "../auth/step-up";
+import { agesNow, checkStepUp, parseFactorAges, sessionAgeMinutes, STEP_UP_AFTER_MINUTES, STEP_UP_LEVEL } from "../auth/step-up";
 import { hasScope, type AuthContext, type Scope } from "../auth/types";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
@@ -271,4 +271,15 @@ export function authenticated(access: Access, ...more: MiddlewareHandler<AppEnv>
  */
 export function anonymous(...more: MiddlewareHandler<AppEnv>[]) {
   return { security: [] as SecurityRequirement[], middleware: more };
+}
+
+/** The 403 problem that is also Clerk's reverification hint (`@clerk/shared/authorization-errors`). */
+export function reverificationRequired(): AppError {
+  return new AppError("reverification_required", `Confirm it is you: this action needs a sign-in check within the last ${STEP_UP_AFTER_MINUTES} minutes.`, {
+    clerk_error: {
+      type: "forbidden",
+      reason: "reverification-error",
+      metadata: { reverification: { level: STEP_UP_LEVEL, afterMinutes: STEP_UP_AFTER_MINUTES } },
+    },
+  });
 }

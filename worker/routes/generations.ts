@@ -31,7 +31,6 @@ import {
   type GenerationRow,
   type ObjectRow,
 } from "../services/generation";
-import { pipelineDeps } from "../services/generation-jobs";
 import { cancelGeneration } from "../services/generation-pipeline";
 import { deleteGeneration } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
@@ -365,7 +364,7 @@ export const generationRoutes = createRouter()
       const row = await getGenerationRow(s, auth.userId, id);
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
       // The canceled row as the update wrote it: no second read.
-      const after = await cancelGeneration(s, pipelineDeps(s), row, auditActor(auth));
+      const after = await cancelGeneration(s, row, auditActor(auth));
       if (!after) throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
       const [body] = await views(c, [after]);
       if (!body) throw new Error("view missing");

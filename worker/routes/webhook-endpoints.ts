@@ -11,7 +11,7 @@ import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { authenticated } from "../middleware/auth";
 import { authErrors, badRequest, notFound, problem } from "../schemas/common";
-import type { Services } from "../services";
+import type { Services } from "../services/types";
 import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
 import {

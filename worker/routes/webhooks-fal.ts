@@ -22,7 +22,6 @@ import { requestMeta } from "../lib/request-meta";
 import { rateLimit } from "../middleware/rate-limit";
 import { ProviderError } from "../providers/types";
 import { problem } from "../schemas/common";
-import { pipelineDeps } from "../services/generation-jobs";
 import { failGeneration, finalizeGeneration } from "../services/generation-pipeline";
 import { logSecurityEvent } from "../services/security-log";
 import { readWebhookBody } from "../lib/body";
@@ -70,8 +69,7 @@ export const falWebhookRoutes = createRouter().openapi(
     // The signature covers the exact bytes, so they are read before any parsing.
     const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);
 
-    const deps = pipelineDeps(s);
-    const verified = await deps.provider.verifyWebhook(c.req.raw.headers, raw, s.now());
+    const verified = await s.pipeline.provider.verifyWebhook(c.req.raw.headers, raw, s.now());
     if (!verified.ok) {
       if (verified.reason === "keys-unavailable") {
         logger.error("fal_webhook.jwks_unavailable", { requestId: meta.requestId });
@@ -93,7 +91,7 @@ export const falWebhookRoutes = createRouter().openapi(
       return c.json({ received: true as const, result: "queued" as const }, 202);
     }
     try {
-      const result = outcome.ok ? await finalizeGeneration(s, deps, row.id, outcome) : (await failGeneration(s, deps, row, outcome.code)) ? "failed" : "noop";
+      const result = outcome.ok ? await finalizeGeneration(s, row.id, outcome) : (await failGeneration(s, row, outcome.code)) ? "failed" : "noop";
       return c.json({ received: true as const, result }, 200);
     } catch (err) {
       if (err instanceof ProviderError && err.transient) {

@@ -14,7 +14,7 @@ import type { Config } from "../env";
 import { bytesToBase64Url, checkpointMessage, type AuditPublicKey, type Checkpoint } from "../lib/audit-verify";
 import { keysetPage, keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { chainHeadQuery } from "./audit";
 
 export type CheckpointRow = typeof auditCheckpoints.$inferSelect;

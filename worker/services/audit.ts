@@ -12,7 +12,7 @@ import { sha256Hex } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { openField, sealField, servicesOf } from "./crypto/fields";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { isUniqueViolation } from "../db/unique";
 
 export const GENESIS_HASH = "0".repeat(64);

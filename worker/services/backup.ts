@@ -20,7 +20,7 @@ import { z } from "zod";
 import { logger } from "../lib/log";
 import { userDataKey } from "./crypto/keys";
 import { HEADER_LENGTH, TAG_LENGTH, SegmentCipher, parseHeader, plaintextLengthOf, segmentCount, type ObjectKind } from "./crypto/segmented";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export const BACKUP_STATE_KEY = "_backup/state.json";
 /** Only encrypted user objects are backed up; `keys/` (legacy key files) and `dev/` never are. */

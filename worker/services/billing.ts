@@ -13,14 +13,14 @@ import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { payments, users, webhookEvents } from "../db/schema";
 import type { Config } from "../env";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import { logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
 import { ledgerEntry, ledgerEntryStatement, purchaseReversalStatement } from "./credits";
 import { CheckoutCompletedObject, createCreemCheckout, RefundCreatedObject } from "./creem";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export interface CreditPack {
   productId: string;
@@ -43,8 +43,8 @@ export async function startCheckout(
 ): Promise<{ checkoutId: string; checkoutUrl: string; pack: CreditPack }> {
   const pack = creditPacks(s.config).find((p) => p.productId === input.productId);
   if (!pack) {
-    throw new AppError("validation_failed", "No credit pack has this product id.", {
-      errors: [{ field: "productId", message: "must be one of the product ids from GET /v1/billing/packs" }],
+    throw new DomainError("invalid", "No credit pack has this product id.", {
+      fields: [{ field: "productId", message: "must be one of the product ids from GET /v1/billing/packs" }],
     });
   }
   const successUrl = new URL("/billing", s.config.APP_ORIGIN);
@@ -135,9 +135,9 @@ export async function applyCreemEvent(
   }
 }
 
-function invalidEvent(issues: readonly { path: readonly PropertyKey[]; message: string }[]): AppError {
-  return new AppError("validation_failed", "The event object is not valid.", {
-    errors: issues.map((i) => ({ field: ["object", ...i.path.map(String)].join("."), message: i.message })),
+function invalidEvent(issues: readonly { path: readonly PropertyKey[]; message: string }[]): DomainError {
+  return new DomainError("invalid", "The event object is not valid.", {
+    fields: issues.map((i) => ({ field: ["object", ...i.path.map(String)].join("."), message: i.message })),
   });
 }
 
@@ -222,7 +222,7 @@ async function reverseRefund(s: Services, eventId: string, refund: RefundCreated
   if (!purchase) {
     // Creem does not order deliveries: a refund can overtake its purchase.
     // Leave the event unrecorded and ask for a redelivery.
-    throw new AppError("conflict", "This refund's purchase has not been credited yet; deliver it again later.", { retryAfter: 60 });
+    throw new DomainError("conflict", "This refund's purchase has not been credited yet; deliver it again later.", { retryAfter: 60 });
   }
   const [, reversal] = await s.db.batch([
     recordEvent(s.db, eventId, now),

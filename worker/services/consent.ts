@@ -11,7 +11,7 @@ import { TERMS_VERSION } from "../lib/privacy-facts";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditEvent } from "./audit";
 import { openConsentVersion, sealConsentVersion } from "./users";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export interface ConsentState {
   version: string;

@@ -11,9 +11,10 @@
  */
 import { z } from "zod";
 import type { Config } from "../env";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { timingSafeEqual, toHex, utf8 } from "../lib/bytes";
 import { errorName, logger } from "../lib/log";
+import type { Check } from "../lib/result";
 
 const CHECKOUT_TIMEOUT_MS = 10_000;
 
@@ -39,7 +40,7 @@ const CheckoutResponse = z.object({
 /** Creates a hosted checkout session; any failure is a 503 `upstream_unavailable` with no upstream details. */
 export async function createCreemCheckout(config: Config, input: CreemCheckoutInput): Promise<CreemCheckout> {
   const apiKey = config.CREEM_API_KEY;
-  if (!apiKey) throw new AppError("upstream_unavailable", "Payments are not configured on this server.");
+  if (!apiKey) throw new DomainError("unavailable", "Payments are not configured on this server.");
   const url = new URL("/v1/checkouts", config.CREEM_API_URL);
   let res: Response;
   try {
@@ -56,12 +57,12 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
     });
   } catch (err) {
     logger.error("creem_checkout_failed", { reason: "network", name: errorName(err) });
-    throw new AppError("upstream_unavailable", "The payment provider could not be reached. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider could not be reached. Try again shortly.", { retryAfter: 30 });
   }
   if (!res.ok) {
     // Creem's error bodies can echo request fields; log the status only.
     logger.error("creem_checkout_failed", { reason: "status", status: res.status });
-    throw new AppError("upstream_unavailable", "The payment provider refused to start a checkout. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider refused to start a checkout. Try again shortly.", { retryAfter: 30 });
   }
   let body: unknown;
   try {
@@ -72,12 +73,12 @@ export async function createCreemCheckout(config: Config, input: CreemCheckoutIn
   const parsed = CheckoutResponse.safeParse(body);
   if (!parsed.success) {
     logger.error("creem_checkout_failed", { reason: "bad-response" });
-    throw new AppError("upstream_unavailable", "The payment provider answered unexpectedly. Try again shortly.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The payment provider answered unexpectedly. Try again shortly.", { retryAfter: 30 });
   }
   return { id: parsed.data.id, checkoutUrl: parsed.data.checkout_url };
 }
 
-export type SignatureResult = { ok: true } | { ok: false; reason: "missing-signature" | "malformed-signature" | "signature-mismatch" };
+export type SignatureResult = Check<"missing-signature" | "malformed-signature" | "signature-mismatch">;
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 

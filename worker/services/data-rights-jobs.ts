@@ -4,7 +4,7 @@
  * finishing interrupted account deletions).
  */
 import type { JobHandler } from "./jobs";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { purgeDeletedCredentials } from "./deleted-credentials";
 import { resumeAccountDeletion, sweepTombstones } from "./deletion";
 import { buildExport } from "./export";

@@ -47,9 +47,8 @@ import { appendAudit, type AuditEvent } from "./audit";
 import { makeCheckpoint } from "./audit-checkpoints";
 import type { Checkpoint } from "../lib/audit-verify";
 import { endGeneration } from "./generation";
-import { pipelineDeps } from "./generation-jobs";
 import { deleteProviderPayloads } from "./provider-cleanup";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { deletedApiKeyRows, deletedSubjectLookup, deletedSubjectRowFor } from "./deleted-credentials";
 import { heldDeletionSubject, holdDeletionSubject, releaseDeletionSubject } from "./crypto/deletion-subject";
 import { deletionHmac, deletionHmacCandidates } from "./deletion-hmac";
@@ -180,7 +179,7 @@ export async function deleteGeneration(s: Services, who: Actor, generationId: st
   if (gen.status === "queued" || gen.status === "submitted") {
     refunded = (await endGeneration(s, gen.id, "canceled", null, who.actor)) !== null;
     if (gen.providerRequestId) {
-      const { provider } = pipelineDeps(s);
+      const { provider } = s.pipeline;
       await provider.cancel(gen.providerRequestId).catch(() => undefined);
       await deleteProviderPayloads(s, provider, gen.providerRequestId);
     }
@@ -425,7 +424,7 @@ async function stopProviderJobs(s: Services, userId: string): Promise<void> {
     .from(generations)
     .where(and(eq(generations.userId, userId), inArray(generations.status, ["queued", "submitted"])))
     .all();
-  const { provider } = pipelineDeps(s);
+  const { provider } = s.pipeline;
   for (const { requestId } of running) {
     if (!requestId) continue;
     await provider.cancel(requestId).catch(() => undefined);

@@ -23,7 +23,7 @@ import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
 import { parseOptions } from "./generation";
 import { isBeingDeleted } from "./deletion";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { queueMail } from "./mail-jobs";
 import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf, openUserFields } from "./users";
@@ -235,15 +235,13 @@ class ExportError extends Error {
   }
 }
 
-/** Every file of the archive, in order, for one user only (every query is scoped by user id). */
-async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress: (done: number, total: number) => Promise<void>): AsyncGenerator<Uint8Array> {
-  const userId = exp.userId;
-  const preview = isLocalPreview(s.config);
-  const userRow = await s.db.select().from(users).where(eq(users.id, userId)).get();
-  if (!userRow) throw new ExportError("user gone");
-  const user = await openUserFields(s, userRow);
+// ------------------------------------------------------------------ reads (I/O)
 
-  const keys = await s.db
+type ApiKeyExport = Pick<typeof apiKeys.$inferSelect, "id" | "name" | "prefix" | "scopes" | "createdAt" | "expiresAt" | "lastUsedAt" | "revokedAt">;
+
+/** The user's API keys, names opened; the secret hash is never selected. */
+async function readApiKeys(s: Services, userId: string): Promise<ApiKeyExport[]> {
+  const rows = await s.db
     .select({
       id: apiKeys.id,
       name: apiKeys.name,
@@ -256,108 +254,150 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     })
     .from(apiKeys)
     .where(eq(apiKeys.userId, userId))
-    .all()
-    .then((rows) => Promise.all(rows.map(async (k) => ({ ...k, name: (await openApiKeyRow(s, { ...k, userId })).name }))));
-  yield* zip.file(
-    "account.json",
-    jsonFile({
-      id: user.id,
-      email: user.email,
-      createdAt: iso(user.createdAt),
-      settings: { keepPhotosDays: user.keepPhotosDays },
-      consent: user.consentVersion ? { termsVersion: user.consentVersion, at: iso(user.consentAt) } : null,
-      supportAccessUntil: iso(user.supportAccessUntil),
-      credits: await balanceOf(s.db, userId),
-      apiKeys: keys.map((k) => ({
-        ...k,
-        scopes: parseJson(k.scopes),
-        createdAt: iso(k.createdAt),
-        expiresAt: iso(k.expiresAt),
-        lastUsedAt: iso(k.lastUsedAt),
-        revokedAt: iso(k.revokedAt),
-      })),
-      identityProvider: { note: "Your sign-in identity (email, sessions) is held by Clerk; export it from your Clerk profile." },
-    }),
-    true,
-  );
+    .all();
+  return Promise.all(rows.map(async (k) => ({ ...k, name: (await openApiKeyRow(s, { ...k, userId })).name })));
+}
 
-  const totals = await s.db
-    .select({ n: sql<number>`count(*)` })
-    .from(generations)
-    .where(eq(generations.userId, userId))
-    .get();
-  const total = Number(totals?.n ?? 0) + 1;
-  let done = 0;
-  const usedPhotos = new Set<string>();
-
-  for await (const page of generationPages(s, userId)) {
-    const outputs = await s.db
-      .select()
-      .from(objects)
-      .where(
-        and(
-          eq(objects.userId, userId),
-          eq(objects.kind, "output"),
-          inArray(
-            objects.generationId,
-            page.map((g) => g.id),
-          ),
+/** One page of generations with the output and parent-photo rows it needs. */
+async function readGenerationObjects(s: Services, userId: string, page: GenerationRow[]): Promise<{ outputs: ObjectRow[]; photoById: Map<string, ObjectRow> }> {
+  const outputs = await s.db
+    .select()
+    .from(objects)
+    .where(
+      and(
+        eq(objects.userId, userId),
+        eq(objects.kind, "output"),
+        inArray(
+          objects.generationId,
+          page.map((g) => g.id),
         ),
-      )
-      .orderBy(asc(objects.id))
-      .all();
-    const photoIds = page.flatMap((g) => [g.motherPhotoId, g.fatherPhotoId]).filter((x): x is string => Boolean(x));
-    const photos: ObjectRow[] = photoIds.length
-      ? await s.db
-          .select()
-          .from(objects)
-          .where(and(eq(objects.userId, userId), eq(objects.kind, "photo"), inArray(objects.id, photoIds)))
-          .all()
-      : [];
-    const photoById = new Map(photos.map((p) => [p.id, p]));
+      ),
+    )
+    .orderBy(asc(objects.id))
+    .all();
+  const photoIds = page.flatMap((g) => [g.motherPhotoId, g.fatherPhotoId]).filter((x): x is string => Boolean(x));
+  const photos: ObjectRow[] = photoIds.length
+    ? await s.db
+        .select()
+        .from(objects)
+        .where(and(eq(objects.userId, userId), eq(objects.kind, "photo"), inArray(objects.id, photoIds)))
+        .all()
+    : [];
+  return { outputs, photoById: new Map(photos.map((p) => [p.id, p])) };
+}
 
+function ledgerPages(s: Services, userId: string): AsyncGenerator<Record<string, unknown>[]> {
+  return tablePages((offset) =>
+    s.db
+      .select({ id: ledger.id, delta: ledger.delta, reason: ledger.reason, reference: ledger.reference, createdAt: ledger.createdAt })
+      .from(ledger)
+      .where(eq(ledger.userId, userId))
+      .orderBy(asc(ledger.createdAt), asc(ledger.id))
+      .limit(EXPORT_PAGE)
+      .offset(offset)
+      .all(),
+  );
+}
+
+// ------------------------------------------------------------------ documents (pure)
+
+function accountDocument(user: typeof users.$inferSelect, keys: ApiKeyExport[], credits: number): Record<string, unknown> {
+  return {
+    id: user.id,
+    email: user.email,
+    createdAt: iso(user.createdAt),
+    settings: { keepPhotosDays: user.keepPhotosDays },
+    consent: user.consentVersion ? { termsVersion: user.consentVersion, at: iso(user.consentAt) } : null,
+    supportAccessUntil: iso(user.supportAccessUntil),
+    credits,
+    apiKeys: keys.map((k) => ({
+      ...k,
+      scopes: parseJson(k.scopes),
+      createdAt: iso(k.createdAt),
+      expiresAt: iso(k.expiresAt),
+      lastUsedAt: iso(k.lastUsedAt),
+      revokedAt: iso(k.revokedAt),
+    })),
+    identityProvider: { note: "Your sign-in identity (email, sessions) is held by Clerk; export it from your Clerk profile." },
+  };
+}
+
+interface GenerationFiles {
+  dir: string;
+  inputs: { role: string; objectId: string; file: string }[];
+  outs: { row: ObjectRow; file: string }[];
+}
+
+/**
+ * Policy: which files one generation contributes. A parent photo goes in
+ * only while it is still stored (retention may have deleted it); outputs are
+ * numbered in id order.
+ */
+function generationFiles(g: GenerationRow, photoById: Map<string, ObjectRow>, outputs: ObjectRow[]): GenerationFiles {
+  const dir = `generations/${g.id}`;
+  const inputs: GenerationFiles["inputs"] = [];
+  for (const [role, id] of [
+    ["mother", g.motherPhotoId],
+    ["father", g.fatherPhotoId],
+  ] as const) {
+    const p = id ? photoById.get(id) : undefined;
+    if (!p) continue;
+    inputs.push({ role, objectId: p.id, file: `${dir}/input-${role}.${extFor(p.contentType)}` });
+  }
+  const outs = outputs.filter((o) => o.generationId === g.id).map((o, i) => ({ row: o, file: `${dir}/output-${i + 1}.${extFor(o.contentType)}` }));
+  return { dir, inputs, outs };
+}
+
+function generationDocument(g: GenerationRow, files: GenerationFiles, options: unknown, preview: boolean): Record<string, unknown> {
+  const { inputs, outs } = files;
+  return {
+    id: g.id,
+    status: g.status,
+    stage: g.stage,
+    model: shownModel(g.model, preview),
+    // A local stand-in's images carry their label here too (issue 19 item 2).
+    ...(preview ? { preview: true, label: LOCAL_PREVIEW_LABEL } : {}),
+    options,
+    cost: g.cost,
+    error: g.errorCode ? { code: g.errorCode, message: g.errorMessage } : null,
+    createdAt: iso(g.createdAt),
+    submittedAt: iso(g.submittedAt),
+    completedAt: iso(g.completedAt),
+    inputs,
+    outputs: outs.map((o) => ({ objectId: o.row.id, file: o.file, contentType: o.row.contentType, width: o.row.width, height: o.row.height })),
+    parentPhotosNote: inputs.length < 2 ? "Parent photos not included were already deleted by your retention setting or by you." : null,
+  };
+}
+
+// ------------------------------------------------------------------ sections (files, in order)
+
+/** `generations/<id>/...` for every generation, page by page; returns the parent photos it wrote. */
+async function* generationsSection(
+  s: Services,
+  userId: string,
+  zip: ZipBuilder,
+  progress: { total: number; onProgress: (done: number, total: number) => Promise<void> },
+): AsyncGenerator<Uint8Array, Set<string>> {
+  const preview = isLocalPreview(s.config);
+  const usedPhotos = new Set<string>();
+  let done = 0;
+  for await (const page of generationPages(s, userId)) {
+    const { outputs, photoById } = await readGenerationObjects(s, userId, page);
     for (const g of page) {
-      const dir = `generations/${g.id}`;
-      const inputs: { role: string; objectId: string; file: string }[] = [];
-      for (const [role, id] of [
-        ["mother", g.motherPhotoId],
-        ["father", g.fatherPhotoId],
-      ] as const) {
-        const p = id ? photoById.get(id) : undefined;
-        if (!p) continue;
-        inputs.push({ role, objectId: p.id, file: `${dir}/input-${role}.${extFor(p.contentType)}` });
-        usedPhotos.add(p.id);
-      }
-      const outs = outputs.filter((o) => o.generationId === g.id).map((o, i) => ({ row: o, file: `${dir}/output-${i + 1}.${extFor(o.contentType)}` }));
-      yield* zip.file(
-        `${dir}/metadata.json`,
-        jsonFile({
-          id: g.id,
-          status: g.status,
-          stage: g.stage,
-          model: shownModel(g.model, preview),
-          // A local stand-in's images carry their label here too (issue 19 item 2).
-          ...(preview ? { preview: true, label: LOCAL_PREVIEW_LABEL } : {}),
-          options: await parseOptions(s, g),
-          cost: g.cost,
-          error: g.errorCode ? { code: g.errorCode, message: g.errorMessage } : null,
-          createdAt: iso(g.createdAt),
-          submittedAt: iso(g.submittedAt),
-          completedAt: iso(g.completedAt),
-          inputs,
-          outputs: outs.map((o) => ({ objectId: o.row.id, file: o.file, contentType: o.row.contentType, width: o.row.width, height: o.row.height })),
-          parentPhotosNote: inputs.length < 2 ? "Parent photos not included were already deleted by your retention setting or by you." : null,
-        }),
-        true,
-      );
-      for (const input of inputs) yield* zip.file(input.file, decrypted(s, userId, input.objectId), false);
-      for (const o of outs) yield* zip.file(o.file, decrypted(s, userId, o.row.id), false);
+      const files = generationFiles(g, photoById, outputs);
+      for (const input of files.inputs) usedPhotos.add(input.objectId);
+      yield* zip.file(`${files.dir}/metadata.json`, jsonFile(generationDocument(g, files, await parseOptions(s, g), preview)), true);
+      for (const input of files.inputs) yield* zip.file(input.file, decrypted(s, userId, input.objectId), false);
+      for (const o of files.outs) yield* zip.file(o.file, decrypted(s, userId, o.row.id), false);
       done++;
-      await onProgress(done, total);
+      await progress.onProgress(done, progress.total);
     }
   }
+  return usedPhotos;
+}
 
-  // Uploads not (or no longer) attached to any generation.
+/** Uploads not (or no longer) attached to any generation. */
+async function* loosePhotosSection(s: Services, userId: string, zip: ZipBuilder, usedPhotos: Set<string>): AsyncGenerator<Uint8Array> {
   const loose = await s.db
     .select()
     .from(objects)
@@ -368,10 +408,14 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     if (usedPhotos.has(p.id)) continue;
     yield* zip.file(`photos/${p.id}.${extFor(p.contentType)}`, decrypted(s, userId, p.id), false);
   }
+}
 
-  // Signs the head as it is now, then ships every checkpoint (and the public
-  // keys) with the entries, so `npm run audit:verify -- --export` can check
-  // them offline and a later rewrite of these entries shows (docs/audit-log.md).
+/**
+ * Signs the head as it is now, then ships every checkpoint (and the public
+ * keys) with the entries, so `npm run audit:verify -- --export` can check
+ * them offline and a later rewrite of these entries shows (docs/audit-log.md).
+ */
+async function* auditSection(s: Services, userId: string, zip: ZipBuilder): AsyncGenerator<Uint8Array> {
   await makeCheckpoint(s, userId, "export");
   yield* zip.file(
     "checkpoints.json",
@@ -385,38 +429,49 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
     true,
   );
   yield* zip.file("audit-log.json", jsonArrayFile("entries", auditPages(s, userId), { verification: "Each entry's hash is SHA-256 over the entry as stored (ipPrefix, userAgent and detail in their stored, sealed form: `stored`) and prevHash; the readable values are their decryption. See docs/audit-log.md." }), true);
+}
 
+async function* paymentsSection(s: Services, userId: string, zip: ZipBuilder): AsyncGenerator<Uint8Array> {
   const pays = await s.db.select().from(payments).where(eq(payments.userId, userId)).orderBy(asc(payments.createdAt)).all();
-  const ledgerPages = tablePages((offset) =>
-    s.db
-      .select({ id: ledger.id, delta: ledger.delta, reason: ledger.reason, reference: ledger.reference, createdAt: ledger.createdAt })
-      .from(ledger)
-      .where(eq(ledger.userId, userId))
-      .orderBy(asc(ledger.createdAt), asc(ledger.id))
-      .limit(EXPORT_PAGE)
-      .offset(offset)
-      .all(),
-  );
   yield* zip.file(
     "payments.json",
-    jsonArrayFile("ledger", ledgerPages, {
+    jsonArrayFile("ledger", ledgerPages(s, userId), {
       note: "Card data never reaches BabyPic; Creem, the merchant of record, holds it. Balance = sum of the ledger.",
       payments: pays.map(({ userId: _owner, ...p }) => ({ ...p, createdAt: iso(p.createdAt), updatedAt: iso(p.updatedAt) })),
     }),
     true,
   );
+}
 
-  yield* zip.file(
-    "privacy.json",
-    jsonFile({
-      ...privacyFacts(s.config.SIGNED_URL_TTL_SECONDS, whoWeAre(s.config)),
-      about:
-        "This archive answers your right of access (GDPR Art. 15) and to data portability (Art. 20): the purposes, recipients (sub-processors), " +
-        "retention periods and your rights are listed here; the files hold a copy of all personal data we keep about you.",
-    }),
-    true,
-  );
+function privacyDocument(s: Services): Record<string, unknown> {
+  return {
+    ...privacyFacts(s.config.SIGNED_URL_TTL_SECONDS, whoWeAre(s.config)),
+    about:
+      "This archive answers your right of access (GDPR Art. 15) and to data portability (Art. 20): the purposes, recipients (sub-processors), " +
+      "retention periods and your rights are listed here; the files hold a copy of all personal data we keep about you.",
+  };
+}
 
+/** Every file of the archive, in order, for one user only (every query is scoped by user id). */
+async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress: (done: number, total: number) => Promise<void>): AsyncGenerator<Uint8Array> {
+  const userId = exp.userId;
+  const userRow = await s.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!userRow) throw new ExportError("user gone");
+  const user = await openUserFields(s, userRow);
+  const keys = await readApiKeys(s, userId);
+  yield* zip.file("account.json", jsonFile(accountDocument(user, keys, await balanceOf(s.db, userId))), true);
+
+  const totals = await s.db
+    .select({ n: sql<number>`count(*)` })
+    .from(generations)
+    .where(eq(generations.userId, userId))
+    .get();
+  const total = Number(totals?.n ?? 0) + 1;
+  const usedPhotos = yield* generationsSection(s, userId, zip, { total, onProgress });
+  yield* loosePhotosSection(s, userId, zip, usedPhotos);
+  yield* auditSection(s, userId, zip);
+  yield* paymentsSection(s, userId, zip);
+  yield* zip.file("privacy.json", jsonFile(privacyDocument(s)), true);
   yield* zip.file(
     "manifest.json",
     jsonFile({

@@ -20,7 +20,7 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { apiKeys, generations, tombstones, users } from "../db/schema";
 import { FIELD_PREFIX, sealField } from "./crypto/fields";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { SUBJECT_LOOKUP_PREFIX, subjectLookup } from "./users";
 
 interface LegacyColumn {

@@ -16,7 +16,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { generations, webhookEvents } from "../db/schema";
 import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, toHex, utf8 } from "../lib/bytes";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { getObject } from "./storage";

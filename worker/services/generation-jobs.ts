@@ -1,33 +1,15 @@
 /**
- * Wiring for the generation pipeline: the real dependencies (Fal, encrypted
- * storage, image validation), the queue handlers the consumer dispatches to,
- * and the cron sweep that keeps jobs from ever being stuck.
+ * The generation pipeline's queue handlers the consumer dispatches to, and the
+ * cron sweep that keeps jobs from ever being stuck. Their dependencies (Fal,
+ * encrypted storage, image validation) come on `s.pipeline`, built by
+ * createServices (./index.ts).
  */
 import { and, eq, inArray, lt } from "drizzle-orm";
 import { generations } from "../db/schema";
-import { providerFor } from "../providers";
 import type { JobHandler } from "./jobs";
 import type { ParsedJobMessage } from "../queue/messages";
-import { validateImage } from "./image";
-import type { Services } from "./index";
-import { failGeneration, finalizeGeneration, pollGeneration, submitGeneration, type PipelineDeps, type PipelineStorage } from "./generation-pipeline";
-import { deleteObjects, getObject, putObject } from "./storage";
-
-export const pipelineStorage: PipelineStorage = {
-  getObject,
-  putObject: (s, input) => putObject(s, input),
-  deleteObjects,
-  validateImage(bytes) {
-    const r = validateImage(bytes);
-    return r.ok
-      ? { ok: true, contentType: r.value.type, width: r.value.width, height: r.value.height, bytes: r.value.bytes }
-      : { ok: false, reason: r.reason };
-  },
-};
-
-export function pipelineDeps(s: Services): PipelineDeps {
-  return { provider: providerFor(s), storage: pipelineStorage };
-}
+import type { Services } from "./types";
+import { failGeneration, finalizeGeneration, pollGeneration, submitGeneration } from "./generation-pipeline";
 
 type GenerationKind = "generation.submit" | "generation.poll" | "generation.finalize";
 type GenerationMessage = Extract<ParsedJobMessage, { kind: GenerationKind }>;
@@ -36,22 +18,21 @@ type GenerationMessage = Extract<ParsedJobMessage, { kind: GenerationKind }>;
  * Handlers for the consumer's map. A message that reaches the dead-letter
  * queue has exhausted its retries: its generation is failed and refunded.
  */
-export function generationHandlers(depsFor: (s: Services) => PipelineDeps = pipelineDeps): Record<GenerationKind | "dev.ping", JobHandler> {
+export function generationHandlers(): Record<GenerationKind | "dev.ping", JobHandler> {
   const run = async (s: Services, msg: ParsedJobMessage, ctx: { deadLetter: boolean }) => {
     if (!isGenerationMessage(msg)) return;
-    const deps = depsFor(s);
     if (ctx.deadLetter) {
       const row = await s.db.select().from(generations).where(eq(generations.id, msg.generationId)).get();
-      if (row) await failGeneration(s, deps, row, "internal");
+      if (row) await failGeneration(s, row, "internal");
       return;
     }
     switch (msg.kind) {
       case "generation.submit":
-        return submitGeneration(s, deps, msg.generationId);
+        return submitGeneration(s, msg.generationId);
       case "generation.poll":
-        return pollGeneration(s, deps, msg.generationId, msg.attempt);
+        return pollGeneration(s, msg.generationId, msg.attempt);
       case "generation.finalize":
-        await finalizeGeneration(s, deps, msg.generationId, null);
+        await finalizeGeneration(s, msg.generationId, null);
         return;
     }
   };
@@ -83,7 +64,7 @@ export const RESUBMIT_AFTER_MS = 2 * 60 * 1000;
  * generation past its deadline, and re-enqueues submits that were lost
  * (submit is a no-op for anything already sent, so a duplicate is harmless).
  */
-export async function sweepGenerations(s: Services, depsFor: (s: Services) => PipelineDeps = pipelineDeps): Promise<{ timedOut: number; resubmitted: number }> {
+export async function sweepGenerations(s: Services): Promise<{ timedOut: number; resubmitted: number }> {
   const now = s.now();
   const overdue = await s.db
     .select()
@@ -92,10 +73,7 @@ export async function sweepGenerations(s: Services, depsFor: (s: Services) => Pi
     .limit(200)
     .all();
   let timedOut = 0;
-  if (overdue.length) {
-    const deps = depsFor(s);
-    for (const row of overdue) if (await failGeneration(s, deps, row, "timeout")) timedOut++;
-  }
+  for (const row of overdue) if (await failGeneration(s, row, "timeout")) timedOut++;
   const stale = await s.db
     .select({ id: generations.id })
     .from(generations)

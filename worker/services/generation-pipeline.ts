@@ -19,33 +19,16 @@ import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import { generations, objects } from "../db/schema";
 import { sha256Hex } from "../lib/bytes";
 import { logger, type LogFields } from "../lib/log";
-import { ProviderError, type FailureCode, type ImageProvider, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
+import { ProviderError, type FailureCode, type ModerationVerdict, type OutputImage, type ProviderOutcome } from "../providers/types";
 import { appendAudit } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { hasCurrentConsent } from "./consent";
 import { issueInputLink } from "./generation-inputs";
 import { deleteProviderPayloads } from "./provider-cleanup";
-import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow, type ObjectRow } from "./generation";
-import type { Services } from "./index";
+import { completeGeneration, endGeneration, parseOptions, type Actor, type GenerationRow } from "./generation";
+import type { Services } from "./types";
 
-/** What the pipeline needs from encrypted storage and image validation (worker/services/storage.ts, image.ts). */
-export interface PipelineStorage {
-  getObject(s: Services, userId: string, objectId: string): Promise<{ row: ObjectRow; bytes: Uint8Array } | null>;
-  putObject(
-    s: Services,
-    input: { id: string; userId: string; kind: "output"; contentType: string; bytes: Uint8Array; width: number; height: number; generationId: string },
-  ): Promise<ObjectRow>;
-  deleteObjects(s: Services, userId: string, ids: string[]): Promise<number>;
-  /** Treats the bytes as untrusted: magic bytes, dimensions, metadata stripped. */
-  validateImage(bytes: Uint8Array): Promise<ImageCheck> | ImageCheck;
-}
-
-export type ImageCheck = { ok: true; contentType: string; width: number; height: number; bytes: Uint8Array } | { ok: false; reason: string };
-
-export interface PipelineDeps {
-  provider: ImageProvider;
-  storage: PipelineStorage;
-}
+export type { ImageCheck, Pipeline, PipelineStorage } from "./types";
 
 /** Seconds until the next status poll: 5, 10, 20, 40, then every 60. */
 export function pollDelaySeconds(attempt: number): number {
@@ -65,70 +48,70 @@ function log(event: string, fields: LogFields): void {
  * anyway); a failed payload deletion is queued again and shown to the
  * operator (services/provider-cleanup.ts), never only logged.
  */
-async function forget(s: Services, deps: PipelineDeps, requestId: string | null, alsoCancel: boolean): Promise<void> {
+async function forget(s: Services, requestId: string | null, alsoCancel: boolean): Promise<void> {
   if (!requestId) return;
   if (alsoCancel) {
     try {
-      await deps.provider.cancel(requestId);
+      await s.pipeline.provider.cancel(requestId);
     } catch (err) {
       log("generation.cancel_failed", { requestId, error: err instanceof Error ? err.message : "unknown" });
     }
   }
-  await deleteProviderPayloads(s, deps.provider, requestId);
+  await deleteProviderPayloads(s, s.pipeline.provider, requestId);
 }
 
 /** Outputs an interrupted finalize may have stored: an ended generation keeps none. */
-async function dropOutputs(s: Services, deps: PipelineDeps, row: GenerationRow): Promise<void> {
+async function dropOutputs(s: Services, row: GenerationRow): Promise<void> {
   const stored = await s.db
     .select({ id: objects.id })
     .from(objects)
     .where(and(eq(objects.userId, row.userId), eq(objects.generationId, row.id), eq(objects.kind, "output")))
     .all();
-  if (stored.length) await deps.storage.deleteObjects(s, row.userId, stored.map((o) => o.id));
+  if (stored.length) await s.pipeline.storage.deleteObjects(s, row.userId, stored.map((o) => o.id));
 }
 
 /** Fails an active generation (refund included) and tells the provider to drop it. */
-export async function failGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, code: FailureCode): Promise<boolean> {
+export async function failGeneration(s: Services, row: GenerationRow, code: FailureCode): Promise<boolean> {
   const ended = await endGeneration(s, row.id, "failed", code);
   if (ended) {
     log("generation.failed", { generationId: row.id, code });
-    await dropOutputs(s, deps, row);
-    await forget(s, deps, row.providerRequestId, code === "timeout");
+    await dropOutputs(s, row);
+    await forget(s, row.providerRequestId, code === "timeout");
   }
   return ended !== null;
 }
 
 /** The user's cancel: ends an unfinished generation with a refund, keeps no outputs, tells the provider; the ended row, or null if it had already finished. */
-export async function cancelGeneration(s: Services, deps: PipelineDeps, row: GenerationRow, actor: Actor): Promise<GenerationRow | null> {
+export async function cancelGeneration(s: Services, row: GenerationRow, actor: Actor): Promise<GenerationRow | null> {
   const ended = await endGeneration(s, row.id, "canceled", null, actor);
   if (ended) {
     log("generation.canceled", { generationId: row.id });
-    await dropOutputs(s, deps, row);
-    await forget(s, deps, row.providerRequestId, true);
+    await dropOutputs(s, row);
+    await forget(s, row.providerRequestId, true);
   }
   return ended;
 }
 
 // ------------------------------------------------------------------ submit
 
-export async function submitGeneration(s: Services, deps: PipelineDeps, generationId: string): Promise<void> {
+export async function submitGeneration(s: Services, generationId: string): Promise<void> {
   const row = await load(s, generationId);
   if (!row || row.status !== "queued" || row.providerRequestId) return;
   if (s.now() > row.deadlineAt) {
-    await failGeneration(s, deps, row, "timeout");
+    await failGeneration(s, row, "timeout");
     return;
   }
   // Withdrawing consent stops processing at once (GDPR Art. 7(3)), even for queued jobs.
   if (!(await hasCurrentConsent(s, row.userId))) {
-    await failGeneration(s, deps, row, "consent_withdrawn");
+    await failGeneration(s, row, "consent_withdrawn");
     return;
   }
   const [mother, father] = await Promise.all([
-    row.motherPhotoId ? deps.storage.getObject(s, row.userId, row.motherPhotoId) : null,
-    row.fatherPhotoId ? deps.storage.getObject(s, row.userId, row.fatherPhotoId) : null,
+    row.motherPhotoId ? s.pipeline.storage.getObject(s, row.userId, row.motherPhotoId) : null,
+    row.fatherPhotoId ? s.pipeline.storage.getObject(s, row.userId, row.fatherPhotoId) : null,
   ]);
   if (!mother || !father) {
-    await failGeneration(s, deps, row, "photo_missing");
+    await failGeneration(s, row, "photo_missing");
     return;
   }
   await appendAudit(s.db, systemReadEvent("generation.submit", row.userId, { type: "generation", id: row.id }, { photos: 2 }), s.now());
@@ -139,7 +122,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
 
   let requestId: string;
   try {
-    ({ requestId } = await deps.provider.submit({
+    ({ requestId } = await s.pipeline.provider.submit({
       generationId: row.id,
       mother: { contentType: mother.row.contentType, bytes: mother.bytes },
       father: { contentType: father.row.contentType, bytes: father.bytes },
@@ -152,7 +135,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
     }));
   } catch (err) {
     if (err instanceof ProviderError && !err.transient) {
-      await failGeneration(s, deps, row, err.code);
+      await failGeneration(s, row, err.code);
       return;
     }
     throw err;
@@ -165,7 +148,7 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
     .returning({ id: generations.id });
   if (!recorded) {
     // Canceled (and refunded) while the submit was in flight: drop it at Fal too.
-    await forget(s, deps, requestId, true);
+    await forget(s, requestId, true);
     return;
   }
   log("generation.submitted", { generationId: row.id, requestId });
@@ -174,19 +157,19 @@ export async function submitGeneration(s: Services, deps: PipelineDeps, generati
 
 // ------------------------------------------------------------------ poll
 
-export async function pollGeneration(s: Services, deps: PipelineDeps, generationId: string, attempt: number): Promise<void> {
+export async function pollGeneration(s: Services, generationId: string, attempt: number): Promise<void> {
   const row = await load(s, generationId);
   if (!row || row.status !== "submitted" || !row.providerRequestId) return;
   if (s.now() > row.deadlineAt) {
-    await failGeneration(s, deps, row, "timeout");
+    await failGeneration(s, row, "timeout");
     return;
   }
   const next = () => s.env.JOBS.send({ kind: "generation.poll", generationId, attempt: attempt + 1 }, { delaySeconds: pollDelaySeconds(attempt + 1) });
   try {
-    const status = await deps.provider.status(row.providerRequestId);
+    const status = await s.pipeline.provider.status(row.providerRequestId);
     if (status.state === "completed") {
       // "busy": another finalize holds the claim; poll again in case it gives up.
-      if ((await finalizeGeneration(s, deps, generationId, null)) !== "busy") return;
+      if ((await finalizeGeneration(s, generationId, null)) !== "busy") return;
       await next();
       return;
     }
@@ -196,7 +179,7 @@ export async function pollGeneration(s: Services, deps: PipelineDeps, generation
       .where(and(eq(generations.id, generationId), eq(generations.status, "submitted")));
   } catch (err) {
     if (err instanceof ProviderError && !err.transient) {
-      await failGeneration(s, deps, row, err.code);
+      await failGeneration(s, row, err.code);
       return;
     }
     log("generation.poll_deferred", { generationId, attempt, error: err instanceof Error ? err.message : "unknown" });
@@ -222,13 +205,13 @@ export type FinalizeResult = "completed" | "failed" | "busy" | "noop";
  * backoff or Fal's webhook redelivery retries); a crash that leaves the claim
  * behind is ended by the deadline sweep.
  */
-export async function finalizeGeneration(s: Services, deps: PipelineDeps, generationId: string, outcome: ProviderOutcome | null): Promise<FinalizeResult> {
+export async function finalizeGeneration(s: Services, generationId: string, outcome: ProviderOutcome | null): Promise<FinalizeResult> {
   const row = await load(s, generationId);
   if (!row || row.status !== "submitted" || !row.providerRequestId) return "noop";
-  const result = outcome ?? (await deps.provider.result(row.providerRequestId));
+  const result = outcome ?? (await s.pipeline.provider.result(row.providerRequestId));
   if (!result.ok) {
     log("generation.provider_failed", { generationId, code: result.code });
-    return (await failGeneration(s, deps, row, result.code)) ? "failed" : "noop";
+    return (await failGeneration(s, row, result.code)) ? "failed" : "noop";
   }
 
   const [claimed] = await s.db
@@ -239,7 +222,7 @@ export async function finalizeGeneration(s: Services, deps: PipelineDeps, genera
   if (!claimed) return "busy";
 
   try {
-    return await storeOutputs(s, deps, row, result.images);
+    return await storeOutputs(s, row, result.images);
   } catch (err) {
     await s.db
       .update(generations)
@@ -249,15 +232,15 @@ export async function finalizeGeneration(s: Services, deps: PipelineDeps, genera
   }
 }
 
-async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow, all: OutputImage[]): Promise<FinalizeResult> {
+async function storeOutputs(s: Services, row: GenerationRow, all: OutputImage[]): Promise<FinalizeResult> {
   const generationId = row.id;
   const images = all.slice(0, (await parseOptions(s, row)).images);
   const ids = await Promise.all(images.map((_, i) => outputObjectId(generationId, i)));
   const stored = await storedOutputs(s, row.userId, ids);
 
   const reject = async (code: FailureCode): Promise<FinalizeResult> => {
-    await deps.storage.deleteObjects(s, row.userId, ids);
-    return (await failGeneration(s, deps, row, code)) ? "failed" : "noop";
+    await s.pipeline.storage.deleteObjects(s, row.userId, ids);
+    return (await failGeneration(s, row, code)) ? "failed" : "noop";
   };
 
   for (const [i, image] of images.entries()) {
@@ -265,7 +248,7 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
     if (!id || stored.has(id)) continue;
     let bytes: Uint8Array;
     try {
-      bytes = await deps.provider.download(image.url);
+      bytes = await s.pipeline.provider.download(image.url);
     } catch (err) {
       if (err instanceof ProviderError && !err.transient) {
         log("generation.output_refused", { generationId, index: i, error: err.message });
@@ -273,7 +256,7 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
       }
       throw err;
     }
-    const check = await deps.storage.validateImage(bytes);
+    const check = await s.pipeline.storage.validateImage(bytes);
     if (!check.ok) {
       log("generation.invalid_output", { generationId, index: i, reason: check.reason });
       return reject("invalid_output");
@@ -281,7 +264,7 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
     // The model flags nothing itself: classify the exact bytes we would keep, before they are stored (decision 0009).
     let verdict: ModerationVerdict;
     try {
-      verdict = await deps.provider.moderate({ contentType: check.contentType, bytes: check.bytes });
+      verdict = await s.pipeline.provider.moderate({ contentType: check.contentType, bytes: check.bytes });
     } catch (err) {
       if (err instanceof ProviderError && !err.transient) {
         log("generation.moderation_failed", { generationId, index: i, error: err.message });
@@ -293,7 +276,7 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
       log("generation.output_flagged", { generationId, index: i, nsfwProbability: Math.round(verdict.nsfwProbability * 1000) / 1000 });
       return reject("output_flagged");
     }
-    await deps.storage.putObject(s, {
+    await s.pipeline.storage.putObject(s, {
       id,
       userId: row.userId,
       kind: "output",
@@ -308,11 +291,11 @@ async function storeOutputs(s: Services, deps: PipelineDeps, row: GenerationRow,
   const done = await completeGeneration(s, generationId, images.length);
   if (!done) {
     // Ended (canceled) while we were storing: keep nothing.
-    await deps.storage.deleteObjects(s, row.userId, ids);
+    await s.pipeline.storage.deleteObjects(s, row.userId, ids);
     return "noop";
   }
   log("generation.completed", { generationId, outputs: images.length });
-  await forget(s, deps, row.providerRequestId, false);
+  await forget(s, row.providerRequestId, false);
   return "completed";
 }
 

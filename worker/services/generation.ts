@@ -12,7 +12,7 @@
 import { emitEvent } from "./webhooks/events";
 import { and, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { sha256Hex } from "../lib/bytes";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
 import { newId } from "../lib/ids";
@@ -22,14 +22,14 @@ import type { FailureCode, GenerationOptions } from "../providers/types";
 import { appendAudit, type AuditEvent } from "./audit";
 import { lookupHash, openField, sealField } from "./crypto/fields";
 import { reserveStatement } from "./credits";
-import type { Services } from "./index";
+import type { ObjectRow, Services } from "./types";
 import { notFoundFor } from "./security-log";
 import { deleteObjects } from "./storage";
 import { isUniqueViolation } from "../db/unique";
 
 export type GenerationRow = typeof generations.$inferSelect;
 export type GenerationStatus = GenerationRow["status"];
-export type ObjectRow = typeof objects.$inferSelect;
+export type { ObjectRow };
 
 /** A job not finished by then is failed and refunded by the sweep. */
 export const GENERATION_DEADLINE_MS = 20 * 60 * 1000;
@@ -107,7 +107,7 @@ async function byIdempotencyKey(s: Services, userId: string, key: string): Promi
 
 async function sameRequestOr422(s: Services, row: GenerationRow, input: CreateGenerationInput, hash: string): Promise<GenerationRow> {
   if (!(await sameRequest(row, s, input, hash))) {
-    throw new AppError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.");
+    throw new DomainError("duplicate_request", "This Idempotency-Key was already used with a different request body.");
   }
   return row;
 }
@@ -147,8 +147,8 @@ export async function createGeneration(
   if (existing) return { row: await sameRequestOr422(s, existing, input, hash), created: false };
 
   if (input.motherPhotoId === input.fatherPhotoId) {
-    throw new AppError("validation_failed", "The mother and father photos must be two different photos.", {
-      errors: [{ field: "fatherPhotoId", message: "must differ from motherPhotoId" }],
+    throw new DomainError("invalid", "The mother and father photos must be two different photos.", {
+      fields: [{ field: "fatherPhotoId", message: "must differ from motherPhotoId" }],
     });
   }
   const owned = await usablePhotos(s, userId, [input.motherPhotoId, input.fatherPhotoId]);
@@ -195,7 +195,7 @@ export async function createGeneration(
   if (!row) {
     const winner = await byIdempotencyKey(s, userId, p.idempotencyKey);
     if (winner) return { row: await sameRequestOr422(s, winner, input, hash), created: false };
-    throw new AppError("insufficient_credits", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
+    throw new DomainError("payment_required", `A generation costs ${cost} credit${cost === 1 ? "" : "s"}; your balance is too low.`);
   }
 
   await appendAudit(
@@ -216,7 +216,7 @@ export async function createGeneration(
   } catch (err) {
     logger.error("generation.enqueue_failed", { generationId: id, error: errorText(err) });
     await endGeneration(s, id, "failed", "internal");
-    throw new AppError("upstream_unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
+    throw new DomainError("unavailable", "The generation could not be queued; your credits were refunded. Please retry.", { retryAfter: 30 });
   }
   return { row, created: true };
 }

@@ -17,6 +17,7 @@
  * Used on uploads and, by the generation pipeline, on model outputs.
  */
 import { entropyDataEnd } from "../lib/jpeg-scan";
+import type { Result } from "../lib/result";
 
 export type ImageType = "image/jpeg" | "image/png" | "image/webp";
 export const IMAGE_TYPES: readonly ImageType[] = ["image/jpeg", "image/png", "image/webp"];
@@ -59,7 +60,7 @@ export interface CleanImage {
   unscannedEntropy?: { start: number; end: number };
 }
 
-export type ImageResult = { ok: true; value: CleanImage } | { ok: false; reason: ImageRejection; detail: string };
+export type ImageResult = Result<CleanImage, ImageRejection>;
 
 const fail = (reason: ImageRejection, detail: string): ImageResult => ({ ok: false, reason, detail });
 

@@ -11,11 +11,11 @@ import { and, asc, desc, eq, gte, inArray, lte } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { auditLog, incidents } from "../db/schema";
 import { sealPendingAudit } from "./audit";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { AUDIT_ACTIONS, type AuditAction } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 import { iso } from "../lib/iso";
 
@@ -56,7 +56,7 @@ export function incidentClock(row: Pick<IncidentRow, "awareAt" | "authorityNotif
 }
 
 export async function declareIncident(s: Services, operator: AuthContext, input: NewIncident, meta: RequestMeta): Promise<IncidentRow> {
-  if (input.windowEnd < input.windowStart) throw new AppError("validation_failed", "The window ends before it starts.", { errors: [{ field: "windowEnd", message: "must not be before windowStart" }] });
+  if (input.windowEnd < input.windowStart) throw new DomainError("invalid", "The window ends before it starts.", { fields: [{ field: "windowEnd", message: "must not be before windowStart" }] });
   const now = s.now();
   let slug = slugify(input.title, input.awareAt);
   for (let n = 2; await s.db.select({ id: incidents.id }).from(incidents).where(eq(incidents.slug, slug)).get(); n++) slug = `${slugify(input.title, input.awareAt)}-${n}`;
@@ -89,7 +89,7 @@ export async function listIncidents(s: Services): Promise<IncidentRow[]> {
 
 async function findIncident(s: Services, id: string): Promise<IncidentRow> {
   const row = await s.db.select().from(incidents).where(eq(incidents.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such incident.");
+  if (!row) throw new DomainError("not_found", "No such incident.");
   return row;
 }
 
@@ -144,7 +144,7 @@ export function incidentNoticeBody(row: IncidentRow, entries: { action: string; 
 /** Notifies every affected user once (notice, mail, activity entry); returns how many. */
 export async function notifyAffectedUsers(s: Services, operator: AuthContext, id: string, meta: RequestMeta): Promise<{ notified: number; mailed: number }> {
   const row = await findIncident(s, id);
-  if (row.usersNotifiedAt !== null) throw new AppError("conflict", "The affected users were already notified.");
+  if (row.usersNotifiedAt !== null) throw new DomainError("conflict", "The affected users were already notified.");
   const users = await affectedUsers(s, row);
   let mailed = 0;
   for (const [userId, entries] of users) {
@@ -165,7 +165,7 @@ export async function notifyAffectedUsers(s: Services, operator: AuthContext, id
 
 export async function markAuthorityNotified(s: Services, operator: AuthContext, id: string, note: string, meta: RequestMeta): Promise<IncidentRow> {
   const row = await findIncident(s, id);
-  if (row.authorityNotifiedAt !== null) throw new AppError("conflict", "The authority notification is already recorded.");
+  if (row.authorityNotifiedAt !== null) throw new DomainError("conflict", "The authority notification is already recorded.");
   const at = s.now();
   await s.db.update(incidents).set({ authorityNotifiedAt: at }).where(eq(incidents.id, row.id));
   await recordOperatorAction(s, { operator, action: "incident.authority_notified", target: { type: "incident", id: row.id }, reason: note, detail: { late: at > row.awareAt + NOTIFY_AUTHORITY_MS }, meta });

@@ -1,12 +1,18 @@
 /**
- * Services placed on the request context by one middleware (and built the
- * same way by the queue and cron handlers). Tests build them with their own
- * clock or fakes through `overrides`.
+ * The composition root: the one place that builds the services and their
+ * dependencies (database, clock, image provider and pipeline storage,
+ * mailer), once per request (middleware/services.ts), per queue batch
+ * (queue/consumer.ts) and per cron run (scheduled.ts). Routes, jobs and
+ * sweeps receive what it builds; nothing else assembles a dependency.
+ * Tests build them with their own clock or fakes through `overrides`.
  */
 import { createDb } from "../db/client";
 import { errorName, logger } from "../lib/log";
 import { loadConfig, type Bindings } from "../env";
+import { providerFor } from "../providers";
 import { registerServices } from "./crypto/fields";
+import { createMailer } from "./mailer";
+import { pipelineStorage } from "./pipeline-storage";
 import type { Services } from "./types";
 
 export type { Services } from "./types";
@@ -19,12 +25,13 @@ function unawaited(task: Promise<unknown>): void {
 }
 
 export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {
-  return registerServices({
-    env,
-    config: loadConfig(env),
-    db: createDb(env.DB),
-    now: () => Date.now(),
-    waitUntil: unawaited,
-    ...overrides,
-  });
+  const { pipeline, mailer, ...rest } = overrides;
+  const base = { env, config: loadConfig(env), db: createDb(env.DB), now: () => Date.now(), waitUntil: unawaited, ...rest };
+  const s: Services = {
+    ...base,
+    pipeline: pipeline ?? { provider: providerFor(base), storage: pipelineStorage },
+    // The outbox mailer writes through `db` and `now`, so it is built from the rest.
+    mailer: mailer ?? createMailer(base),
+  };
+  return registerServices(s);
 }

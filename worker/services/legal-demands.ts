@@ -13,10 +13,10 @@
 import { desc, eq } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { legalDemands, users } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 
 export type LegalDemandRow = typeof legalDemands.$inferSelect;
@@ -35,7 +35,7 @@ export interface NewDemand {
 
 export async function recordDemand(s: Services, operator: AuthContext, d: NewDemand, meta: RequestMeta): Promise<LegalDemandRow> {
   if (d.userId && !(await s.db.select({ id: users.id }).from(users).where(eq(users.id, d.userId)).get())) {
-    throw new AppError("validation_failed", "No such account.", { errors: [{ field: "userId", message: "no account with this id" }] });
+    throw new DomainError("invalid", "No such account.", { fields: [{ field: "userId", message: "no account with this id" }] });
   }
   const row: LegalDemandRow = {
     id: newId("lgd"),
@@ -66,7 +66,7 @@ export async function listDemands(s: Services): Promise<LegalDemandRow[]> {
 
 async function findDemand(s: Services, id: string): Promise<LegalDemandRow> {
   const row = await s.db.select().from(legalDemands).where(eq(legalDemands.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such legal demand.");
+  if (!row) throw new DomainError("not_found", "No such legal demand.");
   return row;
 }
 
@@ -84,12 +84,12 @@ export async function decideDemand(
   meta: RequestMeta,
 ): Promise<LegalDemandRow> {
   const row = await findDemand(s, id);
-  if (row.decision !== "pending") throw new AppError("conflict", "This demand was already decided.");
+  if (row.decision !== "pending") throw new DomainError("conflict", "This demand was already decided.");
   if (v.decision === "rejected" && v.producedData.length > 0) {
-    throw new AppError("validation_failed", "A rejected demand produces nothing.", { errors: [{ field: "producedData", message: "must be empty when rejected" }] });
+    throw new DomainError("invalid", "A rejected demand produces nothing.", { fields: [{ field: "producedData", message: "must be empty when rejected" }] });
   }
   if (v.decision !== "rejected" && v.producedData.length === 0) {
-    throw new AppError("validation_failed", "List exactly what was produced.", { errors: [{ field: "producedData", message: "list each item produced" }] });
+    throw new DomainError("invalid", "List exactly what was produced.", { fields: [{ field: "producedData", message: "list each item produced" }] });
   }
   const at = s.now();
   const next = { decision: v.decision, decisionNote: v.note, decidedAt: at, producedData: JSON.stringify(v.producedData) };
@@ -117,10 +117,10 @@ export async function setNotification(
   meta: RequestMeta,
 ): Promise<LegalDemandRow> {
   const row = await findDemand(s, id);
-  if (!row.userId) throw new AppError("conflict", "This demand names no account, so there is no one to notify.");
-  if (row.notification === "sent") throw new AppError("conflict", "The user was already notified.");
+  if (!row.userId) throw new DomainError("conflict", "This demand names no account, so there is no one to notify.");
+  if (row.notification === "sent") throw new DomainError("conflict", "The user was already notified.");
   if (v.status === "deferred") {
-    if (v.reviewAt <= s.now()) throw new AppError("validation_failed", "The review date must be in the future.", { errors: [{ field: "reviewAt", message: "must be in the future" }] });
+    if (v.reviewAt <= s.now()) throw new DomainError("invalid", "The review date must be in the future.", { fields: [{ field: "reviewAt", message: "must be in the future" }] });
     await s.db.update(legalDemands).set({ notification: "deferred", deferReason: v.reason, deferReviewAt: v.reviewAt }).where(eq(legalDemands.id, row.id));
     // Operator log only: an entry in the user's own log would notify them.
     await recordOperatorAction(s, {

@@ -10,8 +10,8 @@
  */
 import type { JobHandler } from "./jobs";
 import type { JobMessage } from "../queue/messages";
-import type { Services } from "./index";
-import { createMailer, MailError } from "./mailer";
+import type { Services } from "./types";
+import { MailError } from "./mailer";
 import { RecipientLookupError, resolveRecipient } from "./mail-recipient";
 import { MAX_TASK_ATTEMPTS, recordIssue, resolveIssue, taskDelaySeconds } from "./ops-issues";
 
@@ -90,7 +90,7 @@ export async function sendQueuedMail(s: Services, msg: MailJob): Promise<MailRes
   }
 
   const { subject, text } = renderMail(msg.template, msg.ref);
-  const mailer = createMailer(s);
+  const { mailer } = s;
   // The local outbox (the development stand-in for a mail provider) is a D1
   // table: it never keeps a deleted account's address, so the deletion leaves
   // nothing naming the person (docs/data-rights.md); the mail itself is kept.

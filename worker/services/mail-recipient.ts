@@ -12,7 +12,7 @@ import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { openUserFields, subjectOf } from "./users";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export type Recipient = { ok: true; address: string; source: "clerk" | "stored" } | { ok: false; reason: "no_account" | "no_address" };
 

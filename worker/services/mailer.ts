@@ -11,20 +11,9 @@
 import { lt } from "drizzle-orm";
 import { outbox } from "../db/schema";
 import { newId } from "../lib/ids";
-import type { Services } from "./index";
+import type { Mailer, Services } from "./types";
 
-export interface MailMessage {
-  to: string;
-  subject: string;
-  text: string;
-  /** Lets a retried send be delivered once (Resend keeps keys for 24 h). */
-  idempotencyKey: string;
-}
-
-export interface Mailer {
-  readonly kind: "resend" | "outbox";
-  send(msg: MailMessage): Promise<void>;
-}
+export type { MailMessage, Mailer } from "./types";
 
 export const RESEND_API_URL = "https://api.resend.com/emails";
 
@@ -55,7 +44,9 @@ function resendMailer(apiKey: string, from: string): Mailer {
   };
 }
 
-function outboxMailer(s: Services): Mailer {
+type MailerDeps = Pick<Services, "config" | "db" | "now">;
+
+function outboxMailer(s: MailerDeps): Mailer {
   return {
     kind: "outbox",
     async send(msg) {
@@ -64,7 +55,8 @@ function outboxMailer(s: Services): Mailer {
   };
 }
 
-export function createMailer(s: Services): Mailer {
+/** Called by createServices (./index.ts); everything else uses `s.mailer`. */
+export function createMailer(s: MailerDeps): Mailer {
   const key = s.config.MAIL_API_KEY;
   const from = s.config.MAIL_FROM;
   return key && from ? resendMailer(key, from) : outboxMailer(s);

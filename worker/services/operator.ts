@@ -12,8 +12,7 @@ import { notices, operatorLog } from "../db/schema";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, type AuditDetail } from "./audit";
-import type { Services } from "./index";
-import { createMailer } from "./mailer";
+import type { Services } from "./types";
 import { resolveRecipient } from "./mail-recipient";
 
 export interface OperatorAction {
@@ -117,7 +116,7 @@ export async function sendNotice(s: Services, n: Notice): Promise<{ mailed: bool
   const found = await resolveRecipient(s, n.userId).catch(() => null);
   let mailed = false;
   if (found?.ok) {
-    await createMailer(s).send({ to: found.address, subject: `BabyPic: ${n.title}`, text: `${n.body}\n\nYou can also read this notice in the app, under Activity.`, idempotencyKey: id });
+    await s.mailer.send({ to: found.address, subject: `BabyPic: ${n.title}`, text: `${n.body}\n\nYou can also read this notice in the app, under Activity.`, idempotencyKey: id });
     mailed = true;
   }
   await appendAudit(

@@ -9,7 +9,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { logger } from "../lib/log";
 import { opsIssues } from "../db/schema";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export type OpsIssueKind = (typeof opsIssues.$inferSelect)["kind"];
 export type OpsIssueStatus = (typeof opsIssues.$inferSelect)["status"];

@@ -7,11 +7,11 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { generations, privacyRequestEvents, privacyRequests } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { deleteGeneration, type DeletionReceipt } from "./deletion";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, sendNotice } from "./operator";
 
 export type PrivacyRequestRow = typeof privacyRequests.$inferSelect;
@@ -91,8 +91,8 @@ export async function listPrivacyRequests(s: Services, limit: number): Promise<R
 
 async function openRequest(s: Services, id: string): Promise<PrivacyRequestRow> {
   const row = await s.db.select().from(privacyRequests).where(eq(privacyRequests.id, id)).get();
-  if (!row) throw new AppError("not_found", "No such privacy request.");
-  if (CLOSED.includes(row.status)) throw new AppError("conflict", "This request is closed.");
+  if (!row) throw new DomainError("not_found", "No such privacy request.");
+  if (CLOSED.includes(row.status)) throw new DomainError("conflict", "This request is closed.");
   return row;
 }
 
@@ -140,12 +140,12 @@ export async function takedown(
   meta: RequestMeta,
 ): Promise<{ receipt: DeletionReceipt; ownerNotified: boolean; mailed: boolean }> {
   const row = await openRequest(s, id);
-  if (row.type !== "takedown") throw new AppError("conflict", "Only a takedown request can delete a generation.");
+  if (row.type !== "takedown") throw new DomainError("conflict", "Only a takedown request can delete a generation.");
   const gen = await s.db.select({ userId: generations.userId }).from(generations).where(eq(generations.id, generationId)).get();
-  if (!gen) throw new AppError("not_found", "No such generation.");
+  if (!gen) throw new DomainError("not_found", "No such generation.");
   const reason = `A person pictured asked us to remove it and said they had not agreed to its use (privacy request ${row.id})`;
   const receipt = await deleteGeneration(s, { userId: gen.userId, actor: { type: "support", id: operator.userId }, meta }, generationId);
-  if (!receipt) throw new AppError("not_found", "No such generation.");
+  if (!receipt) throw new DomainError("not_found", "No such generation.");
   const { mailed } = await sendNotice(s, {
     userId: gen.userId,
     kind: "takedown",

@@ -5,9 +5,8 @@
  * is recorded as failed at once, since only the operator can fix it.
  */
 import type { JobHandler } from "./jobs";
-import { providerFor } from "../providers";
 import { ProviderError, type ImageProvider } from "../providers/types";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { MAX_TASK_ATTEMPTS, recordIssue, resolveIssue, taskDelaySeconds } from "./ops-issues";
 
 export type CleanupResult = "deleted" | "retrying" | "failed";
@@ -31,7 +30,7 @@ export async function deleteProviderPayloads(s: Services, provider: ImageProvide
 }
 
 /** The queue handler; on the dead-letter queue the task is recorded as failed. */
-export function providerCleanupHandlers(providerOf: (s: Services) => ImageProvider = providerFor): Record<"fal.payloads_delete", JobHandler> {
+export function providerCleanupHandlers(): Record<"fal.payloads_delete", JobHandler> {
   return {
     "fal.payloads_delete": async (s, msg, ctx) => {
       if (msg.kind !== "fal.payloads_delete") return;
@@ -39,7 +38,7 @@ export function providerCleanupHandlers(providerOf: (s: Services) => ImageProvid
         await recordIssue(s, { kind: "fal.payloads_delete", ref: msg.requestId, status: "failed", attempts: msg.attempt, error: "dead-lettered" });
         return;
       }
-      await deleteProviderPayloads(s, providerOf(s), msg.requestId, msg.attempt);
+      await deleteProviderPayloads(s, s.pipeline.provider, msg.requestId, msg.attempt);
     },
   };
 }

@@ -16,7 +16,7 @@ import { and, eq, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { exportsTable, generations, objects, securityLog, tombstones, users } from "../db/schema";
 import { DAY, RETENTION } from "../lib/privacy-facts";
 import { appendAudit } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { purgeOutbox } from "./mailer";
 import { deleteObjects } from "./storage";
 

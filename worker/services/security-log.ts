@@ -7,7 +7,7 @@
 import { and, desc, eq, gte, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, exportsTable, generations, objects, securityLog } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import { logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
@@ -71,9 +71,9 @@ export type OwnedTable = keyof typeof OWNED;
 export function notFoundFor(
   s: { db: Db; now: () => number; waitUntil: (task: Promise<unknown>) => void },
   where: { table: OwnedTable; id: string; userId: string; meta: RequestMeta; path?: string; reason?: string },
-): Promise<AppError> {
+): Promise<DomainError> {
   s.waitUntil(recordProbe(s.db, where, s.now()));
-  return Promise.resolve(new AppError("not_found"));
+  return Promise.resolve(new DomainError("not_found"));
 }
 
 async function recordProbe(

@@ -23,7 +23,8 @@ import type { Config } from "../env";
 import { base64Decode, base64UrlDecode, base64UrlEncode, timingSafeEqual, utf8 } from "../lib/bytes";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit, auditActor, type AuditEvent } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
+import type { Check } from "../lib/result";
 
 export const DISPOSITIONS = ["inline", "attachment"] as const;
 export type Disposition = (typeof DISPOSITIONS)[number];
@@ -70,7 +71,7 @@ export async function signLink(ring: SigningKeyRing, claims: LinkClaims, kid: st
 }
 
 export type LinkRefusal = "malformed" | "expired" | "exp-too-far" | "unknown-kid" | "bad-signature" | "not-found" | "owner-deleted";
-export type LinkCheck = { ok: true } | { ok: false; reason: LinkRefusal };
+export type LinkCheck = Check<LinkRefusal>;
 
 const SIG = /^[A-Za-z0-9_-]{43}$/;
 

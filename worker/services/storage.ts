@@ -7,7 +7,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import { objects } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import { firstMarker } from "../lib/jpeg-scan";
 import { logger } from "../lib/log";
@@ -26,7 +26,7 @@ import {
   storedLength,
   type ObjectKind,
 } from "./crypto/segmented";
-import type { Services } from "./index";
+import type { Services } from "./types";
 
 export type ObjectRow = typeof objects.$inferSelect;
 export type { ObjectKind };
@@ -258,7 +258,7 @@ export async function openObjectStream(
   const start = range?.start ?? 0;
   const end = Math.min(range?.end ?? row.bytes - 1, row.bytes - 1);
   if (range && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || start < 0 || start > end)) {
-    throw new AppError("range_not_satisfiable", `The object has ${row.bytes} bytes.`);
+    throw new DomainError("out_of_range", `The object has ${row.bytes} bytes.`);
   }
 
   if (!range) {

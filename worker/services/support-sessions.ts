@@ -12,11 +12,11 @@
 import { and, asc, desc, eq, exists, gt, inArray, isNull, notExists } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { generations, objects, supportImageRequests, supportSessions, tombstones } from "../db/schema";
-import { AppError } from "../errors";
+import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorAction, recordOperatorLogOnly as operatorLogOnly } from "./operator";
 import { getObject } from "./storage";
 import { isBeingDeleted } from "./tombstones";
@@ -41,7 +41,7 @@ export async function openSession(
   meta: RequestMeta,
 ): Promise<SupportSessionRow> {
   const user = await findUser(s, input.userId);
-  if (!user) throw new AppError("not_found", "No account with that id.");
+  if (!user) throw new DomainError("not_found", "No account with that id.");
   const now = s.now();
   const row: SupportSessionRow = {
     id: newId("sup"),
@@ -70,15 +70,15 @@ export async function openSession(
 /** The session; 404 when unknown or when its account is being deleted (nothing of it is shown or logged then). */
 async function sessionById(s: Services, id: string): Promise<SupportSessionRow> {
   const row = await s.db.select().from(supportSessions).where(eq(supportSessions.id, id)).get();
-  if (!row || (await isBeingDeleted(s, { userId: row.userId }))) throw new AppError("not_found", "No such support session.");
+  if (!row || (await isBeingDeleted(s, { userId: row.userId }))) throw new DomainError("not_found", "No such support session.");
   return row;
 }
 
 /** The session, if the caller opened it and it is still open; otherwise 403 (404 if unknown). */
 export async function ownOpenSession(s: Services, op: Operator, id: string): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
-  if (row.operatorId !== op.userId) throw new AppError("forbidden", "Only the operator who opened this session can use it.");
-  if (!sessionOpen(row, s.now())) throw new AppError("forbidden", "This support session has ended or expired; open a new one.");
+  if (row.operatorId !== op.userId) throw new DomainError("forbidden", "Only the operator who opened this session can use it.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("forbidden", "This support session has ended or expired; open a new one.");
   return row;
 }
 
@@ -105,12 +105,12 @@ async function endOnce(s: Services, id: string, now: number, by: "operator" | "u
     .set({ endedAt: now, endedBy: by })
     .where(and(eq(supportSessions.id, id), isNull(supportSessions.endedAt), gt(supportSessions.expiresAt, now)))
     .returning({ id: supportSessions.id });
-  if (done.length === 0) throw new AppError("conflict", "This support session has already ended or expired.");
+  if (done.length === 0) throw new DomainError("conflict", "This support session has already ended or expired.");
 }
 
 export async function endSessionByOperator(s: Services, op: Operator, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
-  if (!sessionOpen(row, s.now())) throw new AppError("conflict", "This support session has already ended or expired.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
   await endOnce(s, id, now, "operator");
   await recordOperatorAction(s, {
@@ -127,8 +127,8 @@ export async function endSessionByOperator(s: Services, op: Operator, id: string
 
 export async function endSessionByUser(s: Services, userId: string, id: string, meta: RequestMeta): Promise<SupportSessionRow> {
   const row = await sessionById(s, id);
-  if (row.userId !== userId) throw new AppError("not_found", "No such support session.");
-  if (!sessionOpen(row, s.now())) throw new AppError("conflict", "This support session has already ended or expired.");
+  if (row.userId !== userId) throw new DomainError("not_found", "No such support session.");
+  if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
   await endOnce(s, id, now, "user");
   await appendAudit(
@@ -191,13 +191,13 @@ export async function openSessionsFor(s: Services, userId: string): Promise<{ se
  */
 export async function requestImages(s: Services, op: Operator, sessionId: string, input: { generationId: string; reason: string }, meta: RequestMeta): Promise<ImageRequestRow> {
   const session = await ownOpenSession(s, op, sessionId);
-  if (!op.isEngineer) throw new AppError("forbidden", "Seeing a picture needs the engineer role.");
+  if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
   const gen = await s.db
     .select({ id: generations.id })
     .from(generations)
     .where(and(eq(generations.id, input.generationId), eq(generations.userId, session.userId)))
     .get();
-  if (!gen) throw new AppError("not_found", "This account has no such generation.");
+  if (!gen) throw new DomainError("not_found", "This account has no such generation.");
   const user = await findUser(s, session.userId);
   const now = s.now();
   const byWindow = user !== undefined && supportGrantActive(user, now);
@@ -233,10 +233,10 @@ async function pendingRequest(s: Services, id: string, userId?: string): Promise
     .from(supportImageRequests)
     .where(userId ? and(eq(supportImageRequests.id, id), eq(supportImageRequests.userId, userId)) : eq(supportImageRequests.id, id))
     .get();
-  if (!req) throw new AppError("not_found", "No such picture request.");
+  if (!req) throw new DomainError("not_found", "No such picture request.");
   const session = await sessionById(s, req.sessionId);
-  if (req.status !== "pending") throw new AppError("conflict", `This picture request is already ${req.status}.`);
-  if (!sessionOpen(session, s.now())) throw new AppError("conflict", "The support session of this request has ended or expired.");
+  if (req.status !== "pending") throw new DomainError("conflict", `This picture request is already ${req.status}.`);
+  if (!sessionOpen(session, s.now())) throw new DomainError("conflict", "The support session of this request has ended or expired.");
   return { req, session };
 }
 
@@ -257,13 +257,13 @@ async function decideOnce(s: Services, req: ImageRequestRow, d: Pick<ImageReques
     .set(d)
     .where(and(eq(supportImageRequests.id, req.id), eq(supportImageRequests.status, "pending"), sessionStillOpen))
     .returning({ id: supportImageRequests.id });
-  if (done.length === 0) throw new AppError("conflict", "This picture request was decided meanwhile, or its session ended.");
+  if (done.length === 0) throw new DomainError("conflict", "This picture request was decided meanwhile, or its session ended.");
 }
 
 /** Two-person rule: a different operator approves (never the requester). */
 export async function approveByOperator(s: Services, op: Operator, id: string, note: string, meta: RequestMeta): Promise<ImageRequestRow> {
   const { req } = await pendingRequest(s, id);
-  if (req.requestedBy === op.userId) throw new AppError("forbidden", "Two-person rule: a different operator must approve this request.");
+  if (req.requestedBy === op.userId) throw new DomainError("forbidden", "Two-person rule: a different operator must approve this request.");
   const now = s.now();
   await decideOnce(s, req, { status: "approved", decidedBy: op.userId, decidedVia: "operator", decidedAt: now });
   await recordOperatorAction(s, {
@@ -305,18 +305,18 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
  */
 export async function imageForRequest(s: Services, op: Operator, id: string, index: number, meta: RequestMeta): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
   const req = await s.db.select().from(supportImageRequests).where(eq(supportImageRequests.id, id)).get();
-  if (!req) throw new AppError("not_found", "No such picture request.");
+  if (!req) throw new DomainError("not_found", "No such picture request.");
   const session = await sessionById(s, req.sessionId);
-  if (!op.isEngineer) throw new AppError("forbidden", "Seeing a picture needs the engineer role.");
-  if (req.requestedBy !== op.userId) throw new AppError("forbidden", "Only the engineer who asked can see these pictures.");
-  if (req.status === "withdrawn") throw new AppError("forbidden", "The user closed the window that allowed this request.");
-  if (req.status !== "approved") throw new AppError("forbidden", "Neither the user nor a second operator has approved this request.");
-  if (!sessionOpen(session, s.now())) throw new AppError("forbidden", "This support session has ended or expired.");
+  if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
+  if (req.requestedBy !== op.userId) throw new DomainError("forbidden", "Only the engineer who asked can see these pictures.");
+  if (req.status === "withdrawn") throw new DomainError("forbidden", "The user closed the window that allowed this request.");
+  if (req.status !== "approved") throw new DomainError("forbidden", "Neither the user nor a second operator has approved this request.");
+  if (!sessionOpen(session, s.now())) throw new DomainError("forbidden", "This support session has ended or expired.");
   if (req.decidedVia === "user_window") {
     // Allowed by the user's Settings window: only while that window is open.
     const user = await findUser(s, req.userId);
-    if (!user) throw new AppError("not_found", "No such picture request.");
-    if (!supportGrantActive(user, s.now())) throw new AppError("forbidden", "The window the user opened in Settings has closed; ask again.");
+    if (!user) throw new DomainError("not_found", "No such picture request.");
+    if (!supportGrantActive(user, s.now())) throw new DomainError("forbidden", "The window the user opened in Settings has closed; ask again.");
   }
   const outputs = await s.db
     .select({ id: objects.id })
@@ -325,9 +325,9 @@ export async function imageForRequest(s: Services, op: Operator, id: string, ind
     .orderBy(asc(objects.createdAt), asc(objects.id))
     .all();
   const target = outputs[index];
-  if (!target) throw new AppError("not_found", "This generation has no picture with that number.");
+  if (!target) throw new DomainError("not_found", "This generation has no picture with that number.");
   const obj = await getObject(s, req.userId, target.id);
-  if (!obj) throw new AppError("not_found", "The picture is no longer stored.");
+  if (!obj) throw new DomainError("not_found", "The picture is no longer stored.");
   const viewed = `a picture of generation ${req.generationId}`;
   const via = req.decidedVia === "operator" ? "approved by a second operator" : "you allowed it";
   await recordSupportAccess(s, {

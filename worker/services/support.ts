@@ -10,7 +10,7 @@ import type { AuthContext } from "../auth/types";
 import { apiKeys, exportsTable, generations, objects, supportImageRequests, tombstones, users } from "../db/schema";
 import type { RequestMeta } from "../lib/request-meta";
 import { appendAudit } from "./audit";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { recordOperatorLogOnly } from "./operator";
 import { balanceOf, type UserRow } from "./users";
 import { iso } from "../lib/iso";

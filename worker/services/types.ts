@@ -1,11 +1,13 @@
 /**
  * The services every request, job and cron run is handed. Built by
- * createServices (./index.ts); defined here, apart from it, so that the
- * modules createServices itself imports (crypto/fields.ts, crypto/keys.ts)
- * can name the type without an import circle.
+ * createServices (./index.ts), the one composition root; defined here, apart
+ * from it, so that every service (and the modules createServices itself
+ * imports) names the type from this file without an import circle.
  */
 import type { Db } from "../db/client";
+import type { objects } from "../db/schema";
 import type { Bindings, Config } from "../env";
+import type { ImageProvider } from "../providers/types";
 import type { RateLimiter } from "./rate-limiter";
 
 export interface Services {
@@ -23,4 +25,42 @@ export interface Services {
    * simply runs unawaited. Failures are logged, never thrown.
    */
   waitUntil: (task: Promise<unknown>) => void;
+  /** The image provider and the storage the generation pipeline writes through (services/generation-pipeline.ts). */
+  pipeline: Pipeline;
+  /** Transactional mail: Resend when configured, else the D1 outbox (services/mailer.ts). */
+  mailer: Mailer;
+}
+
+export type ObjectRow = typeof objects.$inferSelect;
+
+/** What the pipeline needs from encrypted storage and image validation (worker/services/storage.ts, image.ts). */
+export interface PipelineStorage {
+  getObject(s: Services, userId: string, objectId: string): Promise<{ row: ObjectRow; bytes: Uint8Array } | null>;
+  putObject(
+    s: Services,
+    input: { id: string; userId: string; kind: "output"; contentType: string; bytes: Uint8Array; width: number; height: number; generationId: string },
+  ): Promise<ObjectRow>;
+  deleteObjects(s: Services, userId: string, ids: string[]): Promise<number>;
+  /** Treats the bytes as untrusted: magic bytes, dimensions, metadata stripped. */
+  validateImage(bytes: Uint8Array): Promise<ImageCheck> | ImageCheck;
+}
+
+export type ImageCheck = { ok: true; contentType: string; width: number; height: number; bytes: Uint8Array } | { ok: false; reason: string };
+
+export interface Pipeline {
+  provider: ImageProvider;
+  storage: PipelineStorage;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  /** Lets a retried send be delivered once (Resend keeps keys for 24 h). */
+  idempotencyKey: string;
+}
+
+export interface Mailer {
+  readonly kind: "resend" | "outbox";
+  send(msg: MailMessage): Promise<void>;
 }

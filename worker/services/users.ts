@@ -15,7 +15,7 @@ import { newId } from "../lib/ids";
 import { subjectDeletedAt } from "./deleted-credentials";
 import { deletionHmacCandidates } from "./deletion-hmac";
 import { isSealed, lookupHash, openField, sealField } from "./crypto/fields";
-import type { Services } from "./index";
+import type { Services } from "./types";
 import { isBeingDeleted } from "./tombstones";
 
 export type UserRow = typeof users.$inferSelect;

@@ -11,7 +11,7 @@ import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { log } from "../../lib/log";
 import type { ParsedJobMessage } from "../../queue/messages";
-import type { Services } from "../index";
+import type { Services } from "../types";
 import { activeSealedSecrets } from "./endpoints";
 import { openSecret, signatureHeader } from "./signing";
 import { checkTarget } from "./ssrf";

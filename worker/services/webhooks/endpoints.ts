@@ -2,7 +2,7 @@
 import { and, desc, eq } from "drizzle-orm";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
-import type { Services } from "../index";
+import type { Services } from "../types";
 import { WEBHOOK_EVENTS, type WebhookEvent } from "./event-types";
 import { generateSecret, sealSecret } from "./signing";
 

@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { webhookEndpoints } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { errorName, logger } from "../../lib/log";
-import type { Services } from "../index";
+import type { Services } from "../types";
 import { activeSealedSecrets, parseEvents, type WebhookEvent } from "./endpoints";
 
 export type EventData = Record<string, string | number | null>;
