@@ -90,13 +90,3 @@ export function rateLimit(kind: RateLimitKind) {
     await next();
   });
 }
-
-/**
- * `rateLimit("read")` for GET and HEAD, `rateLimit("write")` for anything
- * else: for a router whose reads and writes share one prefix (/v1/admin).
- */
-export function rateLimitByMethod() {
-  const read = rateLimit("read");
-  const write = rateLimit("write");
-  return createMiddleware<AppEnv>(async (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? read(c, next) : write(c, next)));
-}

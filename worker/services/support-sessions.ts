@@ -11,7 +11,7 @@
  */
 import { and, asc, desc, eq, exists, gt, inArray, isNull, notExists } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
-import { generations, objects, supportImageRequests, supportSessions, tombstones } from "../db/schema";
+import { generations, objects, supportImageRequests, supportSessions, tombstones, users } from "../db/schema";
 import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
@@ -304,8 +304,17 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
  * The bytes of result picture `index` (oldest first) of an approved request: for the engineer who asked, inside the open session only.
  */
 export async function imageForRequest(s: Services, op: Operator, id: string, index: number, meta: RequestMeta): Promise<{ bytes: Uint8Array; contentType: string; count: number }> {
-  const req = await s.db.select().from(supportImageRequests).where(eq(supportImageRequests.id, id)).get();
-  if (!req) throw new DomainError("not_found", "No such picture request.");
+  // The request and its user's Settings window in one statement (one snapshot):
+  // a window being reopened withdraws the old grants in the same batch
+  // (support.ts setSupportGrant), so no read sees the old grant with the new window.
+  const row = await s.db
+    .select({ req: supportImageRequests, ownerId: users.id, windowUntil: users.supportAccessUntil })
+    .from(supportImageRequests)
+    .leftJoin(users, eq(users.id, supportImageRequests.userId))
+    .where(eq(supportImageRequests.id, id))
+    .get();
+  if (!row) throw new DomainError("not_found", "No such picture request.");
+  const req = row.req;
   const session = await sessionById(s, req.sessionId);
   if (!op.isEngineer) throw new DomainError("forbidden", "Seeing a picture needs the engineer role.");
   if (req.requestedBy !== op.userId) throw new DomainError("forbidden", "Only the engineer who asked can see these pictures.");
@@ -314,9 +323,8 @@ export async function imageForRequest(s: Services, op: Operator, id: string, ind
   if (!sessionOpen(session, s.now())) throw new DomainError("forbidden", "This support session has ended or expired.");
   if (req.decidedVia === "user_window") {
     // Allowed by the user's Settings window: only while that window is open.
-    const user = await findUser(s, req.userId);
-    if (!user) throw new DomainError("not_found", "No such picture request.");
-    if (!supportGrantActive(user, s.now())) throw new DomainError("forbidden", "The window the user opened in Settings has closed; ask again.");
+    if (row.ownerId === null) throw new DomainError("not_found", "No such picture request.");
+    if (!supportGrantActive({ supportAccessUntil: row.windowUntil }, s.now())) throw new DomainError("forbidden", "The window the user opened in Settings has closed; ask again.");
   }
   const outputs = await s.db
     .select({ id: objects.id })

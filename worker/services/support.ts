@@ -177,14 +177,21 @@ export async function setSupportGrant(
   const until = hours === null ? null : now + Math.min(Math.max(hours, 1), MAX_GRANT_HOURS) * 3_600_000;
   const before = await s.db.select({ until: users.supportAccessUntil }).from(users).where(eq(users.id, auth.userId)).get();
   const continues = until !== null && before !== undefined && supportGrantActive({ supportAccessUntil: before.until }, now);
-  await s.db.update(users).set({ supportAccessUntil: until }).where(eq(users.id, auth.userId));
+  const setWindow = s.db.update(users).set({ supportAccessUntil: until }).where(eq(users.id, auth.userId));
+  // A new window never revives an old one's grants: both writes in one batch
+  // (one transaction), so no reader sees the new window beside an old grant.
   const withdrawn = continues
-    ? []
-    : await s.db
-        .update(supportImageRequests)
-        .set({ status: "withdrawn" })
-        .where(and(eq(supportImageRequests.userId, auth.userId), eq(supportImageRequests.status, "approved"), eq(supportImageRequests.decidedVia, "user_window")))
-        .returning({ id: supportImageRequests.id });
+    ? (await setWindow, [])
+    : (
+        await s.db.batch([
+          setWindow,
+          s.db
+            .update(supportImageRequests)
+            .set({ status: "withdrawn" })
+            .where(and(eq(supportImageRequests.userId, auth.userId), eq(supportImageRequests.status, "approved"), eq(supportImageRequests.decidedVia, "user_window")))
+            .returning({ id: supportImageRequests.id }),
+        ])
+      )[1];
   const ids = withdrawn.map((w) => w.id).join(",");
   await appendAudit(
     s.db,

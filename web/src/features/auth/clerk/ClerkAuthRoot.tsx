@@ -22,7 +22,7 @@ function ClerkProfile() {
 }
 
 function ClerkBridge({ children }: { children: ReactNode }) {
-  const { isLoaded, isSignedIn, getToken, signOut } = useClerkAuth();
+  const { isLoaded, isSignedIn, userId, getToken, signOut } = useClerkAuth();
   const { user } = useUser();
   const queryClient = useQueryClient();
   const token = useCallback(() => getToken(), [getToken]);
@@ -39,12 +39,15 @@ function ClerkBridge({ children }: { children: ReactNode }) {
   // A sign-out that did not go through out(): another tab, Clerk's own UI, or
   // the session ending at Clerk. Drop the user's cached data and the queries
   // that would keep polling.
-  const wasSignedIn = useRef(false);
+  // The query keys do not name the user, so a switch straight from one
+  // account to another (Clerk syncing tabs) drops the cache too.
+  const lastUser = useRef<string | null>(null);
   useEffect(() => {
     if (!isLoaded) return;
-    if (wasSignedIn.current && !isSignedIn) queryClient.clear();
-    wasSignedIn.current = isSignedIn;
-  }, [isLoaded, isSignedIn, queryClient]);
+    const current = isSignedIn ? (userId ?? null) : null;
+    if (lastUser.current !== null && lastUser.current !== current) queryClient.clear();
+    lastUser.current = current;
+  }, [isLoaded, isSignedIn, userId, queryClient]);
   // useReverification() recognises the `clerk_error` hint the API puts in its
   // 403 reverification_required body, opens Clerk's verification modal and
   // calls the fetcher once more. One fetcher runs any task handed to it.
