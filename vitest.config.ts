@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vitest/config";
 import { makeSecrets } from "./test/keys.ts";
@@ -82,6 +83,9 @@ const nodeProject = defineConfig({
   },
 });
 
+// Vitest's default leaves one core idle (availableParallelism - 1): one worker
+// on CI's 2 cores. Two workers took test/access + test/billing from 70 s to
+// 52 s on a quiet 2-core machine (docs/benchmarks.md, "CI wall time").
 export default defineConfig({
-  test: { projects: [workerProject, nodeProject] },
+  test: { maxWorkers: Math.max(2, availableParallelism() - 1), projects: [workerProject, nodeProject] },
 });
