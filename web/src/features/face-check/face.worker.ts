@@ -229,9 +229,17 @@ const inBitmap = (box: Box, d: Decoded): Box => {
 };
 
 async function check(image: Blob): Promise<{ report: FaceReport; picture: ImageBitmap }> {
-  await load();
   const t0 = performance.now();
-  const decoded = await decode(image);
+  // The photo decodes (off this thread, in the browser's image decoder) while
+  // the first check's models load: the first check waits for the slower of
+  // the two, not for both in turn.
+  const [loaded, decoding] = await Promise.allSettled([load(), decode(image)]);
+  if (decoding.status === "rejected") throw decoding.reason;
+  const decoded = decoding.value;
+  if (loaded.status === "rejected") {
+    decoded.bitmap.close();
+    throw loaded.reason;
+  }
   const { bitmap, width, height } = decoded;
   try {
     const scale = Math.min(1, DETECT_SIDE / Math.max(bitmap.width, bitmap.height));

@@ -31,7 +31,7 @@ export interface FaceReport {
   faces: DetectedFace[];
   /** The tfjs backend that ran the models ("wasm" is the only one we ship for). */
   backend: string;
-  /** Milliseconds the check took inside the worker (decode at reduced size, detect, landmarks, blur measure). */
+  /** Milliseconds the check took inside the worker (decode at reduced size, detect, landmarks, blur measure; the first check also waits for the models, loaded while the photo decodes). */
   ms: number;
 }
 
