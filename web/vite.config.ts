@@ -9,6 +9,7 @@ import react from "@vitejs/plugin-react";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HEAD_PLACEHOLDER, SHARED_HEAD } from "./head";
 import { createServer, defineConfig, loadEnv, type Connect, type Plugin, type ViteDevServer } from "vite";
 import {
   clerkFrontendApiFromKey,
@@ -63,6 +64,8 @@ function appShell(): Plugin {
   };
   return {
     name: "babypic-app-shell",
+    // The head every page shares (web/head.ts): index.html and app.html hold its placeholder.
+    transformIndexHtml: (html) => html.replace(HEAD_PLACEHOLDER, SHARED_HEAD.trimStart()),
     configureServer: (server) => install(server, false),
     configurePreviewServer: (server) => install(server, true),
     writeBundle() {
