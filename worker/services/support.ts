@@ -180,18 +180,16 @@ export async function setSupportGrant(
   const setWindow = s.db.update(users).set({ supportAccessUntil: until }).where(eq(users.id, auth.userId));
   // A new window never revives an old one's grants: both writes in one batch
   // (one transaction), so no reader sees the new window beside an old grant.
-  const withdrawn = continues
-    ? (await setWindow, [])
-    : (
-        await s.db.batch([
-          setWindow,
-          s.db
-            .update(supportImageRequests)
-            .set({ status: "withdrawn" })
-            .where(and(eq(supportImageRequests.userId, auth.userId), eq(supportImageRequests.status, "approved"), eq(supportImageRequests.decidedVia, "user_window")))
-            .returning({ id: supportImageRequests.id }),
-        ])
-      )[1];
+  let withdrawn: { id: string }[] = [];
+  if (continues) await setWindow;
+  else {
+    const withdraw = s.db
+      .update(supportImageRequests)
+      .set({ status: "withdrawn" })
+      .where(and(eq(supportImageRequests.userId, auth.userId), eq(supportImageRequests.status, "approved"), eq(supportImageRequests.decidedVia, "user_window")))
+      .returning({ id: supportImageRequests.id });
+    [, withdrawn] = await s.db.batch([setWindow, withdraw]);
+  }
   const ids = withdrawn.map((w) => w.id).join(",");
   await appendAudit(
     s.db,
