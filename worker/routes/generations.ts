@@ -10,12 +10,12 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { objects } from "../db/schema";
 import { AppError } from "../errors";
-import { deleteOwned } from "../lib/owned";
+import { deleteOwned, ownerContext } from "../lib/owned";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, PageQuery, problem } from "../schemas/common";
+import { authErrors, badRequest, notFound, ownedResponses, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
@@ -312,18 +312,11 @@ export const generationRoutes = createRouter()
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId }) },
-      responses: {
-        200: { description: "The generation", content: { "application/json": { schema: Generation } } },
-        ...badRequest,
-        ...authErrors,
-        ...notFound,
-      },
+      responses: ownedResponses({ description: "The generation", content: { "application/json": { schema: Generation } } }),
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, meta } = ownerContext(c);
       const { id } = c.req.valid("param");
-      const meta = requestMeta(c.req.raw, c.get("requestId"));
       // One D1 round trip for every read the answer needs, while the user's data
       // key (the audit entries' sealed fields) loads from R2 alongside.
       const [[found, outputs]] = await Promise.all([
@@ -429,12 +422,7 @@ export const generationRoutes = createRouter()
         "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
       ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: DeleteParams },
-      responses: {
-        200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
-        ...badRequest,
-        ...authErrors,
-        ...notFound,
-      },
+      responses: ownedResponses({ description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } }),
     }),
     async (c) => c.json(await deleteOwned(c, "generations", c.req.valid("param").id, deleteGeneration), 200),
   )

@@ -46,6 +46,15 @@ export const notFound = { 404: problem("No such resource for this user (`not_fou
 export const badRequest = { 400: problem("Invalid input (`validation_failed` lists the fields).") };
 export { problem };
 
+/**
+ * The answers of an operation on one of the caller's own resources, by id:
+ * `ok` (its 200), then invalid input, the authentication errors and the 404
+ * that a missing id and anyone else's share.
+ */
+export function ownedResponses<const T extends { description: string }>(ok: T) {
+  return { 200: ok, ...badRequest, ...authErrors, ...notFound };
+}
+
 /** Cursor pagination: opaque cursor from `nextCursor`, newest first. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
