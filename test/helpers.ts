@@ -74,3 +74,13 @@ export async function signIn(user: string): Promise<string> {
   }
   return me.id;
 }
+
+/** Internal ids of signed-in test users, by name. */
+export type SignedInUsers<Name extends string> = Record<Name, string>;
+
+/** Signs each named user in, one after the other, as signIn does; returns their internal ids by name. */
+export async function signInUsers<const Name extends string>(...names: Name[]): Promise<SignedInUsers<Name>> {
+  const ids: Partial<SignedInUsers<Name>> = {};
+  for (const name of names) ids[name] = await signIn(name);
+  return ids as SignedInUsers<Name>;
+}
