@@ -1,6 +1,6 @@
 /** Shared test helpers: tokens for local users, authed requests, problem checks. */
 import { env, SELF } from "cloudflare:test";
-import { expect } from "vitest";
+import { beforeAll, expect } from "vitest";
 import { signLocalSession } from "../worker/auth/local-idp";
 import { TERMS_VERSION } from "../worker/lib/privacy-facts";
 import { createServices, type Services } from "../worker/services";
@@ -75,12 +75,16 @@ export async function signIn(user: string): Promise<string> {
   return me.id;
 }
 
-/** Internal ids of signed-in test users, by name. */
-export type SignedInUsers<Name extends string> = Record<Name, string>;
-
-/** Signs each named user in, one after the other, as signIn does; returns their internal ids by name. */
-export async function signInUsers<const Name extends string>(...names: Name[]): Promise<SignedInUsers<Name>> {
-  const ids: Partial<SignedInUsers<Name>> = {};
-  for (const name of names) ids[name] = await signIn(name);
-  return ids as SignedInUsers<Name>;
+/**
+ * The file's signed-in test users, by name: a beforeAll hook registered here
+ * signs each one in, one after the other, as signIn does, and puts their
+ * internal ids on the returned object. Call it before the file's own
+ * beforeAll hooks so they run after it and can use the ids.
+ */
+export function signedInUsers<const Name extends string>(...names: Name[]): Record<Name, string> {
+  const ids: Partial<Record<Name, string>> = {};
+  beforeAll(async () => {
+    for (const name of names) ids[name] = await signIn(name);
+  });
+  return ids as Record<Name, string>;
 }

@@ -6,17 +6,16 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLog } from "../../worker/db/schema";
 import { appendAudit, loadChain, verifyChain, type AuditRow } from "../../worker/services/audit";
-import { api, expectProblem, json, services, type SignedInUsers, signInUsers } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
 import type { components } from "../../web/src/lib/api/schema";
 import { auditRows, insertApiKey } from "./fixtures";
 
 /** GET /v1/account/audit, as the OpenAPI document declares it. */
 type Page = components["schemas"]["AuditPage"];
 
-let signedIn: SignedInUsers<"alice" | "bob">;
+const signedIn = signedInUsers("alice", "bob");
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob");
   const s = services();
   // A few events of different kinds so pages have something to walk.
   for (let i = 0; i < 5; i++) {

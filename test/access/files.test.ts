@@ -10,7 +10,7 @@ import { securityLog, tombstones, users } from "../../worker/db/schema";
 import { countSecurityEvents } from "../../worker/services/security-log";
 import { issueSignedUrl, signLink, type Disposition } from "../../worker/services/signed-links";
 import { deleteObjects, putObject } from "../../worker/services/storage";
-import { API, api, expectProblem, services, type SignedInUsers, signIn, signInUsers } from "../helpers";
+import { API, api, expectProblem, services, signIn, signedInUsers } from "../helpers";
 import { auditRows, insertGeneration } from "./fixtures";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -42,14 +42,13 @@ function random(n: number): Uint8Array {
   return out;
 }
 
-let signedIn: SignedInUsers<"alice" | "bob">;
+const signedIn = signedInUsers("alice", "bob");
 const small = random(5000);
 const large = random(2_300_000); // three 1 MiB segments (DEFAULT_SEGMENT_SHIFT)
 let smallId = "";
 let largeId = "";
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob");
   const s = services();
   smallId = (await putObject(s, { userId: signedIn.alice, kind: "output", contentType: "image/png", bytes: small, width: 64, height: 64 })).id;
   largeId = (await putObject(s, { userId: signedIn.alice, kind: "photo", contentType: "image/jpeg", bytes: large, width: 300, height: 300 })).id;

@@ -7,13 +7,13 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../worker/db/schema";
-import { api, expectProblem, json, services, type SignedInUsers, signInUsers, tokenFor } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers, tokenFor } from "../helpers";
 import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
 
 const REASON = "Ticket 4411: generation stuck in queued";
 const withReason = (reason: string = REASON) => ({ "x-support-reason": reason });
 
-let signedIn: SignedInUsers<"alice" | "carol" | "bob">;
+const signedIn = signedInUsers("alice", "carol", "bob");
 let photoId = "";
 let outputId = "";
 
@@ -43,7 +43,6 @@ async function openSession(as: { user?: string; token?: string }): Promise<void>
 }
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "carol", "bob");
   await openSession({ user: "carol" });
   const gen = await insertGeneration(signedIn.alice, "completed");
   await insertGeneration(signedIn.alice, "failed");

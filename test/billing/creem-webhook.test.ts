@@ -5,9 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { securityLog, webhookEvents } from "../../worker/db/schema";
-import { expectProblem, json, services, type SignedInUsers, signIn, signInUsers } from "../helpers";
+import { expectProblem, json, services, signIn, signedInUsers } from "../helpers";
 import {
   auditActions,
   balance,
@@ -23,11 +23,8 @@ import {
   webhookSecret,
 } from "./helpers";
 
-let signedIn: SignedInUsers<"alice" | "bob">;
+const signedIn = signedInUsers("alice", "bob");
 
-beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob");
-});
 
 async function signatureFailures(): Promise<string[]> {
   const rows = await services().db.select().from(securityLog).where(eq(securityLog.kind, "signature_failed")).all();

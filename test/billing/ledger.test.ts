@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ledger } from "../../worker/db/schema";
 import { appendLedger, refundReservation, reservationMade, reserveStatement } from "../../worker/services/credits";
 import { balanceOf } from "../../worker/services/users";
-import { api, expectProblem, json, services, type SignedInUsers, signIn, signInUsers } from "../helpers";
+import { api, expectProblem, json, services, signIn, signedInUsers } from "../helpers";
 import type { components } from "../../web/src/lib/api/schema";
 import { balance, FREE_CREDITS } from "./helpers";
 
@@ -16,10 +16,9 @@ import { balance, FREE_CREDITS } from "./helpers";
 type Entry = components["schemas"]["LedgerEntry"];
 type Page = components["schemas"]["LedgerPage"];
 
-let signedIn: SignedInUsers<"alice" | "bob">;
+const signedIn = signedInUsers("alice", "bob");
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob");
   const s = services();
   // 25 purchases, several sharing one millisecond, to walk page boundaries.
   const base = Date.now();

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { notices, outbox } from "../../worker/db/schema";
 import { appendAudit } from "../../worker/services/audit";
 import { NOTIFY_AUTHORITY_MS } from "../../worker/services/incidents";
-import { api, expectProblem, json, services, type SignedInUsers, signInUsers } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
 
 interface Incident {
   id: string;
@@ -24,11 +24,10 @@ const post = (path: string, body: unknown, user = "carol") =>
   api(path, { method: "POST", user, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 const HOUR = 3_600_000;
-let signedIn: SignedInUsers<"alice" | "bob" | "dora" | "carol">;
+const signedIn = signedInUsers("alice", "bob", "dora", "carol");
 const t0 = Date.now() - 10 * HOUR;
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob", "dora", "carol");
   const db = services().db;
   // Inside the window, matching the finder: alice's two downloads of one image and one link use.
   await appendAudit(db, { userId: signedIn.alice, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_leaked_one" } }, t0 + HOUR);

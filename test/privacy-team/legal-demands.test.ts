@@ -5,9 +5,9 @@
  * and a transparency report whose counts are the records.
  */
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditLog, legalDemands, notices, outbox } from "../../worker/db/schema";
-import { api, expectProblem, json, services, type SignedInUsers, signInUsers } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
 
 interface Demand {
   id: string;
@@ -43,10 +43,7 @@ async function decide(id: string, decision: string, producedData: string[]): Pro
 }
 
 const future = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
-let signedIn: SignedInUsers<"alice" | "bob" | "carol">;
-beforeAll(async () => {
-  signedIn = await signInUsers("alice", "bob", "carol");
-});
+const signedIn = signedInUsers("alice", "bob", "carol");
 
 describe("legal demands", () => {
   it("records the decision and exactly what was produced; a rejection produces nothing, compliance lists each item", async () => {

@@ -18,7 +18,7 @@ import { operatorLog, supportImageRequests, supportSessions, tombstones, users }
 import { putObject } from "../../worker/services/storage";
 import { auditRows, insertApiKey, insertGeneration } from "../access/fixtures";
 import { fakeRateLimit } from "../fake-rate-limit";
-import { API, api, expectProblem, json, services, type SignedInUsers, signIn, signInUsers, tokenFor } from "../helpers";
+import { API, api, expectProblem, json, services, signIn, signedInUsers, tokenFor } from "../helpers";
 import { makeJpeg } from "../pipeline/fake-fal";
 
 const ENGINEER = { claims: { metadata: { role: "engineer" } } };
@@ -26,7 +26,7 @@ const REASON = "User reports that a generation failed twice";
 const erinToken = () => tokenFor("erin", ENGINEER);
 const frankToken = () => tokenFor("frank", ENGINEER);
 
-let signedIn: SignedInUsers<"alice" | "carol">;
+const signedIn = signedInUsers("alice", "carol");
 let erin = "";
 let failedGen = "";
 let doneGen = "";
@@ -76,7 +76,6 @@ async function carriesImage(res: Response): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  signedIn = await signInUsers("alice", "carol");
   erin = (await json<{ id: string }>(await api("/v1/me", { token: await erinToken() }))).id;
   await api("/v1/me", { token: await frankToken() });
   failedGen = await insertGeneration(signedIn.alice, "failed");
