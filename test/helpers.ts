@@ -1,6 +1,6 @@
 /** Shared test helpers: tokens for local users, authed requests, problem checks. */
 import { env, SELF } from "cloudflare:test";
-import { expect } from "vitest";
+import { beforeAll, expect } from "vitest";
 import { signLocalSession } from "../worker/auth/local-idp";
 import { TERMS_VERSION } from "../worker/lib/privacy-facts";
 import { createServices, type Services } from "../worker/services";
@@ -73,4 +73,18 @@ export async function signIn(user: string): Promise<string> {
     expect(given.status).toBe(200);
   }
   return me.id;
+}
+
+/**
+ * The file's signed-in test users, by name: a beforeAll hook registered here
+ * signs each one in, one after the other, as signIn does, and puts their
+ * internal ids on the returned object. Call it before the file's own
+ * beforeAll hooks so they run after it and can use the ids.
+ */
+export function signedInUsers<const Name extends string>(...names: Name[]): Record<Name, string> {
+  const ids: Partial<Record<Name, string>> = {};
+  beforeAll(async () => {
+    for (const name of names) ids[name] = await signIn(name);
+  });
+  return ids as Record<Name, string>;
 }

@@ -6,40 +6,22 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { auditLog } from "../../worker/db/schema";
 import { appendAudit, loadChain, verifyChain, type AuditRow } from "../../worker/services/audit";
-import { api, expectProblem, json, services, signIn } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
+import type { components } from "../../web/src/lib/api/schema";
 import { auditRows, insertApiKey } from "./fixtures";
 
-interface Entry {
-  id: string;
-  seq: number;
-  at: string;
-  action: string;
-  actor: { type: string; id: string | null; reason: string | null };
-  target: { type: string; id: string } | null;
-  requestId: string | null;
-  ipPrefix: string | null;
-  userAgent: string | null;
-  summary: string;
-  hash: string;
-  prevHash: string;
-}
-interface Page {
-  items: Entry[];
-  nextCursor: string | null;
-}
+/** GET /v1/account/audit, as the OpenAPI document declares it. */
+type Page = components["schemas"]["AuditPage"];
 
-let alice = "";
-let bob = "";
+const signedIn = signedInUsers("alice", "bob");
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
   const s = services();
   // A few events of different kinds so pages have something to walk.
   for (let i = 0; i < 5; i++) {
     await appendAudit(
       s.db,
-      { userId: alice, actor: { type: "user", id: alice }, action: "photo.viewed", target: { type: "photo", id: `pho_${i}` } },
+      { userId: signedIn.alice, actor: { type: "user", id: signedIn.alice }, action: "photo.viewed", target: { type: "photo", id: `pho_${i}` } },
       Date.now(),
     );
   }
@@ -57,7 +39,7 @@ describe("GET /v1/account/audit: happy", () => {
     const seqs = page.items.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
     const created = page.items.find((e) => e.action === "account.created");
-    expect(created?.actor).toEqual({ type: "user", id: alice, reason: null });
+    expect(created?.actor).toEqual({ type: "user", id: signedIn.alice, reason: null });
     const viewed = page.items.find((e) => e.action === "photo.viewed");
     expect(viewed?.target?.type).toBe("photo");
     expect(viewed?.summary).toBe("You viewed a photo");
@@ -72,7 +54,7 @@ describe("GET /v1/account/audit: happy", () => {
     });
     expect(res.status).toBe(200);
     const rid = res.headers.get("x-request-id");
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     const last = rows[rows.length - 1];
     expect(last?.action).toBe("audit.viewed");
     expect(last?.ipPrefix).toBe("198.51.100.0/24");
@@ -88,7 +70,7 @@ describe("GET /v1/account/audit: happy", () => {
     const ua = `AuditTest/3.0 ${"x".repeat(300)}TAIL`;
     const res = await api("/v1/account/audit?limit=1", { user: "alice", headers: { "cf-connecting-ip": "2001:db8:abcd:12:3456:789a:bcde:f012", "user-agent": ua } });
     expect(res.status).toBe(200);
-    const last = (await auditRows(alice)).at(-1);
+    const last = (await auditRows(signedIn.alice)).at(-1);
     expect(last?.action).toBe("audit.viewed");
     expect(last?.ipPrefix).toBe("2001:db8:abcd::/48");
     expect(last?.userAgent).toBe(ua.slice(0, 200));
@@ -113,14 +95,14 @@ describe("GET /v1/account/audit: happy", () => {
   });
 
   it("an API key with account:read can read it, and the actor shows the key", async () => {
-    const key = await insertApiKey(alice, ["account:read"]);
+    const key = await insertApiKey(signedIn.alice, ["account:read"]);
     const res = await api("/v1/account/audit?limit=3", { token: key.secret });
     expect(res.status).toBe(200);
     const page = await json<Page>(res);
     // The key's own use is logged by the auth middleware before the read.
     expect(page.items[0]?.action).toBe("api_key.used");
     expect(page.items[0]?.actor).toEqual({ type: "api_key", id: key.id, reason: null });
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     expect(rows[rows.length - 1]?.actorType).toBe("api_key");
     expect(rows[rows.length - 1]?.action).toBe("audit.viewed");
   });
@@ -132,15 +114,15 @@ describe("GET /v1/account/audit: errors", () => {
   });
 
   it("an API key without account:read: 403 insufficient_scope", async () => {
-    const key = await insertApiKey(alice, ["photos:read"]);
+    const key = await insertApiKey(signedIn.alice, ["photos:read"]);
     await expectProblem(await api("/v1/account/audit", { token: key.secret }), 403, "insufficient_scope");
   });
 
   it.each(["garbage", "YXVkaXQ6LTE", "YXVkaXQ6MA", "x".repeat(300)])("bad cursor %s: 400 validation_failed, nothing logged", async (cursor) => {
-    const before = (await auditRows(alice)).length;
+    const before = (await auditRows(signedIn.alice)).length;
     const body = await expectProblem(await api(`/v1/account/audit?cursor=${cursor}`, { user: "alice" }), 400, "validation_failed");
     expect(JSON.stringify(body["errors"])).toContain("cursor");
-    expect((await auditRows(alice)).length).toBe(before);
+    expect((await auditRows(signedIn.alice)).length).toBe(before);
   });
 
   it("limit out of range: 400", async () => {
@@ -154,17 +136,17 @@ describe("GET /v1/account/audit: security", () => {
     const page = await json<Page>(await api("/v1/account/audit?limit=100", { user: "bob" }));
     expect(page.items.length).toBeGreaterThan(0);
     const raw = JSON.stringify(page);
-    expect(raw).not.toContain(alice);
-    const bobRows = await auditRows(bob);
+    expect(raw).not.toContain(signedIn.alice);
+    const bobRows = await auditRows(signedIn.bob);
     expect(page.items.map((e) => e.id).every((id) => bobRows.some((r) => r.id === id))).toBe(true);
   });
 
   it("a cursor cannot reach into another user's chain", async () => {
-    const aliceRows = await auditRows(alice);
+    const aliceRows = await auditRows(signedIn.alice);
     const high = (aliceRows[aliceRows.length - 1]?.seq ?? 1) + 1;
     const cursor = btoa(`audit:${high}`).replace(/=+$/, "");
     const page = await json<Page>(await api(`/v1/account/audit?cursor=${cursor}&limit=100`, { user: "bob" }));
-    expect(JSON.stringify(page)).not.toContain(alice);
+    expect(JSON.stringify(page)).not.toContain(signedIn.alice);
   });
 });
 

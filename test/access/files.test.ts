@@ -10,7 +10,7 @@ import { securityLog, tombstones, users } from "../../worker/db/schema";
 import { countSecurityEvents } from "../../worker/services/security-log";
 import { issueSignedUrl, signLink, type Disposition } from "../../worker/services/signed-links";
 import { deleteObjects, putObject } from "../../worker/services/storage";
-import { API, api, expectProblem, services, signIn } from "../helpers";
+import { API, api, expectProblem, services, signIn, signedInUsers } from "../helpers";
 import { auditRows, insertGeneration } from "./fixtures";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -42,19 +42,16 @@ function random(n: number): Uint8Array {
   return out;
 }
 
-let alice = "";
-let bob = "";
+const signedIn = signedInUsers("alice", "bob");
 const small = random(5000);
 const large = random(2_300_000); // three 1 MiB segments (DEFAULT_SEGMENT_SHIFT)
 let smallId = "";
 let largeId = "";
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
   const s = services();
-  smallId = (await putObject(s, { userId: alice, kind: "output", contentType: "image/png", bytes: small, width: 64, height: 64 })).id;
-  largeId = (await putObject(s, { userId: alice, kind: "photo", contentType: "image/jpeg", bytes: large, width: 300, height: 300 })).id;
+  smallId = (await putObject(s, { userId: signedIn.alice, kind: "output", contentType: "image/png", bytes: small, width: 64, height: 64 })).id;
+  largeId = (await putObject(s, { userId: signedIn.alice, kind: "photo", contentType: "image/jpeg", bytes: large, width: 300, height: 300 })).id;
 });
 
 /** Refusals must be indistinguishable: same status, code, title and detail. */
@@ -68,15 +65,15 @@ async function expectRefused(res: Response): Promise<void> {
 describe("signed links: happy", () => {
   it("issueSignedUrl returns a working URL with its expiry and audits link.issued", async () => {
     const s = services();
-    const before = (await auditRows(alice)).length;
-    const { url, expiresAt } = await issueSignedUrl(s, { auth: authFor(alice), objectId: smallId, disposition: "inline", meta });
+    const before = (await auditRows(signedIn.alice)).length;
+    const { url, expiresAt } = await issueSignedUrl(s, { auth: authFor(signedIn.alice), objectId: smallId, disposition: "inline", meta });
     expect(url.startsWith(`${s.config.PUBLIC_API_URL}/v1/files/${smallId}?`)).toBe(true);
     const ttl = Date.parse(expiresAt) - Date.now();
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(s.config.SIGNED_URL_TTL_SECONDS * 1000);
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     expect(rows.length).toBe(before + 1);
-    expect(rows[rows.length - 1]).toMatchObject({ action: "link.issued", actorType: "user", actorId: alice, targetId: smallId });
+    expect(rows[rows.length - 1]).toMatchObject({ action: "link.issued", actorType: "user", actorId: signedIn.alice, targetId: smallId });
     expect(rows[rows.length - 1]?.detail).not.toContain(new URL(url).searchParams.get("sig") ?? "@@");
 
     const u = new URL(url);
@@ -86,7 +83,7 @@ describe("signed links: happy", () => {
   });
 
   it("serves the decrypted bytes inline with the isolation headers, and audits link.used", async () => {
-    const res = await api(await linkPath(smallId, alice));
+    const res = await api(await linkPath(smallId, signedIn.alice));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/png");
     expect(res.headers.get("content-length")).toBe(String(small.length));
@@ -97,17 +94,17 @@ describe("signed links: happy", () => {
     expect(res.headers.get("accept-ranges")).toBe("bytes");
     expect(res.headers.get("content-disposition")).toBe(`inline; filename="babypic-output-${smallId.slice(-8)}.png"`);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(small);
-    const last = (await auditRows(alice)).at(-1);
+    const last = (await auditRows(signedIn.alice)).at(-1);
     expect(last).toMatchObject({ action: "link.used", actorType: "user", actorId: null, targetId: smallId });
   });
 
   it("attachment: Content-Disposition attachment, audited as link.used and file.downloaded", async () => {
-    const res = await api(await linkPath(largeId, alice, { disp: "attachment" }));
+    const res = await api(await linkPath(largeId, signedIn.alice, { disp: "attachment" }));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/jpeg");
     expect(res.headers.get("content-disposition")).toBe(`attachment; filename="babypic-photo-${largeId.slice(-8)}.jpg"`);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(large);
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     expect(rows.slice(-2).map((r) => r.action)).toEqual(["link.used", "file.downloaded"]);
   });
 
@@ -115,7 +112,7 @@ describe("signed links: happy", () => {
     const ring = services().config.URL_SIGNING_KEYS;
     const old = Object.keys(ring.keys).find((k) => k !== ring.current);
     expect(old).toBeDefined();
-    const res = await api(await linkPath(smallId, alice, { kid: old }));
+    const res = await api(await linkPath(smallId, signedIn.alice, { kid: old }));
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   });
@@ -123,14 +120,14 @@ describe("signed links: happy", () => {
 
 describe("signed links: a gallery loading at once", () => {
   it("twelve links fetched in parallel all succeed, each audited once in one unbroken chain", async () => {
-    const before = (await auditRows(alice)).length;
-    const paths = await Promise.all(Array.from({ length: 12 }, () => linkPath(smallId, alice)));
+    const before = (await auditRows(signedIn.alice)).length;
+    const paths = await Promise.all(Array.from({ length: 12 }, () => linkPath(smallId, signedIn.alice)));
     const responses = await Promise.all(paths.map((p) => api(p)));
     expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
     await Promise.all(responses.map((r) => r.arrayBuffer()));
     const { loadChain, verifyChain } = await import("../../worker/services/audit");
     // The chain is verified over the stored (sealed) entries, as npm run audit:verify does.
-    const rows = await loadChain(services().db, alice);
+    const rows = await loadChain(services().db, signedIn.alice);
     expect(rows.length - before).toBe(12);
     expect((await verifyChain(rows)).ok).toBe(true);
   });
@@ -145,7 +142,7 @@ describe("signed links: Range and HEAD", () => {
     ["bytes=2097140-2097160", 2_097_140, 2_097_160], // across the second
     ["bytes=2299990-3000000", 2_299_990, 2_299_999], // end clamped
   ])("%s: 206 with the exact slice", async (range, start, end) => {
-    const res = await api(await linkPath(largeId, alice), { headers: { range } });
+    const res = await api(await linkPath(largeId, signedIn.alice), { headers: { range } });
     expect(res.status).toBe(206);
     expect(res.headers.get("content-range")).toBe(`bytes ${start}-${end}/${large.length}`);
     expect(res.headers.get("content-length")).toBe(String(end - start + 1));
@@ -154,37 +151,37 @@ describe("signed links: Range and HEAD", () => {
   });
 
   it.each(["bytes=0-1,5-6", "bytes=abc", "items=0-5", "bytes=9-3", "bytes=-"])("%s is ignored: 200 with the whole file", async (range) => {
-    const res = await api(await linkPath(smallId, alice), { headers: { range } });
+    const res = await api(await linkPath(smallId, signedIn.alice), { headers: { range } });
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(small);
   });
 
   it.each(["bytes=5000-", "bytes=9999-10000", "bytes=-0"])("%s: 416 with Content-Range bytes */size", async (range) => {
-    const res = await api(await linkPath(smallId, alice), { headers: { range } });
+    const res = await api(await linkPath(smallId, signedIn.alice), { headers: { range } });
     await expectProblem(res, 416, "range_not_satisfiable");
     expect(res.headers.get("content-range")).toBe(`bytes */${small.length}`);
   });
 
   it("HEAD: headers and length, no body", async () => {
-    const res = await api(await linkPath(smallId, alice), { method: "HEAD" });
+    const res = await api(await linkPath(smallId, signedIn.alice), { method: "HEAD" });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/png");
     expect(res.headers.get("content-length")).toBe(String(small.length));
     expect(res.headers.get("cache-control")).toBe("private, no-store");
     expect(res.headers.get("content-security-policy")).toBe("sandbox");
     expect((await res.arrayBuffer()).byteLength).toBe(0);
-    expect((await auditRows(alice)).at(-1)?.detail).toContain('"method":"HEAD"');
+    expect((await auditRows(signedIn.alice)).at(-1)?.detail).toContain('"method":"HEAD"');
   });
 
   it("HEAD with a range: 206 and the range's length", async () => {
-    const res = await api(await linkPath(smallId, alice), { method: "HEAD", headers: { range: "bytes=10-19" } });
+    const res = await api(await linkPath(smallId, signedIn.alice), { method: "HEAD", headers: { range: "bytes=10-19" } });
     expect(res.status).toBe(206);
     expect(res.headers.get("content-range")).toBe(`bytes 10-19/${small.length}`);
     expect(res.headers.get("content-length")).toBe("10");
   });
 
   it("HEAD with a bad link is refused like GET", async () => {
-    const path = withParam(await linkPath(smallId, alice), "disp", "attachment");
+    const path = withParam(await linkPath(smallId, signedIn.alice), "disp", "attachment");
     const res = await api(path, { method: "HEAD" });
     expect(res.status).toBe(403);
   });
@@ -192,47 +189,47 @@ describe("signed links: Range and HEAD", () => {
 
 describe("signed links: refused (one identical 403)", () => {
   it("expired", async () => {
-    await expectRefused(await api(await linkPath(smallId, alice, { exp: nowSec() - 1 })));
+    await expectRefused(await api(await linkPath(smallId, signedIn.alice, { exp: nowSec() - 1 })));
   });
 
   it("exp pushed forward on a valid link", async () => {
-    const path = await linkPath(smallId, alice);
+    const path = await linkPath(smallId, signedIn.alice);
     const exp = Number(new URL(path, API).searchParams.get("exp"));
     await expectRefused(await api(withParam(path, "exp", String(exp + 60))));
   });
 
   it("exp further ahead than the TTL, even when correctly signed", async () => {
     const ttl = services().config.SIGNED_URL_TTL_SECONDS;
-    await expectRefused(await api(await linkPath(smallId, alice, { exp: nowSec() + ttl + 120 })));
-    await expectRefused(await api(await linkPath(smallId, alice, { exp: nowSec() + 86_400 * 365 })));
+    await expectRefused(await api(await linkPath(smallId, signedIn.alice, { exp: nowSec() + ttl + 120 })));
+    await expectRefused(await api(await linkPath(smallId, signedIn.alice, { exp: nowSec() + 86_400 * 365 })));
   });
 
   it("one signature character flipped", async () => {
-    const path = await linkPath(smallId, alice);
+    const path = await linkPath(smallId, signedIn.alice);
     const sig = new URL(path, API).searchParams.get("sig") ?? "";
     const flipped = (sig[0] === "A" ? "B" : "A") + sig.slice(1);
     await expectRefused(await api(withParam(path, "sig", flipped)));
   });
 
   it("a valid signature moved to another object id", async () => {
-    const path = await linkPath(smallId, alice);
+    const path = await linkPath(smallId, signedIn.alice);
     await expectRefused(await api(path.replace(smallId, largeId)));
   });
 
   it("other disposition than signed", async () => {
-    await expectRefused(await api(withParam(await linkPath(smallId, alice, { disp: "inline" }), "disp", "attachment")));
+    await expectRefused(await api(withParam(await linkPath(smallId, signedIn.alice, { disp: "inline" }), "disp", "attachment")));
   });
 
   it("other key id than signed, and an unknown key id", async () => {
     const ring = services().config.URL_SIGNING_KEYS;
     const other = Object.keys(ring.keys).find((k) => k !== ring.current) ?? "x";
-    const path = await linkPath(smallId, alice);
+    const path = await linkPath(smallId, signedIn.alice);
     await expectRefused(await api(withParam(path, "kid", other)));
     await expectRefused(await api(withParam(path, "kid", "retired-key")));
   });
 
   it("a link signed for another owner (bob signing alice's object id)", async () => {
-    const { url } = await issueSignedUrl(services(), { auth: authFor(bob), objectId: smallId, meta });
+    const { url } = await issueSignedUrl(services(), { auth: authFor(signedIn.bob), objectId: smallId, meta });
     const u = new URL(url);
     await expectRefused(await api(u.pathname + u.search));
   });
@@ -249,8 +246,8 @@ describe("signed links: refused (one identical 403)", () => {
 
   it("an object id that never existed answers exactly like a forged link for a real one", async () => {
     const ghost = "img_00000000000000000000000000000000";
-    const a = await api(await linkPath(ghost, alice));
-    const b = await api(withParam(await linkPath(smallId, alice), "disp", "attachment"));
+    const a = await api(await linkPath(ghost, signedIn.alice));
+    const b = await api(withParam(await linkPath(smallId, signedIn.alice), "disp", "attachment"));
     const [ba, bb] = [await a.json<Record<string, unknown>>(), await b.json<Record<string, unknown>>()];
     expect(a.status).toBe(b.status);
     expect({ ...ba, requestId: "", instance: "" }).toEqual({ ...bb, requestId: "", instance: "" });
@@ -258,11 +255,11 @@ describe("signed links: refused (one identical 403)", () => {
 
   it("refusals are in the security log with a reason and without the signature", async () => {
     const since = Date.now() - 60_000;
-    const path = await linkPath(smallId, alice);
+    const path = await linkPath(smallId, signedIn.alice);
     const sig = new URL(path, API).searchParams.get("sig") ?? "";
     await api(withParam(path, "disp", "attachment"));
-    await api(await linkPath(smallId, alice, { exp: nowSec() - 5 }));
-    const rows = await services().db.select().from(securityLog).where(eq(securityLog.userId, alice)).all();
+    await api(await linkPath(smallId, signedIn.alice, { exp: nowSec() - 5 }));
+    const rows = await services().db.select().from(securityLog).where(eq(securityLog.userId, signedIn.alice)).all();
     const details = rows.map((r) => r.detail ?? "");
     expect(details.some((d) => d.includes('"reason":"bad-signature"'))).toBe(true);
     expect(details.some((d) => d.includes('"reason":"expired"'))).toBe(true);
@@ -276,21 +273,21 @@ describe("signed links: refused (one identical 403)", () => {
   });
 
   it("refusals write nothing to the owner's audit log", async () => {
-    const before = (await auditRows(alice)).length;
-    await api(withParam(await linkPath(smallId, alice), "disp", "attachment"));
-    expect((await auditRows(alice)).length).toBe(before);
+    const before = (await auditRows(signedIn.alice)).length;
+    await api(withParam(await linkPath(smallId, signedIn.alice), "disp", "attachment"));
+    expect((await auditRows(signedIn.alice)).length).toBe(before);
   });
 });
 
 describe("signed links: revocation by deletion", () => {
   it("deleting the object kills its live links at once", async () => {
     const s = services();
-    const id = (await putObject(s, { userId: alice, kind: "output", contentType: "image/png", bytes: random(100) })).id;
-    const path = await linkPath(id, alice);
+    const id = (await putObject(s, { userId: signedIn.alice, kind: "output", contentType: "image/png", bytes: random(100) })).id;
+    const path = await linkPath(id, signedIn.alice);
     const ok = await api(path);
     expect(ok.status).toBe(200);
     await ok.arrayBuffer();
-    expect(await deleteObjects(s, alice, [id])).toBe(1);
+    expect(await deleteObjects(s, signedIn.alice, [id])).toBe(1);
     await expectRefused(await api(path));
   });
 
@@ -362,15 +359,15 @@ describe("signed links in API responses", () => {
     const inline = await fetchUrl(photo.url);
     expect(inline.headers.get("content-disposition")).toMatch(/^inline; /);
     await inline.arrayBuffer();
-    const actions = (await auditRows(alice)).map((r) => r.action);
+    const actions = (await auditRows(signedIn.alice)).map((r) => r.action);
     expect(actions.filter((a) => a === "link.issued").length).toBeGreaterThanOrEqual(2);
   });
 
   it("a generation's outputs carry working links for the owner only", async () => {
     const s = services();
-    const gen = await insertGeneration(alice, "completed");
+    const gen = await insertGeneration(signedIn.alice, "completed");
     const bytes = random(3000);
-    const out = await putObject(s, { userId: alice, kind: "output", contentType: "image/png", bytes, generationId: gen, width: 64, height: 64 });
+    const out = await putObject(s, { userId: signedIn.alice, kind: "output", contentType: "image/png", bytes, generationId: gen, width: 64, height: 64 });
     const res = await api(`/v1/generations/${gen}`, { user: "alice" });
     expect(res.status).toBe(200);
     const body = await res.json<{ outputs: { id: string; url: string | null }[] }>();

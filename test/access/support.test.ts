@@ -7,14 +7,13 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../worker/db/schema";
-import { api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers, tokenFor } from "../helpers";
 import { auditRows, insertApiKey, insertGeneration, insertObjectRow } from "./fixtures";
 
 const REASON = "Ticket 4411: generation stuck in queued";
 const withReason = (reason: string = REASON) => ({ "x-support-reason": reason });
 
-let alice = "";
-let carol = "";
+const signedIn = signedInUsers("alice", "carol", "bob");
 let photoId = "";
 let outputId = "";
 
@@ -38,20 +37,17 @@ async function openSession(as: { user?: string; token?: string }): Promise<void>
     ...as,
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId: alice, reason: REASON, ticket: "T-4411" }),
+    body: JSON.stringify({ userId: signedIn.alice, reason: REASON, ticket: "T-4411" }),
   });
   expect(res.status).toBe(201);
 }
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  carol = await signIn("carol");
-  await signIn("bob");
   await openSession({ user: "carol" });
-  const gen = await insertGeneration(alice, "completed");
-  await insertGeneration(alice, "failed");
-  photoId = await insertObjectRow(alice, "photo");
-  outputId = await insertObjectRow(alice, "output", gen);
+  const gen = await insertGeneration(signedIn.alice, "completed");
+  await insertGeneration(signedIn.alice, "failed");
+  photoId = await insertObjectRow(signedIn.alice, "photo");
+  outputId = await insertObjectRow(signedIn.alice, "output", gen);
 });
 
 describe("support: happy", () => {
@@ -63,15 +59,15 @@ describe("support: happy", () => {
   it("a session with role admin in its claims is an admin", async () => {
     const token = await tokenFor("dave", { claims: { metadata: { role: "admin" } } });
     await openSession({ token });
-    const res = await api(`/v1/support/users/${alice}`, { token, headers: withReason() });
+    const res = await api(`/v1/support/users/${signedIn.alice}`, { token, headers: withReason() });
     expect(res.status).toBe(200);
   });
 
   it("account summary: counts and states, no email, no image ids; audited in alice's log with the reason", async () => {
-    const res = await api(`/v1/support/users/${alice}`, { user: "carol", headers: withReason() });
+    const res = await api(`/v1/support/users/${signedIn.alice}`, { user: "carol", headers: withReason() });
     expect(res.status).toBe(200);
     const body = await json<{ id: string; counts: { photos: number; outputs: number; generations: Record<string, number> } }>(res);
-    expect(body.id).toBe(alice);
+    expect(body.id).toBe(signedIn.alice);
     expect(body.counts.photos).toBe(1);
     expect(body.counts.outputs).toBe(1);
     expect(body.counts.generations).toMatchObject({ completed: 1, failed: 1, queued: 0 });
@@ -81,12 +77,12 @@ describe("support: happy", () => {
     expect(raw).not.toContain(outputId);
 
     const entry = await latestSupportEntry();
-    expect(entry?.actor).toEqual({ type: "support", id: carol, reason: REASON });
+    expect(entry?.actor).toEqual({ type: "support", id: signedIn.carol, reason: REASON });
     expect(entry?.summary).toBe(`Support viewed your account summary because: ${REASON}`);
   });
 
   it("generation states without images or options", async () => {
-    const res = await api(`/v1/support/users/${alice}/generations`, { user: "carol", headers: withReason("Checking why a generation failed") });
+    const res = await api(`/v1/support/users/${signedIn.alice}/generations`, { user: "carol", headers: withReason("Checking why a generation failed") });
     expect(res.status).toBe(200);
     const body = await json<{ items: { status: string; outputs: number }[] }>(res);
     expect(body.items.map((g) => g.status).sort()).toEqual(["completed", "failed"]);
@@ -99,10 +95,10 @@ describe("support: happy", () => {
 
 describe("support: photos are never served by /v1/support", () => {
   it("the bulk images route is gone (404), with or without the user's window; pictures go through a support session's request", async () => {
-    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
+    await expectProblem(await api(`/v1/support/users/${signedIn.alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
     const grant = await grantSupportAccess(2);
     expect(grant.status).toBe(200);
-    await expectProblem(await api(`/v1/support/users/${alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
+    await expectProblem(await api(`/v1/support/users/${signedIn.alice}/images`, { user: "carol", headers: withReason() }), 404, "not_found");
   });
 
   it("the user's window is set and audited, and revoking it clears it", async () => {
@@ -112,12 +108,12 @@ describe("support: photos are never served by /v1/support", () => {
     const ahead = Date.parse(supportAccessUntil) - Date.now();
     expect(ahead).toBeGreaterThan(3_600_000);
     expect(ahead).toBeLessThanOrEqual(2 * 3_600_000);
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     expect(rows.some((r) => r.action === "support.grant_changed" && r.actorType === "user")).toBe(true);
     const del = await api("/v1/me/support-access", { method: "DELETE", user: "alice" });
     expect(del.status).toBe(200);
     expect(await json(del)).toEqual({ supportAccessUntil: null });
-    const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
+    const row = await services().db.select().from(users).where(eq(users.id, signedIn.alice)).get();
     expect(row?.supportAccessUntil).toBeNull();
   });
 });
@@ -129,11 +125,11 @@ describe("support: errors", () => {
     ["only spaces", "             "],
     ["too long", "x".repeat(501)],
   ])("reason %s: 400 naming the header, nothing audited", async (_label, reason) => {
-    const before = (await auditRows(alice)).length;
-    const res = await api(`/v1/support/users/${alice}`, { user: "carol", headers: reason === undefined ? {} : withReason(reason) });
+    const before = (await auditRows(signedIn.alice)).length;
+    const res = await api(`/v1/support/users/${signedIn.alice}`, { user: "carol", headers: reason === undefined ? {} : withReason(reason) });
     const body = await expectProblem(res, 400, "validation_failed");
     expect(JSON.stringify(body["errors"])).toContain("x-support-reason");
-    expect((await auditRows(alice)).length).toBe(before);
+    expect((await auditRows(signedIn.alice)).length).toBe(before);
   });
 
   it("unknown user id: 404", async () => {
@@ -148,29 +144,29 @@ describe("support: errors", () => {
 
 describe("support: security", () => {
   it("a non-admin gets 404 for every support route, the same as an unknown route, and nothing is logged as support", async () => {
-    const before = (await auditRows(alice)).length;
-    for (const path of [`/v1/support/users/${alice}`, `/v1/support/users/${alice}/generations`]) {
+    const before = (await auditRows(signedIn.alice)).length;
+    for (const path of [`/v1/support/users/${signedIn.alice}`, `/v1/support/users/${signedIn.alice}/generations`]) {
       const body = await expectProblem(await api(path, { user: "bob", headers: withReason() }), 404, "not_found");
       const unknown = await expectProblem(await api("/v1/support/nothing-here", { user: "bob", headers: withReason() }), 404, "not_found");
       expect(body["detail"]).toBe(unknown["detail"]);
     }
-    expect((await auditRows(alice)).length).toBe(before);
+    expect((await auditRows(signedIn.alice)).length).toBe(before);
   });
 
   it("an API key never acts as staff, even carol's", async () => {
-    const key = await insertApiKey(carol, ["account:read", "photos:read", "generations:read"]);
-    await expectProblem(await api(`/v1/support/users/${alice}`, { token: key.secret, headers: withReason() }), 403, "insufficient_scope");
+    const key = await insertApiKey(signedIn.carol, ["account:read", "photos:read", "generations:read"]);
+    await expectProblem(await api(`/v1/support/users/${signedIn.alice}`, { token: key.secret, headers: withReason() }), 403, "insufficient_scope");
   });
 
   it("an API key cannot grant support access", async () => {
-    const key = await insertApiKey(alice, ["account:read", "photos:write"]);
+    const key = await insertApiKey(signedIn.alice, ["account:read", "photos:write"]);
     const res = await grantSupportAccess(72, { token: key.secret });
     await expectProblem(res, 403, "insufficient_scope");
-    const row = await services().db.select().from(users).where(eq(users.id, alice)).get();
+    const row = await services().db.select().from(users).where(eq(users.id, signedIn.alice)).get();
     expect(row?.supportAccessUntil === null || (row?.supportAccessUntil ?? 0) < Date.now()).toBe(true);
   });
 
   it("no credentials: 401", async () => {
-    await expectProblem(await api(`/v1/support/users/${alice}`, { headers: withReason() }), 401, "unauthorized");
+    await expectProblem(await api(`/v1/support/users/${signedIn.alice}`, { headers: withReason() }), 401, "unauthorized");
   });
 });

@@ -5,9 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { securityLog, webhookEvents } from "../../worker/db/schema";
-import { expectProblem, json, services, signIn } from "../helpers";
+import { expectProblem, json, services, signIn, signedInUsers } from "../helpers";
 import {
   auditActions,
   balance,
@@ -23,13 +23,8 @@ import {
   webhookSecret,
 } from "./helpers";
 
-let alice = "";
-let bob = "";
+const signedIn = signedInUsers("alice", "bob");
 
-beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
-});
 
 async function signatureFailures(): Promise<string[]> {
   const rows = await services().db.select().from(securityLog).where(eq(securityLog.kind, "signature_failed")).all();
@@ -39,33 +34,33 @@ async function signatureFailures(): Promise<string[]> {
 describe("creem webhook: happy", () => {
   it("checkout.completed credits the pack once, records the payment and audits billing.credited", async () => {
     const before = await balance("alice");
-    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_happy_1", checkoutId: "ch_happy_1", userId: alice }));
+    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_happy_1", checkoutId: "ch_happy_1", userId: signedIn.alice }));
     const res = await postWebhook(body);
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ received: true, outcome: "credited" });
     expect(await balance("alice")).toBe(before + PACK_CREDITS);
 
-    const purchases = await ledgerFor(alice, "purchase");
+    const purchases = await ledgerFor(signedIn.alice, "purchase");
     expect(purchases).toHaveLength(1);
     expect(purchases[0]).toMatchObject({ delta: PACK_CREDITS, reference: "ch_happy_1" });
 
     const payment = await paymentFor("ch_happy_1");
-    expect(payment).toMatchObject({ userId: alice, amount: 499, currency: "EUR", status: "completed", credits: PACK_CREDITS });
+    expect(payment).toMatchObject({ userId: signedIn.alice, amount: 499, currency: "EUR", status: "completed", credits: PACK_CREDITS });
     // Only ids, amount, currency and status: the customer's email is not stored anywhere in the row.
     expect(JSON.stringify(payment)).not.toContain("someone@example.com");
 
-    const audit = await auditActions(alice, "billing.credited");
+    const audit = await auditActions(signedIn.alice, "billing.credited");
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actorType: "system", targetType: "checkout", targetId: "ch_happy_1" });
     expect(JSON.parse(audit[0]?.detail ?? "{}")).toMatchObject({ credits: PACK_CREDITS, amount: 499, currency: "EUR" });
   });
 
   it("a pending checkout made through our API is credited to its owner even without metadata", async () => {
-    await insertPendingPayment("pay_pending_bob", bob, "ch_pending_bob");
+    await insertPendingPayment("pay_pending_bob", signedIn.bob, "ch_pending_bob");
     const event = checkoutCompleted({ eventId: "evt_pending_bob", checkoutId: "ch_pending_bob", userId: "usr_not_trusted_here" });
     const res = await postWebhook(JSON.stringify(event));
     expect(await json(res)).toEqual({ received: true, outcome: "credited" });
-    expect(await ledgerFor(bob, "purchase")).toHaveLength(1);
+    expect(await ledgerFor(signedIn.bob, "purchase")).toHaveLength(1);
     expect(await paymentFor("ch_pending_bob")).toMatchObject({ status: "completed", amount: 499, currency: "EUR" });
   });
 
@@ -82,7 +77,7 @@ describe("creem webhook: happy", () => {
 describe("creem webhook: idempotency", () => {
   it("a replayed event id credits once", async () => {
     const before = await balance("alice");
-    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_replay", checkoutId: "ch_replay", userId: alice }));
+    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_replay", checkoutId: "ch_replay", userId: signedIn.alice }));
     const first = await postWebhook(body);
     const second = await postWebhook(body);
     const third = await postWebhook(body);
@@ -96,15 +91,15 @@ describe("creem webhook: idempotency", () => {
 
   it("the same checkout under a new event id (a resend) still credits once", async () => {
     const before = await balance("alice");
-    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_resend_a", checkoutId: "ch_resend", userId: alice })));
-    const res = await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_resend_b", checkoutId: "ch_resend", userId: alice })));
+    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_resend_a", checkoutId: "ch_resend", userId: signedIn.alice })));
+    const res = await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_resend_b", checkoutId: "ch_resend", userId: signedIn.alice })));
     expect(await json(res)).toEqual({ received: true, outcome: "duplicate" });
     expect(await balance("alice")).toBe(before + PACK_CREDITS);
   });
 
   it("concurrent deliveries of one event credit once", async () => {
     const before = await balance("alice");
-    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_race", checkoutId: "ch_race", userId: alice }));
+    const body = JSON.stringify(checkoutCompleted({ eventId: "evt_race", checkoutId: "ch_race", userId: signedIn.alice }));
     const results = await Promise.all([postWebhook(body), postWebhook(body), postWebhook(body)]);
     const outcomes = await Promise.all(results.map((r) => json<{ outcome: string }>(r)));
     expect(outcomes.filter((o) => o.outcome === "credited")).toHaveLength(1);
@@ -114,7 +109,7 @@ describe("creem webhook: idempotency", () => {
 
 describe("creem webhook: refunds", () => {
   it("refund.created reverses the purchase once, marks the payment refunded and audits billing.reversed", async () => {
-    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_buy_r", checkoutId: "ch_refund", userId: alice })));
+    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_buy_r", checkoutId: "ch_refund", userId: signedIn.alice })));
     const afterPurchase = await balance("alice");
 
     const refund = JSON.stringify(refundCreated({ eventId: "evt_refund_1", checkoutId: "ch_refund" }));
@@ -128,31 +123,31 @@ describe("creem webhook: refunds", () => {
     expect(await json(await postWebhook(second))).toEqual({ received: true, outcome: "duplicate" });
     expect(await balance("alice")).toBe(afterPurchase - PACK_CREDITS);
 
-    const reversals = (await ledgerFor(alice, "purchase_reversal")).filter((r) => r.reference === "ch_refund");
+    const reversals = (await ledgerFor(signedIn.alice, "purchase_reversal")).filter((r) => r.reference === "ch_refund");
     expect(reversals).toHaveLength(1);
     expect(reversals[0]?.delta).toBe(-PACK_CREDITS);
     expect(await paymentFor("ch_refund")).toMatchObject({ status: "refunded" });
-    const audit = (await auditActions(alice, "billing.reversed")).filter((a) => a.targetId === "ch_refund");
+    const audit = (await auditActions(signedIn.alice, "billing.reversed")).filter((a) => a.targetId === "ch_refund");
     expect(audit).toHaveLength(1);
   });
 
   it("a late redelivery of the purchase after its refund neither re-credits nor un-refunds", async () => {
-    const buy = JSON.stringify(checkoutCompleted({ eventId: "evt_buy_late", checkoutId: "ch_late", userId: alice }));
+    const buy = JSON.stringify(checkoutCompleted({ eventId: "evt_buy_late", checkoutId: "ch_late", userId: signedIn.alice }));
     await postWebhook(buy);
     await postWebhook(JSON.stringify(refundCreated({ eventId: "evt_refund_late", checkoutId: "ch_late" })));
     const afterRefund = await balance("alice");
-    const resend = JSON.stringify(checkoutCompleted({ eventId: "evt_buy_late_resend", checkoutId: "ch_late", userId: alice }));
+    const resend = JSON.stringify(checkoutCompleted({ eventId: "evt_buy_late_resend", checkoutId: "ch_late", userId: signedIn.alice }));
     expect(await json(await postWebhook(resend))).toEqual({ received: true, outcome: "duplicate" });
     expect(await balance("alice")).toBe(afterRefund);
     expect(await paymentFor("ch_late")).toMatchObject({ status: "refunded" });
   });
 
   it("a refund that overtakes its purchase gets 409 and is applied on redelivery", async () => {
-    await insertPendingPayment("pay_early", alice, "ch_early");
+    await insertPendingPayment("pay_early", signedIn.alice, "ch_early");
     const refund = JSON.stringify(refundCreated({ eventId: "evt_refund_early", checkoutId: "ch_early" }));
     await expectProblem(await postWebhook(refund), 409, "conflict");
     const before = await balance("alice");
-    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_buy_early", checkoutId: "ch_early", userId: alice })));
+    await postWebhook(JSON.stringify(checkoutCompleted({ eventId: "evt_buy_early", checkoutId: "ch_early", userId: signedIn.alice })));
     expect(await json(await postWebhook(refund))).toEqual({ received: true, outcome: "reversed" });
     expect(await balance("alice")).toBe(before);
   });
@@ -166,7 +161,7 @@ describe("creem webhook: refunds", () => {
 });
 
 describe("creem webhook: signature attacks", () => {
-  const body = () => JSON.stringify(checkoutCompleted({ eventId: `evt_attack_${crypto.randomUUID()}`, checkoutId: `ch_attack_${crypto.randomUUID()}`, userId: alice }));
+  const body = () => JSON.stringify(checkoutCompleted({ eventId: `evt_attack_${crypto.randomUUID()}`, checkoutId: `ch_attack_${crypto.randomUUID()}`, userId: signedIn.alice }));
 
   async function rejected(res: Response, reason: string): Promise<void> {
     const problem = await expectProblem(res, 401, "invalid_signature");
@@ -199,7 +194,7 @@ describe("creem webhook: signature attacks", () => {
   it("body altered after signing (credits changed to another user)", async () => {
     const original = body();
     const signature = await hmacHex(webhookSecret(), original);
-    const tampered = original.replace(alice, bob);
+    const tampered = original.replace(signedIn.alice, signedIn.bob);
     expect(tampered).not.toBe(original);
     const bobBefore = await balance("bob");
     await rejected(await postWebhook(tampered, { signature }), "creem:signature-mismatch");
@@ -240,11 +235,11 @@ describe("creem webhook: bad input", () => {
 
   it("unpaid orders and unknown users or products are acknowledged without credit", async () => {
     const before = await balance("alice");
-    const unpaid = checkoutCompleted({ eventId: "evt_unpaid", checkoutId: "ch_unpaid", userId: alice, status: "pending" });
+    const unpaid = checkoutCompleted({ eventId: "evt_unpaid", checkoutId: "ch_unpaid", userId: signedIn.alice, status: "pending" });
     expect(await json(await postWebhook(JSON.stringify(unpaid)))).toEqual({ received: true, outcome: "ignored" });
     const ghost = checkoutCompleted({ eventId: "evt_ghost", checkoutId: "ch_ghost", userId: "usr_00000000000000000000000000000000" });
     expect(await json(await postWebhook(JSON.stringify(ghost)))).toEqual({ received: true, outcome: "ignored" });
-    const otherProduct = checkoutCompleted({ eventId: "evt_other_prod", checkoutId: "ch_other_prod", userId: alice, productId: "prod_not_ours" });
+    const otherProduct = checkoutCompleted({ eventId: "evt_other_prod", checkoutId: "ch_other_prod", userId: signedIn.alice, productId: "prod_not_ours" });
     expect(await json(await postWebhook(JSON.stringify(otherProduct)))).toEqual({ received: true, outcome: "ignored" });
     expect(await balance("alice")).toBe(before);
   });
@@ -270,7 +265,7 @@ describe("creem webhook: test mode", () => {
     const { createApp } = await import("../../worker/app");
     const liveEnv = { ...env, CREEM_TEST_MODE: "false" };
     const before = await balance("alice");
-    const event = checkoutCompleted({ eventId: "evt_testmode", checkoutId: "ch_testmode", userId: alice });
+    const event = checkoutCompleted({ eventId: "evt_testmode", checkoutId: "ch_testmode", userId: signedIn.alice });
     const body = JSON.stringify({ ...event, object: { ...event.object, mode: "test" } });
     const res = await createApp().request(
       "http://api.test/v1/webhooks/creem",

@@ -8,32 +8,22 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ledger } from "../../worker/db/schema";
 import { appendLedger, refundReservation, reservationMade, reserveStatement } from "../../worker/services/credits";
 import { balanceOf } from "../../worker/services/users";
-import { api, expectProblem, json, services, signIn } from "../helpers";
+import { api, expectProblem, json, services, signIn, signedInUsers } from "../helpers";
+import type { components } from "../../web/src/lib/api/schema";
 import { balance, FREE_CREDITS } from "./helpers";
 
-interface Entry {
-  id: string;
-  delta: number;
-  reason: string;
-  reference: string;
-  createdAt: string;
-}
-interface Page {
-  entries: Entry[];
-  nextCursor: string | null;
-}
+/** GET /v1/billing/ledger, as the OpenAPI document declares it. */
+type Entry = components["schemas"]["LedgerEntry"];
+type Page = components["schemas"]["LedgerPage"];
 
-let alice = "";
-let bob = "";
+const signedIn = signedInUsers("alice", "bob");
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
   const s = services();
   // 25 purchases, several sharing one millisecond, to walk page boundaries.
   const base = Date.now();
   for (let i = 0; i < 25; i++) {
-    await appendLedger(s.db, { userId: alice, delta: 1, reason: "adjustment", reference: `adj_${i}` }, base + Math.floor(i / 4));
+    await appendLedger(s.db, { userId: signedIn.alice, delta: 1, reason: "adjustment", reference: `adj_${i}` }, base + Math.floor(i / 4));
   }
 });
 
@@ -42,7 +32,7 @@ describe("balance and ledger: happy", () => {
     expect(await balance("alice")).toBe(FREE_CREDITS + 25);
     const me = await json<{ credits: number }>(await api("/v1/me", { user: "alice" }));
     expect(me.credits).toBe(FREE_CREDITS + 25);
-    expect(await balanceOf(services().db, alice)).toBe(FREE_CREDITS + 25);
+    expect(await balanceOf(services().db, signedIn.alice)).toBe(FREE_CREDITS + 25);
   });
 
   it("pages newest first through every entry exactly once", async () => {
@@ -63,15 +53,15 @@ describe("balance and ledger: happy", () => {
     expect(new Set(seen.map((e) => e.id)).size).toBe(26);
     const times = seen.map((e) => Date.parse(e.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
-    expect(seen.at(-1)).toMatchObject({ reason: "free_grant", delta: FREE_CREDITS, reference: alice });
+    expect(seen.at(-1)).toMatchObject({ reason: "free_grant", delta: FREE_CREDITS, reference: signedIn.alice });
     expect(seen.reduce((sum, e) => sum + e.delta, 0)).toBe(FREE_CREDITS + 25);
   });
 
   it("a user sees only their own entries", async () => {
     const page = await json<Page>(await api("/v1/billing/ledger", { user: "bob" }));
     expect(page.entries).toHaveLength(1);
-    expect(page.entries[0]).toMatchObject({ reason: "free_grant", reference: bob });
-    expect(JSON.stringify(page)).not.toContain(alice);
+    expect(page.entries[0]).toMatchObject({ reason: "free_grant", reference: signedIn.bob });
+    expect(JSON.stringify(page)).not.toContain(signedIn.alice);
   });
 });
 

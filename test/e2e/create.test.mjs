@@ -124,6 +124,25 @@ async function uploadBoth(page, within) {
   for (const p of ["mother", "father"]) await page.getByTestId(`status-${p}`).getByText("Uploaded and stored encrypted.").waitFor(within());
 }
 
+/**
+ * For the generation tests: a consented browser (options as consentedBrowser's)
+ * on the create page with both photos uploaded, the test's `within`, and
+ * `before`, the account (credits, generationCost) as it was first. `fal`, if
+ * given, is the local Fal fake's mode while this test runs.
+ */
+async function readyToGenerate(t, { fal, ...options } = {}) {
+  const within = deadline(UPLOADING.timeout);
+  const { b, page, token } = await consentedBrowser(t, options);
+  const before = (await api(token, "/v1/me")).body;
+  if (fal) {
+    await falControl(fal);
+    t.after(() => falControl({ mode: "ok", delayMs: 0 }));
+  }
+  await openCreate(page);
+  await uploadBoth(page, within);
+  return { b, page, token, within, before };
+}
+
 /** A file of `bytes` bytes on disk, removed when test `t` ends: a path is picked at once, a buffer crawls through DevTools. */
 async function fileOnDisk(t, name, bytes) {
   const dir = await mkdtemp(join(tmpdir(), "babypic-e2e-file-"));
@@ -387,15 +406,9 @@ describe("create: consent and photos (error)", () => {
 
 describe("create: generation (happy)", () => {
   test("options, one generation for a double click, live progress, result images, download, delete with receipt", UPLOADING, async (t) => {
-    const within = deadline(UPLOADING.timeout);
-    const { b, page, token } = await consentedBrowser(t);
-    const before = (await api(token, "/v1/me")).body;
-    const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
     // Slow enough to watch the progress page.
-    await falControl({ mode: "ok", delayMs: 4000 });
-
-    await openCreate(page);
-    await uploadBoth(page, within);
+    const { b, page, token, within, before } = await readyToGenerate(t, { fal: { mode: "ok", delayMs: 4000 } });
+    const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
     await page.getByRole("radio", { name: "Girl" }).check();
     await page.getByRole("radio", { name: /^Toddler/ }).check();
     await page.getByRole("radio", { name: "2", exact: true }).check();
@@ -499,14 +512,7 @@ describe("create: generation (happy)", () => {
 
 describe("create: generation (error)", () => {
   test("a failed generation says why and that the credits were refunded", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
-    const within = deadline(UPLOADING.timeout);
-    const { b, page, token } = await consentedBrowser(t);
-    const before = (await api(token, "/v1/me")).body.credits;
-    await falControl({ mode: "fail", delayMs: 0 });
-    t.after(() => falControl({ mode: "ok", delayMs: 0 }));
-
-    await openCreate(page);
-    await uploadBoth(page, within);
+    const { b, page, token, within, before } = await readyToGenerate(t, { fal: { mode: "fail", delayMs: 0 } });
     await page.getByRole("button", { name: "Make my baby picture" }).click();
     await page.waitForURL((u) => u.pathname.startsWith("/app/generations/"));
     const ended = page.getByTestId("generation-ended");
@@ -514,19 +520,15 @@ describe("create: generation (error)", () => {
     await ended.getByRole("heading", { name: "This generation failed" }).waitFor();
     assert.match((await page.getByTestId("generation-error").textContent()) ?? "", /refunded/i);
     await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
-    assert.equal((await api(token, "/v1/me")).body.credits, before, "the balance is back");
+    assert.equal((await api(token, "/v1/me")).body.credits, before.credits, "the balance is back");
     await assertAccessible(page);
     await screenshots(page, "generation-failed");
     assertNoProblems(b.problems);
   });
 
   test("when the answer to Generate is lost, trying again reuses the Idempotency-Key and charges once", UPLOADING, async (t) => {
-    const within = deadline(UPLOADING.timeout);
-    const { b, page, token } = await consentedBrowser(t);
-    const before = (await api(token, "/v1/me")).body;
+    const { b, page, token, within, before } = await readyToGenerate(t);
     const gensBefore = (await api(token, "/v1/generations?limit=100")).body.items.length;
-    await openCreate(page);
-    await uploadBoth(page, within);
 
     // The first POST reaches the API and succeeds, but the browser never sees the answer.
     const keys = [];
@@ -562,14 +564,7 @@ describe("create: generation (error)", () => {
   });
 
   test("canceling a running generation refunds it", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
-    const within = deadline(UPLOADING.timeout);
-    const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
-    const before = (await api(token, "/v1/me")).body.credits;
-    await falControl({ mode: "ok", delayMs: 120_000 });
-    t.after(() => falControl({ mode: "ok", delayMs: 0 }));
-
-    await openCreate(page);
-    await uploadBoth(page, within);
+    const { b, page, token, before } = await readyToGenerate(t, { viewport: { width: 390, height: 844 }, fal: { mode: "ok", delayMs: 120_000 } });
     await page.getByRole("button", { name: "Make my baby picture" }).click();
     const progress = page.getByTestId("generation-progress");
     await progress.waitFor();
@@ -584,7 +579,7 @@ describe("create: generation (error)", () => {
     );
     assert.equal(await page.getByTestId("generation-announcer").textContent(), "This generation was canceled");
     await ended.getByText(/^Your \d+ credits? (was|were) refunded\.$/).waitFor();
-    assert.equal((await api(token, "/v1/me")).body.credits, before);
+    assert.equal((await api(token, "/v1/me")).body.credits, before.credits);
     assertNoProblems(b.problems);
   });
 });

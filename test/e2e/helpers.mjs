@@ -96,6 +96,27 @@ export async function sessionToken(page) {
 }
 
 /**
+ * Makes the page's stored local session look as if its last sign-in check was
+ * `minutes` ago: the API's dev endpoint issues such a session for `user` and
+ * it replaces the fields of the one in sessionStorage. Returns that session
+ * (its `token` calls the API as `user`).
+ */
+export async function ageSignInCheck(page, user, minutes) {
+  const res = await fetch(`${API_URL}/v1/dev/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user, verifiedAt: new Date(Date.now() - minutes * 60_000).toISOString() }),
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/dev/session answered ${res.status}`);
+  const aged = await res.json();
+  await page.evaluate((s) => {
+    const current = JSON.parse(sessionStorage.getItem("babypic.localSession") ?? "{}");
+    sessionStorage.setItem("babypic.localSession", JSON.stringify({ ...current, ...s }));
+  }, aged);
+  return aged;
+}
+
+/**
  * Full-page screenshots at phone and desktop sizes under
  * test-results/screenshots/ (ignored by git). Returns the file paths.
  */

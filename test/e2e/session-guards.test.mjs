@@ -4,7 +4,7 @@
 // then signs out (the SPA's default of 30 minutes, on a fake clock).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { API_URL, assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser } from "./helpers.mjs";
+import { ageSignInCheck, API_URL, assertNoProblems, launchBrowser, sessionToken, signInAsLocalUser } from "./helpers.mjs";
 
 /** Calls the SPA makes without a session (publicApi in web/src): anything else must carry a bearer token. */
 const PUBLIC_PATHS = /^\/v1\/(dev\/|keys\/upload$|billing\/packs$|privacy(-requests)?$|transparency$|incidents\/)/;
@@ -27,17 +27,7 @@ describe("session guards", () => {
     t.after(() => b.close());
     await signInAsLocalUser(b.page, "bob");
     // Age the stored session's last check by 20 minutes (a refresh would keep it).
-    const res = await fetch(`${API_URL}/v1/dev/session`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ user: "bob", verifiedAt: new Date(Date.now() - 20 * 60_000).toISOString() }),
-    });
-    assert.equal(res.status, 200);
-    const aged = await res.json();
-    await b.page.evaluate((s) => {
-      const current = JSON.parse(sessionStorage.getItem("babypic.localSession") ?? "{}");
-      sessionStorage.setItem("babypic.localSession", JSON.stringify({ ...current, ...s }));
-    }, aged);
+    await ageSignInCheck(b.page, "bob", 20);
     await b.page.goto("/app/account");
     await b.page.getByRole("heading", { name: "Parent photos" }).waitFor();
     await b.page.getByLabel("Keep them for 7 days").check();
@@ -58,16 +48,7 @@ describe("session guards", () => {
     const b = await launchBrowser();
     t.after(() => b.close());
     await signInAsLocalUser(b.page, "carol");
-    const res = await fetch(`${API_URL}/v1/dev/session`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ user: "carol", verifiedAt: new Date(Date.now() - 20 * 60_000).toISOString() }),
-    });
-    const aged = await res.json();
-    await b.page.evaluate((s) => {
-      const current = JSON.parse(sessionStorage.getItem("babypic.localSession") ?? "{}");
-      sessionStorage.setItem("babypic.localSession", JSON.stringify({ ...current, ...s }));
-    }, aged);
+    const aged = await ageSignInCheck(b.page, "carol", 20);
     await b.page.goto("/app/account");
     await b.page.getByLabel("Keep them for 30 days").check();
     await b.page.getByRole("button", { name: "Save" }).click();

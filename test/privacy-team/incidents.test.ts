@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { notices, outbox } from "../../worker/db/schema";
 import { appendAudit } from "../../worker/services/audit";
 import { NOTIFY_AUTHORITY_MS } from "../../worker/services/incidents";
-import { api, expectProblem, json, services, signIn } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
 
 interface Incident {
   id: string;
@@ -24,25 +24,19 @@ const post = (path: string, body: unknown, user = "carol") =>
   api(path, { method: "POST", user, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 const HOUR = 3_600_000;
-let alice = "";
-let bob = "";
-let dora = "";
+const signedIn = signedInUsers("alice", "bob", "dora", "carol");
 const t0 = Date.now() - 10 * HOUR;
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
-  dora = await signIn("dora");
-  await signIn("carol");
   const db = services().db;
   // Inside the window, matching the finder: alice's two downloads of one image and one link use.
-  await appendAudit(db, { userId: alice, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_leaked_one" } }, t0 + HOUR);
-  await appendAudit(db, { userId: alice, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_leaked_one" } }, t0 + 2 * HOUR);
-  await appendAudit(db, { userId: alice, actor: { type: "user", id: null }, action: "link.used", target: { type: "object", id: "img_leaked_two" } }, t0 + 3 * HOUR);
+  await appendAudit(db, { userId: signedIn.alice, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_leaked_one" } }, t0 + HOUR);
+  await appendAudit(db, { userId: signedIn.alice, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_leaked_one" } }, t0 + 2 * HOUR);
+  await appendAudit(db, { userId: signedIn.alice, actor: { type: "user", id: null }, action: "link.used", target: { type: "object", id: "img_leaked_two" } }, t0 + 3 * HOUR);
   // Inside the window, another action: not affected.
-  await appendAudit(db, { userId: bob, actor: { type: "user", id: bob }, action: "photo.viewed", target: { type: "photo", id: "pho_bob" } }, t0 + HOUR);
+  await appendAudit(db, { userId: signedIn.bob, actor: { type: "user", id: signedIn.bob }, action: "photo.viewed", target: { type: "photo", id: "pho_bob" } }, t0 + HOUR);
   // Matching action, outside the window: not affected.
-  await appendAudit(db, { userId: dora, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_dora" } }, t0 - HOUR);
+  await appendAudit(db, { userId: signedIn.dora, actor: { type: "user", id: null }, action: "file.downloaded", target: { type: "object", id: "img_dora" } }, t0 - HOUR);
 });
 
 async function declare(awareAt: number): Promise<Incident> {
@@ -100,15 +94,15 @@ describe("incidents: notices to affected users", () => {
     expect(await json(res)).toEqual({ notified: 1, mailed: 1 });
 
     const db = services().db;
-    const forAlice = await db.select().from(notices).where(eq(notices.userId, alice)).all();
+    const forAlice = await db.select().from(notices).where(eq(notices.userId, signedIn.alice)).all();
     expect(forAlice).toHaveLength(1);
     const body = forAlice[0]?.body ?? "";
     expect(body).toContain("object img_leaked_one (2 times)");
     expect(body).toContain("object img_leaked_two");
     expect(body).toContain("generated images");
     expect(body).toContain(`/incidents/${inc.slug}`);
-    expect(await db.select().from(notices).where(eq(notices.userId, bob)).all()).toEqual([]);
-    expect(await db.select().from(notices).where(eq(notices.userId, dora)).all()).toEqual([]);
+    expect(await db.select().from(notices).where(eq(notices.userId, signedIn.bob)).all()).toEqual([]);
+    expect(await db.select().from(notices).where(eq(notices.userId, signedIn.dora)).all()).toEqual([]);
 
     const mail = await db.select().from(outbox).where(eq(outbox.recipient, "alice@example.test")).all();
     expect(mail.some((m) => m.body.includes("img_leaked_one") && m.subject.includes("Security incident"))).toBe(true);
@@ -135,6 +129,6 @@ describe("incidents: post-mortem", () => {
     expect(pub.status).toBe(200);
     const body = await json<{ postMortem: string; title: string; dataKinds: string[] }>(pub);
     expect(body).toMatchObject({ postMortem: text, title: "Signed links logged by a proxy", dataKinds: ["generated images"] });
-    expect(JSON.stringify(body)).not.toContain(alice);
+    expect(JSON.stringify(body)).not.toContain(signedIn.alice);
   });
 });

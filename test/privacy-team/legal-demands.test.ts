@@ -5,9 +5,9 @@
  * and a transparency report whose counts are the records.
  */
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditLog, legalDemands, notices, outbox } from "../../worker/db/schema";
-import { api, expectProblem, json, services, signIn } from "../helpers";
+import { api, expectProblem, json, services, signedInUsers } from "../helpers";
 
 interface Demand {
   id: string;
@@ -43,17 +43,11 @@ async function decide(id: string, decision: string, producedData: string[]): Pro
 }
 
 const future = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
-let alice = "";
-let bob = "";
-beforeAll(async () => {
-  alice = await signIn("alice");
-  bob = await signIn("bob");
-  await signIn("carol");
-});
+const signedIn = signedInUsers("alice", "bob", "carol");
 
 describe("legal demands", () => {
   it("records the decision and exactly what was produced; a rejection produces nothing, compliance lists each item", async () => {
-    const d = await record({ type: "court_order", receivedAt: "2026-03-01", userId: alice });
+    const d = await record({ type: "court_order", receivedAt: "2026-03-01", userId: signedIn.alice });
     expect(d).toMatchObject({ decision: "pending", notification: "pending", producedData: [] });
     await expectProblem(await post(`/v1/admin/legal-demands/${d.id}/decision`, { decision: "complied", note: "Nothing listed.", producedData: [] }), 400, "validation_failed");
     await expectProblem(await post(`/v1/admin/legal-demands/${d.id}/decision`, { decision: "rejected", note: "Overbroad.", producedData: ["email"] }), 400, "validation_failed");
@@ -63,21 +57,21 @@ describe("legal demands", () => {
   });
 
   it("a deferred notification has a reason and a review date, and leaves nothing the user can see", async () => {
-    const d = await record({ type: "search_warrant", receivedAt: "2026-04-02", userId: bob });
+    const d = await record({ type: "search_warrant", receivedAt: "2026-04-02", userId: signedIn.bob });
     await decide(d.id, "complied", ["account creation date"]);
     const res = await post(`/v1/admin/legal-demands/${d.id}/notification`, { status: "deferred", reason: "Court ordered non-disclosure for 90 days.", reviewAt: future });
     expect(res.status).toBe(200);
     expect(await json<Demand>(res)).toMatchObject({ notification: "deferred", deferReason: "Court ordered non-disclosure for 90 days.", deferReviewAt: `${future}T00:00:00.000Z` });
     const db = services().db;
-    expect(await db.select().from(notices).where(eq(notices.userId, bob)).all()).toEqual([]);
+    expect(await db.select().from(notices).where(eq(notices.userId, signedIn.bob)).all()).toEqual([]);
     expect(await db.select().from(outbox).where(eq(outbox.recipient, "bob@example.test")).all()).toEqual([]);
-    const bobsLog = await db.select().from(auditLog).where(eq(auditLog.userId, bob)).all();
+    const bobsLog = await db.select().from(auditLog).where(eq(auditLog.userId, signedIn.bob)).all();
     expect(bobsLog.filter((e) => e.actorType === "support")).toEqual([]);
     await expectProblem(await post(`/v1/admin/legal-demands/${d.id}/notification`, { status: "deferred", reason: "Review in the past.", reviewAt: "2020-01-01" }), 400, "validation_failed");
   });
 
   it("a sent notification tells the user the authority, legal basis and exactly what was produced, in the app and in their activity log", async () => {
-    const d = await record({ type: "subpoena", receivedAt: "2026-05-03", userId: alice });
+    const d = await record({ type: "subpoena", receivedAt: "2026-05-03", userId: signedIn.alice });
     await decide(d.id, "complied", ["account creation date", "credit balance"]);
     expect((await post(`/v1/admin/legal-demands/${d.id}/notification`, { status: "sent" })).status).toBe(200);
     const mine = await json<{ items: { kind: string; body: string }[] }>(await api("/v1/me/notices", { user: "alice" }));
@@ -121,7 +115,7 @@ describe("transparency report", () => {
     expect(y2025).toMatchObject({ total: 2, byOutcome: { rejected: 1, pending: 1, complied: 0, partially_complied: 0 }, accountsAffected: 0 });
     expect(y2026).toMatchObject({ total: 4, byType: { court_order: 2, search_warrant: 1, subpoena: 1, emergency: 0, other: 0 }, accountsAffected: 2, usersNotified: 1, notificationsDeferred: 1 });
     expect(y2026?.byOutcome).toEqual({ pending: 0, rejected: 1, complied: 2, partially_complied: 1 });
-    expect(JSON.stringify(report)).not.toContain(alice);
+    expect(JSON.stringify(report)).not.toContain(signedIn.alice);
     expect(JSON.stringify(report)).not.toContain("Example Police");
   });
 });

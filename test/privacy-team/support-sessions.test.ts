@@ -18,7 +18,7 @@ import { operatorLog, supportImageRequests, supportSessions, tombstones, users }
 import { putObject } from "../../worker/services/storage";
 import { auditRows, insertApiKey, insertGeneration } from "../access/fixtures";
 import { fakeRateLimit } from "../fake-rate-limit";
-import { API, api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { API, api, expectProblem, json, services, signIn, signedInUsers, tokenFor } from "../helpers";
 import { makeJpeg } from "../pipeline/fake-fal";
 
 const ENGINEER = { claims: { metadata: { role: "engineer" } } };
@@ -26,8 +26,7 @@ const REASON = "User reports that a generation failed twice";
 const erinToken = () => tokenFor("erin", ENGINEER);
 const frankToken = () => tokenFor("frank", ENGINEER);
 
-let alice = "";
-let carol = "";
+const signedIn = signedInUsers("alice", "carol");
 let erin = "";
 let failedGen = "";
 let doneGen = "";
@@ -50,7 +49,7 @@ interface AuditPage {
 const post = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 async function openSession(as: { user?: string; token?: string }, body: Record<string, unknown> = {}): Promise<Session> {
-  const res = await api("/v1/admin/support-sessions", { ...as, ...post({ userId: alice, reason: REASON, ticket: "T-4411", ...body }) });
+  const res = await api("/v1/admin/support-sessions", { ...as, ...post({ userId: signedIn.alice, reason: REASON, ticket: "T-4411", ...body }) });
   expect(res.status).toBe(201);
   return json<Session>(res);
 }
@@ -77,14 +76,12 @@ async function carriesImage(res: Response): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  alice = await signIn("alice");
-  carol = await signIn("carol");
   erin = (await json<{ id: string }>(await api("/v1/me", { token: await erinToken() }))).id;
   await api("/v1/me", { token: await frankToken() });
-  failedGen = await insertGeneration(alice, "failed");
-  doneGen = await insertGeneration(alice, "completed");
+  failedGen = await insertGeneration(signedIn.alice, "failed");
+  doneGen = await insertGeneration(signedIn.alice, "completed");
   picture = makeJpeg(64, 64, 7);
-  await putObject(services(), { userId: alice, kind: "output", contentType: "image/jpeg", bytes: picture, width: 64, height: 64, generationId: doneGen });
+  await putObject(services(), { userId: signedIn.alice, kind: "output", contentType: "image/jpeg", bytes: picture, width: 64, height: 64, generationId: doneGen });
 });
 
 describe("support sessions: roles", () => {
@@ -100,7 +97,7 @@ describe("support sessions: roles", () => {
 
 describe("support sessions: account facts only inside an open session", () => {
   it("without a session, the /v1/support reads are refused (403) and nothing is shown", async () => {
-    const res = await api(`/v1/support/users/${alice}`, { token: await frankToken(), headers: { "x-support-reason": REASON } });
+    const res = await api(`/v1/support/users/${signedIn.alice}`, { token: await frankToken(), headers: { "x-support-reason": REASON } });
     await expectProblem(res, 403, "forbidden");
   });
 
@@ -125,7 +122,7 @@ describe("support sessions: account facts only inside an open session", () => {
     expect((await aliceSummaries()).some((t) => t.startsWith("Support viewed your account facts (credits, generations and errors) because:"))).toBe(true);
     expect(await operatorActions()).toContain("support_session.read");
     // The older /v1/support reads work inside the session too.
-    expect((await api(`/v1/support/users/${alice}`, { user: "carol", headers: { "x-support-reason": REASON } })).status).toBe(200);
+    expect((await api(`/v1/support/users/${signedIn.alice}`, { user: "carol", headers: { "x-support-reason": REASON } })).status).toBe(200);
   });
 
   it("another operator cannot read through carol's session", async () => {
@@ -140,7 +137,7 @@ describe("support sessions: account facts only inside an open session", () => {
     await api(`/v1/admin/support-image-requests/${r.id}/approve`, { user: "carol", ...post({ note: "checked the ticket" }) });
     await services().db.update(supportSessions).set({ expiresAt: Date.now() - 1 }).where(eq(supportSessions.id, s.id));
     await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await frankToken() }), 403, "forbidden");
-    await expectProblem(await api(`/v1/support/users/${alice}`, { token: await frankToken(), headers: { "x-support-reason": REASON } }), 403, "forbidden");
+    await expectProblem(await api(`/v1/support/users/${signedIn.alice}`, { token: await frankToken(), headers: { "x-support-reason": REASON } }), 403, "forbidden");
     const img = await api(`/v1/admin/support-image-requests/${r.id}/images/0`, { token: await frankToken() });
     expect(img.status).toBe(403);
     expect(await carriesImage(img)).toBe(false);
@@ -216,11 +213,11 @@ describe("support sessions: pictures", () => {
     const summaries = await aliceSummaries();
     expect(summaries.some((t) => t.includes(`a second operator approved showing the pictures of generation ${doneGen}`))).toBe(true);
     expect(summaries.some((t) => t.startsWith(`Support viewed a picture of generation ${doneGen} because:`) && t.includes("approved by a second operator"))).toBe(true);
-    const log = await services().db.select().from(operatorLog).where(eq(operatorLog.userId, alice)).all();
-    expect(log.some((e) => e.action === "support_image.approved" && e.operatorId === carol)).toBe(true);
+    const log = await services().db.select().from(operatorLog).where(eq(operatorLog.userId, signedIn.alice)).all();
+    expect(log.some((e) => e.action === "support_image.approved" && e.operatorId === signedIn.carol)).toBe(true);
     expect(log.some((e) => e.action === "support_image.viewed" && e.operatorId === erin)).toBe(true);
     // The stored entry holds no image bytes.
-    const rows = await auditRows(alice);
+    const rows = await auditRows(signedIn.alice);
     expect(rows.every((row) => !(row.detail ?? "").includes("/9j/"))).toBe(true);
   });
 
@@ -277,7 +274,7 @@ describe("support sessions: bad input", () => {
     ["three hours", { minutes: 180 }],
   ])("%s: 400, nothing opened", async (_label, patch) => {
     const before = (await services().db.select().from(supportSessions).all()).length;
-    const res = await api("/v1/admin/support-sessions", { user: "carol", ...post({ userId: alice, reason: REASON, ticket: "T-1", ...patch }) });
+    const res = await api("/v1/admin/support-sessions", { user: "carol", ...post({ userId: signedIn.alice, reason: REASON, ticket: "T-1", ...patch }) });
     await expectProblem(res, 400, "validation_failed");
     expect((await services().db.select().from(supportSessions).all()).length).toBe(before);
   });
@@ -303,8 +300,8 @@ describe("support sessions: role matrix over every new route", async () => {
   let requestId = "";
 
   beforeAll(async () => {
-    carolKey = (await insertApiKey(carol, SCOPES)).secret;
-    aliceKey = (await insertApiKey(alice, SCOPES)).secret;
+    carolKey = (await insertApiKey(signedIn.carol, SCOPES)).secret;
+    aliceKey = (await insertApiKey(signedIn.alice, SCOPES)).secret;
     sessionId = (await openSession({ token: await frankToken() })).id;
     const r = await api(`/v1/admin/support-sessions/${sessionId}/image-requests`, { token: await frankToken(), ...post({ generationId: doneGen, reason: "The result looks wrong to the user" }) });
     requestId = (await json<ImageRequest>(r)).id;
@@ -326,7 +323,7 @@ describe("support sessions: role matrix over every new route", async () => {
    * there, for whom alice's session does not exist.
    */
   const ROUTES: { name: string; side: "admin" | "me"; call: (a: { user?: string; token?: string }) => Promise<Response>; expect: Partial<Record<Caller, number>> }[] = [
-    { name: "POST /v1/admin/support-sessions", side: "admin", call: (a) => api("/v1/admin/support-sessions", { ...a, ...post({ userId: alice, reason: REASON, ticket: "T-9" }) }), expect: { admin: 201, engineer: 201 } },
+    { name: "POST /v1/admin/support-sessions", side: "admin", call: (a) => api("/v1/admin/support-sessions", { ...a, ...post({ userId: signedIn.alice, reason: REASON, ticket: "T-9" }) }), expect: { admin: 201, engineer: 201 } },
     { name: "GET /v1/admin/support-sessions", side: "admin", call: (a) => api("/v1/admin/support-sessions", a), expect: { admin: 200, engineer: 200 } },
     { name: "GET /v1/admin/support-sessions/{id}/facts", side: "admin", call: (a) => api(`/v1/admin/support-sessions/${sessionId}/facts`, a), expect: { admin: 403, engineer: 403 } },
     {
@@ -390,7 +387,7 @@ describe("attacks", () => {
       expect((await api("/v1/me/support-access", { user: "alice", ...put(1) })).status).toBe(200);
       const expired = await requestPictures(s.id);
       expect(expired.status).toBe("approved");
-      await services().db.update(users).set({ supportAccessUntil: Date.now() - 1 }).where(eq(users.id, alice));
+      await services().db.update(users).set({ supportAccessUntil: Date.now() - 1 }).where(eq(users.id, signedIn.alice));
       const afterExpiry = await picture0(expired.id);
       expect(afterExpiry.status).toBe(403);
       expect(await carriesImage(afterExpiry)).toBe(false);
@@ -405,7 +402,7 @@ describe("attacks", () => {
       const rows = await services().db.select().from(supportImageRequests).where(inArray(supportImageRequests.id, [closed.id, expired.id])).all();
       expect(rows.map((r) => r.status)).toEqual(["withdrawn", "withdrawn"]);
       expect((await aliceSummaries()).some((t) => t.includes("You revoked support access"))).toBe(true);
-      const log = await services().db.select().from(operatorLog).where(eq(operatorLog.userId, alice)).all();
+      const log = await services().db.select().from(operatorLog).where(eq(operatorLog.userId, signedIn.alice)).all();
       expect(log.some((e) => e.action === "support_window.closed" && (e.detail ?? "").includes(closed.id))).toBe(true);
     } finally {
       await api("/v1/me/support-access", { user: "alice", method: "DELETE" });
@@ -426,7 +423,7 @@ describe("attacks", () => {
       await expectProblem(loser, 409, "conflict");
       const row = await services().db.select().from(supportImageRequests).where(eq(supportImageRequests.id, r.id)).get();
       expect(row?.status).toBe(approved.status === 200 ? "approved" : "refused");
-      const decisions = (await services().db.select().from(operatorLog).where(eq(operatorLog.userId, alice)).all()).filter(
+      const decisions = (await services().db.select().from(operatorLog).where(eq(operatorLog.userId, signedIn.alice)).all()).filter(
         (e) => ["support_image.approved", "support_image.refused_by_user", "support_image.granted_by_user"].includes(e.action) && (e.detail ?? "").includes(r.id),
       );
       expect(decisions).toHaveLength(1);
@@ -436,7 +433,7 @@ describe("attacks", () => {
   it("c. the operator log pages through every support read, none dropped (a cursor past the first page)", async () => {
     const s = await openSession({ user: "carol" });
     for (let i = 0; i < 3; i++) expect((await api(`/v1/admin/support-sessions/${s.id}/facts`, { user: "carol" })).status).toBe(200);
-    expect((await api(`/v1/support/users/${alice}`, { user: "carol", headers: { "x-support-reason": REASON } })).status).toBe(200);
+    expect((await api(`/v1/support/users/${signedIn.alice}`, { user: "carol", headers: { "x-support-reason": REASON } })).status).toBe(200);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -452,7 +449,7 @@ describe("attacks", () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.sort()).toEqual(all.map((r) => r.id).sort());
     // Each read, through the session or the older /v1/support route, is an operator log row.
-    const reads = all.filter((r) => r.userId === alice && r.operatorId === carol);
+    const reads = all.filter((r) => r.userId === signedIn.alice && r.operatorId === signedIn.carol);
     expect(reads.filter((r) => r.action === "support_session.read" && r.targetId === s.id)).toHaveLength(3);
     expect(reads.some((r) => r.action === "support.read")).toBe(true);
     await expectProblem(await api("/v1/admin/operator-log?cursor=nonsense", { user: "carol" }), 400, "validation_failed");
@@ -514,7 +511,7 @@ describe("attacks", () => {
       await res.body?.cancel();
       expect([path, read.keys.length - r0, write.keys.length - w0]).toEqual([path, 1, 0]);
     }
-    expect(read.keys.every((k) => k === `read:user:${carol}`)).toBe(true);
+    expect(read.keys.every((k) => k === `read:user:${signedIn.carol}`)).toBe(true);
     // A write stays a write.
     const [r0, w0] = [read.keys.length, write.keys.length];
     const res = await call("/v1/admin/support-sessions/x_unknown/end", { method: "POST" });
@@ -567,7 +564,7 @@ describe("attacks", () => {
     const approved = await requestPictures(s.id);
     await api(`/v1/admin/support-image-requests/${approved.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
     expect((await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" })).status).toBe(200);
-    const auditBefore = (await auditRows(alice)).length;
+    const auditBefore = (await auditRows(signedIn.alice)).length;
     await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() }), 403, "forbidden");
     await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/image-requests`, { token: await erinToken(), ...post({ generationId: doneGen, reason: "The result looks wrong to the user" }) }), 403, "forbidden");
     await expectProblem(await api(`/v1/admin/support-image-requests/${pending.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) }), 409, "conflict");
@@ -577,15 +574,15 @@ describe("attacks", () => {
     expect(img.status).toBe(403);
     expect(await carriesImage(img)).toBe(false);
     await expectProblem(await api(`/v1/admin/support-sessions/${s.id}/end`, { token: await erinToken(), method: "POST" }), 409, "conflict");
-    expect((await auditRows(alice)).length).toBe(auditBefore);
+    expect((await auditRows(signedIn.alice)).length).toBe(auditBefore);
   });
 
   it("every step is in both the user's activity log and the operator log", async () => {
     const before = new Set((await services().db.select().from(operatorLog).all()).map((r) => r.id));
-    const auditBefore = (await auditRows(alice)).length;
+    const auditBefore = (await auditRows(signedIn.alice)).length;
     const s = await openSession({ token: await erinToken() });
     await api(`/v1/admin/support-sessions/${s.id}/facts`, { token: await erinToken() });
-    await api(`/v1/support/users/${alice}/generations`, { token: await erinToken(), headers: { "x-support-reason": REASON } });
+    await api(`/v1/support/users/${signedIn.alice}/generations`, { token: await erinToken(), headers: { "x-support-reason": REASON } });
     const a = await requestPictures(s.id);
     await api(`/v1/admin/support-image-requests/${a.id}/approve`, { user: "carol", ...post({ note: "Ticket checked with the user" }) });
     await picture0(a.id);
@@ -615,6 +612,6 @@ describe("attacks", () => {
       ].sort(),
     );
     // One activity entry per operator log row.
-    expect((await auditRows(alice)).length - auditBefore).toBe(added.length);
+    expect((await auditRows(signedIn.alice)).length - auditBefore).toBe(added.length);
   });
 });

@@ -37,26 +37,36 @@ export const users = sqliteTable("users", {
   supportAccessUntil: integer("support_access_until"),
 });
 
+/** A place in one user's audit chain: an entry of `audit_log`, or the head an `audit_checkpoints` row signs. */
+const auditChainPosition = () => ({
+  userId: text("user_id").notNull(),
+  /** 1-based position in the user's chain. */
+  seq: integer("seq").notNull(),
+});
+
+/** The columns of one audit event, alike in `audit_log` and `audit_pending` (fresh builders for each table). */
+const auditEventColumns = () => ({
+  at: integer("at").notNull(),
+  actorType: text("actor_type", { enum: ["user", "api_key", "system", "support"] }).notNull(),
+  actorId: text("actor_id"),
+  action: text("action").notNull(),
+  targetType: text("target_type"),
+  targetId: text("target_id"),
+  requestId: text("request_id"),
+  /** Sealed: client IP truncated to /24 (IPv4) or /48 (IPv6). */
+  ipPrefix: text("ip_prefix"),
+  /** Sealed: the first 200 characters. */
+  userAgent: text("user_agent"),
+  /** Sealed: JSON object with non-secret details (e.g. support reason). */
+  detail: text("detail"),
+});
+
 export const auditLog = sqliteTable(
   "audit_log",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull(),
-    /** 1-based position in the user's chain. */
-    seq: integer("seq").notNull(),
-    at: integer("at").notNull(),
-    actorType: text("actor_type", { enum: ["user", "api_key", "system", "support"] }).notNull(),
-    actorId: text("actor_id"),
-    action: text("action").notNull(),
-    targetType: text("target_type"),
-    targetId: text("target_id"),
-    requestId: text("request_id"),
-    /** Sealed: client IP truncated to /24 (IPv4) or /48 (IPv6). */
-    ipPrefix: text("ip_prefix"),
-    /** Sealed: the first 200 characters. */
-    userAgent: text("user_agent"),
-    /** Sealed: JSON object with non-secret details (e.g. support reason). */
-    detail: text("detail"),
+    ...auditChainPosition(),
+    ...auditEventColumns(),
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
   },
@@ -78,19 +88,7 @@ export const auditPending = sqliteTable(
     n: integer("n").primaryKey(),
     id: text("id").notNull().unique(),
     userId: text("user_id").notNull(),
-    at: integer("at").notNull(),
-    actorType: text("actor_type", { enum: ["user", "api_key", "system", "support"] }).notNull(),
-    actorId: text("actor_id"),
-    action: text("action").notNull(),
-    targetType: text("target_type"),
-    targetId: text("target_id"),
-    requestId: text("request_id"),
-    /** Sealed, as in audit_log. */
-    ipPrefix: text("ip_prefix"),
-    /** Sealed, as in audit_log. */
-    userAgent: text("user_agent"),
-    /** Sealed, as in audit_log. */
-    detail: text("detail"),
+    ...auditEventColumns(),
   },
   (t) => [index("audit_pending_user_n").on(t.userId, t.n)],
 );
@@ -255,8 +253,7 @@ export const auditCheckpoints = sqliteTable(
   "audit_checkpoints",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull(),
-    seq: integer("seq").notNull(),
+    ...auditChainPosition(),
     /** The chain's `hash` at `seq`. */
     head: text("head").notNull(),
     /** Signing time (Unix ms); the signature covers its ISO 8601 form. */

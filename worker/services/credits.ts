@@ -4,7 +4,8 @@
  * purchase can never be applied twice however often a message or webhook is
  * redelivered.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { ledger, users } from "../db/schema";
 import { keysetQuery, type KeysetCursor } from "../lib/cursor";
@@ -13,31 +14,53 @@ import { newId } from "../lib/ids";
 export type LedgerReason = (typeof ledger.$inferInsert)["reason"];
 export type LedgerRow = typeof ledger.$inferSelect;
 
+/** What a ledger row derived from a query takes from that query's rows: all but its fresh id and its time. */
+interface DerivedLedgerColumns {
+  userId: AnySQLiteColumn | SQL.Aliased<string>;
+  delta: SQL.Aliased<number>;
+  reason: SQL.Aliased<LedgerReason>;
+  reference: AnySQLiteColumn | SQL.Aliased<string>;
+}
+
+/**
+ * A statement for `db.batch` appending one ledger row per `source` row
+ * matching `where` (INSERT ... SELECT), each with a fresh id and `now`; a
+ * (reason, reference) already recorded is ignored. A query builder, not
+ * db.run(sql``): drizzle's D1 batch cannot bind the parameters of raw
+ * statements.
+ */
+function insertLedgerRowsFrom(db: Db, source: typeof users | typeof ledger, columns: DerivedLedgerColumns, where: SQL | undefined, now: number) {
+  return db
+    .insert(ledger)
+    .select(
+      db
+        .select({ id: sql<string>`${newId("led")}`.as("id"), ...columns, createdAt: sql<number>`${now}`.as("created_at") })
+        .from(source)
+        .where(where),
+    )
+    .onConflictDoNothing();
+}
+
 /**
  * A conditional insert that reserves `cost` credits for `reference` only if
  * the balance covers it. Put it in the same `db.batch` as the row it pays for
  * and check `reservationMade` afterwards.
  */
 export function reserveStatement(db: Db, userId: string, cost: number, reference: string, now: number) {
-  // A query builder, not db.run(sql``): drizzle's D1 batch cannot bind the
-  // parameters of raw statements. Selecting the user's own row yields the one
-  // row to insert, filtered by the balance check.
-  return db
-    .insert(ledger)
-    .select(
-      db
-        .select({
-          id: sql<string>`${newId("led")}`.as("id"),
-          userId: users.id,
-          delta: sql<number>`${-cost}`.as("delta"),
-          reason: sql<"reserve">`'reserve'`.as("reason"),
-          reference: sql<string>`${reference}`.as("reference"),
-          createdAt: sql<number>`${now}`.as("created_at"),
-        })
-        .from(users)
-        .where(and(eq(users.id, userId), sql`(SELECT COALESCE(SUM(${ledger.delta}), 0) FROM ${ledger} WHERE ${ledger.userId} = ${userId}) >= ${cost}`)),
-    )
-    .onConflictDoNothing();
+  // Selecting the user's own row yields the one row to insert, filtered by
+  // the balance check.
+  return insertLedgerRowsFrom(
+    db,
+    users,
+    {
+      userId: users.id,
+      delta: sql<number>`${-cost}`.as("delta"),
+      reason: sql<"reserve">`'reserve'`.as("reason"),
+      reference: sql<string>`${reference}`.as("reference"),
+    },
+    and(eq(users.id, userId), sql`(SELECT COALESCE(SUM(${ledger.delta}), 0) FROM ${ledger} WHERE ${ledger.userId} = ${userId}) >= ${cost}`),
+    now,
+  );
 }
 
 export async function reservationMade(db: Db, reference: string): Promise<boolean> {
@@ -90,24 +113,18 @@ export async function appendLedger(db: Db, entry: LedgerEntry, now: number): Pro
  * reservations then fail until it is positive again.
  */
 export function purchaseReversalStatement(db: Db, reference: string, now: number) {
-  // A query builder, not db.run(sql``): drizzle's D1 batch cannot bind the
-  // parameters of raw statements.
-  return db
-    .insert(ledger)
-    .select(
-      db
-        .select({
-          id: sql<string>`${newId("led")}`.as("id"),
-          userId: ledger.userId,
-          delta: sql<number>`-${ledger.delta}`.as("delta"),
-          reason: sql<"purchase_reversal">`'purchase_reversal'`.as("reason"),
-          reference: ledger.reference,
-          createdAt: sql<number>`${now}`.as("created_at"),
-        })
-        .from(ledger)
-        .where(and(eq(ledger.reason, "purchase"), eq(ledger.reference, reference))),
-    )
-    .onConflictDoNothing();
+  return insertLedgerRowsFrom(
+    db,
+    ledger,
+    {
+      userId: ledger.userId,
+      delta: sql<number>`-${ledger.delta}`.as("delta"),
+      reason: sql<"purchase_reversal">`'purchase_reversal'`.as("reason"),
+      reference: ledger.reference,
+    },
+    and(eq(ledger.reason, "purchase"), eq(ledger.reference, reference)),
+    now,
+  );
 }
 
 /** The ledger entry for (reason, reference), if any. */

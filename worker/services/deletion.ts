@@ -43,7 +43,7 @@ import {
 import { newId } from "../lib/ids";
 import { errorText, logger } from "../lib/log";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit, type AuditEvent } from "./audit";
+import { appendAudit, type AuditDetail, type AuditEvent } from "./audit";
 import { makeCheckpoint } from "./audit-checkpoints";
 import type { Checkpoint } from "../lib/audit-verify";
 import { endGeneration } from "./generation";
@@ -105,6 +105,27 @@ export interface Actor {
 }
 
 /**
+ * Closes the deletion of one item the caller owned: stores its receipt and
+ * audits `<kind>.deleted` with the receipt id and any `detail`.
+ */
+async function receiptWithAudit(
+  s: Services,
+  who: Actor,
+  kind: "photo" | "generation" | "export",
+  id: string,
+  counts: Record<string, number>,
+  detail: AuditDetail = {},
+): Promise<DeletionReceipt> {
+  const receipt = await storeReceipt(s, kind, id, counts);
+  await appendAudit(
+    s.db,
+    { userId: who.userId, actor: who.actor, action: `${kind}.deleted`, target: { type: kind, id }, detail: { receipt: receipt.id, ...detail }, meta: who.meta },
+    s.now(),
+  );
+  return receipt;
+}
+
+/**
  * Removes the user's exports that may contain an item created at
  * `itemCreatedAt`: every export not yet ready, and every ready one finished
  * after the item existed. A build still running finds its row gone and
@@ -151,13 +172,7 @@ export async function deletePhoto(s: Services, who: Actor, photoId: string): Pro
     s.db.update(generations).set({ motherPhotoId: null }).where(and(eq(generations.userId, who.userId), eq(generations.motherPhotoId, row.id))),
     s.db.update(generations).set({ fatherPhotoId: null }).where(and(eq(generations.userId, who.userId), eq(generations.fatherPhotoId, row.id))),
   ]);
-  const receipt = await storeReceipt(s, "photo", row.id, { photos: 1, exports: exportsRemoved });
-  await appendAudit(
-    s.db,
-    { userId: who.userId, actor: who.actor, action: "photo.deleted", target: { type: "photo", id: row.id }, detail: { receipt: receipt.id }, meta: who.meta },
-    s.now(),
-  );
-  return receipt;
+  return receiptWithAudit(s, who, "photo", row.id, { photos: 1, exports: exportsRemoved });
 }
 
 /**
@@ -198,20 +213,7 @@ export async function deleteGeneration(s: Services, who: Actor, generationId: st
     );
   }
   await s.db.delete(generations).where(and(eq(generations.id, gen.id), eq(generations.userId, who.userId)));
-  const receipt = await storeReceipt(s, "generation", gen.id, { generations: 1, outputs: outputs.length, exports: exportsRemoved });
-  await appendAudit(
-    s.db,
-    {
-      userId: who.userId,
-      actor: who.actor,
-      action: "generation.deleted",
-      target: { type: "generation", id: gen.id },
-      detail: { receipt: receipt.id, outputs: outputs.length, refunded },
-      meta: who.meta,
-    },
-    s.now(),
-  );
-  return receipt;
+  return receiptWithAudit(s, who, "generation", gen.id, { generations: 1, outputs: outputs.length, exports: exportsRemoved }, { outputs: outputs.length, refunded });
 }
 
 /** Deletes one export and its ZIP; null if the caller owns no such export. */
@@ -224,13 +226,7 @@ export async function deleteExport(s: Services, who: Actor, exportId: string): P
   if (!row) return null;
   if (row.objectId) await deleteObjects(s, who.userId, [row.objectId]);
   await s.db.delete(exportsTable).where(and(eq(exportsTable.id, row.id), eq(exportsTable.userId, who.userId)));
-  const receipt = await storeReceipt(s, "export", row.id, { exports: 1 });
-  await appendAudit(
-    s.db,
-    { userId: who.userId, actor: who.actor, action: "export.deleted", target: { type: "export", id: row.id }, detail: { receipt: receipt.id }, meta: who.meta },
-    s.now(),
-  );
-  return receipt;
+  return receiptWithAudit(s, who, "export", row.id, { exports: 1 });
 }
 
 // ------------------------------------------------------------------ account

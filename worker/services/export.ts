@@ -21,7 +21,7 @@ import { openApiKeyRow } from "../auth/api-keys";
 import { appendAudit, openAuditRows, type AuditEvent } from "./audit";
 import { systemReadEvent } from "./audit-reads";
 import { allCheckpoints, makeCheckpoint, publicAuditKeys } from "./audit-checkpoints";
-import { parseOptions } from "./generation";
+import { outputsQuery, parseOptions } from "./generation";
 import { isBeingDeleted } from "./deletion";
 import type { Services } from "./types";
 import { queueMail } from "./mail-jobs";
@@ -29,6 +29,7 @@ import { deleteObjects, getObject, putObject, shredUserKey } from "./storage";
 import { balanceOf, openUserFields } from "./users";
 import { whoWeAre } from "../lib/who-we-are";
 import { iso } from "../lib/iso";
+import { streamOf } from "../lib/generator-stream";
 
 export const EXPORT_SCHEMA_VERSION = 1;
 /** Rows read per page while streaming lists into the ZIP. */
@@ -260,21 +261,7 @@ async function readApiKeys(s: Services, userId: string): Promise<ApiKeyExport[]>
 
 /** One page of generations with the output and parent-photo rows it needs. */
 async function readGenerationObjects(s: Services, userId: string, page: GenerationRow[]): Promise<{ outputs: ObjectRow[]; photoById: Map<string, ObjectRow> }> {
-  const outputs = await s.db
-    .select()
-    .from(objects)
-    .where(
-      and(
-        eq(objects.userId, userId),
-        eq(objects.kind, "output"),
-        inArray(
-          objects.generationId,
-          page.map((g) => g.id),
-        ),
-      ),
-    )
-    .orderBy(asc(objects.id))
-    .all();
+  const outputs = await outputsQuery(s, userId, page.map((g) => g.id)).all();
   const photoIds = page.flatMap((g) => [g.motherPhotoId, g.fatherPhotoId]).filter((x): x is string => Boolean(x));
   const photos: ObjectRow[] = photoIds.length
     ? await s.db
@@ -487,26 +474,6 @@ async function* archive(s: Services, exp: ExportRow, zip: ZipBuilder, onProgress
   );
   yield* zip.end();
   await onProgress(total, total);
-}
-
-function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const next = await gen.next();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      async cancel() {
-        await gen.return(undefined);
-      },
-    },
-    { highWaterMark: 1 },
-  );
 }
 
 /**

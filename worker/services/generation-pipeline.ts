@@ -81,6 +81,20 @@ export async function failGeneration(s: Services, row: GenerationRow, code: Fail
   return ended !== null;
 }
 
+/** Fails a generation past its deadline as "timeout"; true if it was past. */
+async function failIfExpired(s: Services, row: GenerationRow): Promise<boolean> {
+  if (s.now() <= row.deadlineAt) return false;
+  await failGeneration(s, row, "timeout");
+  return true;
+}
+
+/** Fails the generation with the code of a provider error retrying cannot fix; true if `err` was one. */
+async function failIfPermanent(s: Services, row: GenerationRow, err: unknown): Promise<boolean> {
+  if (!(err instanceof ProviderError) || err.transient) return false;
+  await failGeneration(s, row, err.code);
+  return true;
+}
+
 /** The user's cancel: ends an unfinished generation with a refund, keeps no outputs, tells the provider; the ended row, or null if it had already finished. */
 export async function cancelGeneration(s: Services, row: GenerationRow, actor: Actor): Promise<GenerationRow | null> {
   const ended = await endGeneration(s, row.id, "canceled", null, actor);
@@ -97,10 +111,7 @@ export async function cancelGeneration(s: Services, row: GenerationRow, actor: A
 export async function submitGeneration(s: Services, generationId: string): Promise<void> {
   const row = await load(s, generationId);
   if (!row || row.status !== "queued" || row.providerRequestId) return;
-  if (s.now() > row.deadlineAt) {
-    await failGeneration(s, row, "timeout");
-    return;
-  }
+  if (await failIfExpired(s, row)) return;
   // Withdrawing consent stops processing at once (GDPR Art. 7(3)), even for queued jobs.
   if (!(await hasCurrentConsent(s, row.userId))) {
     await failGeneration(s, row, "consent_withdrawn");
@@ -134,10 +145,7 @@ export async function submitGeneration(s: Services, generationId: string): Promi
       },
     }));
   } catch (err) {
-    if (err instanceof ProviderError && !err.transient) {
-      await failGeneration(s, row, err.code);
-      return;
-    }
+    if (await failIfPermanent(s, row, err)) return;
     throw err;
   }
 
@@ -160,10 +168,7 @@ export async function submitGeneration(s: Services, generationId: string): Promi
 export async function pollGeneration(s: Services, generationId: string, attempt: number): Promise<void> {
   const row = await load(s, generationId);
   if (!row || row.status !== "submitted" || !row.providerRequestId) return;
-  if (s.now() > row.deadlineAt) {
-    await failGeneration(s, row, "timeout");
-    return;
-  }
+  if (await failIfExpired(s, row)) return;
   const next = () => s.env.JOBS.send({ kind: "generation.poll", generationId, attempt: attempt + 1 }, { delaySeconds: pollDelaySeconds(attempt + 1) });
   try {
     const status = await s.pipeline.provider.status(row.providerRequestId);
@@ -178,10 +183,7 @@ export async function pollGeneration(s: Services, generationId: string, attempt:
       .set({ stage: status.state, queuePosition: status.state === "in_queue" ? status.queuePosition : null })
       .where(and(eq(generations.id, generationId), eq(generations.status, "submitted")));
   } catch (err) {
-    if (err instanceof ProviderError && !err.transient) {
-      await failGeneration(s, row, err.code);
-      return;
-    }
+    if (await failIfPermanent(s, row, err)) return;
     log("generation.poll_deferred", { generationId, attempt, error: err instanceof Error ? err.message : "unknown" });
   }
   await next();

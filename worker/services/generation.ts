@@ -10,7 +10,7 @@
  * are returned exactly once.
  */
 import { emitEvent } from "./webhooks/events";
-import { and, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, ne, or, sql, type SQL } from "drizzle-orm";
 import { generations, ledger, objects, users } from "../db/schema";
 import { DomainError } from "../lib/domain-error";
 import { sha256Hex } from "../lib/bytes";
@@ -373,13 +373,14 @@ export async function getGenerationRow(s: Services, userId: string, id: string):
   return generationRowQuery(s, userId, id).get();
 }
 
+/** The condition selecting the user's own output images of these generations (non-empty `generationIds`). */
+export function ownOutputsOf(userId: string, generationIds: readonly string[]): SQL | undefined {
+  return and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, [...generationIds]));
+}
+
 /** The owner-scoped outputs query (non-empty `generationIds`), unexecuted, for a D1 batch. */
 export function outputsQuery(s: Pick<Services, "db">, userId: string, generationIds: readonly string[]) {
-  return s.db
-    .select()
-    .from(objects)
-    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, [...generationIds])))
-    .orderBy(objects.id);
+  return s.db.select().from(objects).where(ownOutputsOf(userId, generationIds)).orderBy(objects.id);
 }
 
 export async function outputsOf(s: Services, userId: string, generationIds: string[]): Promise<ObjectRow[]> {

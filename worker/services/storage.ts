@@ -9,6 +9,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { objects } from "../db/schema";
 import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
+import { streamOf } from "../lib/generator-stream";
 import { firstMarker } from "../lib/jpeg-scan";
 import { logger } from "../lib/log";
 import { shredUserKey as shredKey, userDataKey, userKeyPath } from "./crypto/keys";
@@ -279,7 +280,7 @@ export async function openObjectStream(
       return null;
     }
     const n = segmentCount(row.bytes, cipher.segmentSize);
-    return { row, size: row.bytes, stream: toStream(decryptSegments(cipher, reader, 0, n - 1, n - 1, row.bytes, 0, row.bytes - 1)) };
+    return { row, size: row.bytes, stream: streamOf(decryptSegments(cipher, reader, 0, n - 1, n - 1, row.bytes, 0, row.bytes - 1)) };
   }
 
   const headObj = await s.env.BUCKET.get(row.r2Key, { range: { offset: 0, length: HEADER_LENGTH } });
@@ -298,7 +299,7 @@ export async function openObjectStream(
   return {
     row,
     size: end - start + 1,
-    stream: toStream(decryptSegments(cipher, new ExactReader(obj.body), first, last, n - 1, row.bytes, start, end)),
+    stream: streamOf(decryptSegments(cipher, new ExactReader(obj.body), first, last, n - 1, row.bytes, start, end)),
   };
 }
 
@@ -326,23 +327,6 @@ async function* decryptSegments(
   } finally {
     await reader.cancel();
   }
-}
-
-function toStream(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await gen.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (err) {
-        controller.error(err);
-      }
-    },
-    async cancel() {
-      await gen.return(undefined);
-    },
-  });
 }
 
 /** Reads exact byte counts from a stream of arbitrary chunks. */

@@ -15,12 +15,11 @@ import { generations, objects, supportImageRequests, supportSessions, tombstones
 import { DomainError } from "../lib/domain-error";
 import { newId } from "../lib/ids";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit } from "./audit";
 import type { Services } from "./types";
 import { recordOperatorAction, recordOperatorLogOnly as operatorLogOnly } from "./operator";
 import { getObject } from "./storage";
 import { isBeingDeleted } from "./tombstones";
-import { findUser, recordSupportAccess, supportGrantActive } from "./support";
+import { auditGrantChange, findUser, recordSupportAccess, supportGrantActive } from "./support";
 
 export const DEFAULT_SESSION_MINUTES = 30;
 export const MAX_SESSION_MINUTES = 120;
@@ -131,18 +130,7 @@ export async function endSessionByUser(s: Services, userId: string, id: string, 
   if (!sessionOpen(row, s.now())) throw new DomainError("conflict", "This support session has already ended or expired.");
   const now = s.now();
   await endOnce(s, id, now, "user");
-  await appendAudit(
-    s.db,
-    {
-      userId,
-      actor: { type: "user", id: userId },
-      action: "support.grant_changed",
-      target: { type: "support_session", id },
-      detail: { granted: false, until: null, session: id, ticket: row.ticket },
-      meta,
-    },
-    now,
-  );
+  await auditGrantChange(s, userId, { type: "support_session", id }, { granted: false, until: null, session: id, ticket: row.ticket }, meta, now);
   await operatorLogOnly(s, userId, "support_session.ended_by_user", { type: "support_session", id }, userId, { ticket: row.ticket });
   return { ...row, endedAt: now, endedBy: "user" };
 }
@@ -284,16 +272,12 @@ export async function decideByUser(s: Services, userId: string, id: string, allo
   const now = s.now();
   const status = allow ? "approved" : "refused";
   await decideOnce(s, req, { status, decidedBy: userId, decidedVia: "user", decidedAt: now });
-  await appendAudit(
-    s.db,
-    {
-      userId,
-      actor: { type: "user", id: userId },
-      action: "support.grant_changed",
-      target: { type: "generation", id: req.generationId },
-      detail: allow ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id } : { granted: false, item: req.generationId, until: null, request: id },
-      meta,
-    },
+  await auditGrantChange(
+    s,
+    userId,
+    { type: "generation", id: req.generationId },
+    allow ? { granted: true, item: req.generationId, until: new Date(session.expiresAt).toISOString(), request: id } : { granted: false, item: req.generationId, until: null, request: id },
+    meta,
     now,
   );
   await operatorLogOnly(s, userId, allow ? "support_image.granted_by_user" : "support_image.refused_by_user", { type: "generation", id: req.generationId }, userId, { request: id });

@@ -5,14 +5,15 @@
  * the user's window (setSupportGrant) can allow. Every call lands in the user's own audit log as actor
  * `support` with the reason the staff member gave.
  */
-import { and, count, desc, eq, inArray, notExists, sql } from "drizzle-orm";
+import { and, count, desc, eq, notExists, sql } from "drizzle-orm";
 import type { AuthContext } from "../auth/types";
 import { apiKeys, exportsTable, generations, objects, supportImageRequests, tombstones, users } from "../db/schema";
 import type { RequestMeta } from "../lib/request-meta";
-import { appendAudit } from "./audit";
+import { appendAudit, type AuditDetail, type AuditEvent } from "./audit";
 import type { Services } from "./types";
 import { recordOperatorLogOnly } from "./operator";
 import { balanceOf, type UserRow } from "./users";
+import { ownOutputsOf } from "./generation";
 import { iso } from "../lib/iso";
 
 /** Longest window a user can grant, in hours. */
@@ -146,7 +147,7 @@ export async function generationStates(s: Services, userId: string, limit: numbe
   const outputs = await s.db
     .select({ generationId: objects.generationId, n: count() })
     .from(objects)
-    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, rows.length ? rows.map((r) => r.id) : [""])))
+    .where(ownOutputsOf(userId, rows.length ? rows.map((r) => r.id) : [""]))
     .groupBy(objects.generationId)
     .all();
   return rows.map((r) => ({
@@ -157,6 +158,21 @@ export async function generationStates(s: Services, userId: string, limit: numbe
     completedAt: iso(r.completedAt),
     deadlineAt: new Date(r.deadlineAt).toISOString(),
   }));
+}
+
+/**
+ * Audits a support grant the user changed themselves: their whole window
+ * (here), one support session or one image request (support-sessions.ts).
+ */
+export async function auditGrantChange(
+  s: Services,
+  userId: string,
+  target: NonNullable<AuditEvent["target"]>,
+  detail: AuditDetail,
+  meta: RequestMeta,
+  now: number,
+): Promise<void> {
+  await appendAudit(s.db, { userId, actor: { type: "user", id: userId }, action: "support.grant_changed", target, detail, meta }, now);
 }
 
 /**
@@ -191,19 +207,12 @@ export async function setSupportGrant(
     [, withdrawn] = await s.db.batch([setWindow, withdraw]);
   }
   const ids = withdrawn.map((w) => w.id).join(",");
-  await appendAudit(
-    s.db,
-    {
-      userId: auth.userId,
-      actor: { type: "user", id: auth.userId },
-      action: "support.grant_changed",
-      target: { type: "user", id: auth.userId },
-      detail:
-        hours === null
-          ? { granted: false, until: null, withdrawn: withdrawn.length }
-          : { granted: true, hours, until: new Date(until ?? now).toISOString(), withdrawn: withdrawn.length },
-      meta,
-    },
+  await auditGrantChange(
+    s,
+    auth.userId,
+    { type: "user", id: auth.userId },
+    hours === null ? { granted: false, until: null, withdrawn: withdrawn.length } : { granted: true, hours, until: new Date(until ?? now).toISOString(), withdrawn: withdrawn.length },
+    meta,
     now,
   );
   await recordOperatorLogOnly(

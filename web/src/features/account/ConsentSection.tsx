@@ -1,8 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { ErrorNotice } from "../../components/ErrorNotice";
-import { Loading } from "../../components/Loading";
+import { QueryStatus } from "../../components/QueryStatus";
 import { describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
 import { CREATE_PATH } from "../gallery/paths";
@@ -18,8 +17,7 @@ export function ConsentSection() {
   return (
     <section className="card" aria-labelledby="consent-title" data-testid="consent-section">
       <h2 id="consent-title">Consent</h2>
-      {consent.isPending && <Loading label="Loading your consent" />}
-      {consent.isError && <ErrorNotice title="Could not load your consent" message={describeError(consent.error)} onRetry={() => void consent.refetch()} />}
+      <QueryStatus query={consent} loading="Loading your consent" failed="Could not load your consent" />
       {consent.data && (
         <>
           {consent.data.consent ? (

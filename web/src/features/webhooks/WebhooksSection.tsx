@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { ErrorNotice } from "../../components/ErrorNotice";
-import { Loading } from "../../components/Loading";
+import { QueryStatus } from "../../components/QueryStatus";
 import { describeError } from "../../lib/api/problem";
 import { formatDateTime } from "../../lib/format";
 import {
@@ -48,8 +47,7 @@ function NewSecret({ endpoint, onDone }: { endpoint: WebhookEndpointWithSecret; 
 
 function Deliveries({ id }: { id: string }) {
   const log = useWebhookDeliveries(id, true);
-  if (log.isPending) return <Loading label="Loading deliveries" />;
-  if (log.isError) return <ErrorNotice title="Could not load deliveries" message={describeError(log.error)} onRetry={() => void log.refetch()} />;
+  if (!log.isSuccess) return <QueryStatus query={log} loading="Loading deliveries" failed="Could not load deliveries" />;
   if (log.data.deliveries.length === 0) return <p className="small">No deliveries yet.</p>;
   return (
     <table className="table small" data-testid="webhook-deliveries">
@@ -187,8 +185,7 @@ export function WebhooksSection() {
       </p>
       {secret && <NewSecret endpoint={secret} onDone={() => setSecret(null)} />}
       <AddEndpointForm onCreated={setSecret} />
-      {endpoints.isPending && <Loading label="Loading your endpoints" />}
-      {endpoints.isError && <ErrorNotice title="Could not load your endpoints" message={describeError(endpoints.error)} onRetry={() => void endpoints.refetch()} />}
+      <QueryStatus query={endpoints} loading="Loading your endpoints" failed="Could not load your endpoints" />
       {endpoints.isSuccess && list.length === 0 && <p>You have no webhook endpoints.</p>}
       {list.length > 0 && (
         <ul className="key-list">
