@@ -1,4 +1,6 @@
 // npm run bench:api [-- --duration 10 --connections 8]   (--connections 1,8: each count in turn)
+//   --targets health,generation,me   only these targets, no Goals block (a quick look)
+//   --profile                        also a CPU profile of the Worker (bench/api/profile.mjs)
 //
 // 1. API latency: starts its own `wrangler dev` (local D1/R2, throwaway state,
 //    rate limits raised so the benchmark measures work, not 429s), seeds one
@@ -27,6 +29,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { ROOT } from "../../scripts/lib/worker-module.mjs";
 import { benchSignedLink } from "./signed-link.mjs";
+import { profiled } from "./profile.mjs";
 import { DEV_VARS } from "../../scripts/lib/dev-vars.mjs";
 import { setup } from "../../scripts/setup.mjs";
 import { freePort, Service, stopAll, waitForHttp } from "../../scripts/start.mjs";
@@ -45,6 +48,10 @@ const CONNECTION_COUNTS = String(arg("connections", "8"))
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
 if (!Number.isFinite(DURATION) || DURATION <= 0 || CONNECTION_COUNTS.length === 0) throw new Error("usage: --duration <seconds> --connections <n>[,<n>...]");
+/** Only these targets (comma-separated names, e.g. `health,generation,me`), for a quick look; the Goals block needs all. */
+const ONLY = arg("targets", "") ? new Set(String(arg("targets", "")).split(",")) : null;
+/** Also print a CPU profile of the Worker while the targets run (bench/api/profile.mjs). */
+const PROFILE = process.argv.includes("--profile");
 const SCALE_ENTRIES = 10_000;
 const SCALE_GENERATIONS = 1_000;
 
@@ -199,12 +206,17 @@ async function apiBench() {
       { name: "galleryBig", url: `${base}/v1/generations?limit=24`, headers: bigAuth },
       { name: "galleryEmpty", url: `${base}/v1/generations?limit=24`, headers: emptyAuth },
     ];
+    const chosen = ONLY ? targets.filter((t) => ONLY.has(t.name)) : targets;
     const runs = [];
     for (const connections of CONNECTION_COUNTS) {
       log(`warming up (${connections} connections)`);
-      await measure(targets, ROUNDS, connections);
+      await measure(chosen, ROUNDS, connections);
       log(`measuring ${DURATION}s per target in ${ROUNDS} alternating rounds at ${connections} connections`);
-      const results = await measure(targets, DURATION, connections);
+      const results = PROFILE ? await profiled(inspectorPort, () => measure(chosen, DURATION, connections)) : await measure(chosen, DURATION, connections);
+      if (ONLY) {
+        runs.push({ connections, durationSeconds: DURATION, ...results });
+        continue;
+      }
       if (Object.values(results).some((r) => r.non2xx > 0)) {
         log(`non-2xx answers: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.statuses])))}; worker log tail:`);
         for (const line of worker.tail.filter((l) => /error|warn/i.test(l)).slice(-8)) log(`  ${line.slice(0, 300)}`);
@@ -239,6 +251,15 @@ const GOALS = [
 
 try {
   const runs = await apiBench();
+  if (ONLY) {
+    for (const api of runs) {
+      const base = api.health?.p50;
+      for (const [name, r] of Object.entries(api)) {
+        if (typeof r === "object") console.log(`${api.connections} conn ${name.padEnd(14)} p50 ${fmt(r.p50).padStart(9)} p99 ${fmt(r.p99).padStart(9)}${base ? `  ${(r.p50 / base).toFixed(2)}x health` : ""}`);
+      }
+    }
+    process.exit(0);
+  }
   const link = await benchSignedLink();
   for (const api of runs) {
     console.log("");

@@ -19,7 +19,10 @@ import { cachedSession, forgetSession, rememberSession, sessionCacheKey } from "
 import { appendAudit, recordAudit } from "../services/audit";
 import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
-import { ensureUser, findSessionUser } from "../services/users";
+import { ensureUser, sessionUserLookup } from "../services/users";
+import { userDataKey } from "../services/crypto/keys";
+import type { Services } from "../services";
+import { keepPrefetched, type Reads, type RouteReads } from "./route-reads";
 
 export interface AuthOptions {
   /** Scope an API key must hold for this route. Sessions hold every scope. */
@@ -41,6 +44,11 @@ export interface AuthOptions {
    * runs alongside the user lookup (docs/decisions/0026).
    */
   rateLimit?: Exclude<RateLimitKind, "ip">;
+  /**
+   * The route's own D1 reads, sent in one batch with the user lookup when the
+   * session token is cached (docs/decisions/0028).
+   */
+  reads?: RouteReads;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/;
@@ -125,8 +133,14 @@ export function requireAuth(opts: AuthOptions = {}) {
       const kind = opts.rateLimit;
       const guess = kind && cached?.userId && markCounted(c, kind) ? { kind, userId: cached.userId } : null;
       const limiter = s.rateLimiter ?? bindingRateLimiter(s.env);
-      const [found, guessed] = await Promise.all([
-        findSessionUser(s, result.subject, s.now()),
+      // The route's reads for the user this token had last time, in the lookup's batch (docs/decisions/0028).
+      const lookup = await sessionUserLookup(s, result.subject, s.now());
+      const reads = cached?.userId && opts.reads ? buildReads(opts.reads, s, cached.userId, c) : null;
+      if (reads && opts.reads?.dataKey && cached?.userId) void userDataKey(s, cached.userId, { create: false }).catch(() => null);
+      const [[found, prefetched], guessed] = await Promise.all([
+        reads
+          ? s.db.batch([lookup.statement, ...reads]).then(async ([rows, ...rest]) => [await lookup.read(rows), rest] as const)
+          : lookup.statement.then(async (rows) => [await lookup.read(rows), null] as const),
         guess ? limiter.limit(guess.kind, credentialRateLimitKey(guess.kind, { via: "session", userId: guess.userId, actorId: guess.userId })) : null,
       ]);
       const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
@@ -135,6 +149,8 @@ export function requireAuth(opts: AuthOptions = {}) {
       if (issuedBeforeDeletion(result.issuedAt, found.deletedAt, skew)) return fail("session-of-deleted-account", "account_deleted");
       const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       rememberSession(cacheKey, result, user.id, s.now());
+      // The reads were made for the user this token had last time: kept only when the lookup confirms that user.
+      if (prefetched && opts.reads && cached?.userId && user.id === cached.userId) keepPrefetched(c, { reads: opts.reads, userId: cached.userId, results: prefetched });
       // A guess that was wrong (another account of this subject) counted nothing for this user: count it below.
       if (guess && guessed && guess.userId === user.id) early = { userId: user.id, decision: guessed };
       else if (guess) unmarkCounted(c, guess.kind);
@@ -172,6 +188,15 @@ export function requireAuth(opts: AuthOptions = {}) {
   });
 }
 
+/** The route's statements for `userId`, or null when they cannot be built before validation. */
+function buildReads(reads: RouteReads, s: Services, userId: string, c: Context<AppEnv>): Reads | null {
+  try {
+    return reads.build(s, userId, c);
+  } catch {
+    return null;
+  }
+}
+
 function factorAgesOf(claims: Record<string, unknown>, nowMs: number): readonly [number, number] | null {
   const ages = parseFactorAges(claims["fva"]);
   const iat = claims["iat"];
@@ -200,7 +225,7 @@ const operatorsOnly = createMiddleware<AppEnv>(async (c, next) => {
 /** Who may call a route, and which per-credential rate-limit bucket it charges. */
 export type Access =
   /** A session or an API key holding `scope` (sessions hold every scope). */
-  | { scope: Scope; limit: "read" | "write" }
+  | { scope: Scope; limit: "read" | "write"; reads?: RouteReads }
   /**
    * A browser session only (API keys get 403 `insufficient_scope`); `stepUp`
    * also needs a recent sign-in check (worker/auth/step-up.ts). `limit: null`
@@ -254,7 +279,10 @@ export function authenticated(access: Access, ...more: MiddlewareHandler<AppEnv>
   // lookup when the session token is cached (decision 0026). Session-only and
   // operator routes check the session (step-up, operator role) before they
   // spend a token.
-  if ("scope" in access) return { security: securityFor(access), middleware: [requireAuth({ scope: access.scope, ...(access.limit ? { rateLimit: access.limit } : {}) }), ...more] };
+  if ("scope" in access) {
+    const opts: AuthOptions = { scope: access.scope, rateLimit: access.limit, ...(access.reads ? { reads: access.reads } : {}) };
+    return { security: securityFor(access), middleware: [requireAuth(opts), ...more] };
+  }
   const opts: AuthOptions = "operator" in access ? { sessionOnly: true } : { sessionOnly: true, stepUp: access.stepUp === true };
   const middleware: MiddlewareHandler<AppEnv>[] = [requireAuth(opts)];
   if ("operator" in access) middleware.push(operatorsOnly);

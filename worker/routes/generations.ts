@@ -14,6 +14,7 @@ import { deleteOwned, ownerContext } from "../lib/owned";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
+import { routeReads } from "../middleware/route-reads";
 import { authenticated } from "../middleware/auth";
 import { authErrors, badRequest, notFound, ownedResponses, PageQuery, problem } from "../schemas/common";
 import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
@@ -46,6 +47,14 @@ const GenerationId = z
   .string()
   .regex(idPattern("gen"))
   .openapi({ param: { name: "id", in: "path" }, example: "gen_7c1e0d2b9a8f4e3d2c1b0a9f8e7d6c5b" });
+/** A generation's row and outputs: read with the user lookup when the session is cached (docs/decisions/0028). */
+const generationReads = routeReads(
+  (s, userId, c) => {
+    const id = GenerationId.safeParse(c.req.param("id"));
+    return id.success ? ([generationRowQuery(s, userId, id.data), outputsQuery(s, userId, [id.data])] as const) : null;
+  },
+  { dataKey: true },
+);
 const PhotoId = z.string().regex(idPattern("pho"), "must be a photo id (pho_...)");
 
 const Options = {
@@ -310,19 +319,16 @@ export const generationRoutes = createRouter()
       operationId: "getGeneration",
       summary: "A generation's status, progress and outputs",
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
-      ...authenticated({ scope: "generations:read", limit: "read" }),
+      ...authenticated({ scope: "generations:read", limit: "read", reads: generationReads }),
       request: { params: z.object({ id: GenerationId }) },
       responses: ownedResponses({ description: "The generation", content: { "application/json": { schema: Generation } } }),
     }),
     async (c) => {
       const { s, auth, meta } = ownerContext(c);
       const { id } = c.req.valid("param");
-      // One D1 round trip for every read the answer needs, while the user's data
-      // key (the audit entries' sealed fields) loads from R2 alongside.
-      const [[found, outputs]] = await Promise.all([
-        s.db.batch([generationRowQuery(s, auth.userId, id), outputsQuery(s, auth.userId, [id])]),
-        userDataKey(s, auth.userId, { create: false }),
-      ]);
+      // Every read the answer needs (usually in the user lookup's batch), while the
+      // user's data key (the audit entries' sealed fields) loads from R2 alongside.
+      const [[found, outputs]] = await Promise.all([generationReads.results(c), userDataKey(s, auth.userId, { create: false })]);
       const [row] = found;
       if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };

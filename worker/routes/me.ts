@@ -14,6 +14,7 @@ import { users } from "../db/schema";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
+import { routeReads } from "../middleware/route-reads";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
 import { authErrors, badRequest, stepUpErrors } from "../schemas/common";
@@ -226,6 +227,9 @@ export const MeSchema = z
   })
   .openapi("Me");
 
+/** The user's row and balance: read with the user lookup when the session is cached (docs/decisions/0028). */
+const meReads = routeReads((s, userId) => [s.db.select().from(users).where(eq(users.id, userId)), balanceQuery(s.db, userId)] as const, { dataKey: true });
+
 meRoutes.openapi(
   createRoute({
     method: "get",
@@ -233,18 +237,16 @@ meRoutes.openapi(
     operationId: "getMe",
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
-    ...authenticated({ scope: "account:read", limit: "read" }),
+    ...authenticated({ scope: "account:read", limit: "read", reads: meReads }),
     responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
   }),
   async (c) => {
     const s = c.get("services");
     const auth = c.get("auth");
-    // One D1 round trip for the row and the balance, while the user's data key
-    // (for the sealed email and consent version) loads from R2 alongside.
-    const dataKey = userDataKey(s, auth.userId, { create: false });
-    const [[row], credits] = await Promise.all([s.db.batch([s.db.select().from(users).where(eq(users.id, auth.userId)), balanceQuery(s.db, auth.userId)]), dataKey]).then(
-      ([[rows, balance]]) => [rows, Number(balance[0]?.total ?? 0)] as const,
-    );
+    // The row and the balance (usually read with the user lookup), while the
+    // user's data key (for the sealed email and consent version) loads from R2 alongside.
+    const [[[row], balance]] = await Promise.all([meReads.results(c), userDataKey(s, auth.userId, { create: false })]);
+    const credits = Number(balance[0]?.total ?? 0);
     if (!row) throw new AppError("not_found");
     const user = await openUserFields(s, row);
     return c.json(

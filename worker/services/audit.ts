@@ -281,10 +281,20 @@ const sealers = new Map<string, { again: boolean; since: number }>();
 /** A sealer older than this is presumed cut off (its `waitUntil` ended) and no longer waited for. */
 const SEALER_STALE_MS = 10_000;
 
+/**
+ * How long a sealer waits before each pass, so that the entries of the
+ * user's next requests (a poll, a gallery's thumbnails) are chained by the
+ * same pass instead of one pass each: a pass costs two D1 round trips and a
+ * hash per entry, and it runs in the isolate that answers the next request.
+ * Readers of the log seal first, so the wait never hides an entry.
+ */
+const SEAL_DELAY_MS = 50;
+
 /** Seals in passes as long as requests of this isolate ask for more, up to SEAL_PASSES; the cron chains anything left. */
 async function sealWhileAsked(db: Db, userId: string, state: { again: boolean; since: number }): Promise<void> {
   try {
     for (let pass = 0; pass < SEAL_PASSES; pass++) {
+      await new Promise((resolve) => setTimeout(resolve, SEAL_DELAY_MS));
       state.again = false;
       await sealAudit(db, userId, "best-effort");
       if (!state.again) return;

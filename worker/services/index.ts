@@ -27,9 +27,14 @@ function unawaited(task: Promise<unknown>): void {
 export function createServices(env: Bindings, overrides: Partial<Services> = {}): Services {
   const { pipeline, mailer, ...rest } = overrides;
   const base = { env, config: loadConfig(env), db: createDb(env.DB), now: () => Date.now(), waitUntil: unawaited, ...rest };
+  // Built on first use: most requests never call the model provider, and its
+  // client (@fal-ai/client) is a good part of a read's CPU when made per request.
+  let built = pipeline;
   const s: Services = {
     ...base,
-    pipeline: pipeline ?? { provider: providerFor(base), storage: pipelineStorage },
+    get pipeline() {
+      return (built ??= { provider: providerFor(base), storage: pipelineStorage });
+    },
     // The outbox mailer writes through `db` and `now`, so it is built from the rest.
     mailer: mailer ?? createMailer(base),
   };

@@ -61,9 +61,26 @@ export async function findSessionUser(
   s: { db: Db; config: Pick<Config, "MASTER_KEYS" | "LOOKUP_HMAC_KEY"> },
   externalId: string,
   now: number,
-): Promise<{ user: UserRow | undefined; deleting: boolean; deletedAt: number | null }> {
-  const [lookups, lookup] = await Promise.all([deletionHmacCandidates(s.config, "subject", externalId), subjectLookup(s.config, externalId)]);
-  const row = await s.db
+): Promise<SessionUser> {
+  const lookup = await sessionUserLookup(s, externalId, now);
+  return lookup.read(await lookup.statement);
+}
+
+export interface SessionUser {
+  user: UserRow | undefined;
+  deleting: boolean;
+  deletedAt: number | null;
+}
+
+/**
+ * findSessionUser in two halves: the one statement, to run alone or first in a
+ * D1 batch with the route's own reads (worker/middleware/route-reads.ts), and
+ * `read`, which turns its rows into the answer (with the by-subject lookups
+ * when there is no row).
+ */
+export async function sessionUserLookup(s: { db: Db; config: Pick<Config, "MASTER_KEYS" | "LOOKUP_HMAC_KEY"> }, externalId: string, now: number) {
+  const [lookups, lookup] = await subjectHashes(s.config, externalId);
+  const statement = s.db
     .select({
       ...getTableColumns(users),
       deleting: sql<number>`exists (select 1 from ${tombstones} where ${tombstones.externalId} in (${lookup}, ${externalId}) or ${tombstones.userId} = ${users.id})`,
@@ -71,14 +88,41 @@ export async function findSessionUser(
     })
     .from(users)
     .where(subjectMatches(users.externalId, lookup, externalId))
-    .get();
-  if (!row) {
-    const [deleting, deletedAt] = await Promise.all([isBeingDeleted(s, { externalId: [lookup, externalId] }), subjectDeletedAt(s, externalId, now)]);
-    return { user: undefined, deleting, deletedAt };
-  }
-  const { deleting, deletedAt, ...user } = row;
-  return { user, deleting: Number(deleting) === 1, deletedAt: deletedAt === null ? null : Number(deletedAt) };
+    .limit(1);
+  type Row = Awaited<typeof statement>[number];
+  const read = async (rows: readonly Row[]): Promise<SessionUser> => {
+    const row = rows[0];
+    if (!row) {
+      const [deleting, deletedAt] = await Promise.all([isBeingDeleted(s, { externalId: [lookup, externalId] }), subjectDeletedAt(s, externalId, now)]);
+      return { user: undefined, deleting, deletedAt };
+    }
+    const { deleting, deletedAt, ...user } = row;
+    return { user, deleting: Number(deleting) === 1, deletedAt: deletedAt === null ? null : Number(deletedAt) };
+  };
+  return { statement, read };
 }
+
+/**
+ * The keyed hashes of a subject that the session lookup compares (its
+ * deletion HMACs under every master key, its subject lookup), kept per
+ * isolate and configuration for the subjects seen last: four HMACs a request
+ * otherwise. They are what D1 stores, derived from the subject; the subject
+ * itself is already held by the session token cache (worker/auth/session-cache.ts).
+ */
+function subjectHashes(config: Pick<Config, "MASTER_KEYS" | "LOOKUP_HMAC_KEY">, subject: string): Promise<readonly [string[], string]> {
+  let memo = subjectHashMemo.get(config);
+  if (!memo) subjectHashMemo.set(config, (memo = new Map()));
+  const hit = memo.get(subject);
+  if (hit) return hit;
+  const made = Promise.all([deletionHmacCandidates(config, "subject", subject), subjectLookup(config, subject)] as const);
+  made.catch(() => memo.delete(subject));
+  if (memo.size >= SUBJECT_HASH_MEMO) memo.delete(memo.keys().next().value ?? "");
+  memo.set(subject, made);
+  return made;
+}
+
+const SUBJECT_HASH_MEMO = 1000;
+const subjectHashMemo = new WeakMap<object, Map<string, Promise<readonly [string[], string]>>>();
 
 /**
  * Returns the user for this subject, creating it (and its free-credit grant,

@@ -55,10 +55,20 @@ function wrapAad(userId: string, kekId: string): Uint8Array<ArrayBuffer> {
   return utf8(`babypic-dek|v${KEY_FILE_VERSION}|${userId}|${kekId}`);
 }
 
+/** KEKs come from the configuration (a secret), not from any user: imported once per ring and id in an isolate. */
+const keks = new WeakMap<KeyRing, Map<string, Promise<CryptoKey>>>();
+
 async function importKek(ring: KeyRing, kekId: string): Promise<CryptoKey | null> {
   const raw = ring.keys[kekId];
   if (!raw) return null;
-  return crypto.subtle.importKey("raw", base64Decode(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
+  let imported = keks.get(ring);
+  if (!imported) keks.set(ring, (imported = new Map()));
+  const hit = imported.get(kekId);
+  if (hit) return hit;
+  const key = crypto.subtle.importKey("raw", base64Decode(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
+  imported.set(kekId, key);
+  key.catch(() => imported.delete(kekId));
+  return key;
 }
 
 /** Wraps a raw DEK with the ring's current KEK (AES-256-GCM, random 96-bit IV). */

@@ -1,0 +1,117 @@
+/**
+ * A route's reads sent in the user lookup's batch (docs/decisions/0028): one
+ * D1 round trip before the answer for a cached session, and the reads are
+ * used only for the user the lookup confirms. Deleted and mid-deletion
+ * accounts are refused with the reads prefetched: test/security/session-cache.test.ts.
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../worker/app";
+import { users } from "../../worker/db/schema";
+import { API, api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
+import { insertGenerationRow } from "../access/fixtures";
+
+/** The D1 binding, counting round trips: one per batch, one per statement run alone. */
+function countingD1(db: D1Database): { d1: D1Database; trips: string[] } {
+  const trips: string[] = [];
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (st: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(st, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "all" || prop === "raw" || prop === "first" || prop === "run") {
+          return (...args: unknown[]) => {
+            trips.push(String(prop));
+            return (Reflect.get(target, prop) as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    real.set(proxy, st);
+    return proxy;
+  };
+  const d1 = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          trips.push(`batch(${statements.length})`);
+          return target.batch(statements.map((st) => real.get(st) ?? st));
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { d1, trips };
+}
+
+const app = createApp();
+
+async function call(path: string, token: string): Promise<{ res: Response; trips: string[] }> {
+  const { d1, trips } = countingD1(env.DB);
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`${API}${path}`, { headers: { authorization: `Bearer ${token}` } }), { ...env, DB: d1 }, ctx);
+  // Round trips until the answer; the sealer's (after the answer) are not counted.
+  const before = [...trips];
+  await waitOnExecutionContext(ctx);
+  return { res, trips: before };
+}
+
+describe("route reads with the user lookup: happy", () => {
+  it("GET /v1/me with a cached session is one D1 round trip: the lookup, the row and the balance in one batch", async () => {
+    const token = await tokenFor("reads-me");
+    await signIn("reads-me");
+    // First call verifies the token and caches it; the second is the cached path.
+    expect((await call("/v1/me", token)).res.status).toBe(200);
+    const { res, trips } = await call("/v1/me", token);
+    expect(res.status).toBe(200);
+    expect(trips).toEqual(["batch(3)"]);
+    expect(await json(res)).toMatchObject({ credits: expect.any(Number), consent: { version: expect.any(String) } });
+  });
+
+  it("GET /v1/generations/:id with a cached session reads in the lookup's batch, then records its audit entries: two round trips", async () => {
+    const token = await tokenFor("reads-gen");
+    const userId = await signIn("reads-gen");
+    const id = await insertGenerationRow({ userId });
+    expect((await call(`/v1/generations/${id}`, token)).res.status).toBe(200);
+    const { res, trips } = await call(`/v1/generations/${id}`, token);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ id });
+    expect(trips).toEqual(["batch(3)", "batch(1)"]);
+  });
+});
+
+describe("route reads with the user lookup: security", () => {
+  it("reads made for the user a token had last time are not used when the lookup finds another account of that subject", async () => {
+    const token = await tokenFor("reads-switch");
+    const first = await signIn("reads-switch");
+    expect((await api("/v1/me", { token })).status).toBe(200);
+    // Another account row for the same subject (as after a completed deletion and a new sign-up).
+    const s = services();
+    const [row] = await s.db.select().from(users).where(eq(users.id, first));
+    if (!row) throw new Error("no user row");
+    const second = `usr_${"5".repeat(32)}`;
+    await s.db.delete(users).where(eq(users.id, first));
+    await s.db.insert(users).values({ ...row, id: second, consentVersion: null, consentAt: null });
+    const res = await api("/v1/me", { token });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ id: second });
+  });
+
+  it("a generation of another user is 404 through the cached path, and a malformed id is 400 before any read", async () => {
+    const token = await tokenFor("reads-owner");
+    await signIn("reads-owner");
+    const otherId = await signIn("reads-other");
+    const theirs = await insertGenerationRow({ userId: otherId });
+    expect((await api("/v1/me", { token })).status).toBe(200);
+    await expectProblem(await api(`/v1/generations/${theirs}`, { token }), 404, "not_found");
+    const { res, trips } = await call("/v1/generations/gen_not-an-id", token);
+    await expectProblem(res, 400, "validation_failed");
+    // The lookup ran (authentication comes first); the route's reads did not.
+    expect(trips).toEqual(["raw"]);
+  });
+});
