@@ -5,18 +5,20 @@
  * told about). Consent and settings are changed only from a browser session:
  * an integrator's API key cannot consent on the person's behalf (GDPR
  * Art. 7(1): the controller must be able to show the data subject consented).
- * The support-related `/me/...` operations are in routes/support.ts and
- * routes/support-sessions.ts until they move here.
+ * Support (docs/decisions/0019-support-sessions.md): the user grants or
+ * revokes a window in which an engineer's picture request is allowed at once
+ * (`/me/support-access`), sees the support sessions open on the account with
+ * their picture requests, ends a session, and allows or refuses a request.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { AppError } from "../errors";
-import { createRouter } from "../lib/router";
+import { createRouter, handlerContext } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
-import { authErrors, badRequest, stepUpErrors } from "../schemas/common";
+import { authErrors, badRequest, IdParams, jsonBody, jsonResponse, notFound, problem, stepUpErrors } from "../schemas/common";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
 import { requestMeta } from "../lib/request-meta";
 import { appendAudit, auditActor } from "../services/audit";
@@ -24,6 +26,9 @@ import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
 import { iso } from "../lib/iso";
 import { listNotices, markNoticesRead } from "../services/operator";
+import { MAX_GRANT_HOURS, setSupportGrant } from "../services/support";
+import { decideByUser, endSessionByUser, openSessionsFor } from "../services/support-sessions";
+import { ImageRequestSchema, presentRequest } from "../schemas/support-sessions";
 
 
 const ConsentSchema = z
@@ -311,3 +316,136 @@ meRoutes.openapi(
     return c.body(null, 204);
   },
 );
+
+// ------------------------------------------------------------------ support
+
+const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
+
+meRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/me/support-access",
+    operationId: "putMeSupportAccess",
+    tags: ["account"],
+    summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
+    description:
+      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
+    request: { body: jsonBody(z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) })) },
+    responses: { 200: jsonResponse("The grant", GrantSchema), ...badRequest, ...authErrors, ...stepUpErrors },
+  }),
+  async (c) => {
+    const { s, auth, meta } = handlerContext(c);
+    const until = await setSupportGrant(s, auth, c.req.valid("json").hours, meta);
+    return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me/support-access",
+    operationId: "deleteMeSupportAccess",
+    tags: ["account"],
+    summary: "Revoke support access to your photos and results now",
+    ...authenticated({ session: true, limit: "write" }),
+    responses: { 200: jsonResponse("Revoked", GrantSchema), ...authErrors },
+  }),
+  async (c) => {
+    const { s, auth, meta } = handlerContext(c);
+    await setSupportGrant(s, auth, null, meta);
+    return c.json({ supportAccessUntil: null }, 200);
+  },
+);
+
+const MySession = z
+  .object({
+    id: z.string(),
+    reason: z.string(),
+    ticket: z.string(),
+    openedAt: z.string(),
+    expiresAt: z.string(),
+    requests: z.array(ImageRequestSchema),
+  })
+  .openapi("MySupportSession");
+
+const userErrors = { ...authErrors, ...notFound } as const;
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/support-sessions",
+    operationId: "getMeSupportSessions",
+    tags: ["account"],
+    summary: "Support sessions open on your account now, with their picture requests",
+    ...authenticated({ session: true, limit: "read" }),
+    responses: { 200: jsonResponse("Open sessions", z.object({ items: z.array(MySession) })), ...authErrors },
+  }),
+  async (c) => {
+    const found = await openSessionsFor(c.get("services"), c.get("auth").userId);
+    return c.json(
+      {
+        items: found.map(({ session, requests }) => ({
+          id: session.id,
+          reason: session.reason,
+          ticket: session.ticket,
+          openedAt: new Date(session.openedAt).toISOString(),
+          expiresAt: new Date(session.expiresAt).toISOString(),
+          requests: requests.map(presentRequest),
+        })),
+      },
+      200,
+    );
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/support-sessions/{id}/end",
+    operationId: "postMeSupportSessionsByIdEnd",
+    tags: ["account"],
+    summary: "End a support session on your account now",
+    ...authenticated({ session: true, limit: "write" }),
+    request: { params: IdParams },
+    responses: {
+      200: jsonResponse("Ended", z.object({ id: z.string(), endedAt: z.string() })),
+      ...userErrors,
+      409: problem("Already ended or expired (`conflict`)."),
+    },
+  }),
+  async (c) => {
+    const { s, auth, meta } = handlerContext(c);
+    const row = await endSessionByUser(s, auth.userId, c.req.valid("param").id, meta);
+    return c.json({ id: row.id, endedAt: new Date(row.endedAt ?? Date.now()).toISOString() }, 200);
+  },
+);
+
+for (const decision of ["allow", "refuse"] as const) {
+  meRoutes.openapi(
+    createRoute({
+      method: "post",
+      path: `/me/support-image-requests/{id}/${decision}`,
+      operationId: decision === "allow" ? "postMeSupportImageRequestsByIdAllow" : "postMeSupportImageRequestsByIdRefuse",
+      tags: ["account"],
+      summary:
+        decision === "allow"
+          ? "Let the engineer who asked see the pictures of this one generation, until the session ends"
+          : "Refuse a support request to see the pictures of a generation",
+      description: decision === "allow" ? "Browser sessions only, with a sign-in check within the last 10 minutes." : undefined,
+      ...authenticated({ session: true, stepUp: decision === "allow", limit: "write" }),
+      request: { params: IdParams },
+      responses: {
+        200: jsonResponse("Decided", ImageRequestSchema),
+        ...userErrors,
+        ...(decision === "allow" ? stepUpErrors : {}),
+        409: problem("Already decided, or the session has ended or expired (`conflict`)."),
+      },
+    }),
+    async (c) => {
+      const { s, auth, meta } = handlerContext(c);
+      const row = await decideByUser(s, auth.userId, c.req.valid("param").id, decision === "allow", meta);
+      return c.json(presentRequest(row), 200);
+    },
+  );
+}

@@ -9,7 +9,10 @@
  * to the affected user's audit log with that reason. The account reads need
  * an open support session by the caller on that account (decision 0019);
  * photos and results are never served here, only through a support
- * session's picture request (routes/support-sessions.ts).
+ * session's picture request (routes/admin-support-sessions.ts,
+ * routes/admin-support-image-requests.ts). The user's side, the support
+ * access window and the sessions on their account, is `/me/support-*` in
+ * routes/me.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -19,8 +22,8 @@ import { createRouter } from "../lib/router";
 import { requestMeta, type RequestMeta } from "../lib/request-meta";
 import type { Services } from "../services";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, problem, stepUpErrors } from "../schemas/common";
-import { findUser, generationStates, MAX_GRANT_HOURS, recordSupportAccess, setSupportGrant, userSummary } from "../services/support";
+import { authErrors, badRequest, notFound, problem } from "../schemas/common";
+import { findUser, generationStates, recordSupportAccess, userSummary } from "../services/support";
 import { hasOpenSession } from "../services/support-sessions";
 import { recordOperatorLogOnly } from "../services/operator";
 import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
@@ -210,59 +213,5 @@ supportRoutes.openapi(
       updatedAt: new Date(r.updatedAt).toISOString(),
     }));
     return c.json({ items }, 200);
-  },
-);
-
-/** The user's side: grant or revoke support access to their images. */
-export const supportAccessRoutes = createRouter();
-
-const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
-
-supportAccessRoutes.openapi(
-  createRoute({
-    method: "put",
-    path: "/me/support-access",
-    operationId: "putMeSupportAccess",
-    tags: ["account"],
-    summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
-    description:
-      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
-    ...authenticated({ session: true, stepUp: true, limit: "write" }),
-    request: {
-      body: {
-        required: true,
-        content: { "application/json": { schema: z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) }) } },
-      },
-    },
-    responses: {
-      200: { description: "The grant", content: { "application/json": { schema: GrantSchema } } },
-      ...badRequest,
-      ...authErrors,
-      ...stepUpErrors,
-    },
-  }),
-  async (c) => {
-    const { hours } = c.req.valid("json");
-    const until = await setSupportGrant(c.get("services"), c.get("auth"), hours, requestMeta(c.req.raw, c.get("requestId")));
-    return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
-  },
-);
-
-supportAccessRoutes.openapi(
-  createRoute({
-    method: "delete",
-    path: "/me/support-access",
-    operationId: "deleteMeSupportAccess",
-    tags: ["account"],
-    summary: "Revoke support access to your photos and results now",
-    ...authenticated({ session: true, limit: "write" }),
-    responses: {
-      200: { description: "Revoked", content: { "application/json": { schema: GrantSchema } } },
-      ...authErrors,
-    },
-  }),
-  async (c) => {
-    await setSupportGrant(c.get("services"), c.get("auth"), null, requestMeta(c.req.raw, c.get("requestId")));
-    return c.json({ supportAccessUntil: null }, 200);
   },
 );

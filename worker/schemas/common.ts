@@ -55,6 +55,19 @@ export function ownedResponses<const T extends { description: string }>(ok: T) {
   return { 200: ok, ...badRequest, ...authErrors, ...notFound };
 }
 
+/** A JSON answer of a createRoute's `responses`: `{ description, content: { "application/json": { schema } } }`. */
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON body of a createRoute's `request`. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+/** An `{id}` path parameter whose service looks the id up itself (operator and support routes). */
+export const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
+
 /** Cursor pagination: opaque cursor from `nextCursor`, newest first. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
