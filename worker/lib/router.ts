@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
-import { logSecurityEvent, notFoundFor, type OwnedTable } from "../services/security-log";
+import { logSecurityEvent } from "../services/security-log";
 import { logger } from "./log";
 import { readWebhookBody } from "./body";
 import { requestMeta } from "./request-meta";
@@ -24,21 +24,6 @@ export function createRouter() {
       }
     },
   });
-}
-
-/**
- * What an authenticated route's handler starts with: the services, the
- * caller, the request's minimised metadata (for the audit log), and the
- * owner-scoped 404 for an id that is not the caller's (a `not_found_probe`
- * security event when it exists under another user; services/security-log.ts).
- */
-export function handlerContext(c: Context<AppEnv>) {
-  const s = c.get("services");
-  const auth = c.get("auth");
-  const meta = requestMeta(c.req.raw, c.get("requestId"));
-  const notFound = (table: OwnedTable, id: string, reason?: string) =>
-    notFoundFor(s, { table, id, userId: auth.userId, meta, path: c.req.path, ...(reason === undefined ? {} : { reason }) });
-  return { s, auth, meta, notFound };
 }
 
 /** A webhook's signing secret; a deployment without it answers 500 `misconfigured` (logged, never the secret). */

@@ -4,7 +4,8 @@
  * post-mortem is read publicly at `/v1/incidents/{slug}` (routes/incidents.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { Note, operatorErrors } from "../schemas/admin";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
@@ -121,7 +122,7 @@ adminIncidentRoutes.openapi(
     responses: { 201: jsonResponse("Declared", IncidentSchema), ...operatorErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const b = c.req.valid("json");
     const row = await declareIncident(
       s,
@@ -157,7 +158,7 @@ adminIncidentRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     return c.json(await notifyAffectedUsers(s, auth, c.req.valid("param").id, meta), 200);
   },
 );
@@ -174,7 +175,7 @@ adminIncidentRoutes.openapi(
     responses: { 200: jsonResponse("Recorded", IncidentSchema), ...operatorErrors, 409: problem("Already recorded (`conflict`).") },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await markAuthorityNotified(s, auth, c.req.valid("param").id, c.req.valid("json").note, meta);
     return c.json(presentIncident(row, s.now()), 200);
   },
@@ -197,7 +198,7 @@ adminIncidentRoutes.openapi(
     responses: { 200: jsonResponse("Published", IncidentSchema), ...operatorErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await publishPostMortem(s, auth, c.req.valid("param").id, c.req.valid("json").postMortem, meta);
     return c.json(presentIncident(row, s.now()), 200);
   },

@@ -3,7 +3,8 @@
  * call it: worker/schemas/admin.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { Note, operatorErrors } from "../schemas/admin";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
@@ -85,7 +86,7 @@ adminLegalDemandRoutes.openapi(
     responses: { 201: jsonResponse("Recorded", LegalDemandSchema), ...operatorErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const b = c.req.valid("json");
     const row = await recordDemand(
       s,
@@ -118,7 +119,7 @@ adminLegalDemandRoutes.openapi(
     responses: { 200: jsonResponse("Decided", LegalDemandSchema), ...operatorErrors, 409: problem("Already decided (`conflict`).") },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await decideDemand(s, auth, c.req.valid("param").id, c.req.valid("json"), meta);
     return c.json(presentDemand(row), 200);
   },
@@ -144,7 +145,7 @@ adminLegalDemandRoutes.openapi(
     responses: { 200: jsonResponse("Recorded", LegalDemandSchema), ...operatorErrors, 409: problem("No account to notify, or already notified (`conflict`).") },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const b = c.req.valid("json");
     const row = await setNotification(
       s,

@@ -3,7 +3,8 @@
  * who may call it: worker/schemas/admin.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { LimitQuery, Note, operatorErrors } from "../schemas/admin";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
@@ -74,7 +75,7 @@ adminPrivacyRequestRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const { id } = c.req.valid("param");
     const { status, note } = c.req.valid("json");
     await setPrivacyRequestStatus(s, auth, id, status, note, meta);
@@ -109,7 +110,7 @@ adminPrivacyRequestRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const { id } = c.req.valid("param");
     const { generationId, note } = c.req.valid("json");
     const r = await takedown(s, auth, id, generationId, note, meta);

@@ -6,7 +6,8 @@
  * routes/me.ts, or a second operator approves here.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { operatorErrors } from "../schemas/admin";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
@@ -32,7 +33,7 @@ adminSupportImageRequestRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await approveByOperator(s, auth, c.req.valid("param").id, c.req.valid("json").note, meta);
     return c.json(presentRequest(row), 200);
   },
@@ -63,7 +64,7 @@ adminSupportImageRequestRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const { id, index } = c.req.valid("param");
     const img = await imageForRequest(s, auth, id, index, meta);
     return c.body(img.bytes as Uint8Array<ArrayBuffer>, 200, {

@@ -8,7 +8,8 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { operatorErrors } from "../schemas/admin";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
@@ -54,7 +55,7 @@ adminSupportSessionRoutes.openapi(
     responses: { 201: jsonResponse("Opened", SessionSchema), ...operatorErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await openSession(s, auth, c.req.valid("json"), meta);
     return c.json(presentSession(row), 201);
   },
@@ -120,7 +121,7 @@ adminSupportSessionRoutes.openapi(
     responses: { 200: jsonResponse("Facts", Facts), ...operatorErrors, 403: closedOrNotYours },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const session = await ownOpenSession(s, auth, c.req.valid("param").id);
     const user = await findUser(s, session.userId);
     if (!user) throw new AppError("not_found", "The account no longer exists.");
@@ -160,14 +161,10 @@ adminSupportSessionRoutes.openapi(
     summary: "Operators: end a support session now",
     ...authenticated({ operator: true, limit: "write" }),
     request: { params: IdParams },
-    responses: {
-      200: jsonResponse("Ended", SessionSchema),
-      ...operatorErrors,
-      409: problem("The session has already ended or expired (`conflict`)."),
-    },
+    responses: { 200: jsonResponse("Ended", SessionSchema), ...operatorErrors, 409: problem("The session has already ended or expired (`conflict`).") },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await endSessionByOperator(s, auth, c.req.valid("param").id, meta);
     return c.json(presentSession(row), 200);
   },
@@ -197,7 +194,7 @@ adminSupportSessionRoutes.openapi(
     },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await requestImages(s, auth, c.req.valid("param").id, c.req.valid("json"), meta);
     return c.json(presentRequest(row), 201);
   },

@@ -14,13 +14,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { AppError } from "../errors";
-import { createRouter, handlerContext } from "../lib/router";
+import { ownerContext } from "../lib/owned";
+import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
-import { authErrors, badRequest, IdParams, jsonBody, jsonResponse, notFound, problem, stepUpErrors } from "../schemas/common";
+import { authErrors, IdParams, inputErrors, jsonBody, jsonResponse, notFound, problem, stepUpErrors } from "../schemas/common";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
-import { requestMeta } from "../lib/request-meta";
 import { appendAudit, auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
@@ -86,7 +86,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "The consent on record and the current terms version",
     ...authenticated({ session: true, limit: null }),
-    responses: { 200: { description: "Consent state", content: { "application/json": { schema: ConsentSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Consent state", ConsentSchema), ...authErrors },
   }),
   async (c) => {
     const state = await consentOf(c.get("services"), c.get("auth").userId);
@@ -103,12 +103,8 @@ meRoutes.openapi(
     summary: "Confirm consent of the people pictured and accept the current terms",
     description: "Required before the first upload and again after the terms change. Browser sessions only.",
     ...authenticated({ session: true, limit: "write" }),
-    request: { body: { content: { "application/json": { schema: GiveConsentBody } }, required: true } },
-    responses: {
-      200: { description: "Consent recorded", content: { "application/json": { schema: ConsentSchema } } },
-      ...badRequest,
-      ...authErrors,
-    },
+    request: { body: jsonBody(GiveConsentBody) },
+    responses: { 200: jsonResponse("Consent recorded", ConsentSchema), ...inputErrors },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -118,8 +114,8 @@ meRoutes.openapi(
         termsVersion: TERMS_VERSION,
       });
     }
-    const auth = c.get("auth");
-    const state = await giveConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    const { s, auth, meta } = ownerContext(c);
+    const state = await giveConsent(s, auth.userId, auditActor(auth), meta);
     return c.json({ termsVersion: TERMS_VERSION, consent: { version: state.version, at: iso(state.at), current: true } }, 200);
   },
 );
@@ -135,11 +131,11 @@ meRoutes.openapi(
       "New uploads and generations are refused with 403 `consent_required` until consent is given again. Your data stays until you delete it; " +
       "the response says how to delete the account.",
     ...authenticated({ session: true, limit: "write" }),
-    responses: { 200: { description: "Consent withdrawn", content: { "application/json": { schema: WithdrawnSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Consent withdrawn", WithdrawnSchema), ...authErrors },
   }),
   async (c) => {
-    const auth = c.get("auth");
-    await withdrawConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    const { s, auth, meta } = ownerContext(c);
+    await withdrawConsent(s, auth.userId, auditActor(auth), meta);
     return c.json(
       {
         termsVersion: TERMS_VERSION,
@@ -165,7 +161,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "Account settings",
     ...authenticated({ session: true, limit: null }),
-    responses: { 200: { description: "Settings", content: { "application/json": { schema: SettingsSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Settings", SettingsSchema), ...authErrors },
   }),
   async (c) => {
     const row = await c.get("services").db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, c.get("auth").userId)).get();
@@ -185,17 +181,11 @@ meRoutes.openapi(
       "Also re-times parent photos already kept from finished generations, so the new choice applies to them too. " +
       "Needs a sign-in check within the last 10 minutes.",
     ...authenticated({ session: true, stepUp: true, limit: "write" }),
-    request: { body: { content: { "application/json": { schema: SettingsPatch } }, required: true } },
-    responses: {
-      200: { description: "The new settings", content: { "application/json": { schema: SettingsSchema } } },
-      ...badRequest,
-      ...authErrors,
-      ...stepUpErrors,
-    },
+    request: { body: jsonBody(SettingsPatch) },
+    responses: { 200: jsonResponse("The new settings", SettingsSchema), ...inputErrors, ...stepUpErrors },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth, meta } = ownerContext(c);
     const { keepPhotosDays } = c.req.valid("json");
     const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
     if (!before) throw new AppError("not_found");
@@ -208,7 +198,7 @@ meRoutes.openapi(
         actor: auditActor(auth),
         action: "settings.changed",
         detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed },
-        meta: requestMeta(c.req.raw, c.get("requestId")),
+        meta,
       },
       s.now(),
     );
@@ -239,11 +229,10 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
     ...authenticated({ scope: "account:read", limit: "read" }),
-    responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("The user", MeSchema), ...authErrors },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth } = ownerContext(c);
     // One D1 round trip for the row and the balance, while the user's data key
     // (for the sealed email and consent version) loads from R2 alongside.
     const dataKey = userDataKey(s, auth.userId, { create: false });
@@ -290,7 +279,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "Notices from BabyPic to you, newest first (at most 50)",
     ...authenticated({ scope: "account:read", limit: "read" }),
-    responses: { 200: { description: "Notices", content: { "application/json": { schema: z.object({ items: z.array(NoticeSchema) }) } } }, ...authErrors },
+    responses: { 200: jsonResponse("Notices", z.object({ items: z.array(NoticeSchema) })), ...authErrors },
   }),
   async (c) => {
     const rows = await listNotices(c.get("services"), c.get("auth").userId);
@@ -332,10 +321,10 @@ meRoutes.openapi(
       "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
     ...authenticated({ session: true, stepUp: true, limit: "write" }),
     request: { body: jsonBody(z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) })) },
-    responses: { 200: jsonResponse("The grant", GrantSchema), ...badRequest, ...authErrors, ...stepUpErrors },
+    responses: { 200: jsonResponse("The grant", GrantSchema), ...inputErrors, ...stepUpErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const until = await setSupportGrant(s, auth, c.req.valid("json").hours, meta);
     return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
   },
@@ -352,7 +341,7 @@ meRoutes.openapi(
     responses: { 200: jsonResponse("Revoked", GrantSchema), ...authErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     await setSupportGrant(s, auth, null, meta);
     return c.json({ supportAccessUntil: null }, 200);
   },
@@ -408,14 +397,10 @@ meRoutes.openapi(
     summary: "End a support session on your account now",
     ...authenticated({ session: true, limit: "write" }),
     request: { params: IdParams },
-    responses: {
-      200: jsonResponse("Ended", z.object({ id: z.string(), endedAt: z.string() })),
-      ...userErrors,
-      409: problem("Already ended or expired (`conflict`)."),
-    },
+    responses: { 200: jsonResponse("Ended", z.object({ id: z.string(), endedAt: z.string() })), ...userErrors, 409: problem("Already ended or expired (`conflict`).") },
   }),
   async (c) => {
-    const { s, auth, meta } = handlerContext(c);
+    const { s, auth, meta } = ownerContext(c);
     const row = await endSessionByUser(s, auth.userId, c.req.valid("param").id, meta);
     return c.json({ id: row.id, endedAt: new Date(row.endedAt ?? Date.now()).toISOString() }, 200);
   },
@@ -443,7 +428,7 @@ for (const decision of ["allow", "refuse"] as const) {
       },
     }),
     async (c) => {
-      const { s, auth, meta } = handlerContext(c);
+      const { s, auth, meta } = ownerContext(c);
       const row = await decideByUser(s, auth.userId, c.req.valid("param").id, decision === "allow", meta);
       return c.json(presentRequest(row), 200);
     },

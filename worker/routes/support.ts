@@ -18,11 +18,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
-import { requestMeta, type RequestMeta } from "../lib/request-meta";
+import type { RequestMeta } from "../lib/request-meta";
 import type { Services } from "../services";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, problem } from "../schemas/common";
+import { jsonResponse, ownedErrors, problem } from "../schemas/common";
 import { findUser, generationStates, recordSupportAccess, userSummary } from "../services/support";
 import { hasOpenSession } from "../services/support-sessions";
 import { recordOperatorLogOnly } from "../services/operator";
@@ -52,9 +53,7 @@ const UserParams = z.object({
 });
 
 const staffErrors = {
-  ...badRequest,
-  ...authErrors,
-  ...notFound,
+  ...ownedErrors,
   403: problem("An API key (`insufficient_scope`), or no open support session of yours on this account (`forbidden`)."),
 } as const;
 
@@ -98,14 +97,14 @@ export const supportRoutes = createRouter();
 
 /** The reason from the validated header, and the target user or a plain 404. */
 async function staffContext(c: Context<AppEnv>, userId: string, reason: string) {
-  const s = c.get("services");
+  const { s, auth, meta } = ownerContext(c);
   const user = await findUser(s, userId);
   if (!user) throw new AppError("not_found");
   // Account facts only inside a support session this operator opened (decision 0019).
-  if (!(await hasOpenSession(s, c.get("auth").userId, user.id))) {
+  if (!(await hasOpenSession(s, auth.userId, user.id))) {
     throw new AppError("forbidden", "Open a support session on this account first (POST /v1/admin/support-sessions).");
   }
-  return { s, user, staff: c.get("auth"), reason, meta: requestMeta(c.req.raw, c.get("requestId")) };
+  return { s, user, staff: auth, reason, meta };
 }
 
 /**
@@ -126,7 +125,7 @@ supportRoutes.openapi(
     summary: "Staff: a user's account metadata (counts and states, no images)",
     ...authenticated({ operator: true, limit: "read" }),
     request: { params: UserParams, headers: ReasonHeaders },
-    responses: { 200: { description: "Metadata", content: { "application/json": { schema: SupportUserSchema } } }, ...staffErrors },
+    responses: { 200: jsonResponse("Metadata", SupportUserSchema), ...staffErrors },
   }),
   async (c) => {
     const { userId } = c.req.valid("param");
@@ -191,12 +190,7 @@ supportRoutes.openapi(
     description: "What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.",
     ...authenticated({ operator: true, limit: "read" }),
     request: { query: OpsQuery },
-    responses: {
-      200: { description: "Tasks", content: { "application/json": { schema: z.object({ items: z.array(OpsIssueSchema) }) } } },
-      ...badRequest,
-      ...authErrors,
-      ...notFound,
-    },
+    responses: { 200: jsonResponse("Tasks", z.object({ items: z.array(OpsIssueSchema) })), ...ownedErrors },
   }),
   async (c) => {
     const { status, limit } = c.req.valid("query");

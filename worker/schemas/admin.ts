@@ -10,8 +10,8 @@
  * log and in the affected user's activity log (services/operator.ts).
  */
 import { z } from "@hono/zod-openapi";
-import { authErrors, badRequest, notFound } from "./common";
+import { ownedErrors } from "./common";
 
 export const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100) });
-export const operatorErrors = { ...badRequest, ...authErrors, ...notFound } as const;
+export const operatorErrors = ownedErrors;
 export const Note = z.string().trim().min(5, "say what you did and why (at least 5 characters)").max(2000).openapi({ example: "Verified the requester by email reply." });
