@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { serializeReceipt } from "../schemas/deletion";
-import { auditActor } from "../services/audit";
+import { appendAudit, auditActor, type AuditEvent } from "../services/audit";
 import type { Actor, DeletionReceipt } from "../services/deletion";
 import type { Services } from "../services/types";
 import { notFoundFor, type OwnedTable } from "../services/security-log";
@@ -18,7 +18,9 @@ import { requestMeta } from "./request-meta";
  * caller, the request's minimised metadata (for the logs), and
  * `missing(table, id)`, the owner-scoped 404 for an id that is not the
  * caller's (`throw await missing(...)`; a `not_found_probe` security event
- * when it exists under another user, services/security-log.ts). Not for
+ * when it exists under another user, services/security-log.ts), and
+ * `audit({ action, target, detail })`, which appends the caller's own action
+ * to their activity log now (services/audit.ts appendAudit). Not for
  * anonymous routes: they have no caller.
  */
 export function ownerContext(c: Context<AppEnv>) {
@@ -27,7 +29,9 @@ export function ownerContext(c: Context<AppEnv>) {
   const meta = requestMeta(c.req.raw, c.get("requestId"));
   const missing = (table: OwnedTable, id: string, reason?: string) =>
     notFoundFor(s, { table, id, userId: auth.userId, meta, path: c.req.path, ...(reason === undefined ? {} : { reason }) });
-  return { s, auth, meta, missing };
+  const audit = (event: Omit<AuditEvent, "userId" | "actor" | "meta">, at = s.now()) =>
+    appendAudit(s.db, { userId: auth.userId, actor: auditActor(auth), ...event, meta }, at);
+  return { s, auth, meta, missing, audit };
 }
 
 /**

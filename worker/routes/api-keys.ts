@@ -13,7 +13,6 @@ import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { authenticated, requireStepUpFor } from "../middleware/auth";
 import { authErrors, badRequest, jsonBody, jsonResponse, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
-import { appendAudit } from "../services/audit";
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
 
@@ -108,7 +107,7 @@ export const apiKeyRoutes = createRouter()
       },
     }),
     async (c) => {
-      const { s, auth, meta } = ownerContext(c);
+      const { s, auth, audit } = ownerContext(c);
       const body = c.req.valid("json");
       if (body.scopes.some(isWriteScope)) requireStepUpFor(c);
       const now = s.now();
@@ -118,15 +117,11 @@ export const apiKeyRoutes = createRouter()
         now,
       );
       if (!result.ok) throw new AppError("conflict", `You already have ${MAX_ACTIVE_KEYS} active API keys; revoke one first.`);
-      await appendAudit(
-        s.db,
+      await audit(
         {
-          userId: auth.userId,
-          actor: { type: "user", id: auth.userId },
           action: "api_key.created",
           target: { type: "api_key", id: result.row.id },
           detail: { name: result.row.name, scopes: parseScopes(result.row.scopes).join(" "), expiresAt: iso(result.row.expiresAt) },
-          meta,
         },
         now,
       );
@@ -168,25 +163,14 @@ export const apiKeyRoutes = createRouter()
       responses: { 204: { description: "Revoked" }, ...badRequest, ...sessionOnlyErrors, ...stepUpErrors, ...notFound },
     }),
     async (c) => {
-      const { s, auth, meta, missing } = ownerContext(c);
+      const { s, auth, missing, audit } = ownerContext(c);
       const now = s.now();
       const result = await revokeApiKey(s.db, auth.userId, c.req.valid("param").id, now);
       if (!result.ok) {
         throw await missing("api_keys", c.req.valid("param").id, "api-key-of-another-user");
       }
       if (result.revokedNow) {
-        await appendAudit(
-          s.db,
-          {
-            userId: auth.userId,
-            actor: { type: "user", id: auth.userId },
-            action: "api_key.revoked",
-            target: { type: "api_key", id: result.row.id },
-            detail: { name: (await openApiKeyRow(s, result.row)).name },
-            meta,
-          },
-          now,
-        );
+        await audit({ action: "api_key.revoked", target: { type: "api_key", id: result.row.id }, detail: { name: (await openApiKeyRow(s, result.row)).name } }, now);
       }
       return c.body(null, 204);
     },

@@ -15,7 +15,7 @@ import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { inputErrors, jsonBody, jsonResponse, notFound, ownedErrors, PageQuery, problem } from "../schemas/common";
-import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
+import { auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
 import {
@@ -364,18 +364,14 @@ export const generationRoutes = createRouter()
       },
     }),
     async (c) => {
-      const { s, auth, meta, missing } = ownerContext(c);
+      const { s, auth, missing, audit } = ownerContext(c);
       const { id, objectId } = c.req.valid("param");
       const row = await getGenerationRow(s, auth.userId, id);
       const obj = row ? await getObject(s, auth.userId, objectId) : null;
       if (!row || !obj || obj.row.kind !== "output" || obj.row.generationId !== id) {
         throw await missing("objects", objectId);
       }
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: auditActor(auth), action: "file.downloaded", target: { type: "object", id: objectId }, detail: { generationId: id }, meta },
-        s.now(),
-      );
+      await audit({ action: "file.downloaded", target: { type: "object", id: objectId }, detail: { generationId: id } });
       const ext = obj.row.contentType === "image/png" ? "png" : obj.row.contentType === "image/webp" ? "webp" : "jpg";
       return c.body(obj.bytes as Uint8Array<ArrayBuffer>, 200, {
         "content-type": obj.row.contentType,

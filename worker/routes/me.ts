@@ -21,7 +21,7 @@ import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
 import { authErrors, IdParams, inputErrors, jsonBody, jsonResponse, notFound, problem, stepUpErrors } from "../schemas/common";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
-import { appendAudit, auditActor } from "../services/audit";
+import { auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
 import { iso } from "../lib/iso";
@@ -185,23 +185,13 @@ meRoutes.openapi(
     responses: { 200: jsonResponse("The new settings", SettingsSchema), ...inputErrors, ...stepUpErrors },
   }),
   async (c) => {
-    const { s, auth, meta } = ownerContext(c);
+    const { s, auth, audit } = ownerContext(c);
     const { keepPhotosDays } = c.req.valid("json");
     const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
     if (!before) throw new AppError("not_found");
     await s.db.update(users).set({ keepPhotosDays }).where(eq(users.id, auth.userId));
     const retimed = await applyKeepPhotosSetting(s, auth.userId, keepPhotosDays);
-    await appendAudit(
-      s.db,
-      {
-        userId: auth.userId,
-        actor: auditActor(auth),
-        action: "settings.changed",
-        detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed },
-        meta,
-      },
-      s.now(),
-    );
+    await audit({ action: "settings.changed", detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed } });
     return c.json({ keepPhotosDays }, 200);
   },
 );

@@ -12,7 +12,6 @@ import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { authErrors, badRequest, jsonBody, jsonResponse, notFound, problem } from "../schemas/common";
 import type { Services } from "../services/types";
-import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
 import {
   activeSealedSecrets,
@@ -116,24 +115,13 @@ export const webhookEndpointRoutes = createRouter()
       },
     }),
     async (c) => {
-      const { s, auth, meta } = ownerContext(c);
+      const { s, auth, audit } = ownerContext(c);
       const body = c.req.valid("json");
       const check = await checkTarget(body.url, s.config.ENVIRONMENT);
       if (!check.ok) throw new AppError("webhook_url_refused", REFUSAL_TEXT[check.reason], { reason: check.reason });
       const result = await createEndpoint(s, auth.userId, { url: check.url.toString(), events: body.events });
       if (!result.ok) throw new AppError("conflict", `You already have ${MAX_ENDPOINTS} webhook endpoints; delete one first.`);
-      await appendAudit(
-        s.db,
-        {
-          userId: auth.userId,
-          actor: { type: "user", id: auth.userId },
-          action: "webhook_endpoint.created",
-          target: { type: "webhook_endpoint", id: result.row.id },
-          detail: { host: check.url.host, events: result.row.events },
-          meta,
-        },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.created", target: { type: "webhook_endpoint", id: result.row.id }, detail: { host: check.url.host, events: result.row.events } });
       c.header("cache-control", "no-store");
       return c.json({ ...view(result.row), secret: result.secret }, 201);
     },
@@ -165,14 +153,10 @@ export const webhookEndpointRoutes = createRouter()
       responses: { 204: { description: "Deleted" }, ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
-      const { s, auth, meta } = ownerContext(c);
-      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
+      const { s, auth, audit } = ownerContext(c);
+      const row = await owned(s, auth.userId, c.req.valid("param").id);
       await deleteEndpoint(s, row);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: { type: "user", id: auth.userId }, action: "webhook_endpoint.deleted", target: { type: "webhook_endpoint", id: row.id }, meta },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.deleted", target: { type: "webhook_endpoint", id: row.id } });
       return c.body(null, 204);
     },
   )
@@ -189,14 +173,10 @@ export const webhookEndpointRoutes = createRouter()
       responses: { 200: jsonResponse("The endpoint, with its new secret", WithSecret), ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
-      const { s, auth, meta } = ownerContext(c);
-      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
+      const { s, auth, audit } = ownerContext(c);
+      const row = await owned(s, auth.userId, c.req.valid("param").id);
       const rotated = await rotateSecret(s, row);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: { type: "user", id: auth.userId }, action: "webhook_endpoint.secret_rotated", target: { type: "webhook_endpoint", id: row.id }, meta },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.secret_rotated", target: { type: "webhook_endpoint", id: row.id } });
       c.header("cache-control", "no-store");
       return c.json({ ...view(rotated.row), secret: rotated.secret }, 200);
     },
