@@ -175,6 +175,13 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
   return opened.map(({ r, options }) => view(r, options, outputs.filter((o) => o.generationId === r.id), links, now, preview));
 }
 
+/** The view of one row: views() of it alone. */
+async function viewOf(c: Context<AppEnv>, row: GenerationRow, opts: ViewOptions = {}) {
+  const [body] = await views(c, [row], opts);
+  if (!body) throw new Error("view missing");
+  return body;
+}
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** `DELETE /v1/generations/{id}`: erasure of one generation (GDPR Art. 17), through services/deletion.ts like `DELETE /v1/photos/{id}`. */
@@ -256,8 +263,7 @@ export const generationRoutes = createRouter()
       });
       c.header("Location", `/v1/generations/${row.id}`);
       if (!created) c.header("Idempotent-Replayed", "true");
-      const [body] = await views(c, [row]);
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, row);
       return created ? c.json(body, 202) : c.json(body, 200);
     },
   )
@@ -316,8 +322,7 @@ export const generationRoutes = createRouter()
       const [row] = found;
       if (!row) throw await missing("generations", id);
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };
-      const [body] = await views(c, [row], { events: [viewed], outputs });
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, row, { events: [viewed], outputs });
       return c.json(body, 200);
     },
   )
@@ -341,8 +346,7 @@ export const generationRoutes = createRouter()
       // The canceled row as the update wrote it: no second read.
       const after = await cancelGeneration(s, row, auditActor(auth));
       if (!after) throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
-      const [body] = await views(c, [after]);
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, after);
       return c.json(body, 200);
     },
   )
