@@ -14,7 +14,7 @@ import { deleteOwned, ownerContext } from "../lib/owned";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
-import { inputErrors, jsonBody, jsonResponse, notFound, ownedErrors, PageQuery, problem } from "../schemas/common";
+import { inputErrors, jsonBody, jsonResponse, notFound, ownedErrors, ownedResponses, PageQuery, problem } from "../schemas/common";
 import { auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
@@ -308,7 +308,7 @@ export const generationRoutes = createRouter()
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: z.object({ id: GenerationId }) },
-      responses: { 200: jsonResponse("The generation", Generation), ...ownedErrors },
+      responses: ownedResponses(jsonResponse("The generation", Generation)),
     }),
     async (c) => {
       const { s, auth, meta, missing } = ownerContext(c);
@@ -400,7 +400,7 @@ export const generationRoutes = createRouter()
         "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
       ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: DeleteParams },
-      responses: { 200: jsonResponse("Deleted; the receipt", ReceiptSchema), ...ownedErrors },
+      responses: ownedResponses(jsonResponse("Deleted; the receipt", ReceiptSchema)),
     }),
     async (c) => c.json(await deleteOwned(c, "generations", c.req.valid("param").id, deleteGeneration), 200),
   )
@@ -416,7 +416,7 @@ export const generationRoutes = createRouter()
         "Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: OutputParams },
-      responses: { 200: jsonResponse("The link", DownloadLink), ...ownedErrors },
+      responses: ownedResponses(jsonResponse("The link", DownloadLink)),
     }),
     async (c) => {
       const { s, auth, meta, missing } = ownerContext(c);
