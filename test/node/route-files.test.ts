@@ -91,39 +91,20 @@ function resourceOf(path: string): string {
   return first === "admin" || first === "webhooks" ? `${first}/${second}` : first;
 }
 
-/**
- * Operations still outside their resource's file, by file: the support and
- * admin routes, edited elsewhere at the time of decision 0027, move in their
- * own commit. An entry no longer needed fails the test, so the list only shrinks.
- */
-const PENDING: Record<string, string[]> = {
-  "admin.ts": ["admin/privacy-requests", "admin/operator-log", "admin/incidents", "admin/legal-demands"],
-  "support-sessions.ts": ["admin/support-sessions", "admin/support-image-requests", "me"],
-  "support.ts": ["me"],
-};
-
 describe("route files: one file per resource", () => {
   const routes = declaredRoutes();
-  const pending = (r: Declared) => PENDING[r.file]?.includes(resourceOf(r.path)) === true;
 
   it("all of a resource's operations are in one file, the one named after it", () => {
-    const misplaced = routes.filter((r) => !pending(r) && r.file !== `${resourceOf(r.path).replace("/", "-")}.ts`);
+    const misplaced = routes.filter((r) => r.file !== `${resourceOf(r.path).replace("/", "-")}.ts`);
     expect(misplaced.map((r) => `${r.method} ${r.path} is in ${r.file}, not ${resourceOf(r.path).replace("/", "-")}.ts`)).toEqual([]);
     const files = new Map<string, Set<string>>();
-    for (const r of routes.filter((x) => !pending(x))) files.set(resourceOf(r.path), (files.get(resourceOf(r.path)) ?? new Set()).add(r.file));
+    for (const r of routes) files.set(resourceOf(r.path), (files.get(resourceOf(r.path)) ?? new Set()).add(r.file));
     expect([...files].filter(([, f]) => f.size > 1).map(([resource, f]) => `${resource}: ${[...f].join(", ")}`)).toEqual([]);
-  });
-
-  it("every pending exception is still needed", () => {
-    const stale = Object.entries(PENDING).flatMap(([file, resources]) =>
-      resources.filter((resource) => !routes.some((r) => r.file === file && resourceOf(r.path) === resource)).map((resource) => `${file}: ${resource}`),
-    );
-    expect(stale).toEqual([]);
   });
 
   it("every route file declares at least one operation of its own resource", () => {
     const files = readdirSync(ROUTES).filter((f) => f.endsWith(".ts"));
-    const empty = files.filter((f) => !routes.some((r) => r.file === f && `${resourceOf(r.path).replace("/", "-")}.ts` === f) && !PENDING[f]);
+    const empty = files.filter((f) => !routes.some((r) => r.file === f && `${resourceOf(r.path).replace("/", "-")}.ts` === f));
     // well-known.ts serves /.well-known/* outside /v1 with plain Hono routes (not in the OpenAPI document).
     expect(empty.filter((f) => f !== "well-known.ts")).toEqual([]);
   });

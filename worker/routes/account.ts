@@ -11,21 +11,19 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { base64UrlDecode, base64UrlEncode, utf8 } from "../lib/bytes";
 import { createRouter } from "../lib/router";
-import { requestMeta } from "../lib/request-meta";
 import { authenticated, requireStepUpFor } from "../middleware/auth";
-import { authErrors, badRequest, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
+import { authErrors, inputErrors, jsonBody, jsonResponse, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { userDataKey } from "../services/crypto/keys";
 import { auditActor, type AuditRow, openAuditRows, type OpenedAuditRow, pageAudit, recordAudit, sealAudit } from "../services/audit";
 import { and, eq } from "drizzle-orm";
 import { exportsTable } from "../db/schema";
 import { decodeKeysetCursor, keysetPage, keysetQuery } from "../lib/cursor";
-import { deleteOwned } from "../lib/owned";
+import { deleteOwned, ownerContext } from "../lib/owned";
 import type { Checkpoint } from "../lib/audit-verify";
 import { CheckpointSchema } from "./audit";
 import { ReceiptSchema, serializeReceipt } from "../schemas/deletion";
 import { deleteAccount, deleteExport } from "../services/deletion";
 import { type ExportRow, requestExport } from "../services/export";
-import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl } from "../services/signed-links";
 import { iso } from "../lib/iso";
 import { pageCheckpoints, toCheckpoint } from "../services/audit-checkpoints";
@@ -211,15 +209,10 @@ accountRoutes.openapi(
       "Reading the log is itself recorded (`audit.viewed`).",
     ...authenticated({ scope: "account:read", limit: "read" }),
     request: { query: PageQuery },
-    responses: {
-      200: { description: "A page of entries", content: { "application/json": { schema: AuditPageSchema } } },
-      ...badRequest,
-      ...authErrors,
-    },
+    responses: { 200: jsonResponse("A page of entries", AuditPageSchema), ...inputErrors },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth, meta } = ownerContext(c);
     const { limit, cursor } = c.req.valid("query");
     const before = cursor === undefined ? undefined : decodeAuditCursor(cursor);
     // Everything recorded so far is chained first, so the page misses nothing
@@ -240,7 +233,7 @@ accountRoutes.openapi(
           action: "audit.viewed",
           target: { type: "audit_log", id: auth.userId },
           detail: { count: page.length },
-          meta: requestMeta(c.req.raw, c.get("requestId")),
+          meta,
         },
       ],
       s.now(),
@@ -326,17 +319,14 @@ accountRoutes.openapi(
       "`generations/<id>/` (metadata and decrypted images), `audit-log.json`, `payments.json`, `privacy.json`. Poll the export until " +
       "`ready`, then download it through `download.url`. One export runs at a time: asking again returns the running one.",
     ...authenticated({ session: true, limit: "write" }),
-    responses: {
-      202: { description: "Queued (or already running)", content: { "application/json": { schema: ExportSchema } } },
-      ...authErrors,
-    },
+    responses: { 202: jsonResponse("Queued (or already running)", ExportSchema), ...authErrors },
   }),
   async (c) => {
-    const auth = c.get("auth");
-    const { row } = await requestExport(c.get("services"), {
+    const { s, auth, meta } = ownerContext(c);
+    const { row } = await requestExport(s, {
       userId: auth.userId,
       actor: auditActor(auth),
-      meta: requestMeta(c.req.raw, c.get("requestId")),
+      meta,
     });
     c.header("location", `/v1/account/exports/${row.id}`);
     return c.json(serializeExport(row, null), 202);
@@ -352,11 +342,7 @@ accountRoutes.openapi(
     summary: "Your exports, newest first",
     ...authenticated({ session: true, limit: null }),
     request: { query: PageQuery },
-    responses: {
-      200: { description: "A page of exports (without download links; get one export for its link)", content: { "application/json": { schema: ExportPage } } },
-      ...badRequest,
-      ...authErrors,
-    },
+    responses: { 200: jsonResponse("A page of exports (without download links; get one export for its link)", ExportPage), ...inputErrors },
   }),
   async (c) => {
     const s = c.get("services");
@@ -382,24 +368,17 @@ accountRoutes.openapi(
       "within the last 10 minutes (`reverification_required` otherwise). Progress before then needs none.",
     ...authenticated({ session: true, limit: null }),
     request: { params: ExportId },
-    responses: {
-      200: { description: "The export", content: { "application/json": { schema: ExportSchema } } },
-      ...notFound,
-      ...authErrors,
-      ...stepUpErrors,
-    },
+    responses: { 200: jsonResponse("The export", ExportSchema), ...notFound, ...authErrors, ...stepUpErrors },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth, meta, missing } = ownerContext(c);
     const { id } = c.req.valid("param");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
     const row = await s.db
       .select()
       .from(exportsTable)
       .where(and(eq(exportsTable.id, id), eq(exportsTable.userId, auth.userId)))
       .get();
-    if (!row || row.expiresAt <= s.now()) throw await notFoundFor(s, { table: "exports", id, userId: auth.userId, meta, path: c.req.path });
+    if (!row || row.expiresAt <= s.now()) throw await missing("exports", id);
     // Taking everything out in one file is as sensitive as deleting it.
     if (row.status === "ready" && row.objectId) requireStepUpFor(c);
     const download = row.status === "ready" && row.objectId ? await issueSignedUrl(s, { auth, objectId: row.objectId, disposition: "attachment", meta }) : null;
@@ -416,11 +395,7 @@ accountRoutes.openapi(
     summary: "Delete an export now (it would expire within the hour anyway)",
     ...authenticated({ session: true, limit: null }),
     request: { params: ExportId },
-    responses: {
-      200: { description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } },
-      ...notFound,
-      ...authErrors,
-    },
+    responses: { 200: jsonResponse("Deleted; the receipt", ReceiptSchema), ...notFound, ...authErrors },
   }),
   async (c) => c.json(await deleteOwned(c, "exports", c.req.valid("param").id, deleteExport), 200),
 );
@@ -438,18 +413,16 @@ accountRoutes.openapi(
       "Only an anonymous receipt (counts and time) remains. Browser sessions only, with a sign-in check within the last 10 minutes. " +
       "Signing in again later starts a new, empty account.",
     ...authenticated({ session: true, stepUp: true, limit: "write" }),
-    request: { body: { content: { "application/json": { schema: DeleteAccountBody } }, required: true } },
+    request: { body: jsonBody(DeleteAccountBody) },
     responses: {
-      200: { description: "Deleted, or deletion under way (`pending`)", content: { "application/json": { schema: AccountDeleted } } },
-      ...badRequest,
-      ...authErrors,
+      200: jsonResponse("Deleted, or deletion under way (`pending`)", AccountDeleted),
+      ...inputErrors,
       ...stepUpErrors,
       500: problem("The deletion could not start (`internal`); nothing was deleted, try again."),
     },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth } = ownerContext(c);
     c.req.valid("json");
     const result = await deleteAccount(s, auth.userId, { source: "user" });
     if (!result) throw new AppError("not_found");
@@ -471,11 +444,7 @@ accountRoutes.openapi(
       "Keep copies: a checkpoint you hold exposes any later rewrite of the entries it covers, even by someone who can write BabyPic's database.",
     ...authenticated({ scope: "account:read", limit: "read" }),
     request: { query: PageQuery },
-    responses: {
-      200: { description: "A page of checkpoints", content: { "application/json": { schema: CheckpointPageSchema } } },
-      ...badRequest,
-      ...authErrors,
-    },
+    responses: { 200: jsonResponse("A page of checkpoints", CheckpointPageSchema), ...inputErrors },
   }),
   async (c) => {
     const s = c.get("services");

@@ -9,12 +9,10 @@ import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, openApiKeyRow, parseScopes,
 import { SCOPES } from "../auth/types";
 import { AppError } from "../errors";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
-import { requestMeta } from "../lib/request-meta";
 import { authenticated, requireStepUpFor } from "../middleware/auth";
-import { authErrors, badRequest, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
-import { appendAudit } from "../services/audit";
-import { notFoundFor } from "../services/security-log";
+import { authErrors, badRequest, jsonBody, jsonResponse, notFound, PageQuery, problem, stepUpErrors } from "../schemas/common";
 import { iso } from "../lib/iso";
 import { idPattern } from "../lib/ids";
 
@@ -99,9 +97,9 @@ export const apiKeyRoutes = createRouter()
       summary: "Create an API key (session only)",
       description: `Returns the secret once. At most ${MAX_ACTIVE_KEYS} active keys per user. A key with any \`:write\` scope needs a sign-in check within the last 10 minutes.`,
       ...authenticated({ session: true, limit: "write" }),
-      request: { body: { content: { "application/json": { schema: CreateApiKey } }, required: true } },
+      request: { body: jsonBody(CreateApiKey) },
       responses: {
-        201: { description: "The new key, with its secret", content: { "application/json": { schema: CreatedApiKey } } },
+        201: jsonResponse("The new key, with its secret", CreatedApiKey),
         ...badRequest,
         ...sessionOnlyErrors,
         ...stepUpErrors,
@@ -109,8 +107,7 @@ export const apiKeyRoutes = createRouter()
       },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, audit } = ownerContext(c);
       const body = c.req.valid("json");
       if (body.scopes.some(isWriteScope)) requireStepUpFor(c);
       const now = s.now();
@@ -120,15 +117,11 @@ export const apiKeyRoutes = createRouter()
         now,
       );
       if (!result.ok) throw new AppError("conflict", `You already have ${MAX_ACTIVE_KEYS} active API keys; revoke one first.`);
-      await appendAudit(
-        s.db,
+      await audit(
         {
-          userId: auth.userId,
-          actor: { type: "user", id: auth.userId },
           action: "api_key.created",
           target: { type: "api_key", id: result.row.id },
           detail: { name: result.row.name, scopes: parseScopes(result.row.scopes).join(" "), expiresAt: iso(result.row.expiresAt) },
-          meta: requestMeta(c.req.raw, c.get("requestId")),
         },
         now,
       );
@@ -146,11 +139,7 @@ export const apiKeyRoutes = createRouter()
       description: "Newest first, revoked and expired keys included.",
       ...authenticated({ session: true, limit: "read" }),
       request: { query: PageQuery },
-      responses: {
-        200: { description: "The keys (never their secrets)", content: { "application/json": { schema: ApiKeyList } } },
-        ...badRequest,
-        ...sessionOnlyErrors,
-      },
+      responses: { 200: jsonResponse("The keys (never their secrets)", ApiKeyList), ...badRequest, ...sessionOnlyErrors },
     }),
     async (c) => {
       const s = c.get("services");
@@ -171,42 +160,17 @@ export const apiKeyRoutes = createRouter()
       description: "The key stops working at once. Revoking an already revoked key is a no-op. Needs a sign-in check within the last 10 minutes.",
       ...authenticated({ session: true, stepUp: true, limit: "write" }),
       request: { params: KeyParams },
-      responses: {
-        204: { description: "Revoked" },
-        ...badRequest,
-        ...sessionOnlyErrors,
-        ...stepUpErrors,
-        ...notFound,
-      },
+      responses: { 204: { description: "Revoked" }, ...badRequest, ...sessionOnlyErrors, ...stepUpErrors, ...notFound },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, missing, audit } = ownerContext(c);
       const now = s.now();
       const result = await revokeApiKey(s.db, auth.userId, c.req.valid("param").id, now);
       if (!result.ok) {
-        throw await notFoundFor(s, {
-          table: "api_keys",
-          id: c.req.valid("param").id,
-          userId: auth.userId,
-          meta: requestMeta(c.req.raw, c.get("requestId")),
-          path: c.req.path,
-          reason: "api-key-of-another-user",
-        });
+        throw await missing("api_keys", c.req.valid("param").id, "api-key-of-another-user");
       }
       if (result.revokedNow) {
-        await appendAudit(
-          s.db,
-          {
-            userId: auth.userId,
-            actor: { type: "user", id: auth.userId },
-            action: "api_key.revoked",
-            target: { type: "api_key", id: result.row.id },
-            detail: { name: (await openApiKeyRow(s, result.row)).name },
-            meta: requestMeta(c.req.raw, c.get("requestId")),
-          },
-          now,
-        );
+        await audit({ action: "api_key.revoked", target: { type: "api_key", id: result.row.id }, detail: { name: (await openApiKeyRow(s, result.row)).name } }, now);
       }
       return c.body(null, 204);
     },

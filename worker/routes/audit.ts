@@ -8,7 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { CHECKPOINT_CONTEXT } from "../lib/audit-verify";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { problem } from "../schemas/common";
+import { jsonResponse, problem } from "../schemas/common";
 import { publicAuditKeys } from "../services/audit-checkpoints";
 
 export const AuditKeySchema = z
@@ -55,10 +55,7 @@ auditRoutes.openapi(
     description:
       "No authentication: the keys are public. Retired keys stay listed with `retiredAt` so checkpoints they signed before it still verify. " +
       "Keep your own copy: a key set fetched later from the same server is only as trustworthy as that server.",
-    responses: {
-      200: { description: "The key set", content: { "application/json": { schema: AuditKeySetSchema } } },
-      429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
-    },
+    responses: { 200: jsonResponse("The key set", AuditKeySetSchema), 429: problem("Rate limited (`rate_limited`); see `Retry-After`.") },
   }),
   (c) => {
     const keys = publicAuditKeys(c.get("services").config.AUDIT_SIGNING_KEYS).map((k) => ({

@@ -4,10 +4,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { requestMeta } from "../lib/request-meta";
 import { anonymous, authenticated } from "../middleware/auth";
-import { authErrors, badRequest, PageQuery, problem } from "../schemas/common";
+import { authErrors, inputErrors, jsonBody, jsonResponse, PageQuery, problem } from "../schemas/common";
 import { creditPacks, startCheckout } from "../services/billing";
 import { ledgerPage } from "../services/credits";
 import { balanceOf } from "../services/users";
@@ -79,7 +80,7 @@ export const billingRoutes = createRouter()
       summary: "Credit balance",
       description: "The sum of the caller's ledger. Needs scope `account:read` with an API key.",
       ...authenticated({ scope: "account:read", limit: "read" }),
-      responses: { 200: { description: "The balance", content: { "application/json": { schema: Balance } } }, ...authErrors },
+      responses: { 200: jsonResponse("The balance", Balance), ...authErrors },
     }),
     async (c) => {
       const s = c.get("services");
@@ -96,11 +97,7 @@ export const billingRoutes = createRouter()
       description: "Every credit movement, newest first, with cursor pagination. Needs scope `account:read` with an API key.",
       ...authenticated({ scope: "account:read", limit: "read" }),
       request: { query: PageQuery },
-      responses: {
-        200: { description: "One page of the ledger", content: { "application/json": { schema: LedgerPage } } },
-        ...badRequest,
-        ...authErrors,
-      },
+      responses: { 200: jsonResponse("One page of the ledger", LedgerPage), ...inputErrors },
     }),
     async (c) => {
       const s = c.get("services");
@@ -125,10 +122,7 @@ export const billingRoutes = createRouter()
       operationId: "listPacks",
       summary: "Credit packs for sale",
       description: "Public: the packs configured for this deployment.",
-      responses: {
-        200: { description: "The packs", content: { "application/json": { schema: Packs } } },
-        429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
-      },
+      responses: { 200: jsonResponse("The packs", Packs), 429: problem("Rate limited (`rate_limited`); see `Retry-After`.") },
     }),
     (c) => c.json({ packs: creditPacks(c.get("services").config) }, 200),
   )
@@ -143,17 +137,15 @@ export const billingRoutes = createRouter()
         "Creates a Creem hosted checkout and returns its URL. Credits arrive when Creem confirms the payment by webhook; " +
         "watch `GET /v1/billing/balance` or the ledger. Needs scope `billing:write` with an API key.",
       ...authenticated({ scope: "billing:write", limit: "write" }),
-      request: { body: { content: { "application/json": { schema: CheckoutRequest } }, required: true } },
+      request: { body: jsonBody(CheckoutRequest) },
       responses: {
-        201: { description: "Checkout created", content: { "application/json": { schema: Checkout } } },
-        ...badRequest,
-        ...authErrors,
+        201: jsonResponse("Checkout created", Checkout),
+        ...inputErrors,
         503: problem("The payment provider is unavailable (`upstream_unavailable`); retry later."),
       },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth } = ownerContext(c);
       const rid = c.get("requestId");
       const result = await startCheckout(s, {
         userId: auth.userId,

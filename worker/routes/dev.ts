@@ -8,7 +8,7 @@ import { LOCAL_USERS, signLocalSession } from "../auth/local-idp";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { badRequest } from "../schemas/common";
+import { badRequest, jsonResponse } from "../schemas/common";
 import { devPingKey } from "../services/generation-jobs";
 
 const LocalUserId = z.enum(LOCAL_USERS.map((u) => u.id) as [string, ...string[]]);
@@ -82,7 +82,7 @@ export const devRoutes = createRouter()
       operationId: "postDevQueuePing",
       ...anonymous(),
       hide: true,
-      responses: { 202: { description: "Queued", content: { "application/json": { schema: z.object({ pingId: z.string(), sentAt: z.number() }) } } } },
+      responses: { 202: jsonResponse("Queued", z.object({ pingId: z.string(), sentAt: z.number() })) },
     }),
     async (c) => {
       const s = c.get("services");
@@ -100,7 +100,7 @@ export const devRoutes = createRouter()
       ...anonymous(),
       hide: true,
       request: { params: z.object({ pingId: z.string().regex(/^[0-9a-f-]{36}$/) }) },
-      responses: { 200: { description: "Whether the consumer saw it", content: { "application/json": { schema: z.object({ receivedAt: z.number().nullable() }) } } } },
+      responses: { 200: jsonResponse("Whether the consumer saw it", z.object({ receivedAt: z.number().nullable() })) },
     }),
     async (c) => {
       const obj = await c.get("services").env.BUCKET.get(devPingKey(c.req.valid("param").pingId));

@@ -13,11 +13,10 @@ import { AppError } from "../errors";
 import { deleteOwned, ownerContext } from "../lib/owned";
 import { decodeKeysetCursor, keysetPage } from "../lib/cursor";
 import { createRouter } from "../lib/router";
-import { requestMeta } from "../lib/request-meta";
 import { routeReads } from "../middleware/route-reads";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, ownedResponses, PageQuery, problem } from "../schemas/common";
-import { appendAudit, auditActor, recordAudit, type AuditEvent } from "../services/audit";
+import { inputErrors, jsonBody, jsonResponse, notFound, ownedErrors, ownedResponses, PageQuery, problem } from "../schemas/common";
+import { auditActor, recordAudit, type AuditEvent } from "../services/audit";
 import { userDataKey } from "../services/crypto/keys";
 import { requireConsent } from "../middleware/consent";
 import {
@@ -35,7 +34,6 @@ import {
 import { cancelGeneration } from "../services/generation-pipeline";
 import { deleteGeneration } from "../services/deletion";
 import { ReceiptSchema } from "../schemas/deletion";
-import { notFoundFor } from "../services/security-log";
 import { issueSignedUrl, signLinksFor, type SignedUrl } from "../services/signed-links";
 import { getObject } from "../services/storage";
 import type { GenerationOptions } from "../providers/types";
@@ -169,13 +167,12 @@ interface ViewOptions {
  * (one insert batch) before any data is returned (docs/architecture.md).
  */
 async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOptions = {}) {
-  const s = c.get("services");
-  const auth = c.get("auth");
+  const { s, auth, meta } = ownerContext(c);
   const completed = new Set(rows.filter((r) => r.status === "completed").map((r) => r.id));
   const outputs = opts.outputs
     ? opts.outputs.filter((o) => o.generationId !== null && completed.has(o.generationId))
     : await outputsOf(s, auth.userId, [...completed]);
-  const signed = await signLinksFor(s, { auth, objectIds: outputs.map((o) => o.id), meta: requestMeta(c.req.raw, c.get("requestId")) });
+  const signed = await signLinksFor(s, { auth, objectIds: outputs.map((o) => o.id), meta });
   const urls = signed.urls;
   const events = [...(opts.events ?? []), ...(signed.event ? [signed.event] : [])];
   // Recorded (one insert) before any data is returned; chained after the answer (docs/decisions/0018).
@@ -185,6 +182,13 @@ async function views(c: Context<AppEnv>, rows: GenerationRow[], opts: ViewOption
   const preview = isLocalPreview(s.config);
   const opened = await Promise.all(rows.map(async (r) => ({ r, options: await parseOptions(s, r) })));
   return opened.map(({ r, options }) => view(r, options, outputs.filter((o) => o.generationId === r.id), links, now, preview));
+}
+
+/** The view of one row: views() of it alone. */
+async function viewOf(c: Context<AppEnv>, row: GenerationRow, opts: ViewOptions = {}) {
+  const [body] = await views(c, [row], opts);
+  if (!body) throw new Error("view missing");
+  return body;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -237,12 +241,11 @@ export const generationRoutes = createRouter()
         "return the same generation (200), the same key with another body is 422. Both photos must be yours. " +
         "Needs scope `generations:write` with an API key.",
       ...authenticated({ scope: "generations:write", limit: "write" }, requireConsent),
-      request: { headers: IdempotencyHeader, body: { content: { "application/json": { schema: CreateGenerationBody } }, required: true } },
+      request: { headers: IdempotencyHeader, body: jsonBody(CreateGenerationBody) },
       responses: {
-        200: { description: "This Idempotency-Key already created this generation", content: { "application/json": { schema: Generation } } },
-        202: { description: "Accepted and queued; poll `Location`", content: { "application/json": { schema: Generation } } },
-        ...badRequest,
-        ...authErrors,
+        200: jsonResponse("This Idempotency-Key already created this generation", Generation),
+        202: jsonResponse("Accepted and queued; poll `Location`", Generation),
+        ...inputErrors,
         402: problem("Not enough credits (`insufficient_credits`)."),
         403: problem("Consent missing or withdrawn (`consent_required`), or the API key lacks the scope (`insufficient_scope`)."),
         ...notFound,
@@ -252,8 +255,7 @@ export const generationRoutes = createRouter()
       },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, meta } = ownerContext(c);
       const key = c.req.valid("header")["idempotency-key"];
       if (key === undefined || key === "") throw new AppError("idempotency_key_required", "Send an Idempotency-Key header (e.g. a UUID) so retries are safe.");
       if (!IDEMPOTENCY_KEY.test(key)) {
@@ -266,12 +268,11 @@ export const generationRoutes = createRouter()
         actor: auditActor(auth),
         input: c.req.valid("json"),
         idempotencyKey: key,
-        meta: requestMeta(c.req.raw, c.get("requestId")),
+        meta,
       });
       c.header("Location", `/v1/generations/${row.id}`);
       if (!created) c.header("Idempotent-Replayed", "true");
-      const [body] = await views(c, [row]);
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, row);
       return created ? c.json(body, 202) : c.json(body, 200);
     },
   )
@@ -285,15 +286,10 @@ export const generationRoutes = createRouter()
       description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { query: PageQuery },
-      responses: {
-        200: { description: "One page", content: { "application/json": { schema: GenerationPage } } },
-        ...badRequest,
-        ...authErrors,
-      },
+      responses: { 200: jsonResponse("One page", GenerationPage), ...inputErrors },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, meta } = ownerContext(c);
       const { limit, cursor } = c.req.valid("query");
       // The user's data key (the audit entries' sealed fields) loads from R2 alongside the page.
       const [rows] = await Promise.all([
@@ -306,7 +302,7 @@ export const generationRoutes = createRouter()
         actor: auditActor(auth),
         action: "generation.listed",
         detail: { count: page.length },
-        meta: requestMeta(c.req.raw, c.get("requestId")),
+        meta,
       };
       return c.json({ items: await views(c, page, { events: [listed] }), nextCursor }, 200);
     },
@@ -321,19 +317,18 @@ export const generationRoutes = createRouter()
       description: "Poll this after creating one. Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read", reads: generationReads }),
       request: { params: z.object({ id: GenerationId }) },
-      responses: ownedResponses({ description: "The generation", content: { "application/json": { schema: Generation } } }),
+      responses: ownedResponses(jsonResponse("The generation", Generation)),
     }),
     async (c) => {
-      const { s, auth, meta } = ownerContext(c);
+      const { s, auth, meta, missing } = ownerContext(c);
       const { id } = c.req.valid("param");
       // Every read the answer needs (usually in the user lookup's batch), while the
       // user's data key (the audit entries' sealed fields) loads from R2 alongside.
       const [[found, outputs]] = await Promise.all([generationReads.results(c), userDataKey(s, auth.userId, { create: false })]);
       const [row] = found;
-      if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
+      if (!row) throw await missing("generations", id);
       const viewed: AuditEvent = { userId: auth.userId, actor: auditActor(auth), action: "generation.viewed", target: { type: "generation", id }, meta };
-      const [body] = await views(c, [row], { events: [viewed], outputs });
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, row, { events: [viewed], outputs });
       return c.json(body, 200);
     },
   )
@@ -347,26 +342,17 @@ export const generationRoutes = createRouter()
       description: "Refunds its credits and asks the model provider to drop it. Needs scope `generations:write` with an API key.",
       ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: z.object({ id: GenerationId }) },
-      responses: {
-        200: { description: "Canceled", content: { "application/json": { schema: Generation } } },
-        ...badRequest,
-        ...authErrors,
-        ...notFound,
-        409: problem("It already finished (`conflict`)."),
-      },
+      responses: { 200: jsonResponse("Canceled", Generation), ...ownedErrors, 409: problem("It already finished (`conflict`).") },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, missing } = ownerContext(c);
       const { id } = c.req.valid("param");
-      const meta = requestMeta(c.req.raw, c.get("requestId"));
       const row = await getGenerationRow(s, auth.userId, id);
-      if (!row) throw await notFoundFor(s, { table: "generations", id, userId: auth.userId, meta, path: c.req.path });
+      if (!row) throw await missing("generations", id);
       // The canceled row as the update wrote it: no second read.
       const after = await cancelGeneration(s, row, auditActor(auth));
       if (!after) throw new AppError("conflict", "This generation has already finished and cannot be canceled.");
-      const [body] = await views(c, [after]);
-      if (!body) throw new Error("view missing");
+      const body = await viewOf(c, after);
       return c.json(body, 200);
     },
   )
@@ -384,26 +370,18 @@ export const generationRoutes = createRouter()
       request: { params: z.object({ id: GenerationId, objectId: z.string().regex(idPattern("img")).openapi({ param: { name: "objectId", in: "path" } }) }) },
       responses: {
         200: { description: "The image", content: { "image/jpeg": { schema: z.string().openapi({ format: "binary" }) }, "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
-        ...badRequest,
-        ...authErrors,
-        ...notFound,
+        ...ownedErrors,
       },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, missing, audit } = ownerContext(c);
       const { id, objectId } = c.req.valid("param");
-      const meta = requestMeta(c.req.raw, c.get("requestId"));
       const row = await getGenerationRow(s, auth.userId, id);
       const obj = row ? await getObject(s, auth.userId, objectId) : null;
       if (!row || !obj || obj.row.kind !== "output" || obj.row.generationId !== id) {
-        throw await notFoundFor(s, { table: "objects", id: objectId, userId: auth.userId, meta, path: c.req.path });
+        throw await missing("objects", objectId);
       }
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: auditActor(auth), action: "file.downloaded", target: { type: "object", id: objectId }, detail: { generationId: id }, meta },
-        s.now(),
-      );
+      await audit({ action: "file.downloaded", target: { type: "object", id: objectId }, detail: { generationId: id } });
       const ext = obj.row.contentType === "image/png" ? "png" : obj.row.contentType === "image/webp" ? "webp" : "jpg";
       return c.body(obj.bytes as Uint8Array<ArrayBuffer>, 200, {
         "content-type": obj.row.contentType,
@@ -428,7 +406,7 @@ export const generationRoutes = createRouter()
         "own retention (see `DELETE /v1/photos/{id}`). Needs scope `generations:write` with an API key.",
       ...authenticated({ scope: "generations:write", limit: "write" }),
       request: { params: DeleteParams },
-      responses: ownedResponses({ description: "Deleted; the receipt", content: { "application/json": { schema: ReceiptSchema } } }),
+      responses: ownedResponses(jsonResponse("Deleted; the receipt", ReceiptSchema)),
     }),
     async (c) => c.json(await deleteOwned(c, "generations", c.req.valid("param").id, deleteGeneration), 200),
   )
@@ -444,25 +422,18 @@ export const generationRoutes = createRouter()
         "Needs scope `generations:read` with an API key.",
       ...authenticated({ scope: "generations:read", limit: "read" }),
       request: { params: OutputParams },
-      responses: {
-        200: { description: "The link", content: { "application/json": { schema: DownloadLink } } },
-        ...badRequest,
-        ...authErrors,
-        ...notFound,
-      },
+      responses: ownedResponses(jsonResponse("The link", DownloadLink)),
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, meta, missing } = ownerContext(c);
       const { id, objectId } = c.req.valid("param");
-      const meta = requestMeta(c.req.raw, c.get("requestId"));
       // Owner, kind and generation in the one query: anyone else's id is the same 404 as a missing one.
       const row = await s.db
         .select({ id: objects.id })
         .from(objects)
         .where(and(eq(objects.id, objectId), eq(objects.userId, auth.userId), eq(objects.kind, "output"), eq(objects.generationId, id)))
         .get();
-      if (!row) throw await notFoundFor(s, { table: "objects", id: objectId, userId: auth.userId, meta, path: c.req.path });
+      if (!row) throw await missing("objects", objectId);
       const link = await issueSignedUrl(s, { auth, objectId: row.id, disposition: "attachment", meta });
       c.header("cache-control", "no-store");
       return c.json({ url: link.url, expiresAt: link.expiresAt }, 200);

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
+import { jsonResponse } from "../schemas/common";
 
 const HealthSchema = z
   .object({ status: z.literal("ok"), environment: z.string(), time: z.string() })
@@ -14,7 +15,7 @@ export const healthRoutes = createRouter().openapi(
     ...anonymous(),
     tags: ["meta"],
     summary: "Liveness check",
-    responses: { 200: { description: "The API is up", content: { "application/json": { schema: HealthSchema } } } },
+    responses: { 200: jsonResponse("The API is up", HealthSchema) },
   }),
   (c) => c.json({ status: "ok" as const, environment: c.get("services").config.ENVIRONMENT, time: new Date().toISOString() }, 200),
 );

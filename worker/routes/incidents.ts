@@ -6,7 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { notFound } from "../schemas/common";
+import { jsonResponse, notFound } from "../schemas/common";
 import { parseDataKinds, publishedIncident } from "../services/incidents";
 import { iso } from "../lib/iso";
 
@@ -36,7 +36,7 @@ export const incidentRoutes = createRouter().openapi(
     tags: ["privacy"],
     summary: "A published incident post-mortem (public)",
     request: { params: z.object({ slug: z.string().max(100).openapi({ param: { name: "slug", in: "path" }, example: "2026-12-01-link-leak" }) }) },
-    responses: { 200: { description: "The post-mortem", content: { "application/json": { schema: PostMortem } } }, ...notFound },
+    responses: { 200: jsonResponse("The post-mortem", PostMortem), ...notFound },
   }),
   async (c) => {
     const row = await publishedIncident(c.get("services"), c.req.valid("param").slug);

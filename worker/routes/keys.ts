@@ -14,7 +14,7 @@ import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
 import { UPLOAD_ENVELOPE_VERSION, UPLOAD_SUITE } from "../lib/upload-envelope";
 import { rateLimit } from "../middleware/rate-limit";
-import { problem } from "../schemas/common";
+import { jsonResponse, problem } from "../schemas/common";
 import { currentUploadPublicKey } from "../services/crypto/upload-keys";
 
 export const UploadKeySchema = z
@@ -60,10 +60,7 @@ export const keyRoutes = createRouter().openapi(
       "Seal each photo with HPKE base mode to this key (see docs/storage-format.md for the envelope bytes), then POST it to /v1/photos. " +
       "No authentication: the key is public.",
     ...anonymous(rateLimit("ip")),
-    responses: {
-      200: { description: "The current upload key", content: { "application/json": { schema: UploadKeySchema } } },
-      429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
-    },
+    responses: { 200: jsonResponse("The current upload key", UploadKeySchema), 429: problem("Rate limited (`rate_limited`); see `Retry-After`.") },
   }),
   (c) => {
     const config = c.get("services").config;

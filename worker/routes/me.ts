@@ -5,26 +5,31 @@
  * told about). Consent and settings are changed only from a browser session:
  * an integrator's API key cannot consent on the person's behalf (GDPR
  * Art. 7(1): the controller must be able to show the data subject consented).
- * The support-related `/me/...` operations are in routes/support.ts and
- * routes/support-sessions.ts until they move here.
+ * Support (docs/decisions/0019-support-sessions.md): the user grants or
+ * revokes a window in which an engineer's picture request is allowed at once
+ * (`/me/support-access`), sees the support sessions open on the account with
+ * their picture requests, ends a session, and allows or refuses a request.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { AppError } from "../errors";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { routeReads } from "../middleware/route-reads";
 import { balanceQuery, openUserFields } from "../services/users";
 import { userDataKey } from "../services/crypto/keys";
-import { authErrors, badRequest, stepUpErrors } from "../schemas/common";
+import { authErrors, IdParams, inputErrors, jsonBody, jsonResponse, notFound, problem, stepUpErrors } from "../schemas/common";
 import { RETENTION, TERMS_VERSION } from "../lib/privacy-facts";
-import { requestMeta } from "../lib/request-meta";
-import { appendAudit, auditActor } from "../services/audit";
+import { auditActor } from "../services/audit";
 import { consentOf, giveConsent, withdrawConsent } from "../services/consent";
 import { applyKeepPhotosSetting } from "../services/retention";
 import { iso } from "../lib/iso";
 import { listNotices, markNoticesRead } from "../services/operator";
+import { MAX_GRANT_HOURS, setSupportGrant } from "../services/support";
+import { decideByUser, endSessionByUser, openSessionsFor } from "../services/support-sessions";
+import { ImageRequestSchema, presentRequest } from "../schemas/support-sessions";
 
 
 const ConsentSchema = z
@@ -82,7 +87,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "The consent on record and the current terms version",
     ...authenticated({ session: true, limit: null }),
-    responses: { 200: { description: "Consent state", content: { "application/json": { schema: ConsentSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Consent state", ConsentSchema), ...authErrors },
   }),
   async (c) => {
     const state = await consentOf(c.get("services"), c.get("auth").userId);
@@ -99,12 +104,8 @@ meRoutes.openapi(
     summary: "Confirm consent of the people pictured and accept the current terms",
     description: "Required before the first upload and again after the terms change. Browser sessions only.",
     ...authenticated({ session: true, limit: "write" }),
-    request: { body: { content: { "application/json": { schema: GiveConsentBody } }, required: true } },
-    responses: {
-      200: { description: "Consent recorded", content: { "application/json": { schema: ConsentSchema } } },
-      ...badRequest,
-      ...authErrors,
-    },
+    request: { body: jsonBody(GiveConsentBody) },
+    responses: { 200: jsonResponse("Consent recorded", ConsentSchema), ...inputErrors },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -114,8 +115,8 @@ meRoutes.openapi(
         termsVersion: TERMS_VERSION,
       });
     }
-    const auth = c.get("auth");
-    const state = await giveConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    const { s, auth, meta } = ownerContext(c);
+    const state = await giveConsent(s, auth.userId, auditActor(auth), meta);
     return c.json({ termsVersion: TERMS_VERSION, consent: { version: state.version, at: iso(state.at), current: true } }, 200);
   },
 );
@@ -131,11 +132,11 @@ meRoutes.openapi(
       "New uploads and generations are refused with 403 `consent_required` until consent is given again. Your data stays until you delete it; " +
       "the response says how to delete the account.",
     ...authenticated({ session: true, limit: "write" }),
-    responses: { 200: { description: "Consent withdrawn", content: { "application/json": { schema: WithdrawnSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Consent withdrawn", WithdrawnSchema), ...authErrors },
   }),
   async (c) => {
-    const auth = c.get("auth");
-    await withdrawConsent(c.get("services"), auth.userId, auditActor(auth), requestMeta(c.req.raw, c.get("requestId")));
+    const { s, auth, meta } = ownerContext(c);
+    await withdrawConsent(s, auth.userId, auditActor(auth), meta);
     return c.json(
       {
         termsVersion: TERMS_VERSION,
@@ -161,7 +162,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "Account settings",
     ...authenticated({ session: true, limit: null }),
-    responses: { 200: { description: "Settings", content: { "application/json": { schema: SettingsSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("Settings", SettingsSchema), ...authErrors },
   }),
   async (c) => {
     const row = await c.get("services").db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, c.get("auth").userId)).get();
@@ -181,33 +182,17 @@ meRoutes.openapi(
       "Also re-times parent photos already kept from finished generations, so the new choice applies to them too. " +
       "Needs a sign-in check within the last 10 minutes.",
     ...authenticated({ session: true, stepUp: true, limit: "write" }),
-    request: { body: { content: { "application/json": { schema: SettingsPatch } }, required: true } },
-    responses: {
-      200: { description: "The new settings", content: { "application/json": { schema: SettingsSchema } } },
-      ...badRequest,
-      ...authErrors,
-      ...stepUpErrors,
-    },
+    request: { body: jsonBody(SettingsPatch) },
+    responses: { 200: jsonResponse("The new settings", SettingsSchema), ...inputErrors, ...stepUpErrors },
   }),
   async (c) => {
-    const s = c.get("services");
-    const auth = c.get("auth");
+    const { s, auth, audit } = ownerContext(c);
     const { keepPhotosDays } = c.req.valid("json");
     const before = await s.db.select({ keep: users.keepPhotosDays }).from(users).where(eq(users.id, auth.userId)).get();
     if (!before) throw new AppError("not_found");
     await s.db.update(users).set({ keepPhotosDays }).where(eq(users.id, auth.userId));
     const retimed = await applyKeepPhotosSetting(s, auth.userId, keepPhotosDays);
-    await appendAudit(
-      s.db,
-      {
-        userId: auth.userId,
-        actor: auditActor(auth),
-        action: "settings.changed",
-        detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed },
-        meta: requestMeta(c.req.raw, c.get("requestId")),
-      },
-      s.now(),
-    );
+    await audit({ action: "settings.changed", detail: { setting: "keepPhotosDays", from: before.keep, to: keepPhotosDays, photosRetimed: retimed } });
     return c.json({ keepPhotosDays }, 200);
   },
 );
@@ -238,7 +223,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "The signed-in user (created on first use)",
     ...authenticated({ scope: "account:read", limit: "read", reads: meReads }),
-    responses: { 200: { description: "The user", content: { "application/json": { schema: MeSchema } } }, ...authErrors },
+    responses: { 200: jsonResponse("The user", MeSchema), ...authErrors },
   }),
   async (c) => {
     const s = c.get("services");
@@ -287,7 +272,7 @@ meRoutes.openapi(
     tags: ["account"],
     summary: "Notices from BabyPic to you, newest first (at most 50)",
     ...authenticated({ scope: "account:read", limit: "read" }),
-    responses: { 200: { description: "Notices", content: { "application/json": { schema: z.object({ items: z.array(NoticeSchema) }) } } }, ...authErrors },
+    responses: { 200: jsonResponse("Notices", z.object({ items: z.array(NoticeSchema) })), ...authErrors },
   }),
   async (c) => {
     const rows = await listNotices(c.get("services"), c.get("auth").userId);
@@ -313,3 +298,132 @@ meRoutes.openapi(
     return c.body(null, 204);
   },
 );
+
+// ------------------------------------------------------------------ support
+
+const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
+
+meRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/me/support-access",
+    operationId: "putMeSupportAccess",
+    tags: ["account"],
+    summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
+    description:
+      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
+    ...authenticated({ session: true, stepUp: true, limit: "write" }),
+    request: { body: jsonBody(z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) })) },
+    responses: { 200: jsonResponse("The grant", GrantSchema), ...inputErrors, ...stepUpErrors },
+  }),
+  async (c) => {
+    const { s, auth, meta } = ownerContext(c);
+    const until = await setSupportGrant(s, auth, c.req.valid("json").hours, meta);
+    return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me/support-access",
+    operationId: "deleteMeSupportAccess",
+    tags: ["account"],
+    summary: "Revoke support access to your photos and results now",
+    ...authenticated({ session: true, limit: "write" }),
+    responses: { 200: jsonResponse("Revoked", GrantSchema), ...authErrors },
+  }),
+  async (c) => {
+    const { s, auth, meta } = ownerContext(c);
+    await setSupportGrant(s, auth, null, meta);
+    return c.json({ supportAccessUntil: null }, 200);
+  },
+);
+
+const MySession = z
+  .object({
+    id: z.string(),
+    reason: z.string(),
+    ticket: z.string(),
+    openedAt: z.string(),
+    expiresAt: z.string(),
+    requests: z.array(ImageRequestSchema),
+  })
+  .openapi("MySupportSession");
+
+const userErrors = { ...authErrors, ...notFound } as const;
+
+meRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/support-sessions",
+    operationId: "getMeSupportSessions",
+    tags: ["account"],
+    summary: "Support sessions open on your account now, with their picture requests",
+    ...authenticated({ session: true, limit: "read" }),
+    responses: { 200: jsonResponse("Open sessions", z.object({ items: z.array(MySession) })), ...authErrors },
+  }),
+  async (c) => {
+    const found = await openSessionsFor(c.get("services"), c.get("auth").userId);
+    return c.json(
+      {
+        items: found.map(({ session, requests }) => ({
+          id: session.id,
+          reason: session.reason,
+          ticket: session.ticket,
+          openedAt: new Date(session.openedAt).toISOString(),
+          expiresAt: new Date(session.expiresAt).toISOString(),
+          requests: requests.map(presentRequest),
+        })),
+      },
+      200,
+    );
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/support-sessions/{id}/end",
+    operationId: "postMeSupportSessionsByIdEnd",
+    tags: ["account"],
+    summary: "End a support session on your account now",
+    ...authenticated({ session: true, limit: "write" }),
+    request: { params: IdParams },
+    responses: { 200: jsonResponse("Ended", z.object({ id: z.string(), endedAt: z.string() })), ...userErrors, 409: problem("Already ended or expired (`conflict`).") },
+  }),
+  async (c) => {
+    const { s, auth, meta } = ownerContext(c);
+    const row = await endSessionByUser(s, auth.userId, c.req.valid("param").id, meta);
+    return c.json({ id: row.id, endedAt: new Date(row.endedAt ?? Date.now()).toISOString() }, 200);
+  },
+);
+
+for (const decision of ["allow", "refuse"] as const) {
+  meRoutes.openapi(
+    createRoute({
+      method: "post",
+      path: `/me/support-image-requests/{id}/${decision}`,
+      operationId: decision === "allow" ? "postMeSupportImageRequestsByIdAllow" : "postMeSupportImageRequestsByIdRefuse",
+      tags: ["account"],
+      summary:
+        decision === "allow"
+          ? "Let the engineer who asked see the pictures of this one generation, until the session ends"
+          : "Refuse a support request to see the pictures of a generation",
+      description: decision === "allow" ? "Browser sessions only, with a sign-in check within the last 10 minutes." : undefined,
+      ...authenticated({ session: true, stepUp: decision === "allow", limit: "write" }),
+      request: { params: IdParams },
+      responses: {
+        200: jsonResponse("Decided", ImageRequestSchema),
+        ...userErrors,
+        ...(decision === "allow" ? stepUpErrors : {}),
+        409: problem("Already decided, or the session has ended or expired (`conflict`)."),
+      },
+    }),
+    async (c) => {
+      const { s, auth, meta } = ownerContext(c);
+      const row = await decideByUser(s, auth.userId, c.req.valid("param").id, decision === "allow", meta);
+      return c.json(presentRequest(row), 200);
+    },
+  );
+}

@@ -13,7 +13,7 @@ import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
 import { requestMeta } from "../lib/request-meta";
 import { bindingRateLimiter, clientIp } from "../middleware/rate-limit";
-import { badRequest, problem } from "../schemas/common";
+import { badRequest, jsonBody, jsonResponse, problem } from "../schemas/common";
 import { logSecurityEvent } from "../services/security-log";
 import { createPrivacyRequest, REQUEST_TYPES } from "../services/privacy-requests";
 
@@ -71,9 +71,9 @@ privacyRequestRoutes.openapi(
     ...anonymous(contactLimit),
     tags: ["privacy"],
     summary: "Contact the privacy team: a question, an access or deletion request, or a takedown (public)",
-    request: { body: { required: true, content: { "application/json": { schema: PrivacyRequestInput } } } },
+    request: { body: jsonBody(PrivacyRequestInput) },
     responses: {
-      201: { description: "Received; quote the id when you write to us", content: { "application/json": { schema: Received } } },
+      201: jsonResponse("Received; quote the id when you write to us", Received),
       ...badRequest,
       429: problem("Too many requests from this network (`rate_limited`); see `Retry-After`."),
     },

@@ -9,6 +9,7 @@ import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
 import { privacyFacts } from "../lib/privacy-facts";
 import { whoWeAre } from "../lib/who-we-are";
+import { jsonResponse } from "../schemas/common";
 
 export const PrivacySchema = z
   .object({
@@ -46,7 +47,7 @@ export const privacyRoutes = createRouter().openapi(
     ...anonymous(),
     tags: ["privacy"],
     summary: "Sub-processors, retention rules, data categories and rights (public)",
-    responses: { 200: { description: "The privacy facts", content: { "application/json": { schema: PrivacySchema } } } },
+    responses: { 200: jsonResponse("The privacy facts", PrivacySchema) },
   }),
   (c) => {
     c.header("cache-control", "public, max-age=300");

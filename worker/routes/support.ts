@@ -9,18 +9,22 @@
  * to the affected user's audit log with that reason. The account reads need
  * an open support session by the caller on that account (decision 0019);
  * photos and results are never served here, only through a support
- * session's picture request (routes/support-sessions.ts).
+ * session's picture request (routes/admin-support-sessions.ts,
+ * routes/admin-support-image-requests.ts). The user's side, the support
+ * access window and the sessions on their account, is `/me/support-*` in
+ * routes/me.ts.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { AppError } from "../errors";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
-import { requestMeta, type RequestMeta } from "../lib/request-meta";
+import type { RequestMeta } from "../lib/request-meta";
 import type { Services } from "../services";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, problem, stepUpErrors } from "../schemas/common";
-import { findUser, generationStates, MAX_GRANT_HOURS, recordSupportAccess, setSupportGrant, userSummary } from "../services/support";
+import { jsonResponse, ownedErrors, problem } from "../schemas/common";
+import { findUser, generationStates, recordSupportAccess, userSummary } from "../services/support";
 import { hasOpenSession } from "../services/support-sessions";
 import { recordOperatorLogOnly } from "../services/operator";
 import { listIssues, type OpsIssueStatus } from "../services/ops-issues";
@@ -49,9 +53,7 @@ const UserParams = z.object({
 });
 
 const staffErrors = {
-  ...badRequest,
-  ...authErrors,
-  ...notFound,
+  ...ownedErrors,
   403: problem("An API key (`insufficient_scope`), or no open support session of yours on this account (`forbidden`)."),
 } as const;
 
@@ -95,14 +97,14 @@ export const supportRoutes = createRouter();
 
 /** The reason from the validated header, and the target user or a plain 404. */
 async function staffContext(c: Context<AppEnv>, userId: string, reason: string) {
-  const s = c.get("services");
+  const { s, auth, meta } = ownerContext(c);
   const user = await findUser(s, userId);
   if (!user) throw new AppError("not_found");
   // Account facts only inside a support session this operator opened (decision 0019).
-  if (!(await hasOpenSession(s, c.get("auth").userId, user.id))) {
+  if (!(await hasOpenSession(s, auth.userId, user.id))) {
     throw new AppError("forbidden", "Open a support session on this account first (POST /v1/admin/support-sessions).");
   }
-  return { s, user, staff: c.get("auth"), reason, meta: requestMeta(c.req.raw, c.get("requestId")) };
+  return { s, user, staff: auth, reason, meta };
 }
 
 /**
@@ -123,7 +125,7 @@ supportRoutes.openapi(
     summary: "Staff: a user's account metadata (counts and states, no images)",
     ...authenticated({ operator: true, limit: "read" }),
     request: { params: UserParams, headers: ReasonHeaders },
-    responses: { 200: { description: "Metadata", content: { "application/json": { schema: SupportUserSchema } } }, ...staffErrors },
+    responses: { 200: jsonResponse("Metadata", SupportUserSchema), ...staffErrors },
   }),
   async (c) => {
     const { userId } = c.req.valid("param");
@@ -188,12 +190,7 @@ supportRoutes.openapi(
     description: "What the queue could not finish: retried with backoff (`retrying`), given up (`failed`), or done later (`resolved`). See docs/runbooks/operations.md.",
     ...authenticated({ operator: true, limit: "read" }),
     request: { query: OpsQuery },
-    responses: {
-      200: { description: "Tasks", content: { "application/json": { schema: z.object({ items: z.array(OpsIssueSchema) }) } } },
-      ...badRequest,
-      ...authErrors,
-      ...notFound,
-    },
+    responses: { 200: jsonResponse("Tasks", z.object({ items: z.array(OpsIssueSchema) })), ...ownedErrors },
   }),
   async (c) => {
     const { status, limit } = c.req.valid("query");
@@ -210,59 +207,5 @@ supportRoutes.openapi(
       updatedAt: new Date(r.updatedAt).toISOString(),
     }));
     return c.json({ items }, 200);
-  },
-);
-
-/** The user's side: grant or revoke support access to their images. */
-export const supportAccessRoutes = createRouter();
-
-const GrantSchema = z.object({ supportAccessUntil: z.string().nullable() }).openapi("SupportAccess");
-
-supportAccessRoutes.openapi(
-  createRoute({
-    method: "put",
-    path: "/me/support-access",
-    operationId: "putMeSupportAccess",
-    tags: ["account"],
-    summary: "Let support see your pictures for a number of hours: an engineer's picture request in a support session is allowed at once during the window",
-    description:
-      "Browser sessions only, with a sign-in check within the last 10 minutes. Every staff access appears in your activity log with the stated reason.",
-    ...authenticated({ session: true, stepUp: true, limit: "write" }),
-    request: {
-      body: {
-        required: true,
-        content: { "application/json": { schema: z.object({ hours: z.number().int().min(1).max(MAX_GRANT_HOURS).openapi({ example: 24 }) }) } },
-      },
-    },
-    responses: {
-      200: { description: "The grant", content: { "application/json": { schema: GrantSchema } } },
-      ...badRequest,
-      ...authErrors,
-      ...stepUpErrors,
-    },
-  }),
-  async (c) => {
-    const { hours } = c.req.valid("json");
-    const until = await setSupportGrant(c.get("services"), c.get("auth"), hours, requestMeta(c.req.raw, c.get("requestId")));
-    return c.json({ supportAccessUntil: until === null ? null : new Date(until).toISOString() }, 200);
-  },
-);
-
-supportAccessRoutes.openapi(
-  createRoute({
-    method: "delete",
-    path: "/me/support-access",
-    operationId: "deleteMeSupportAccess",
-    tags: ["account"],
-    summary: "Revoke support access to your photos and results now",
-    ...authenticated({ session: true, limit: "write" }),
-    responses: {
-      200: { description: "Revoked", content: { "application/json": { schema: GrantSchema } } },
-      ...authErrors,
-    },
-  }),
-  async (c) => {
-    await setSupportGrant(c.get("services"), c.get("auth"), null, requestMeta(c.req.raw, c.get("requestId")));
-    return c.json({ supportAccessUntil: null }, 200);
   },
 );

@@ -8,6 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
 import { DECISIONS, DEMAND_TYPES, transparencyReport } from "../services/legal-demands";
+import { jsonResponse } from "../schemas/common";
 
 const counts = <T extends readonly [string, ...string[]]>(keys: T) => z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as Record<T[number], z.ZodNumber>);
 
@@ -32,7 +33,7 @@ export const transparencyRoutes = createRouter().openapi(
     ...anonymous(),
     tags: ["privacy"],
     summary: "Legal demands for user data, counted by year, type and outcome (public)",
-    responses: { 200: { description: "The report", content: { "application/json": { schema: Report } } } },
+    responses: { 200: jsonResponse("The report", Report) },
   }),
   async (c) => {
     const s = c.get("services");

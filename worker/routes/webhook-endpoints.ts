@@ -7,12 +7,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
+import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
-import { requestMeta } from "../lib/request-meta";
 import { authenticated } from "../middleware/auth";
-import { authErrors, badRequest, notFound, problem } from "../schemas/common";
+import { authErrors, badRequest, jsonBody, jsonResponse, notFound, problem } from "../schemas/common";
 import type { Services } from "../services/types";
-import { appendAudit } from "../services/audit";
 import { sendOnce } from "../services/webhooks/delivery";
 import {
   activeSealedSecrets,
@@ -107,34 +106,22 @@ export const webhookEndpointRoutes = createRouter()
       summary: "Register a webhook endpoint (session only)",
       description: `Returns the signing secret once. At most ${MAX_ENDPOINTS} endpoints per user. The URL is checked against private and reserved addresses after DNS resolution.`,
       ...authenticated({ session: true, limit: "write" }),
-      request: { body: { content: { "application/json": { schema: CreateEndpoint } }, required: true } },
+      request: { body: jsonBody(CreateEndpoint) },
       responses: {
-        201: { description: "The endpoint, with its secret", content: { "application/json": { schema: WithSecret } } },
+        201: jsonResponse("The endpoint, with its secret", WithSecret),
         400: problem("Invalid input (`validation_failed`), or a URL that is not https, has credentials, or is or resolves to a non-public address (`webhook_url_refused`)."),
         ...errors,
         409: problem(`Already ${MAX_ENDPOINTS} endpoints (\`conflict\`).`),
       },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
+      const { s, auth, audit } = ownerContext(c);
       const body = c.req.valid("json");
       const check = await checkTarget(body.url, s.config.ENVIRONMENT);
       if (!check.ok) throw new AppError("webhook_url_refused", REFUSAL_TEXT[check.reason], { reason: check.reason });
       const result = await createEndpoint(s, auth.userId, { url: check.url.toString(), events: body.events });
       if (!result.ok) throw new AppError("conflict", `You already have ${MAX_ENDPOINTS} webhook endpoints; delete one first.`);
-      await appendAudit(
-        s.db,
-        {
-          userId: auth.userId,
-          actor: { type: "user", id: auth.userId },
-          action: "webhook_endpoint.created",
-          target: { type: "webhook_endpoint", id: result.row.id },
-          detail: { host: check.url.host, events: result.row.events },
-          meta: requestMeta(c.req.raw, c.get("requestId")),
-        },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.created", target: { type: "webhook_endpoint", id: result.row.id }, detail: { host: check.url.host, events: result.row.events } });
       c.header("cache-control", "no-store");
       return c.json({ ...view(result.row), secret: result.secret }, 201);
     },
@@ -147,7 +134,7 @@ export const webhookEndpointRoutes = createRouter()
       operationId: "listWebhookEndpoints",
       summary: "List webhook endpoints (session only)",
       ...authenticated({ session: true, limit: "read" }),
-      responses: { 200: { description: "The endpoints (never their secrets)", content: { "application/json": { schema: EndpointList } } }, ...errors },
+      responses: { 200: jsonResponse("The endpoints (never their secrets)", EndpointList), ...errors },
     }),
     async (c) => {
       const rows = await listEndpoints(c.get("services"), c.get("auth").userId);
@@ -166,15 +153,10 @@ export const webhookEndpointRoutes = createRouter()
       responses: { 204: { description: "Deleted" }, ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
-      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
+      const { s, auth, audit } = ownerContext(c);
+      const row = await owned(s, auth.userId, c.req.valid("param").id);
       await deleteEndpoint(s, row);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: { type: "user", id: auth.userId }, action: "webhook_endpoint.deleted", target: { type: "webhook_endpoint", id: row.id }, meta: requestMeta(c.req.raw, c.get("requestId")) },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.deleted", target: { type: "webhook_endpoint", id: row.id } });
       return c.body(null, 204);
     },
   )
@@ -188,18 +170,13 @@ export const webhookEndpointRoutes = createRouter()
       description: "Returns the new secret once. For 24 hours every delivery carries two `v1,` signatures, by the old and the new secret, so receivers can switch without losing events.",
       ...authenticated({ session: true, limit: "write" }),
       request: { params: Params },
-      responses: { 200: { description: "The endpoint, with its new secret", content: { "application/json": { schema: WithSecret } } }, ...badRequest, ...errors, ...notFound },
+      responses: { 200: jsonResponse("The endpoint, with its new secret", WithSecret), ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
-      const s = c.get("services");
-      const auth = c.get("auth");
-      const row = await owned(c.get("services"), auth.userId, c.req.valid("param").id);
+      const { s, auth, audit } = ownerContext(c);
+      const row = await owned(s, auth.userId, c.req.valid("param").id);
       const rotated = await rotateSecret(s, row);
-      await appendAudit(
-        s.db,
-        { userId: auth.userId, actor: { type: "user", id: auth.userId }, action: "webhook_endpoint.secret_rotated", target: { type: "webhook_endpoint", id: row.id }, meta: requestMeta(c.req.raw, c.get("requestId")) },
-        s.now(),
-      );
+      await audit({ action: "webhook_endpoint.secret_rotated", target: { type: "webhook_endpoint", id: row.id } });
       c.header("cache-control", "no-store");
       return c.json({ ...view(rotated.row), secret: rotated.secret }, 200);
     },
@@ -214,7 +191,7 @@ export const webhookEndpointRoutes = createRouter()
       description: "One attempt, no retries, not logged; the answer says how the endpoint responded.",
       ...authenticated({ session: true, limit: "write" }),
       request: { params: Params },
-      responses: { 200: { description: "How the endpoint answered", content: { "application/json": { schema: TestResult } } }, ...badRequest, ...errors, ...notFound },
+      responses: { 200: jsonResponse("How the endpoint answered", TestResult), ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
       const s = c.get("services");
@@ -237,7 +214,7 @@ export const webhookEndpointRoutes = createRouter()
       description: "The last 50 attempts, newest first: event, attempt, status code, error class. Never the payload or signature.",
       ...authenticated({ session: true, limit: "read" }),
       request: { params: Params },
-      responses: { 200: { description: "The attempts", content: { "application/json": { schema: z.object({ deliveries: z.array(Delivery) }).openapi("WebhookDeliveryList") } } }, ...badRequest, ...errors, ...notFound },
+      responses: { 200: jsonResponse("The attempts", z.object({ deliveries: z.array(Delivery) }).openapi("WebhookDeliveryList")), ...badRequest, ...errors, ...notFound },
     }),
     async (c) => {
       const s = c.get("services");

@@ -13,21 +13,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { verifyWebhook } from "@clerk/backend/webhooks";
 import { eq } from "drizzle-orm";
 import { webhookEvents } from "../db/schema";
-import { AppError } from "../errors";
-import { logger } from "../lib/log";
-import { requestMeta } from "../lib/request-meta";
-import { createRouter } from "../lib/router";
+import { createRouter, refuseSignature, webhookDelivery, webhookSecret } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { problem } from "../schemas/common";
+import { jsonResponse, problem } from "../schemas/common";
 import { deleteAccount } from "../services/deletion";
-import { logSecurityEvent } from "../services/security-log";
 import { findUserByExternalId } from "../services/users";
-import { readWebhookBody } from "../lib/body";
 
 /** Clerk events are small; a body far larger is not one. */
 export const MAX_CLERK_WEBHOOK_BYTES = 256 * 1024;
-
-/** Reads at most `max` bytes (RFC 9110 §15.5.14: refuse by Content-Length first, then while reading). */
 
 const Ack = z
   .object({
@@ -66,21 +59,15 @@ export const clerkWebhookRoutes = createRouter().openapi(
       body: { content: { "application/json": { schema: clerkEventSchema } }, required: true },
     },
     responses: {
-      200: { description: "Processed (or already processed)", content: { "application/json": { schema: Ack } } },
+      200: jsonResponse("Processed (or already processed)", Ack),
       401: problem("Missing, stale or wrong signature (`invalid_signature`)."),
       413: problem("Body too large (`payload_too_large`)."),
       429: problem("Rate limited (`rate_limited`); see `Retry-After`."),
     },
   }),
   async (c) => {
-    const s = c.get("services");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
-    const secret = s.config.CLERK_WEBHOOK_SECRET;
-    if (!secret) {
-      logger.error("misconfigured", { problems: ["CLERK_WEBHOOK_SECRET is missing"], requestId: meta.requestId });
-      throw new AppError("misconfigured");
-    }
-    const body = await readWebhookBody(c.req.raw, MAX_CLERK_WEBHOOK_BYTES);
+    const secret = webhookSecret(c, "CLERK_WEBHOOK_SECRET");
+    const { s, raw: body } = await webhookDelivery(c, MAX_CLERK_WEBHOOK_BYTES);
 
     let event: { type: string; data: unknown };
     try {
@@ -93,8 +80,7 @@ export const clerkWebhookRoutes = createRouter().openapi(
         : /timestamp/i.test(msg)
           ? "stale-or-future-timestamp"
           : "bad-signature";
-      await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `clerk:${reason}`, path: c.req.path });
-      throw new AppError("invalid_signature", "The Svix signature headers do not match the body.");
+      return refuseSignature(c, `clerk:${reason}`, "The Svix signature headers do not match the body.");
     }
 
     // The id is signed (it is part of the MAC input), so it is safe to dedupe on.

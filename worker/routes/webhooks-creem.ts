@@ -6,15 +6,11 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
-import { logger } from "../lib/log";
-import { createRouter } from "../lib/router";
+import { createRouter, refuseSignature, webhookDelivery, webhookSecret } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { requestMeta } from "../lib/request-meta";
-import { problem } from "../schemas/common";
+import { jsonResponse, problem } from "../schemas/common";
 import { applyCreemEvent } from "../services/billing";
 import { CreemEventEnvelope, verifyCreemSignature } from "../services/creem";
-import { logSecurityEvent } from "../services/security-log";
-import { readWebhookBody } from "../lib/body";
 
 /** Creem events are a few KiB; anything far larger is not one. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
@@ -71,7 +67,7 @@ export const creemWebhookRoutes = createRouter().openapi(
       body: { content: { "application/json": { schema: creemEventSchema } }, required: true },
     },
     responses: {
-      200: { description: "Processed (or already processed)", content: { "application/json": { schema: Ack } } },
+      200: jsonResponse("Processed (or already processed)", Ack),
       400: problem("Not JSON, or not a Creem event (`bad_request`, `validation_failed`)."),
       401: problem("Missing or wrong signature (`invalid_signature`)."),
       409: problem("A refund arrived before its purchase (`conflict`); Creem redelivers it later."),
@@ -80,19 +76,10 @@ export const creemWebhookRoutes = createRouter().openapi(
     },
   }),
   async (c) => {
-    const s = c.get("services");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
-    const secret = s.config.CREEM_WEBHOOK_SECRET;
-    if (!secret) {
-      logger.error("misconfigured", { problems: ["CREEM_WEBHOOK_SECRET is missing"], requestId: meta.requestId });
-      throw new AppError("misconfigured");
-    }
-    const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);
+    const secret = webhookSecret(c, "CREEM_WEBHOOK_SECRET");
+    const { s, meta, raw } = await webhookDelivery(c, MAX_WEBHOOK_BYTES);
     const check = await verifyCreemSignature(secret, raw, c.req.header("creem-signature"));
-    if (!check.ok) {
-      await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `creem:${check.reason}`, path: c.req.path });
-      throw new AppError("invalid_signature", "The creem-signature header does not match the body.");
-    }
+    if (!check.ok) return refuseSignature(c, `creem:${check.reason}`, "The creem-signature header does not match the body.");
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw));

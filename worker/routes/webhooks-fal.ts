@@ -16,15 +16,12 @@ import { eq } from "drizzle-orm";
 import { generations } from "../db/schema";
 import { AppError } from "../errors";
 import { logger } from "../lib/log";
-import { createRouter } from "../lib/router";
+import { createRouter, refuseSignature, webhookDelivery } from "../lib/router";
 import { anonymous } from "../middleware/auth";
-import { requestMeta } from "../lib/request-meta";
 import { rateLimit } from "../middleware/rate-limit";
 import { ProviderError } from "../providers/types";
-import { problem } from "../schemas/common";
+import { jsonResponse, problem } from "../schemas/common";
 import { failGeneration, finalizeGeneration } from "../services/generation-pipeline";
-import { logSecurityEvent } from "../services/security-log";
-import { readWebhookBody } from "../lib/body";
 
 /** Outputs may arrive inline as data URIs; anything bigger than this is not a webhook we sent for. */
 const MAX_WEBHOOK_BYTES = 30 * 1024 * 1024;
@@ -53,8 +50,8 @@ export const falWebhookRoutes = createRouter().openapi(
       }),
     },
     responses: {
-      200: { description: "Handled (also for duplicates)", content: { "application/json": { schema: Ack } } },
-      202: { description: "Accepted; the result is fetched from Fal by a queued job", content: { "application/json": { schema: Ack } } },
+      200: jsonResponse("Handled (also for duplicates)", Ack),
+      202: jsonResponse("Accepted; the result is fetched from Fal by a queued job", Ack),
       400: problem("Signed, but the body is not a Fal webhook payload (`bad_request`)."),
       401: problem("Missing, stale or invalid signature (`invalid_signature`)."),
       409: problem("Unknown request id for now (`conflict`); Fal retries."),
@@ -64,10 +61,7 @@ export const falWebhookRoutes = createRouter().openapi(
     },
   }),
   async (c) => {
-    const s = c.get("services");
-    const meta = requestMeta(c.req.raw, c.get("requestId"));
-    // The signature covers the exact bytes, so they are read before any parsing.
-    const raw = await readWebhookBody(c.req.raw, MAX_WEBHOOK_BYTES);
+    const { s, meta, raw } = await webhookDelivery(c, MAX_WEBHOOK_BYTES);
 
     const verified = await s.pipeline.provider.verifyWebhook(c.req.raw.headers, raw, s.now());
     if (!verified.ok) {
@@ -76,8 +70,7 @@ export const falWebhookRoutes = createRouter().openapi(
         throw new AppError("upstream_unavailable", "Signing keys are unavailable; retry later.", { retryAfter: 60 });
       }
       if (verified.reason === "malformed-body") throw new AppError("bad_request", "The signed body is not a Fal webhook payload.");
-      await logSecurityEvent(s.db, "signature_failed", meta, s.now(), { reason: `fal-webhook:${verified.reason}`, path: c.req.path });
-      throw new AppError("invalid_signature", "The webhook signature could not be verified.");
+      return refuseSignature(c, `fal-webhook:${verified.reason}`, "The webhook signature could not be verified.");
     }
 
     const { requestId, outcome } = verified.delivery;

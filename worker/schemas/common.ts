@@ -46,14 +46,32 @@ export const notFound = { 404: problem("No such resource for this user (`not_fou
 export const badRequest = { 400: problem("Invalid input (`validation_failed` lists the fields).") };
 export { problem };
 
+/** A route that reads input and authenticates: 400 and the refusals of authErrors. */
+export const inputErrors = { ...badRequest, ...authErrors } as const;
+/** The same for a route about one of the caller's things, plus the owner-scoped 404. */
+export const ownedErrors = { ...inputErrors, ...notFound } as const;
+
 /**
  * The answers of an operation on one of the caller's own resources, by id:
- * `ok` (its 200), then invalid input, the authentication errors and the 404
- * that a missing id and anyone else's share.
+ * `ok` (its 200), then ownedErrors.
  */
 export function ownedResponses<const T extends { description: string }>(ok: T) {
-  return { 200: ok, ...badRequest, ...authErrors, ...notFound };
+  return { 200: ok, ...ownedErrors };
 }
+
+
+/** A JSON answer of a createRoute's `responses`: `{ description, content: { "application/json": { schema } } }`. */
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON body of a createRoute's `request`. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+/** An `{id}` path parameter whose service looks the id up itself (operator and support routes). */
+export const IdParams = z.object({ id: z.string().max(100).openapi({ param: { name: "id", in: "path" } }) });
 
 /** Cursor pagination: opaque cursor from `nextCursor`, newest first. */
 export const PageQuery = z.object({
