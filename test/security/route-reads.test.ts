@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
 import { users } from "../../worker/db/schema";
 import { API, api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
-import { insertGenerationRow } from "../access/fixtures";
+import { insertGeneration, insertGenerationRow, insertObjectRow } from "../access/fixtures";
 
 /** The D1 binding, counting round trips: one per batch, one per statement run alone. */
 function countingD1(db: D1Database): { d1: D1Database; trips: string[] } {
@@ -83,9 +83,49 @@ describe("route reads with the user lookup: happy", () => {
     expect(await json(res)).toMatchObject({ id });
     expect(trips).toEqual(["batch(3)", "batch(1)"]);
   });
+
+  it("the gallery pages through a cached session with each page and its outputs in the lookup's batch: every generation once, outputs only on completed ones", async () => {
+    const token = await tokenFor("reads-gallery");
+    const userId = await signIn("reads-gallery");
+    const done = [await insertGeneration(userId), await insertGeneration(userId), await insertGeneration(userId)];
+    const running = [await insertGeneration(userId, "queued"), await insertGeneration(userId, "failed")];
+    const outputs = new Map<string, string>();
+    for (const id of done) outputs.set(id, await insertObjectRow(userId, "output", id));
+    // An output row of a generation that is not completed is never shown.
+    await insertObjectRow(userId, "output", running[1]);
+    // Someone else's generation and output stay out of every page.
+    const otherId = await signIn("reads-gallery-other");
+    const theirs = await insertGeneration(otherId);
+    await insertObjectRow(otherId, "output", theirs);
+    expect((await call("/v1/me", token)).res.status).toBe(200);
+
+    type Page = { items: { id: string; status: string; outputs: { id: string }[] }[]; nextCursor: string | null };
+    const seen: Page["items"] = [];
+    let cursor: string | null = null;
+    do {
+      const path: string = `/v1/generations?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const { res, trips } = await call(path, token);
+      expect(res.status).toBe(200);
+      // The lookup, the page and its outputs; then the audit entries (generation.listed, and link.issued when it has images).
+      expect(trips[0]).toBe("batch(3)");
+      expect(trips.slice(1)).toEqual([expect.stringMatching(/^batch\([12]\)$/)]);
+      const page: Page = await json<Page>(res);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.map((g) => g.id).sort()).toEqual([...done, ...running].sort());
+    for (const g of seen) expect(g.outputs.map((o) => o.id)).toEqual(outputs.has(g.id) ? [outputs.get(g.id)] : []);
+  });
 });
 
 describe("route reads with the user lookup: security", () => {
+  it("a gallery cursor that does not parse is 400 through the cached path too", async () => {
+    const token = await tokenFor("reads-cursor");
+    await signIn("reads-cursor");
+    expect((await api("/v1/me", { token })).status).toBe(200);
+    await expectProblem(await api("/v1/generations?cursor=%25%25%25", { token }), 400, "validation_failed");
+  });
+
   it("reads made for the user a token had last time are not used when the lookup finds another account of that subject", async () => {
     const token = await tokenFor("reads-switch");
     const first = await signIn("reads-switch");

@@ -23,7 +23,8 @@ import {
   createGeneration,
   generationRowQuery,
   getGenerationRow,
-  listGenerationRows,
+  generationPageOutputsQuery,
+  generationPageQuery,
   outputsOf,
   outputsQuery,
   parseOptions,
@@ -50,6 +51,17 @@ const generationReads = routeReads(
   (s, userId, c) => {
     const id = GenerationId.safeParse(c.req.param("id"));
     return id.success ? ([generationRowQuery(s, userId, id.data), outputsQuery(s, userId, [id.data])] as const) : null;
+  },
+  { dataKey: true },
+);
+/** A page of the gallery (one row more, for the cursor) and its outputs, in one batch. */
+const galleryReads = routeReads(
+  (s, userId, c) => {
+    const query = PageQuery.safeParse(c.req.query());
+    if (!query.success) return null;
+    const { limit, cursor } = query.data;
+    const after = cursor ? decodeKeysetCursor(cursor, "gen") : undefined;
+    return [generationPageQuery(s, userId, limit + 1, after), generationPageOutputsQuery(s, userId, limit + 1, after)] as const;
   },
   { dataKey: true },
 );
@@ -284,18 +296,18 @@ export const generationRoutes = createRouter()
       operationId: "listGenerations",
       summary: "Your generations, newest first",
       description: "Cursor pagination: pass `nextCursor` back as `cursor`. Needs scope `generations:read` with an API key.",
-      ...authenticated({ scope: "generations:read", limit: "read" }),
+      ...authenticated({ scope: "generations:read", limit: "read", reads: galleryReads }),
       request: { query: PageQuery },
       responses: { 200: jsonResponse("One page", GenerationPage), ...inputErrors },
     }),
     async (c) => {
       const { s, auth, meta } = ownerContext(c);
       const { limit, cursor } = c.req.valid("query");
-      // The user's data key (the audit entries' sealed fields) loads from R2 alongside the page.
-      const [rows] = await Promise.all([
-        listGenerationRows(s, auth.userId, limit + 1, cursor ? decodeKeysetCursor(cursor, "gen") : undefined),
-        userDataKey(s, auth.userId, { create: false }),
-      ]);
+      // A cursor that does not parse is refused here, before any read.
+      if (cursor) decodeKeysetCursor(cursor, "gen");
+      // The page and its outputs (usually in the user lookup's batch), while the user's
+      // data key (the audit entries' sealed fields) loads from R2 alongside.
+      const [[rows, outputs]] = await Promise.all([galleryReads.results(c), userDataKey(s, auth.userId, { create: false })]);
       const { page, nextCursor } = keysetPage(rows, limit);
       const listed: AuditEvent = {
         userId: auth.userId,
@@ -304,7 +316,7 @@ export const generationRoutes = createRouter()
         detail: { count: page.length },
         meta,
       };
-      return c.json({ items: await views(c, page, { events: [listed] }), nextCursor }, 200);
+      return c.json({ items: await views(c, page, { events: [listed], outputs }), nextCursor }, 200);
     },
   )
   .openapi(

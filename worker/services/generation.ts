@@ -388,10 +388,24 @@ export async function outputsOf(s: Services, userId: string, generationIds: stri
   return outputsQuery(s, userId, generationIds).all();
 }
 
-/** Newest first; (created_at, id) is unique, so pages never skip or repeat a row. */
-export async function listGenerationRows(s: Services, userId: string, limit: number, after: KeysetCursor | undefined): Promise<GenerationRow[]> {
+/** A page of the user's generations, newest first, unexecuted (for a D1 batch); (created_at, id) is unique, so pages never skip or repeat a row. */
+export function generationPageQuery(s: Pick<Services, "db">, userId: string, limit: number, after: KeysetCursor | undefined) {
   const q = keysetQuery(eq(generations.userId, userId), generations.createdAt, generations.id, after ?? null);
-  return s.db.select().from(generations).where(q.where).orderBy(...q.orderBy).limit(limit).all();
+  return s.db.select().from(generations).where(q.where).orderBy(...q.orderBy).limit(limit);
+}
+
+/**
+ * The outputs of the generations on that same page, in one statement (the
+ * page is a subquery), so the page and its images are one D1 batch.
+ */
+export function generationPageOutputsQuery(s: Pick<Services, "db">, userId: string, limit: number, after: KeysetCursor | undefined) {
+  const q = keysetQuery(eq(generations.userId, userId), generations.createdAt, generations.id, after ?? null);
+  const page = s.db.select({ id: generations.id }).from(generations).where(q.where).orderBy(...q.orderBy).limit(limit);
+  return s.db
+    .select()
+    .from(objects)
+    .where(and(eq(objects.userId, userId), eq(objects.kind, "output"), inArray(objects.generationId, page)))
+    .orderBy(objects.id);
 }
 
 export interface Progress {
