@@ -26,8 +26,7 @@ function countingD1(db: D1Database): { d1: D1Database; trips: string[] } {
             return (Reflect.get(target, prop) as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return passThrough(target, prop);
       },
     });
     real.set(proxy, st);
@@ -42,11 +41,16 @@ function countingD1(db: D1Database): { d1: D1Database; trips: string[] } {
           return target.batch(statements.map((st) => real.get(st) ?? st));
         };
       }
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return passThrough(target, prop);
     },
   });
   return { d1, trips };
+}
+
+/** A property of the real object, methods bound to it. */
+function passThrough(target: object, prop: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, prop);
+  return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
 }
 
 const app = createApp();
