@@ -8,7 +8,9 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
-import { users } from "../../worker/db/schema";
+import { tombstones, users } from "../../worker/db/schema";
+import { localSubject } from "../../worker/auth/local-idp";
+import { subjectLookup } from "../../worker/services/users";
 import { API, api, expectProblem, json, services, signIn, tokenFor } from "../helpers";
 import { insertGeneration, insertGenerationRow, insertObjectRow } from "../access/fixtures";
 
@@ -123,6 +125,24 @@ describe("route reads with the user lookup: happy", () => {
 });
 
 describe("route reads with the user lookup: security", () => {
+  it("the data key read alongside the lookup is read-only: an account mid-deletion keeps its legacy key file where it was, untouched", async () => {
+    const user = "reads-peek";
+    const token = await tokenFor(user);
+    const userId = await signIn(user);
+    expect((await api("/v1/me", { token })).status).toBe(200);
+    // The key file where it lived before decision 0011, and a deletion started in another isolate.
+    const file = await env.KEYS.get(`keys/${userId}`);
+    if (!file) throw new Error("no key file");
+    await env.BUCKET.put(`keys/${userId}`, await file.text(), { customMetadata: file.customMetadata ?? {} });
+    await env.KEYS.delete(`keys/${userId}`);
+    const s = services();
+    await s.db.insert(tombstones).values({ userId, externalId: await subjectLookup(s.config, localSubject(user)), stage: "started", createdAt: Date.now(), updatedAt: Date.now() });
+    const { res } = await call("/v1/me", token);
+    await expectProblem(res, 401, "account_deleted");
+    expect(await env.BUCKET.head(`keys/${userId}`)).not.toBeNull();
+    expect(await env.KEYS.head(`keys/${userId}`)).toBeNull();
+  });
+
   it("a gallery cursor that does not parse is 400 through the cached path too", async () => {
     const token = await tokenFor("reads-cursor");
     await signIn("reads-cursor");

@@ -20,9 +20,9 @@ import { appendAudit, recordAudit } from "../services/audit";
 import { apiKeyWasDeleted, CLOCK_SKEW_MS, issuedBeforeDeletion } from "../services/deleted-credentials";
 import { logSecurityEvent } from "../services/security-log";
 import { ensureUser, sessionUserLookup } from "../services/users";
-import { userDataKey } from "../services/crypto/keys";
+import { peekUserDataKey } from "../services/crypto/keys";
 import type { Services } from "../services";
-import { keepPrefetched, type Reads, type RouteReads } from "./route-reads";
+import { forgetPrefetched, keepPrefetched, type Reads, type RouteReads } from "./route-reads";
 
 export interface AuthOptions {
   /** Scope an API key must hold for this route. Sessions hold every scope. */
@@ -136,11 +136,17 @@ export function requireAuth(opts: AuthOptions = {}) {
       // The route's reads for the user this token had last time, in the lookup's batch (docs/decisions/0028).
       const lookup = await sessionUserLookup(s, result.subject, s.now());
       const reads = cached?.userId && opts.reads ? buildReads(opts.reads, s, cached.userId, c) : null;
-      if (reads && opts.reads?.dataKey && cached?.userId) void userDataKey(s, cached.userId, { create: false }).catch(() => null);
+      // Read-only: the key file is read and unwrapped, never migrated or re-wrapped, for a user not yet confirmed.
+      if (reads && opts.reads?.dataKey && cached?.userId) peekUserDataKey(s, cached.userId);
+      const lookupAlone = () => lookup.statement.then(async (rows) => [await lookup.read(rows), null] as const);
       const [[found, prefetched], guessed] = await Promise.all([
         reads
-          ? s.db.batch([lookup.statement, ...reads]).then(async ([rows, ...rest]) => [await lookup.read(rows), rest] as const)
-          : lookup.statement.then(async (rows) => [await lookup.read(rows), null] as const),
+          ? // A route read that fails must not decide authentication: the lookup then runs alone.
+            s.db
+              .batch([lookup.statement, ...reads])
+              .then(async ([rows, ...rest]) => [await lookup.read(rows), rest] as const)
+              .catch(lookupAlone)
+          : lookupAlone(),
         guess ? limiter.limit(guess.kind, credentialRateLimitKey(guess.kind, { via: "session", userId: guess.userId, actorId: guess.userId })) : null,
       ]);
       const skew = result.claims["iss"] === LOCAL_ISSUER ? 0 : CLOCK_SKEW_MS;
@@ -150,7 +156,9 @@ export function requireAuth(opts: AuthOptions = {}) {
       const { user, created } = found.user ? { user: found.user, created: false } : await ensureUser(s, result.subject, result.email, s.now(), s.config.FREE_CREDITS);
       rememberSession(cacheKey, result, user.id, s.now());
       // The reads were made for the user this token had last time: kept only when the lookup confirms that user.
-      if (prefetched && opts.reads && cached?.userId && user.id === cached.userId) keepPrefetched(c, { reads: opts.reads, userId: cached.userId, results: prefetched });
+      if (prefetched && reads && opts.reads && cached?.userId && user.id === cached.userId) {
+        keepPrefetched(c, { reads: opts.reads, userId: cached.userId, statements: reads, results: prefetched });
+      }
       // A guess that was wrong (another account of this subject) counted nothing for this user: count it below.
       if (guess && guessed && guess.userId === user.id) early = { userId: user.id, decision: guessed };
       else if (guess) unmarkCounted(c, guess.kind);
@@ -184,7 +192,12 @@ export function requireAuth(opts: AuthOptions = {}) {
         await enforceRateLimit(c, opts.rateLimit, await limiter.limit(opts.rateLimit, credentialRateLimitKey(opts.rateLimit, auth)), auth.userId);
       }
     }
-    await next();
+    try {
+      await next();
+    } finally {
+      // Prefetched results serve this pass of the request only.
+      forgetPrefetched(c);
+    }
   });
 }
 

@@ -15,7 +15,9 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Services } from "../services";
 
-export type Reads = readonly [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+/** A statement that can go in a D1 batch and say what it will run. */
+export type Read = BatchItem<"sqlite"> & { toSQL(): { sql: string; params: unknown[] } };
+export type Reads = readonly [Read, ...Read[]];
 
 export interface RouteReads<R extends Reads = Reads> {
   /**
@@ -30,10 +32,11 @@ export interface RouteReads<R extends Reads = Reads> {
   results(c: Context<AppEnv>): Promise<BatchResponse<R>>;
 }
 
-/** What requireAuth read with the lookup, for whom, and for which declaration. */
+/** What requireAuth read with the lookup, for whom, for which declaration and with which statements. */
 export interface Prefetched {
   reads: RouteReads;
   userId: string;
+  statements: Reads;
   results: unknown[];
 }
 
@@ -44,6 +47,16 @@ export function keepPrefetched(c: Context<AppEnv>, prefetched: Prefetched): void
   prefetchedByRequest.set(c.req.raw, prefetched);
 }
 
+/** Called by requireAuth when the route has answered: results never outlive the pass they were read for. */
+export function forgetPrefetched(c: Context<AppEnv>): void {
+  prefetchedByRequest.delete(c.req.raw);
+}
+
+/** The same statements: same SQL text and parameters, in the same order. */
+function sameStatements(a: Reads, b: Reads): boolean {
+  return a.length === b.length && a.every((st, i) => JSON.stringify(st.toSQL()) === JSON.stringify(b[i]?.toSQL()));
+}
+
 export function routeReads<R extends Reads>(build: (s: Services, userId: string, c: Context<AppEnv>) => R | null, opts: { dataKey?: boolean } = {}): RouteReads<R> {
   const reads: RouteReads<R> = {
     build,
@@ -51,14 +64,15 @@ export function routeReads<R extends Reads>(build: (s: Services, userId: string,
     async results(c) {
       const s = c.get("services");
       const { userId } = c.get("auth");
-      const kept = prefetchedByRequest.get(c.req.raw);
-      if (kept && kept.reads === reads && kept.userId === userId) {
-        prefetchedByRequest.delete(c.req.raw);
-        // The batch was built by this declaration's `build` for this user: its results have its types.
-        return kept.results as BatchResponse<R>;
-      }
       const statements = build(s, userId, c);
       if (!statements) throw new Error("route reads asked for before the request was validated");
+      const kept = prefetchedByRequest.get(c.req.raw);
+      prefetchedByRequest.delete(c.req.raw);
+      // Used only for this declaration, this user and the very statements the route would run now.
+      if (kept && kept.reads === reads && kept.userId === userId && sameStatements(kept.statements, statements)) {
+        // The batch was built by this declaration's `build` with these statements: its results have their types.
+        return kept.results as BatchResponse<R>;
+      }
       return s.db.batch(statements);
     },
   };

@@ -26,7 +26,7 @@ export interface Services {
    */
   waitUntil: (task: Promise<unknown>) => void;
   /** The image provider and the storage the generation pipeline writes through (services/generation-pipeline.ts). */
-  pipeline: Pipeline;
+  readonly pipeline: Pipeline;
   /** Transactional mail: Resend when configured, else the D1 outbox (services/mailer.ts). */
   mailer: Mailer;
 }

@@ -105,24 +105,26 @@ export async function sessionUserLookup(s: { db: Db; config: Pick<Config, "MASTE
 /**
  * The keyed hashes of a subject that the session lookup compares (its
  * deletion HMACs under every master key, its subject lookup), kept per
- * isolate and configuration for the subjects seen last: four HMACs a request
- * otherwise. They are what D1 stores, derived from the subject; the subject
- * itself is already held by the session token cache (worker/auth/session-cache.ts).
+ * isolate and configuration for at most a minute, like a verified session
+ * token (worker/auth/session-cache.ts): four HMACs a request otherwise.
  */
 function subjectHashes(config: Pick<Config, "MASTER_KEYS" | "LOOKUP_HMAC_KEY">, subject: string): Promise<readonly [string[], string]> {
   let memo = subjectHashMemo.get(config);
   if (!memo) subjectHashMemo.set(config, (memo = new Map()));
+  const now = Date.now();
   const hit = memo.get(subject);
-  if (hit) return hit;
-  const made = Promise.all([deletionHmacCandidates(config, "subject", subject), subjectLookup(config, subject)] as const);
-  made.catch(() => memo.delete(subject));
+  if (hit && now - hit.at < SUBJECT_HASH_TTL_MS) return hit.hashes;
+  memo.delete(subject);
+  const hashes = Promise.all([deletionHmacCandidates(config, "subject", subject), subjectLookup(config, subject)] as const);
+  hashes.catch(() => memo.delete(subject));
   if (memo.size >= SUBJECT_HASH_MEMO) memo.delete(memo.keys().next().value ?? "");
-  memo.set(subject, made);
-  return made;
+  memo.set(subject, { at: now, hashes });
+  return hashes;
 }
 
 const SUBJECT_HASH_MEMO = 1000;
-const subjectHashMemo = new WeakMap<object, Map<string, Promise<readonly [string[], string]>>>();
+const SUBJECT_HASH_TTL_MS = 60_000;
+const subjectHashMemo = new WeakMap<object, Map<string, { at: number; hashes: Promise<readonly [string[], string]> }>>();
 
 /**
  * Returns the user for this subject, creating it (and its free-credit grant,

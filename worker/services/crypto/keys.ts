@@ -185,6 +185,16 @@ async function loadOrCreate(s: Services, userId: string, create: boolean): Promi
  */
 export async function userDataKey(s: Services, userId: string, opts: { create: boolean }): Promise<CryptoKey | null> {
   const m = cacheFor(s);
+  const peeked = peeks.get(s)?.get(userId);
+  if (peeked && !m.has(userId)) {
+    peeks.get(s)?.delete(userId);
+    const key = await peeked;
+    // A key file the peek found is the key; otherwise the full load below decides (legacy move, creation).
+    if (key) {
+      m.set(userId, peeked);
+      return key;
+    }
+  }
   const hit = m.get(userId);
   if (hit) {
     const key = await hit;
@@ -196,6 +206,29 @@ export async function userDataKey(s: Services, userId: string, opts: { create: b
   return p;
 }
 
+/** Speculative loads (peekUserDataKey), per Services like `cache`. */
+const peeks = new WeakMap<Services, Map<string, Promise<CryptoKey | null>>>();
+
+/**
+ * Starts reading and unwrapping the user's DEK ahead of need, for a user not
+ * yet confirmed (worker/middleware/route-reads.ts): read-only, so it never
+ * moves a legacy key file, re-wraps under a new KEK or creates a key; a miss
+ * or a failure is left to userDataKey's full load. A later userDataKey call
+ * in the same request uses what it found.
+ */
+export function peekUserDataKey(s: Services, userId: string): void {
+  if (cacheFor(s).has(userId)) return;
+  let m = peeks.get(s);
+  if (!m) peeks.set(s, (m = new Map()));
+  if (m.has(userId)) return;
+  m.set(
+    userId,
+    readKeyFile(s, userId)
+      .then(async (found) => (found ? importDek((await unwrapDek(s.config.MASTER_KEYS, userId, found.file)).dek) : null))
+      .catch(() => null),
+  );
+}
+
 /**
  * Crypto-shredding: deletes the wrapped DEK from the key bucket (and a legacy
  * pre-0011 copy in the data bucket, if one is left). Afterwards nothing of
@@ -203,6 +236,7 @@ export async function userDataKey(s: Services, userId: string, opts: { create: b
  */
 export async function shredUserKey(s: Services, userId: string): Promise<void> {
   cacheFor(s).delete(userId);
+  peeks.get(s)?.delete(userId);
   await s.env.BUCKET.delete(userKeyPath(userId));
   await s.env.KEYS.delete(userKeyPath(userId));
 }
