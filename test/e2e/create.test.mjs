@@ -511,6 +511,7 @@ describe("create: generation (happy)", () => {
 });
 
 describe("create: generation (error)", () => {
+  // Skipped only without the local Fal fake (FAL_URL unset): it steers the fake; run.mjs always starts it, so CI runs it.
   test("a failed generation says why and that the credits were refunded", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
     const { b, page, token, within, before } = await readyToGenerate(t, { fal: { mode: "fail", delayMs: 0 } });
     await page.getByRole("button", { name: "Make my baby picture" }).click();
@@ -563,6 +564,7 @@ describe("create: generation (error)", () => {
     );
   });
 
+  // Skipped only without the local Fal fake (FAL_URL unset): it steers the fake; run.mjs always starts it, so CI runs it.
   test("canceling a running generation refunds it", { ...UPLOADING, skip: !FAL_URL && "needs the local Fal fake" }, async (t) => {
     const { b, page, token, before } = await readyToGenerate(t, { viewport: { width: 390, height: 844 }, fal: { mode: "ok", delayMs: 120_000 } });
     await page.getByRole("button", { name: "Make my baby picture" }).click();
