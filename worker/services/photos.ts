@@ -73,7 +73,7 @@ export async function storePhoto(s: Services, input: StorePhotoInput): Promise<O
   const now = s.now();
   // One clock reading for createdAt and the 24 h deadline.
   const store = (img: CleanImage) =>
-    putObject({ ...s, now: () => now }, {
+    putObject(s, {
       userId,
       kind: "photo",
       contentType: img.type,
@@ -83,6 +83,7 @@ export async function storePhoto(s: Services, input: StorePhotoInput): Promise<O
       height: img.height,
       uploadId,
       expiresAt: now + UNUSED_UPLOAD_TTL_MS,
+      createdAt: now,
     });
   let row: ObjectRow;
   try {

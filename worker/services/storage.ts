@@ -51,6 +51,8 @@ export interface PutObjectInput {
   uploadId?: string | null;
   expiresAt?: number | null;
   id?: string;
+  /** The row's created_at; the services' clock when absent. */
+  createdAt?: number;
 }
 
 /** R2 multipart parts must be equal-sized (except the last) and >= 5 MiB. */
@@ -157,7 +159,7 @@ export async function putObject(s: Services, input: PutObjectInput): Promise<Obj
     height: input.height ?? null,
     generationId: input.generationId ?? null,
     uploadId: input.uploadId ?? null,
-    createdAt: s.now(),
+    createdAt: input.createdAt ?? s.now(),
     expiresAt: input.expiresAt ?? null,
   };
   try {
