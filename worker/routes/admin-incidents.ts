@@ -8,6 +8,7 @@ import { ownerContext } from "../lib/owned";
 import { createRouter } from "../lib/router";
 import { authenticated } from "../middleware/auth";
 import { Note, operatorErrors } from "../schemas/admin";
+import { incidentFacts, incidentFactsShape } from "../schemas/incidents";
 import { IdParams, jsonBody, jsonResponse, problem } from "../schemas/common";
 import { AUDIT_ACTIONS } from "../services/audit";
 import {
@@ -16,7 +17,6 @@ import {
   listIncidents,
   markAuthorityNotified,
   notifyAffectedUsers,
-  parseDataKinds,
   parseFinder,
   publishPostMortem,
   type IncidentRow,
@@ -29,22 +29,13 @@ const DateTime = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01
 const IncidentSchema = z
   .object({
     id: z.string(),
-    slug: z.string(),
-    title: z.string(),
-    summary: z.string(),
-    awareAt: z.string(),
-    windowStart: z.string(),
-    windowEnd: z.string(),
-    dataKinds: z.array(z.string()),
+    ...incidentFactsShape,
     finder: z.object({ actions: z.array(z.string()) }),
     clock: z.object({
       deadlineAt: z.string().openapi({ description: "awareAt + 72 hours (GDPR Art. 33(1))." }),
       running: z.boolean().openapi({ description: "false once the authority notification is recorded." }),
       remainingSeconds: z.number().int().openapi({ description: "Negative when overdue." }),
     }),
-    affectedUsers: z.number().int().nullable(),
-    authorityNotifiedAt: z.string().nullable(),
-    usersNotifiedAt: z.string().nullable(),
     postMortem: z.string().nullable(),
     publishedAt: z.string().nullable(),
   })
@@ -54,18 +45,9 @@ function presentIncident(row: IncidentRow, now: number): z.infer<typeof Incident
   const clock = incidentClock(row, now);
   return {
     id: row.id,
-    slug: row.slug,
-    title: row.title,
-    summary: row.summary,
-    awareAt: new Date(row.awareAt).toISOString(),
-    windowStart: new Date(row.windowStart).toISOString(),
-    windowEnd: new Date(row.windowEnd).toISOString(),
-    dataKinds: parseDataKinds(row),
+    ...incidentFacts(row),
     finder: parseFinder(row),
     clock: { deadlineAt: new Date(clock.deadlineAt).toISOString(), running: clock.running, remainingSeconds: Math.round(clock.remainingMs / 1000) },
-    affectedUsers: row.affectedUsers,
-    authorityNotifiedAt: iso(row.authorityNotifiedAt),
-    usersNotifiedAt: iso(row.usersNotifiedAt),
     postMortem: row.postMortem,
     publishedAt: iso(row.publishedAt),
   };

@@ -7,21 +7,12 @@ import { AppError } from "../errors";
 import { createRouter } from "../lib/router";
 import { anonymous } from "../middleware/auth";
 import { jsonResponse, notFound } from "../schemas/common";
-import { parseDataKinds, publishedIncident } from "../services/incidents";
-import { iso } from "../lib/iso";
+import { incidentFacts, incidentFactsShape } from "../schemas/incidents";
+import { publishedIncident } from "../services/incidents";
 
 const PostMortem = z
   .object({
-    slug: z.string(),
-    title: z.string(),
-    summary: z.string(),
-    awareAt: z.string(),
-    windowStart: z.string(),
-    windowEnd: z.string(),
-    dataKinds: z.array(z.string()),
-    affectedUsers: z.number().int().nullable(),
-    authorityNotifiedAt: z.string().nullable(),
-    usersNotifiedAt: z.string().nullable(),
+    ...incidentFactsShape,
     postMortem: z.string(),
     publishedAt: z.string(),
   })
@@ -44,16 +35,7 @@ export const incidentRoutes = createRouter().openapi(
     c.header("cache-control", "public, max-age=300");
     return c.json(
       {
-        slug: row.slug,
-        title: row.title,
-        summary: row.summary,
-        awareAt: new Date(row.awareAt).toISOString(),
-        windowStart: new Date(row.windowStart).toISOString(),
-        windowEnd: new Date(row.windowEnd).toISOString(),
-        dataKinds: parseDataKinds(row),
-        affectedUsers: row.affectedUsers,
-        authorityNotifiedAt: iso(row.authorityNotifiedAt),
-        usersNotifiedAt: iso(row.usersNotifiedAt),
+        ...incidentFacts(row),
         postMortem: row.postMortem,
         publishedAt: new Date(row.publishedAt).toISOString(),
       },

@@ -2973,6 +2973,9 @@ export interface operations {
                      *           "dataKinds": [
                      *             "string"
                      *           ],
+                     *           "affectedUsers": 1,
+                     *           "authorityNotifiedAt": "string",
+                     *           "usersNotifiedAt": "string",
                      *           "finder": {
                      *             "actions": [
                      *               "string"
@@ -2983,9 +2986,6 @@ export interface operations {
                      *             "running": true,
                      *             "remainingSeconds": 1
                      *           },
-                     *           "affectedUsers": 1,
-                     *           "authorityNotifiedAt": "string",
-                     *           "usersNotifiedAt": "string",
                      *           "postMortem": "string",
                      *           "publishedAt": "string"
                      *         }
@@ -3129,6 +3129,9 @@ export interface operations {
                      *       "dataKinds": [
                      *         "string"
                      *       ],
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
                      *       "finder": {
                      *         "actions": [
                      *           "string"
@@ -3139,9 +3142,6 @@ export interface operations {
                      *         "running": true,
                      *         "remainingSeconds": 1
                      *       },
-                     *       "affectedUsers": 1,
-                     *       "authorityNotifiedAt": "string",
-                     *       "usersNotifiedAt": "string",
                      *       "postMortem": "string",
                      *       "publishedAt": "string"
                      *     }
@@ -3255,6 +3255,9 @@ export interface operations {
                      *       "dataKinds": [
                      *         "string"
                      *       ],
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
                      *       "finder": {
                      *         "actions": [
                      *           "string"
@@ -3265,9 +3268,6 @@ export interface operations {
                      *         "running": true,
                      *         "remainingSeconds": 1
                      *       },
-                     *       "affectedUsers": 1,
-                     *       "authorityNotifiedAt": "string",
-                     *       "usersNotifiedAt": "string",
                      *       "postMortem": "string",
                      *       "publishedAt": "string"
                      *     }
@@ -3505,6 +3505,9 @@ export interface operations {
                      *       "dataKinds": [
                      *         "string"
                      *       ],
+                     *       "affectedUsers": 1,
+                     *       "authorityNotifiedAt": "string",
+                     *       "usersNotifiedAt": "string",
                      *       "finder": {
                      *         "actions": [
                      *           "string"
@@ -3515,9 +3518,6 @@ export interface operations {
                      *         "running": true,
                      *         "remainingSeconds": 1
                      *       },
-                     *       "affectedUsers": 1,
-                     *       "authorityNotifiedAt": "string",
-                     *       "usersNotifiedAt": "string",
                      *       "postMortem": "string",
                      *       "publishedAt": "string"
                      *     }
