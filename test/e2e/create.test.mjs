@@ -378,11 +378,13 @@ describe("create: consent and photos (error)", () => {
     const { b, page, token } = await consentedBrowser(t, { viewport: { width: 390, height: 844 } });
     await openCreate(page);
     await page.getByRole("heading", { level: 2, name: "1. Two photos" }).waitFor();
-    // Consent withdrawn elsewhere (another tab, the account page) while this page is open.
-    assert.equal((await api(token, "/v1/me/consent", { method: "DELETE" })).status, 200);
-    // Uploads start once both photos have passed the face check.
+    // Uploads start once both photos have passed the face check (a second or more), so consent withdrawn
+    // elsewhere (another tab, the account page) right after both are chosen is gone before either upload.
+    // Withdrawn before choosing, a slow machine could let a refused upload bring the consent step back
+    // between the two choices, and the father's input would be gone.
     await page.getByLabel("Choose a photo of the mother").setInputFiles(mother);
     await page.getByLabel("Choose a photo of the father").setInputFiles(father);
+    assert.equal((await api(token, "/v1/me/consent", { method: "DELETE" })).status, 200);
     const error = page.getByTestId("error-mother");
     await error.getByText("We no longer have your consent on record").waitFor(within());
     await page.getByTestId("error-father").getByText("We no longer have your consent on record").waitFor(within());
